@@ -1,0 +1,220 @@
+"""The `heritage` command line: every operation of the lakehouse, with --help at every level."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from heritage.json_logging import configure_logging, correlation_scope
+from heritage.services.processes import ServiceError
+
+log = logging.getLogger("heritage.cli")
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _services_up(args: argparse.Namespace) -> int:
+    from heritage.services import stack
+
+    stack.up()
+    print(stack.format_status(stack.status()))
+    return 0
+
+
+def _services_down(args: argparse.Namespace) -> int:
+    from heritage.services import stack
+
+    stack.down()
+    return 0
+
+
+def _services_status(args: argparse.Namespace) -> int:
+    from heritage.services import stack
+
+    rows = stack.status()
+    print(stack.format_status(rows))
+    return 0 if all(row.healthy for row in rows) else 1
+
+
+def _services_env(args: argparse.Namespace) -> int:
+    from heritage.services import stack
+    from heritage.settings import load_settings
+
+    print(stack.shell_exports(load_settings()))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from heritage.demo import run_demo
+
+    return run_demo(records=args.records, seed=args.seed)
+
+
+def _produce_sample(args: argparse.Namespace) -> int:
+    from heritage.pipeline import PipelineLayout, produce_sample
+    from heritage.settings import load_settings
+
+    settings = load_settings()
+    result = produce_sample(settings, PipelineLayout.default(settings), args.records, args.seed)
+    print(f"published {result.published} messages; {result.skipped} already published before")
+    return 0
+
+
+def _lakehouse_run(args: argparse.Namespace) -> int:
+    from heritage.pipeline import PipelineLayout, run_stages
+    from heritage.settings import load_settings
+
+    settings = load_settings()
+    report = run_stages(settings, PipelineLayout.default(settings), args.stage)
+    print(report.render())
+    return 0
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    from heritage.dashboard.launch import launch_dashboard
+
+    return launch_dashboard(port=args.port, headless=args.headless)
+
+
+def _bench_skeleton(args: argparse.Namespace) -> int:
+    from heritage.skeleton_bench import run_skeleton_benchmark
+
+    run_skeleton_benchmark(records=args.records, seed=args.seed)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="heritage",
+        description="Cultural-heritage lakehouse: Kafka -> Delta on S3 -> PostgreSQL, "
+        "with near-duplicates in Qdrant and a Streamlit explorer.",
+        epilog="Start with `heritage services up`, then `heritage demo`. "
+        "Logs are JSON lines on stderr, each with the run's correlation_id.",
+    )
+    parser.add_argument("--log-level", default="INFO", help="log level (default: INFO)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    services = commands.add_parser(
+        "services",
+        help="start, stop and inspect the local stack (Kafka, MinIO, PostgreSQL)",
+        description="The local stack without Docker: an Apache Kafka broker (KRaft), MinIO "
+        "and a PostgreSQL cluster on loopback, all state in .state/. Qdrant runs embedded "
+        "unless QDRANT_URL is set.",
+    )
+    service_commands = services.add_subparsers(dest="action", required=True, metavar="ACTION")
+    service_commands.add_parser(
+        "up",
+        help="start every service not running, then create bucket, topics, schema, roles",
+        description="Start Kafka, MinIO and PostgreSQL (generating credentials on first use) "
+        "and wait until each answers; idempotent.",
+    ).set_defaults(handler=_services_up)
+    service_commands.add_parser(
+        "down",
+        help="stop exactly the processes `up` started",
+        description="Stop the processes recorded in .state/run; data is kept.",
+    ).set_defaults(handler=_services_down)
+    service_commands.add_parser(
+        "status",
+        help="print each service's health, address and version (exit 1 if any is down)",
+        description="Health, address and version of each service.",
+    ).set_defaults(handler=_services_status)
+    service_commands.add_parser(
+        "env",
+        help='print shell exports: eval "$(heritage services env)"',
+        description="Print `export` lines (PGHOST... KAFKA_BOOTSTRAP_SERVERS, AWS_*, the "
+        "bucket, the Qdrant location) so psql, mc/aws and Kafka tools reach the stack.",
+    ).set_defaults(handler=_services_env)
+
+    demo = commands.add_parser(
+        "demo",
+        help="run the walking skeleton end to end on a generated sample collection",
+        description="Start the stack, generate a Europeana-shaped sample collection, publish "
+        "it to Kafka, run raw -> cleansed (+ dead letters) -> PostgreSQL, and print a summary. "
+        "Running it again changes nothing.",
+    )
+    demo.add_argument("--records", type=int, default=1000, help="sample size (default 1000)")
+    demo.add_argument("--seed", type=int, default=7, help="generator seed (default 7)")
+    demo.set_defaults(handler=_demo)
+
+    produce = commands.add_parser(
+        "produce", help="publish records to Kafka", description="Publish records to Kafka."
+    )
+    produce_commands = produce.add_subparsers(dest="source", required=True, metavar="SOURCE")
+    sample = produce_commands.add_parser(
+        "sample",
+        help="the generated sample collection",
+        description="Publish the generated sample collection to heritage.records, keyed by "
+        "record_id; messages already confirmed earlier are not sent again.",
+    )
+    sample.add_argument("--records", type=int, default=1000, help="sample size (default 1000)")
+    sample.add_argument("--seed", type=int, default=7, help="generator seed (default 7)")
+    sample.set_defaults(handler=_produce_sample)
+
+    lakehouse = commands.add_parser(
+        "lakehouse",
+        help="run the Spark stages (raw, cleanse, export)",
+        description="The Delta tables on the object store and their export to PostgreSQL.",
+    )
+    lakehouse_commands = lakehouse.add_subparsers(dest="action", required=True, metavar="ACTION")
+    run = lakehouse_commands.add_parser(
+        "run",
+        help="run stages once over all new input (availableNow)",
+        description="Run raw ingest, cleanse and export once over whatever input is new.",
+    )
+    run.add_argument(
+        "--stage",
+        choices=("all", "raw", "cleanse", "export"),
+        default="all",
+        help="which stage (default: all)",
+    )
+    run.set_defaults(handler=_lakehouse_run)
+
+    dashboard = commands.add_parser(
+        "dashboard",
+        help="open the Streamlit explorer",
+        description="Run the Streamlit explorer against PostgreSQL's analytics views.",
+    )
+    dashboard.add_argument("--port", type=int, default=8501, help="port (default 8501)")
+    dashboard.add_argument(
+        "--headless", action="store_true", help="do not open a browser window"
+    )
+    dashboard.set_defaults(handler=_dashboard)
+
+    bench = commands.add_parser(
+        "bench", help="benchmarks (figures go to docs/benchmarks.md)", description="Benchmarks."
+    )
+    bench_commands = bench.add_subparsers(dest="name", required=True, metavar="BENCHMARK")
+    skeleton = bench_commands.add_parser(
+        "skeleton",
+        help="records/s for each hop of the skeleton and end to end",
+        description="Time produce -> raw -> cleanse -> export on N generated records in an "
+        "isolated namespace (own topic, tables and database), and print records/s per hop.",
+    )
+    skeleton.add_argument("--records", type=int, default=10_000, help="records (default 10000)")
+    skeleton.add_argument("--seed", type=int, default=11, help="generator seed (default 11)")
+    skeleton.set_defaults(handler=_bench_skeleton)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.log_level)
+    handler: Handler = args.handler
+    with correlation_scope() as correlation_id:
+        log.debug("command started", extra={"command": args.command})
+        try:
+            return handler(args)
+        except ServiceError as error:
+            print(f"heritage {args.command}: {error}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print(f"heritage {args.command}: interrupted (correlation_id {correlation_id})",
+                  file=sys.stderr)
+            return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""Kafka topics of the pipeline, with their settings, and idempotent creation."""
+
+from __future__ import annotations
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from heritage.settings import Settings
+
+RECORDS_TOPIC = "heritage.records"
+ANNOTATIONS_TOPIC = "heritage.annotations"
+DEAD_LETTER_TOPIC = "heritage.dlq"
+
+PIPELINE_TOPICS = (RECORDS_TOPIC, ANNOTATIONS_TOPIC, DEAD_LETTER_TOPIC)
+PARTITIONS = 4
+
+
+def ensure_topics(settings: Settings, names: tuple[str, ...] = PIPELINE_TOPICS) -> None:
+    """Create the topics that do not exist yet (keyed records: keep the latest per key too)."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    try:
+        existing = set(admin.list_topics())
+        wanted = [
+            NewTopic(name, num_partitions=PARTITIONS, replication_factor=1)
+            for name in names
+            if name not in existing
+        ]
+        if wanted:
+            try:
+                admin.create_topics(wanted)
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        admin.close()

@@ -1,0 +1,67 @@
+"""PostgreSQL: connections, the analytics schema and the read-only role."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import psycopg2
+from psycopg2 import sql
+
+from heritage.settings import Settings
+
+
+def connect(settings: Settings, database: str | None = None) -> psycopg2.extensions.connection:
+    """A connection as the schema owner (the pipeline's writer)."""
+    return psycopg2.connect(
+        host=settings.pg_host,
+        port=settings.pg_port,
+        user=settings.pg_user,
+        password=settings.pg_password.reveal(),
+        dbname=database or settings.pg_database,
+        connect_timeout=5,
+        application_name="heritage",
+    )
+
+
+def ensure_database(settings: Settings, database: str) -> None:
+    connection = connect(settings, "postgres")
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
+            if cursor.fetchone() is None:
+                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+    finally:
+        connection.close()
+
+
+def apply_schema(settings: Settings, database: str) -> None:
+    """Create or update tables, views and the read-only role; safe to run any number of times."""
+    ensure_database(settings, database)
+    ddl = resources.files("heritage").joinpath("sql/schema.sql").read_text(encoding="utf-8")
+    reader = sql.Identifier(settings.pg_reader_user)
+    connection = connect(settings, database)
+    try:
+        with connection, connection.cursor() as cursor:
+            # Serialise concurrent inits (tests, compose's init) on one advisory lock.
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('heritage-schema'))")
+            cursor.execute(ddl)
+            cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (settings.pg_reader_user,))
+            if cursor.fetchone() is None:
+                cursor.execute(sql.SQL("CREATE ROLE {} LOGIN").format(reader))
+            cursor.execute(
+                sql.SQL("ALTER ROLE {} WITH LOGIN PASSWORD %s").format(reader),
+                (settings.pg_reader_password.reveal(),),
+            )
+            cursor.execute(
+                sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                    sql.Identifier(database), reader
+                )
+            )
+            cursor.execute(sql.SQL("GRANT USAGE ON SCHEMA analytics TO {}").format(reader))
+            cursor.execute(
+                sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA analytics TO {}").format(reader)
+            )
+            cursor.execute(sql.SQL("REVOKE ALL ON SCHEMA heritage FROM {}").format(reader))
+    finally:
+        connection.close()

@@ -1,0 +1,155 @@
+"""A PostgreSQL cluster in the project's state folder, from Debian's server binaries."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import psycopg2
+
+from heritage.postgres_db import connect, ensure_database
+from heritage.services import processes
+from heritage.services.health import ServiceHealth
+from heritage.settings import Settings
+
+NAME = "postgres"
+
+
+def server_bin_dir() -> Path:
+    """Debian's newest installed server version, e.g. /usr/lib/postgresql/15/bin."""
+    candidates = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/postgres"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
+    if not candidates:
+        raise processes.ServiceError(
+            "postgres: no server binaries in /usr/lib/postgresql; run `make setup` first"
+        )
+    return candidates[-1].parent
+
+
+def _run_as() -> str | None:
+    """PostgreSQL refuses to run as root; then the cluster belongs to the `postgres` user."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        raise processes.ServiceError(
+            "postgres: running as root needs the `postgres` system user (Debian's "
+            "postgresql package creates it); run `make setup`"
+        ) from None
+    return "postgres"
+
+
+def _home(settings: Settings) -> Path:
+    return settings.state_dir / "postgres"
+
+
+def _give_to(path: Path, user: str | None) -> None:
+    if user is None:
+        return
+    entry = pwd.getpwnam(user)
+    os.chown(path, entry.pw_uid, entry.pw_gid)
+    for parent, _dirs, files in os.walk(path):
+        os.chown(parent, entry.pw_uid, entry.pw_gid)
+        for name in files:
+            os.chown(os.path.join(parent, name), entry.pw_uid, entry.pw_gid)
+
+
+def _init_cluster(settings: Settings, data: Path, user: str | None) -> None:
+    bin_dir = server_bin_dir()
+    data.mkdir(parents=True, exist_ok=True)
+    data.chmod(0o700)
+    _give_to(_home(settings), user)
+    with tempfile.NamedTemporaryFile("w", dir=_home(settings), delete=False) as pwfile:
+        pwfile.write(settings.pg_password.reveal() + "\n")
+    try:
+        _give_to(Path(pwfile.name), user)
+        result = subprocess.run(
+            [
+                str(bin_dir / "initdb"),
+                "-D", str(data),
+                "-U", settings.pg_user,
+                f"--pwfile={pwfile.name}",
+                "--auth=scram-sha-256",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            user=user,
+            group=user,
+            extra_groups=[] if user else None,
+        )
+    finally:
+        os.unlink(pwfile.name)
+    if result.returncode != 0:
+        shutil.rmtree(data, ignore_errors=True)
+        raise processes.ServiceError(f"postgres: initdb failed:\n{result.stdout}{result.stderr}")
+
+
+def start(settings: Settings) -> None:
+    if not settings.pg_password.reveal():
+        raise processes.ServiceError(
+            "postgres: PGPASSWORD is not set; `heritage services up` generates it"
+        )
+    user = _run_as()
+    home = _home(settings)
+    data = home / "data"
+    if not (data / "PG_VERSION").exists():
+        home.mkdir(parents=True, exist_ok=True)
+        _init_cluster(settings, data, user)
+    socket_dir = home / "socket"
+    socket_dir.mkdir(parents=True, exist_ok=True)
+    _give_to(home, user)
+    log_file = home / "postgres.log"
+    argv = [
+        str(server_bin_dir() / "postgres"),
+        "-D", str(data),
+        "-p", str(settings.pg_port),
+        "-k", str(socket_dir),
+        "-c", f"listen_addresses={settings.pg_host}",
+        "-c", "max_connections=100",
+        "-c", "shared_buffers=256MB",
+        "-c", "fsync=on",
+    ]
+    process = processes.start(settings.state_dir / "run", NAME, argv, log_file, user=user)
+    processes.wait_until(
+        lambda: _answers(settings),
+        "postgres",
+        timeout_s=60,
+        log_file=log_file,
+        process=process,
+        run_dir=settings.state_dir / "run",
+    )
+    ensure_database(settings, settings.pg_database)
+
+
+def _answers(settings: Settings) -> bool:
+    try:
+        connect(settings, "postgres").close()
+        return True
+    except psycopg2.OperationalError:
+        return False
+
+
+def health(settings: Settings) -> ServiceHealth:
+    address = f"{settings.pg_host}:{settings.pg_port}"
+    try:
+        connection = connect(settings, "postgres")
+    except psycopg2.OperationalError:
+        return ServiceHealth(NAME, False, address, "unknown", "not running")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            row = cursor.fetchone()
+            version = str(row[0]) if row else "unknown"
+    finally:
+        connection.close()
+    return ServiceHealth(NAME, True, address, version)

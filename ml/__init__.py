@@ -1,0 +1,1 @@
+"""Images, embeddings and near-duplicates (the embedding job)."""

@@ -1,0 +1,1 @@
+"""Producers: everything that publishes records and annotations to Kafka."""

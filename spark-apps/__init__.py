@@ -1,0 +1,1 @@
+"""Spark applications: raw ingest, cleanse, export; pure transforms beside their I/O."""
