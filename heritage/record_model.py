@@ -1,0 +1,90 @@
+"""The record identity and message envelope contracts (see DESIGN.md, Contracts).
+
+Pure functions only: no I/O. ``record_id`` is stable and source-namespaced and never a URL
+with a query string; ``content_hash`` is the SHA-256 of the payload's canonical JSON, so the
+same content always hashes the same whatever the key order or the arrival time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+SCHEMA_VERSION = 1
+_EUROPEANA_ID = re.compile(r"^/[^/?#\s]+/[^?#\s]+$")
+
+
+class RecordIdentityError(ValueError):
+    """A source record carries no usable identifier."""
+
+
+def europeana_record_id(europeana_id: object) -> str:
+    """`/2021672/resource_document_mauritshuis_670` -> `europeana:/2021672/resource_...`."""
+    if not isinstance(europeana_id, str) or not _EUROPEANA_ID.match(europeana_id):
+        raise RecordIdentityError(
+            f"Europeana id {europeana_id!r} is not of the form /DATASET/LOCAL_ID"
+        )
+    return f"europeana:{europeana_id}"
+
+
+def unidentified_record_id(source: str, raw: bytes) -> str:
+    """A deterministic key for input with no usable id, so it can still be dead-lettered."""
+    return f"{source}:unidentified:{hashlib.sha256(raw).hexdigest()[:24]}"
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no insignificant whitespace: the basis of content hashes."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def content_hash(payload: Any) -> str:
+    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """The JSON message every producer publishes; Kafka key = record_id."""
+
+    record_id: str
+    source: str
+    content_hash: str
+    ingested_at: str
+    correlation_id: str
+    payload: Any
+    schema_version: int = SCHEMA_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "record_id": self.record_id,
+                "source": self.source,
+                "schema_version": self.schema_version,
+                "content_hash": self.content_hash,
+                "ingested_at": self.ingested_at,
+                "correlation_id": self.correlation_id,
+                "payload": self.payload,
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+
+
+def utc_now_iso() -> str:
+    return datetime.now(tz=UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def envelope_for(
+    record_id: str, source: str, payload: Any, correlation_id: str, ingested_at: str
+) -> Envelope:
+    return Envelope(
+        record_id=record_id,
+        source=source,
+        content_hash=content_hash(payload),
+        ingested_at=ingested_at,
+        correlation_id=correlation_id,
+        payload=payload,
+    )
