@@ -10,6 +10,7 @@ URIs in current and legacy forms, and image URLs (``edmIsShownBy``).
 from __future__ import annotations
 
 import random
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -121,7 +122,8 @@ def _valid_record(rng: random.Random, index: int) -> dict[str, Any]:
     local = f"{subject[1]} {qualifier}".strip()
     local_language = language if language in ("nl", "de", "fr") else "nl"
     local_title = {"nl": local, "de": subject[2], "fr": subject[3]}[local_language]
-    local_id = f"{provider.split()[0].lower()}_{index:07d}"
+    stem = unicodedata.normalize("NFKD", provider.split()[0].lower()).encode("ascii", "ignore")
+    local_id = f"{stem.decode()}_{index:07d}"
     europeana_id = f"/{dataset}/{local_id}"
     creator = rng.choice(_CREATORS)
     record: dict[str, Any] = {

@@ -1,0 +1,63 @@
+"""Where one deployment of the pipeline keeps its topics, tables, checkpoints and database.
+
+The default layout is the product's (``heritage.records``, ``s3a://heritage/raw/...``,
+database ``heritage``). Tests and benchmarks use a namespaced layout so they never touch
+the demo's data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from heritage.kafka_topics import RECORDS_TOPIC
+from heritage.settings import Settings
+
+
+@dataclass(frozen=True)
+class LakehouseLayout:
+    records_topic: str
+    # s3a:// root holding raw/, cleansed/, dlq/ and _checkpoints/.
+    table_root: str
+    pg_database: str
+    # Local folder for producer state (the publish ledger).
+    producer_state_dir: Path
+
+    @classmethod
+    def default(cls, settings: Settings) -> LakehouseLayout:
+        return cls(
+            records_topic=RECORDS_TOPIC,
+            table_root=f"s3a://{settings.bucket}",
+            pg_database=settings.pg_database,
+            producer_state_dir=settings.state_dir / "producers",
+        )
+
+    @classmethod
+    def namespaced(cls, settings: Settings, namespace: str) -> LakehouseLayout:
+        """An isolated deployment: its own topic, table prefix and database."""
+        safe = namespace.replace("-", "_").lower()
+        return cls(
+            records_topic=f"{RECORDS_TOPIC}.{safe}",
+            table_root=f"s3a://{settings.bucket}/ns/{safe}",
+            pg_database=f"heritage_{safe}",
+            producer_state_dir=settings.state_dir / "producers" / safe,
+        )
+
+    @property
+    def raw_records(self) -> str:
+        return f"{self.table_root}/raw/records"
+
+    @property
+    def cleansed_records(self) -> str:
+        return f"{self.table_root}/cleansed/records"
+
+    @property
+    def dead_letters(self) -> str:
+        return f"{self.table_root}/dlq/records"
+
+    def checkpoint(self, query: str) -> str:
+        return f"{self.table_root}/_checkpoints/{query}"
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.producer_state_dir / "published.sqlite"

@@ -1,0 +1,225 @@
+"""Pure transforms of the cleanse stage: parse, validate (every reason, not only the first)
+and normalise Europeana-shaped records. ``Column -> Column`` and ``DataFrame -> DataFrame``
+only; no I/O, so each is tested on tiny inline DataFrames."""
+
+from __future__ import annotations
+
+from itertools import chain
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from heritage.rights import CANONICAL_RIGHTS_PATTERN, LEGACY_EUROPEANA_RIGHTS
+from heritage.spark_apps.table_schemas import EUROPEANA_ITEM
+
+OBJECT_TYPES = ("IMAGE", "TEXT", "SOUND", "VIDEO", "3D")
+_LEGACY_RIGHTS = F.create_map(*[F.lit(v) for v in chain(*LEGACY_EUROPEANA_RIGHTS.items())])
+
+
+def first_nonblank(values: Column) -> Column:
+    """The first element of a string array that is not blank, trimmed; null if none."""
+    trimmed = F.transform(values, lambda v: F.trim(v))
+    return F.get(F.filter(trimmed, lambda v: v != ""), 0)
+
+
+def canonical_rights(uri: Column) -> Column:
+    """Column version of :func:`heritage.rights.canonical_rights_uri` (null if unknown)."""
+    text = F.regexp_replace(F.trim(uri), r"(?i)^https?://(www\.)?", "http://")
+    text = F.regexp_replace(text, r"[?#].*$", "")
+    text = F.regexp_replace(text, r"/(deed|legalcode)(\.[a-zA-Z_-]+)?$", "/")
+    text = F.regexp_replace(text, "rightsstatements.org/page/", "rightsstatements.org/vocab/")
+    text = F.when(text.endswith("/"), text).otherwise(F.concat(text, F.lit("/")))
+    legacy = F.try_element_at(_LEGACY_RIGHTS, F.regexp_replace(text, "^http://", "http://www."))
+    candidate = F.coalesce(legacy, text)
+    return F.when(candidate.rlike(CANONICAL_RIGHTS_PATTERN), candidate)
+
+
+def _year_start(year: Column) -> Column:
+    return F.to_date(F.try_to_timestamp(F.concat(year, F.lit("-01-01")), F.lit("yyyy-MM-dd")))
+
+
+def _year_end(year: Column) -> Column:
+    return F.to_date(F.try_to_timestamp(F.concat(year, F.lit("-12-31")), F.lit("yyyy-MM-dd")))
+
+
+def date_bounds(original: Column) -> tuple[Column, Column]:
+    """(start, end) dates in UTC for the date forms providers send; nulls when unparseable.
+
+    Understood: ``1665``, ``c. 1665`` / ``ca 1665`` / ``circa 1665``, ``1660-1670``,
+    ``1665-03-01``, ``01/03/1665`` (day first), and ISO timestamps with an offset.
+    """
+    text = F.trim(original)
+    circa = F.regexp_extract(text, r"^(?i)(?:c\.?|ca\.?|circa)\s*(\d{4})$", 1)
+    range_from = F.regexp_extract(text, r"^(\d{4})\s*[-–/]\s*(\d{4})$", 1)
+    range_to = F.regexp_extract(text, r"^(\d{4})\s*[-–/]\s*(\d{4})$", 2)
+    iso_timestamp = F.to_date(F.try_to_timestamp(text))
+    day = F.to_date(F.try_to_timestamp(text, F.lit("yyyy-MM-dd")))
+    day_first = F.to_date(F.try_to_timestamp(text, F.lit("dd/MM/yyyy")))
+    start = (
+        F.when(text.rlike(r"^\d{4}$"), _year_start(text))
+        .when(circa != "", _year_start(circa))
+        .when(range_from != "", _year_start(range_from))
+        .when(text.rlike(r"^\d{4}-\d{2}-\d{2}$"), day)
+        .when(text.rlike(r"^\d{2}/\d{2}/\d{4}$"), day_first)
+        .when(text.rlike(r"^\d{4}-\d{2}-\d{2}T"), iso_timestamp)
+    )
+    end = (
+        F.when(text.rlike(r"^\d{4}$"), _year_end(text))
+        .when(circa != "", _year_end(circa))
+        .when(range_to != "", F.when(range_to >= range_from, _year_end(range_to)))
+        .otherwise(start)
+    )
+    return start, F.when(start.isNotNull(), end)
+
+
+def with_parsed_item(raw: DataFrame) -> DataFrame:
+    """Add ``payload_is_object`` and ``item`` (the payload parsed as a Europeana item)."""
+    return raw.withColumn(
+        "payload_is_object", F.json_object_keys(F.col("payload")).isNotNull()
+    ).withColumn(
+        "item",
+        F.when(F.col("payload_is_object"), F.from_json(F.col("payload"), EUROPEANA_ITEM)),
+    )
+
+
+def with_normalised_fields(parsed: DataFrame) -> DataFrame:
+    """Add the normalised columns of a cleansed record (null where the source has none)."""
+    item = F.col("item")
+    titles = item["dcTitleLangAware"]
+    title_from_languages = first_nonblank(F.flatten(F.map_values(titles)))
+    date_original = F.coalesce(first_nonblank(item["dcDate"]), first_nonblank(item["year"]))
+    date_start, date_end = date_bounds(date_original)
+    languages = F.transform(F.coalesce(item["language"], F.array()), lambda v: F.lower(F.trim(v)))
+    return (
+        parsed.withColumn("title", F.coalesce(first_nonblank(item["title"]), title_from_languages))
+        .withColumn("titles", titles)
+        .withColumn("creators", F.filter(F.transform(item["dcCreator"], F.trim), lambda v: v != ""))
+        .withColumn("description", first_nonblank(item["dcDescription"]))
+        .withColumn("date_original", date_original)
+        .withColumn("date_start", date_start)
+        .withColumn("date_end", date_end)
+        .withColumn("object_type", F.upper(F.trim(item["type"])))
+        .withColumn("rights_original", first_nonblank(item["rights"]))
+        .withColumn("rights_uri", canonical_rights(F.col("rights_original")))
+        .withColumn("image_url", first_nonblank(item["edmIsShownBy"]))
+        .withColumn("data_provider", first_nonblank(item["dataProvider"]))
+        .withColumn("provider", first_nonblank(item["provider"]))
+        .withColumn("country", first_nonblank(item["country"]))
+        .withColumn("languages", languages)
+        .withColumn("source_updated_at", F.try_to_timestamp(item["timestamp_update"]))
+    )
+
+
+def _reason(condition: Column, message: Column | str) -> Column:
+    return F.when(condition, message if isinstance(message, Column) else F.lit(message))
+
+
+def with_rejection_reasons(normalised: DataFrame) -> DataFrame:
+    """Add ``reasons``: every problem found, in a fixed order; empty means valid."""
+    item = F.col("item")
+    quoted = lambda c: F.concat(F.lit("'"), F.coalesce(c, F.lit("")), F.lit("'"))  # noqa: E731
+    bad_language = F.get(
+        F.filter(F.col("languages"), lambda v: ~v.rlike(r"^[a-z]{2,3}$")), 0
+    )
+    item_reasons = [
+        _reason(
+            F.col("record_id").contains(":unidentified:") | item["id"].isNull(),
+            "record has no id: a Europeana item needs `id` of the form /DATASET/LOCAL_ID",
+        ),
+        _reason(F.col("title").isNull(), "no title in `title` or `dcTitleLangAware`"),
+        _reason(F.col("data_provider").isNull(), "no `dataProvider`"),
+        _reason(
+            F.col("object_type").isNull() | ~F.col("object_type").isin(*OBJECT_TYPES),
+            F.concat(
+                F.lit("type "), quoted(item["type"]),
+                F.lit(f" is not one of {', '.join(OBJECT_TYPES)}"),
+            ),
+        ),
+        _reason(F.col("rights_original").isNull(), "no `rights` statement"),
+        _reason(
+            F.col("rights_original").isNotNull() & F.col("rights_uri").isNull(),
+            F.concat(
+                F.lit("rights "), quoted(F.col("rights_original")),
+                F.lit(" is not a rightsstatements.org or creativecommons.org URI"),
+            ),
+        ),
+        _reason(
+            F.col("image_url").isNotNull() & ~F.col("image_url").rlike(r"^https?://[^\s/]+"),
+            F.concat(F.lit("edmIsShownBy "), quoted(F.col("image_url")),
+                     F.lit(" is not an http(s) URL")),
+        ),
+        _reason(
+            F.col("date_original").isNotNull() & F.col("date_start").isNull(),
+            F.concat(F.lit("date "), quoted(F.col("date_original")),
+                     F.lit(" is not a recognised date")),
+        ),
+        _reason(
+            bad_language.isNotNull(),
+            F.concat(F.lit("language "), quoted(bad_language), F.lit(" is not an ISO 639 code")),
+        ),
+    ]
+    reasons = (
+        F.when(
+            F.col("record_id").isNull(),
+            F.array(F.lit("message is not a heritage envelope (JSON with record_id, payload)")),
+        )
+        .when(
+            ~F.col("payload_is_object"),
+            F.array(F.lit("payload is not a JSON object (truncated, or not JSON)")),
+        )
+        .otherwise(F.array_compact(F.array(*item_reasons)))
+    )
+    return normalised.withColumn("reasons", reasons)
+
+
+def validate_records(raw: DataFrame) -> DataFrame:
+    """raw rows -> raw rows with normalised fields and ``reasons``."""
+    return with_rejection_reasons(with_normalised_fields(with_parsed_item(raw)))
+
+
+def filter_latest_versions(valid: DataFrame) -> DataFrame:
+    """Keep one row per record_id: the newest by source update time, then arrival order."""
+    newest_first = Window.partitionBy("record_id").orderBy(
+        F.col("source_updated_at").desc_nulls_last(),
+        F.col("ingested_at").desc(),
+        F.col("kafka_partition").desc(),
+        F.col("kafka_offset").desc(),
+    )
+    return (
+        valid.withColumn("_rank", F.row_number().over(newest_first))
+        .filter(F.col("_rank") == 1)
+        .drop("_rank")
+    )
+
+
+def select_cleansed(validated: DataFrame) -> DataFrame:
+    """Valid rows in the cleansed table's schema (latest version per record_id)."""
+    valid = validated.filter(F.size("reasons") == 0)
+    return filter_latest_versions(valid).select(
+        "record_id", "source", "title", "titles", "creators", "description", "date_original",
+        "date_start", "date_end", "object_type", "rights_original", "rights_uri", "image_url",
+        "data_provider", "provider", "country", "languages", "content_hash",
+        "source_updated_at", "ingested_at", "kafka_partition", "kafka_offset",
+    )
+
+
+def select_dead_letters(validated: DataFrame, stage: str) -> DataFrame:
+    """Invalid rows in the dead-letter table's schema, with a deterministic id."""
+    return validated.filter(F.size("reasons") > 0).select(
+        F.sha2(
+            F.concat_ws(
+                "|", F.lit(stage), F.coalesce(F.col("record_id"), F.lit("")),
+                F.coalesce(F.col("content_hash"), F.sha2(F.col("kafka_value"), 256)),
+            ),
+            256,
+        ).alias("dead_letter_id"),
+        "record_id",
+        F.lit(stage).alias("stage"),
+        "reasons",
+        "kafka_value",
+        "kafka_topic",
+        "kafka_partition",
+        "kafka_offset",
+        "kafka_timestamp",
+        "content_hash",
+    )

@@ -1,0 +1,119 @@
+"""Schemas of every Delta table and of the payloads the Spark stages parse.
+
+One constant per table; the writers create tables from these and the transforms end with
+a ``select`` that states the same columns.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql.types import (
+    ArrayType,
+    DateType,
+    IntegerType,
+    LongType,
+    MapType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
+
+STRINGS = ArrayType(StringType())
+
+# raw/records: every Kafka message as received, plus the envelope fields when it parses.
+RAW_RECORDS = StructType(
+    [
+        StructField("kafka_key", StringType()),
+        StructField("kafka_value", StringType()),
+        StructField("kafka_topic", StringType(), nullable=False),
+        StructField("kafka_partition", IntegerType(), nullable=False),
+        StructField("kafka_offset", LongType(), nullable=False),
+        StructField("kafka_timestamp", TimestampType()),
+        StructField("record_id", StringType()),
+        StructField("source", StringType()),
+        StructField("schema_version", IntegerType()),
+        StructField("content_hash", StringType()),
+        StructField("ingested_at", TimestampType()),
+        StructField("correlation_id", StringType()),
+        StructField("payload", StringType()),
+    ]
+)
+
+# The envelope as JSON; `payload` is kept as its raw JSON text.
+ENVELOPE = StructType(
+    [
+        StructField("record_id", StringType()),
+        StructField("source", StringType()),
+        StructField("schema_version", IntegerType()),
+        StructField("content_hash", StringType()),
+        StructField("ingested_at", StringType()),
+        StructField("correlation_id", StringType()),
+        StructField("payload", StringType()),
+    ]
+)
+
+# The fields of a Europeana Search API item the pipeline reads.
+EUROPEANA_ITEM = StructType(
+    [
+        StructField("id", StringType()),
+        StructField("type", StringType()),
+        StructField("title", STRINGS),
+        StructField("dcTitleLangAware", MapType(StringType(), STRINGS)),
+        StructField("dcCreator", STRINGS),
+        StructField("dcDescription", STRINGS),
+        StructField("dcDate", STRINGS),
+        StructField("year", STRINGS),
+        StructField("rights", STRINGS),
+        StructField("edmIsShownBy", STRINGS),
+        StructField("dataProvider", STRINGS),
+        StructField("provider", STRINGS),
+        StructField("country", STRINGS),
+        StructField("language", STRINGS),
+        StructField("timestamp_update", StringType()),
+    ]
+)
+
+# cleansed/records: one row per valid record_id, its latest version.
+CLEANSED_RECORDS = StructType(
+    [
+        StructField("record_id", StringType(), nullable=False),
+        StructField("source", StringType(), nullable=False),
+        StructField("title", StringType(), nullable=False),
+        StructField("titles", MapType(StringType(), STRINGS)),
+        StructField("creators", STRINGS),
+        StructField("description", StringType()),
+        StructField("date_original", StringType()),
+        StructField("date_start", DateType()),
+        StructField("date_end", DateType()),
+        StructField("object_type", StringType(), nullable=False),
+        StructField("rights_original", StringType()),
+        StructField("rights_uri", StringType(), nullable=False),
+        StructField("image_url", StringType()),
+        StructField("data_provider", StringType(), nullable=False),
+        StructField("provider", StringType()),
+        StructField("country", StringType()),
+        StructField("languages", STRINGS),
+        StructField("content_hash", StringType(), nullable=False),
+        StructField("source_updated_at", TimestampType()),
+        StructField("ingested_at", TimestampType(), nullable=False),
+        StructField("kafka_partition", IntegerType(), nullable=False),
+        StructField("kafka_offset", LongType(), nullable=False),
+    ]
+)
+
+# dlq/records: every input that could not be cleansed, with all its reasons.
+DEAD_LETTERS = StructType(
+    [
+        # sha256 of stage, record_id and content: a redelivered message is not doubled.
+        StructField("dead_letter_id", StringType(), nullable=False),
+        StructField("record_id", StringType()),
+        StructField("stage", StringType(), nullable=False),
+        StructField("reasons", STRINGS, nullable=False),
+        StructField("kafka_value", StringType()),
+        StructField("kafka_topic", StringType(), nullable=False),
+        StructField("kafka_partition", IntegerType(), nullable=False),
+        StructField("kafka_offset", LongType(), nullable=False),
+        StructField("kafka_timestamp", TimestampType()),
+        StructField("content_hash", StringType()),
+    ]
+)
