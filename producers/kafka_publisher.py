@@ -38,8 +38,6 @@ def create_producer(settings: Settings) -> KafkaProducer:
         linger_ms=20,
         batch_size=256 * 1024,
         max_in_flight_requests_per_connection=5,
-        key_serializer=lambda key: key.encode("utf-8"),
-        value_serializer=lambda value: value.encode("utf-8"),
     )
 
 
@@ -62,7 +60,9 @@ def publish_envelopes(
         done = ledger.already_published(topic, ((e.record_id, e.content_hash) for e in chunk))
         fresh = [e for e in chunk if (e.record_id, e.content_hash) not in done]
         skipped += len(chunk) - len(fresh)
-        futures = [(e, producer.send(topic, key=e.record_id, value=e.to_json())) for e in fresh]
+        futures = [(e, producer.send(
+                topic, key=e.record_id.encode("utf-8"), value=e.to_json().encode("utf-8")
+            )) for e in fresh]
         producer.flush()
         confirmed: list[tuple[str, str]] = []
         failures: list[str] = []

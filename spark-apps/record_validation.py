@@ -13,7 +13,6 @@ from heritage.rights import CANONICAL_RIGHTS_PATTERN, LEGACY_EUROPEANA_RIGHTS
 from heritage.spark_apps.table_schemas import EUROPEANA_ITEM
 
 OBJECT_TYPES = ("IMAGE", "TEXT", "SOUND", "VIDEO", "3D")
-_LEGACY_RIGHTS = F.create_map(*[F.lit(v) for v in chain(*LEGACY_EUROPEANA_RIGHTS.items())])
 
 
 def first_nonblank(values: Column) -> Column:
@@ -29,7 +28,8 @@ def canonical_rights(uri: Column) -> Column:
     text = F.regexp_replace(text, r"/(deed|legalcode)(\.[a-zA-Z_-]+)?$", "/")
     text = F.regexp_replace(text, "rightsstatements.org/page/", "rightsstatements.org/vocab/")
     text = F.when(text.endswith("/"), text).otherwise(F.concat(text, F.lit("/")))
-    legacy = F.try_element_at(_LEGACY_RIGHTS, F.regexp_replace(text, "^http://", "http://www."))
+    legacy_map = F.create_map(*[F.lit(v) for v in chain(*LEGACY_EUROPEANA_RIGHTS.items())])
+    legacy = F.try_element_at(legacy_map, F.regexp_replace(text, "^http://", "http://www."))
     candidate = F.coalesce(legacy, text)
     return F.when(candidate.rlike(CANONICAL_RIGHTS_PATTERN), candidate)
 

@@ -1,0 +1,28 @@
+"""`heritage dashboard`: run the Streamlit app with the project's settings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from heritage.settings import load_settings
+
+
+def app_path() -> Path:
+    return Path(__file__).with_name("app.py")
+
+
+def launch_dashboard(port: int, headless: bool) -> int:
+    settings = load_settings()
+    env = {**os.environ, **settings.as_environment()}
+    argv = [
+        sys.executable, "-m", "streamlit", "run", str(app_path()),
+        "--server.port", str(port),
+        "--server.address", "127.0.0.1",
+        "--server.headless", str(headless).lower(),
+        "--browser.gatherUsageStats", "false",
+    ]
+    print(f"dashboard: http://127.0.0.1:{port} (Ctrl-C to stop)")
+    return subprocess.call(argv, env=env)

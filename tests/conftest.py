@@ -1,0 +1,62 @@
+"""Shared fixtures: the real local stack (started if needed, stopped if we started it),
+one small Spark session per test run, and isolated pipeline namespaces."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from heritage.lakehouse_layout import LakehouseLayout
+from heritage.services import stack
+from heritage.settings import Settings, load_settings
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    if not CORPUS.is_dir():
+        pytest.skip(f"shared corpus not present at {CORPUS}")
+    return CORPUS
+
+
+@pytest.fixture(scope="session")
+def live_settings() -> Iterator[Settings]:
+    """Settings of a running local stack; starts it for the session when it is not up."""
+    already_up = all(row.healthy for row in stack.status())
+    settings = stack.up(report=lambda _line: None)
+    yield settings
+    if not already_up:
+        stack.down(settings, report=lambda _line: None)
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[SparkSession]:
+    """One small Spark session for every test; pure-transform tests need no services, and
+    the S3A settings point at the local stack for the tests that do."""
+    from heritage.services.credentials import ensure_local_credentials
+    from heritage.spark_session import build_spark_session
+
+    ensure_local_credentials(load_settings().local_env_file)
+    session = build_spark_session(load_settings(), "heritage-tests")
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def layout(live_settings: Settings) -> LakehouseLayout:
+    """A fresh, isolated namespace: own topic, Delta tables and database."""
+    from heritage.pipeline import prepare
+
+    namespaced = LakehouseLayout.namespaced(live_settings, f"t{uuid.uuid4().hex[:10]}")
+    prepare(live_settings, namespaced)
+    return namespaced
+
+
+@pytest.fixture
+def offline_settings(tmp_path: Path) -> Settings:
+    return load_settings({"HERITAGE_STATE_DIR": str(tmp_path / "state")})
