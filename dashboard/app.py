@@ -39,14 +39,18 @@ def main() -> None:
     try:
         rows, has_next, total = _page(database, cursors[-1], PAGE_SIZE)
     except psycopg2.Error as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        first_line = (
+            str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        )
         st.error(
             "The collection database cannot be reached right now "
             f"({first_line}). Check `heritage services status`; this page retries on reload."
         )
         return
     if total == 0:
-        st.info("No records yet. Run `make demo` (or `heritage demo`) to load the sample collection.")
+        st.info(
+            "No records yet. Run `make demo` (or `heritage demo`) to load the sample collection."
+        )
         return
     page_number = len(cursors)
     st.caption(f"{total:,} records · page {page_number} · {PAGE_SIZE} per page")

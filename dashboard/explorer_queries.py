@@ -12,8 +12,15 @@ import psycopg2
 
 from heritage.settings import Settings
 
-PAGE_COLUMNS = ("record_id", "title", "creators", "date_original", "object_type",
-                "data_provider", "rights_uri")
+PAGE_COLUMNS = (
+    "record_id",
+    "title",
+    "creators",
+    "date_original",
+    "object_type",
+    "data_provider",
+    "rights_uri",
+)
 
 
 @dataclass(frozen=True)
@@ -35,8 +42,7 @@ def page_query(after_record_id: str | None, page_size: int) -> tuple[str, tuple[
             (page_size + 1,),
         )
     return (
-        f"SELECT {columns} FROM analytics.objects WHERE record_id > %s "
-        "ORDER BY record_id LIMIT %s",
+        f"SELECT {columns} FROM analytics.objects WHERE record_id > %s ORDER BY record_id LIMIT %s",
         (after_record_id, page_size + 1),
     )
 

@@ -14,15 +14,23 @@ def app_path() -> Path:
     return Path(__file__).with_name("app.py")
 
 
-def launch_dashboard(port: int, headless: bool) -> int:
+def launch_dashboard(port: int, address: str, headless: bool) -> int:
     settings = load_settings()
     env = {**os.environ, **settings.as_environment()}
     argv = [
-        sys.executable, "-m", "streamlit", "run", str(app_path()),
-        "--server.port", str(port),
-        "--server.address", "127.0.0.1",
-        "--server.headless", str(headless).lower(),
-        "--browser.gatherUsageStats", "false",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app_path()),
+        "--server.port",
+        str(port),
+        "--server.address",
+        address,
+        "--server.headless",
+        str(headless).lower(),
+        "--browser.gatherUsageStats",
+        "false",
     ]
-    print(f"dashboard: http://127.0.0.1:{port} (Ctrl-C to stop)")
+    print(f"dashboard: http://{address}:{port} (Ctrl-C to stop)")
     return subprocess.call(argv, env=env)

@@ -38,6 +38,15 @@ def _services_status(args: argparse.Namespace) -> int:
     return 0 if all(row.healthy for row in rows) else 1
 
 
+def _services_init(args: argparse.Namespace) -> int:
+    from heritage.services import stack
+    from heritage.settings import load_settings
+
+    stack.initialise(load_settings())
+    print("init: bucket, topics, schema and roles in place")
+    return 0
+
+
 def _services_env(args: argparse.Namespace) -> int:
     from heritage.services import stack
     from heritage.settings import load_settings
@@ -53,21 +62,23 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _produce_sample(args: argparse.Namespace) -> int:
-    from heritage.pipeline import PipelineLayout, produce_sample
+    from heritage.lakehouse_layout import LakehouseLayout
+    from heritage.pipeline import produce_sample
     from heritage.settings import load_settings
 
     settings = load_settings()
-    result = produce_sample(settings, PipelineLayout.default(settings), args.records, args.seed)
+    result = produce_sample(settings, LakehouseLayout.default(settings), args.records, args.seed)
     print(f"published {result.published} messages; {result.skipped} already published before")
     return 0
 
 
 def _lakehouse_run(args: argparse.Namespace) -> int:
-    from heritage.pipeline import PipelineLayout, run_stages
+    from heritage.lakehouse_layout import LakehouseLayout
+    from heritage.pipeline import run_stages
     from heritage.settings import load_settings
 
     settings = load_settings()
-    report = run_stages(settings, PipelineLayout.default(settings), args.stage)
+    report = run_stages(settings, LakehouseLayout.default(settings), args.stage)
     print(report.render())
     return 0
 
@@ -75,13 +86,19 @@ def _lakehouse_run(args: argparse.Namespace) -> int:
 def _dashboard(args: argparse.Namespace) -> int:
     from heritage.dashboard.launch import launch_dashboard
 
-    return launch_dashboard(port=args.port, headless=args.headless)
+    return launch_dashboard(port=args.port, address=args.address, headless=args.headless)
 
 
 def _bench_skeleton(args: argparse.Namespace) -> int:
-    from heritage.skeleton_bench import run_skeleton_benchmark
+    import runpy
 
-    run_skeleton_benchmark(records=args.records, seed=args.seed)
+    from heritage.settings import PROJECT_ROOT
+
+    script = PROJECT_ROOT / "bench" / "skeleton.py"
+    if not script.is_file():
+        raise ServiceError(f"benchmark script {script} not found: run from a source checkout")
+    sys.argv = [str(script), "--records", str(args.records), "--seed", str(args.seed)]
+    runpy.run_path(str(script), run_name="__main__")
     return 0
 
 
@@ -120,6 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="print each service's health, address and version (exit 1 if any is down)",
         description="Health, address and version of each service.",
     ).set_defaults(handler=_services_status)
+    service_commands.add_parser(
+        "init",
+        help="create bucket, topics, schema and roles on already running services",
+        description="The one-shot init (what compose's `init` service runs): the bucket, "
+        "the Kafka topics, the PostgreSQL schema and the read-only role. Idempotent.",
+    ).set_defaults(handler=_services_init)
     service_commands.add_parser(
         "env",
         help='print shell exports: eval "$(heritage services env)"',
@@ -178,8 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dashboard.add_argument("--port", type=int, default=8501, help="port (default 8501)")
     dashboard.add_argument(
-        "--headless", action="store_true", help="do not open a browser window"
+        "--address", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
     )
+    dashboard.add_argument("--headless", action="store_true", help="do not open a browser window")
     dashboard.set_defaults(handler=_dashboard)
 
     bench = commands.add_parser(
@@ -211,8 +235,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"heritage {args.command}: {error}", file=sys.stderr)
             return 2
         except KeyboardInterrupt:
-            print(f"heritage {args.command}: interrupted (correlation_id {correlation_id})",
-                  file=sys.stderr)
+            print(
+                f"heritage {args.command}: interrupted (correlation_id {correlation_id})",
+                file=sys.stderr,
+            )
             return 130
 
 

@@ -15,8 +15,10 @@ def run_demo(records: int, seed: int) -> int:
     layout = LakehouseLayout.default(settings)
     manifest = generate_sample_collection(records, seed).manifest
     published = produce_sample(settings, layout, records, seed)
-    print(f"producer: published {published.published} messages to {layout.records_topic} "
-          f"({published.skipped} were confirmed by an earlier run)")
+    print(
+        f"producer: published {published.published} messages to {layout.records_topic} "
+        f"({published.skipped} were confirmed by an earlier run)"
+    )
     spark = lakehouse_session(settings)
     print(run_stages(settings, layout, spark=spark).render())
     counts = count_tables(spark, settings, layout)
@@ -34,14 +36,16 @@ def run_demo(records: int, seed: int) -> int:
         mark = "ok" if actual == expected else "MISMATCH"
         ok &= actual == expected
         print(f"  {name:<24} {actual:>8}   expected {expected:>8}   {mark}")
-    print(f"  {'Delta versions':<24} raw {counts.raw_version}, cleansed "
-          f"{counts.cleansed_version}, dlq {counts.dead_letter_version}")
+    print(
+        f"  {'Delta versions':<24} raw {counts.raw_version}, cleansed "
+        f"{counts.cleansed_version}, dlq {counts.dead_letter_version}"
+    )
     print(
         "\nwhere to look:\n"
         f"  Delta tables   {layout.raw_records}, {layout.cleansed_records}, {layout.dead_letters}\n"
         f"  MinIO console  http://127.0.0.1:{settings.minio_console_port} "
         f"(credentials in {settings.local_env_file})\n"
-        f"  PostgreSQL     eval \"$(heritage services env)\"; psql -c 'SELECT * FROM "
+        f'  PostgreSQL     eval "$(heritage services env)"; psql -c \'SELECT * FROM '
         "analytics.objects LIMIT 5'\n"
         "  dashboard      heritage dashboard\n"
         "  logs           .state/*/ (kafka, minio, postgres)"

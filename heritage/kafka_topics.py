@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
@@ -27,9 +29,8 @@ def ensure_topics(settings: Settings, names: tuple[str, ...] = PIPELINE_TOPICS) 
             if name not in existing
         ]
         if wanted:
-            try:
+            # Another process may create them between the listing and here.
+            with suppress(TopicAlreadyExistsError):
                 admin.create_topics(wanted)
-            except TopicAlreadyExistsError:
-                pass
     finally:
         admin.close()

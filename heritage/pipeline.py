@@ -81,7 +81,9 @@ def lakehouse_session(settings: Settings) -> SparkSession:
 
 
 def run_stages(
-    settings: Settings, layout: LakehouseLayout, stage: str = "all",
+    settings: Settings,
+    layout: LakehouseLayout,
+    stage: str = "all",
     spark: SparkSession | None = None,
 ) -> StageReport:
     """Run raw, cleanse and export (or one of them) once over all new input."""

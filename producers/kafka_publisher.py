@@ -60,9 +60,15 @@ def publish_envelopes(
         done = ledger.already_published(topic, ((e.record_id, e.content_hash) for e in chunk))
         fresh = [e for e in chunk if (e.record_id, e.content_hash) not in done]
         skipped += len(chunk) - len(fresh)
-        futures = [(e, producer.send(
-                topic, key=e.record_id.encode("utf-8"), value=e.to_json().encode("utf-8")
-            )) for e in fresh]
+        futures = [
+            (
+                e,
+                producer.send(
+                    topic, key=e.record_id.encode("utf-8"), value=e.to_json().encode("utf-8")
+                ),
+            )
+            for e in fresh
+        ]
         producer.flush()
         confirmed: list[tuple[str, str]] = []
         failures: list[str] = []

@@ -24,14 +24,16 @@ class PublishLedger:
         )
         self._db.commit()
 
-    def already_published(self, topic: str, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    def already_published(
+        self, topic: str, pairs: Iterable[tuple[str, str]]
+    ) -> set[tuple[str, str]]:
         wanted = list(pairs)
         found: set[tuple[str, str]] = set()
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             placeholders = ",".join("(?,?)" for _ in chunk)
             rows = self._db.execute(
-                f"SELECT record_id, content_hash FROM published WHERE topic = ? AND "  # noqa: S608
+                f"SELECT record_id, content_hash FROM published WHERE topic = ? AND "
                 f"(record_id, content_hash) IN (VALUES {placeholders})",
                 [topic, *[value for pair in chunk for value in pair]],
             )

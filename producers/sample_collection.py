@@ -32,10 +32,24 @@ _PROVIDERS = (
 )
 _AGGREGATORS = ("Europeana Foundation", "Digitale Collectie", "Athena Plus", "OpenUp!")
 _CREATORS = (
-    "Johannes Vermeer", "Rembrandt van Rijn", "Frans Hals", "Jan Steen", "Hendrick Avercamp",
-    "Diego Velázquez", "Francisco de Goya", "Albrecht Dürer", "Caspar David Friedrich",
-    "Anders Zorn", "Carl Larsson", "Akseli Gallen-Kallela", "Jan Matejko", "Olga Boznańska",
-    "Gwen John", "Claude Monet", "Berthe Morisot", "Unknown maker",
+    "Johannes Vermeer",
+    "Rembrandt van Rijn",
+    "Frans Hals",
+    "Jan Steen",
+    "Hendrick Avercamp",
+    "Diego Velázquez",
+    "Francisco de Goya",
+    "Albrecht Dürer",
+    "Caspar David Friedrich",
+    "Anders Zorn",
+    "Carl Larsson",
+    "Akseli Gallen-Kallela",
+    "Jan Matejko",
+    "Olga Boznańska",
+    "Gwen John",
+    "Claude Monet",
+    "Berthe Morisot",
+    "Unknown maker",
 )
 # (English, Dutch, German, French) title stems; a record picks a stem and a qualifier.
 _SUBJECTS = (
@@ -43,7 +57,12 @@ _SUBJECTS = (
     ("Winter Landscape", "Winterlandschap", "Winterlandschaft", "Paysage d'hiver"),
     ("The Merry Family", "Het vrolijke huisgezin", "Die fröhliche Familie", "La famille joyeuse"),
     ("View of a Harbour", "Gezicht op een haven", "Ansicht eines Hafens", "Vue d'un port"),
-    ("Still Life with Flowers", "Stilleven met bloemen", "Blumenstillleben", "Nature morte aux fleurs"),
+    (
+        "Still Life with Flowers",
+        "Stilleven met bloemen",
+        "Blumenstillleben",
+        "Nature morte aux fleurs",
+    ),
     ("Map of the Coast", "Kaart van de kust", "Karte der Küste", "Carte de la côte"),
     ("Letter to a Friend", "Brief aan een vriend", "Brief an einen Freund", "Lettre à un ami"),
     ("Folk Song Recording", "Opname van een volkslied", "Volksliedaufnahme", "Chant populaire"),
@@ -63,8 +82,15 @@ _RIGHTS = (
     "http://rightsstatements.org/vocab/NoC-NC/1.0/",
     "http://www.europeana.eu/rights/rr-f/",
 )
-_DATE_FORMATS = ("{y}", "c. {y}", "{y}-{y2}", "{y}-{m:02d}-{d:02d}", "{d:02d}/{m:02d}/{y}",
-                 "{y}-{m:02d}-{d:02d}T10:00:00+01:00", "ca {y}")
+_DATE_FORMATS = (
+    "{y}",
+    "c. {y}",
+    "{y}-{y2}",
+    "{y}-{m:02d}-{d:02d}",
+    "{d:02d}/{m:02d}/{y}",
+    "{y}-{m:02d}-{d:02d}T10:00:00+01:00",
+    "ca {y}",
+)
 
 MALFORMED_KINDS = (
     "missing_title",
@@ -135,7 +161,9 @@ def _valid_record(rng: random.Random, index: int) -> dict[str, Any]:
         "dcDescription": [f"{english} by {creator}, from the collection of {provider}."],
         "dcDate": [_date(rng)],
         "rights": [rng.choice(_RIGHTS)],
-        "edmIsShownBy": [f"https://media.{dataset}.example.org/iiif/{local_id}/full/max/0/default.jpg"],
+        "edmIsShownBy": [
+            f"https://media.{dataset}.example.org/iiif/{local_id}/full/max/0/default.jpg"
+        ],
         "dataProvider": [provider],
         "provider": [rng.choice(_AGGREGATORS)],
         "country": [country],
@@ -200,10 +228,21 @@ def generate_sample_collection(size: int, seed: int = 7) -> SampleCollection:
             manifest.malformed[record_id] = kind
         elif originals and roll < 0.03:
             original = rng.choice(originals)
-            payload = dict(_valid_record(rng, index), **{
-                k: original[k] for k in ("title", "dcTitleLangAware", "dcCreator", "dcDate",
-                                         "type", "edmIsShownBy") if k in original
-            })
+            payload = dict(
+                _valid_record(rng, index),
+                **{
+                    k: original[k]
+                    for k in (
+                        "title",
+                        "dcTitleLangAware",
+                        "dcCreator",
+                        "dcDate",
+                        "type",
+                        "edmIsShownBy",
+                    )
+                    if k in original
+                },
+            )
             record_id = _record_id(payload)
             manifest.exact_duplicates[record_id] = _record_id(original)
             manifest.valid_record_ids.add(record_id)

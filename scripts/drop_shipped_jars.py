@@ -22,7 +22,9 @@ def artifact_name(jar_file_name: str) -> str:
 
 
 def main(folder: str) -> None:
-    shipped = {artifact_name(p.name) for p in (Path(pyspark.__file__).parent / "jars").glob("*.jar")}
+    shipped = {
+        artifact_name(p.name) for p in (Path(pyspark.__file__).parent / "jars").glob("*.jar")
+    }
     for jar in sorted(Path(folder).glob("*.jar")):
         if artifact_name(jar.name) in shipped:
             jar.unlink()

@@ -15,6 +15,7 @@ command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 # MinIO's repository was archived after its last community release; this is its final
 # commit on the Go module proxy. Pinned: change it here and in docker-compose.yml together.
 MINIO_MODULE="github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c"
+COMPOSE_VERSION="v2.40.3"
 for arg in "$@"; do
   case "$arg" in
     -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
@@ -73,6 +74,21 @@ else
   mkdir -p "$STATE/bin"
   GOBIN="$STATE/bin" GOFLAGS=-buildvcs=false go install "$MINIO_MODULE"
   echo "$MINIO_MODULE" > "$STATE/bin/.minio-module"
+fi
+
+# --- Docker Compose (to validate docker-compose.yml; no Docker engine is needed) -------
+if [ -x "$STATE/bin/docker-compose" ] && [ "$(cat "$STATE/bin/.compose-version" 2>/dev/null)" = "$COMPOSE_VERSION" ]; then
+  say "docker compose already present in $STATE/bin ($COMPOSE_VERSION)"
+else
+  say "building docker compose $COMPOSE_VERSION from the Go module proxy (about 2 minutes)"
+  # Compose's go.mod has replace directives, so `go install` refuses it: build in its source.
+  src="$(cd "$STATE" && go mod download -json "github.com/docker/compose/v2@$COMPOSE_VERSION" \
+        | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')"
+  build="$STATE/build/compose" && rm -rf "$build" && mkdir -p "$build" && cp -r "$src/." "$build/"
+  chmod -R u+w "$build"
+  (cd "$build" && GOFLAGS=-buildvcs=false go build -o "$STATE/bin/docker-compose" ./cmd)
+  rm -rf "$build"
+  echo "$COMPOSE_VERSION" > "$STATE/bin/.compose-version"
 fi
 
 # --- PostgreSQL -----------------------------------------------------------------------

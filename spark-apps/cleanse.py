@@ -47,7 +47,9 @@ def merge_cleansed(spark: SparkSession, path: str, updates: DataFrame) -> None:
     (
         target.alias("t")
         .merge(updates.alias("s"), "t.record_id = s.record_id")
-        .whenMatchedUpdateAll(condition=f"s.content_hash <> t.content_hash AND ({_INCOMING_IS_NEWER})")
+        .whenMatchedUpdateAll(
+            condition=f"s.content_hash <> t.content_hash AND ({_INCOMING_IS_NEWER})"
+        )
         .whenNotMatchedInsertAll()
         .execute()
     )
@@ -79,12 +81,16 @@ def run_cleanse(spark: SparkSession, layout: LakehouseLayout) -> CleanseCounts:
             dead_count, valid_count = dead_letters.count(), cleansed.count()
             if dead_count:
                 run_idempotent(
-                    spark, dead_letter_app, batch_id,
+                    spark,
+                    dead_letter_app,
+                    batch_id,
                     lambda: merge_dead_letters(spark, layout.dead_letters, dead_letters),
                 )
             if valid_count:
                 run_idempotent(
-                    spark, cleansed_app, batch_id,
+                    spark,
+                    cleansed_app,
+                    batch_id,
                     lambda: merge_cleansed(spark, layout.cleansed_records, cleansed),
                 )
             counts.batches += 1

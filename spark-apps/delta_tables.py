@@ -28,7 +28,9 @@ def table_version(spark: SparkSession, path: str) -> int:
     return int(last[0]) if last else -1
 
 
-def run_idempotent(spark: SparkSession, app_id: str, version: int, write: Callable[[], None]) -> None:
+def run_idempotent(
+    spark: SparkSession, app_id: str, version: int, write: Callable[[], None]
+) -> None:
     """Run a Delta write (a MERGE, say) at most once per (app_id, version).
 
     Delta records the pair in the commit and skips any later write that carries the same

@@ -22,10 +22,27 @@ from heritage.settings import Settings
 from heritage.spark_apps.delta_tables import table_version
 
 EXPORT_COLUMNS = (
-    "record_id", "source", "title", "titles_json", "creators_json", "description",
-    "date_original", "date_start", "date_end", "object_type", "rights_uri", "image_url",
-    "data_provider", "provider", "country", "languages_json", "content_hash",
-    "source_updated_at", "ingested_at", "delta_version", "is_delete",
+    "record_id",
+    "source",
+    "title",
+    "titles_json",
+    "creators_json",
+    "description",
+    "date_original",
+    "date_start",
+    "date_end",
+    "object_type",
+    "rights_uri",
+    "image_url",
+    "data_provider",
+    "provider",
+    "country",
+    "languages_json",
+    "content_hash",
+    "source_updated_at",
+    "ingested_at",
+    "delta_version",
+    "is_delete",
 )
 
 _UPSERT = """
@@ -77,16 +94,26 @@ def latest_changes(changes: DataFrame) -> DataFrame:
         relevant.withColumn("_rank", F.row_number().over(newest))
         .filter(F.col("_rank") == 1)
         .select(
-            "record_id", "source", "title",
+            "record_id",
+            "source",
+            "title",
             F.to_json("titles").alias("titles_json"),
             F.to_json("creators").alias("creators_json"),
-            "description", "date_original",
+            "description",
+            "date_original",
             F.col("date_start").cast("string").alias("date_start"),
             F.col("date_end").cast("string").alias("date_end"),
-            "object_type", "rights_uri", "image_url", "data_provider", "provider", "country",
+            "object_type",
+            "rights_uri",
+            "image_url",
+            "data_provider",
+            "provider",
+            "country",
             F.to_json("languages").alias("languages_json"),
             "content_hash",
-            F.date_format("source_updated_at", "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX").alias("source_updated_at"),
+            F.date_format("source_updated_at", "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX").alias(
+                "source_updated_at"
+            ),
             F.date_format("ingested_at", "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX").alias("ingested_at"),
             F.col("_commit_version").alias("delta_version"),
             (F.col("_change_type") == "delete").alias("is_delete"),

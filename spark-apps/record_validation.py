@@ -50,8 +50,8 @@ def date_bounds(original: Column) -> tuple[Column, Column]:
     """
     text = F.trim(original)
     circa = F.regexp_extract(text, r"^(?i)(?:c\.?|ca\.?|circa)\s*(\d{4})$", 1)
-    range_from = F.regexp_extract(text, r"^(\d{4})\s*[-–/]\s*(\d{4})$", 1)
-    range_to = F.regexp_extract(text, r"^(\d{4})\s*[-–/]\s*(\d{4})$", 2)
+    range_from = F.regexp_extract(text, r"^(\d{4})\s*[-\u2013/]\s*(\d{4})$", 1)
+    range_to = F.regexp_extract(text, r"^(\d{4})\s*[-\u2013/]\s*(\d{4})$", 2)
     iso_timestamp = F.to_date(F.try_to_timestamp(text))
     day = F.to_date(F.try_to_timestamp(text, F.lit("yyyy-MM-dd")))
     day_first = F.to_date(F.try_to_timestamp(text, F.lit("dd/MM/yyyy")))
@@ -118,9 +118,7 @@ def with_rejection_reasons(normalised: DataFrame) -> DataFrame:
     """Add ``reasons``: every problem found, in a fixed order; empty means valid."""
     item = F.col("item")
     quoted = lambda c: F.concat(F.lit("'"), F.coalesce(c, F.lit("")), F.lit("'"))  # noqa: E731
-    bad_language = F.get(
-        F.filter(F.col("languages"), lambda v: ~v.rlike(r"^[a-z]{2,3}$")), 0
-    )
+    bad_language = F.get(F.filter(F.col("languages"), lambda v: ~v.rlike(r"^[a-z]{2,3}$")), 0)
     item_reasons = [
         _reason(
             F.col("record_id").contains(":unidentified:") | item["id"].isNull(),
@@ -131,7 +129,8 @@ def with_rejection_reasons(normalised: DataFrame) -> DataFrame:
         _reason(
             F.col("object_type").isNull() | ~F.col("object_type").isin(*OBJECT_TYPES),
             F.concat(
-                F.lit("type "), quoted(item["type"]),
+                F.lit("type "),
+                quoted(item["type"]),
                 F.lit(f" is not one of {', '.join(OBJECT_TYPES)}"),
             ),
         ),
@@ -139,19 +138,22 @@ def with_rejection_reasons(normalised: DataFrame) -> DataFrame:
         _reason(
             F.col("rights_original").isNotNull() & F.col("rights_uri").isNull(),
             F.concat(
-                F.lit("rights "), quoted(F.col("rights_original")),
+                F.lit("rights "),
+                quoted(F.col("rights_original")),
                 F.lit(" is not a rightsstatements.org or creativecommons.org URI"),
             ),
         ),
         _reason(
             F.col("image_url").isNotNull() & ~F.col("image_url").rlike(r"^https?://[^\s/]+"),
-            F.concat(F.lit("edmIsShownBy "), quoted(F.col("image_url")),
-                     F.lit(" is not an http(s) URL")),
+            F.concat(
+                F.lit("edmIsShownBy "), quoted(F.col("image_url")), F.lit(" is not an http(s) URL")
+            ),
         ),
         _reason(
             F.col("date_original").isNotNull() & F.col("date_start").isNull(),
-            F.concat(F.lit("date "), quoted(F.col("date_original")),
-                     F.lit(" is not a recognised date")),
+            F.concat(
+                F.lit("date "), quoted(F.col("date_original")), F.lit(" is not a recognised date")
+            ),
         ),
         _reason(
             bad_language.isNotNull(),
@@ -196,10 +198,28 @@ def select_cleansed(validated: DataFrame) -> DataFrame:
     """Valid rows in the cleansed table's schema (latest version per record_id)."""
     valid = validated.filter(F.size("reasons") == 0)
     return filter_latest_versions(valid).select(
-        "record_id", "source", "title", "titles", "creators", "description", "date_original",
-        "date_start", "date_end", "object_type", "rights_original", "rights_uri", "image_url",
-        "data_provider", "provider", "country", "languages", "content_hash",
-        "source_updated_at", "ingested_at", "kafka_partition", "kafka_offset",
+        "record_id",
+        "source",
+        "title",
+        "titles",
+        "creators",
+        "description",
+        "date_original",
+        "date_start",
+        "date_end",
+        "object_type",
+        "rights_original",
+        "rights_uri",
+        "image_url",
+        "data_provider",
+        "provider",
+        "country",
+        "languages",
+        "content_hash",
+        "source_updated_at",
+        "ingested_at",
+        "kafka_partition",
+        "kafka_offset",
     )
 
 
@@ -208,7 +228,9 @@ def select_dead_letters(validated: DataFrame, stage: str) -> DataFrame:
     return validated.filter(F.size("reasons") > 0).select(
         F.sha2(
             F.concat_ws(
-                "|", F.lit(stage), F.coalesce(F.col("record_id"), F.lit("")),
+                "|",
+                F.lit(stage),
+                F.coalesce(F.col("record_id"), F.lit("")),
                 F.coalesce(F.col("content_hash"), F.sha2(F.col("kafka_value"), 256)),
             ),
             256,

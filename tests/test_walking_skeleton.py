@@ -31,7 +31,13 @@ def test_sample_travels_every_hop_exactly_once(
     assert counts.dead_letter_rows == len(manifest.malformed)
     assert counts.postgres_objects == len(manifest.valid_record_ids)
 
-    cleansed_ids = {r[0] for r in spark.read.format("delta").load(layout.cleansed_records).select("record_id").collect()}
+    cleansed_ids = {
+        r[0]
+        for r in spark.read.format("delta")
+        .load(layout.cleansed_records)
+        .select("record_id")
+        .collect()
+    }
     assert cleansed_ids == manifest.valid_record_ids
     dead = spark.read.format("delta").load(layout.dead_letters)
     assert {r[0] for r in dead.select("record_id").collect()} == set(manifest.malformed)
@@ -57,8 +63,11 @@ def test_read_only_role_reads_views_and_cannot_write(live_settings: Settings) ->
     import psycopg2
 
     connection = psycopg2.connect(
-        host=live_settings.pg_host, port=live_settings.pg_port, dbname=live_settings.pg_database,
-        user=live_settings.pg_reader_user, password=live_settings.pg_reader_password.reveal(),
+        host=live_settings.pg_host,
+        port=live_settings.pg_port,
+        dbname=live_settings.pg_database,
+        user=live_settings.pg_reader_user,
+        password=live_settings.pg_reader_password.reveal(),
     )
     try:
         with connection.cursor() as cursor:

@@ -92,8 +92,16 @@ def start(settings: Settings) -> None:
     if not (data_dir / "meta.properties").exists():
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         formatted = subprocess.run(
-            _java(settings, "kafka.tools.StorageTool", "format", "-t", cluster_id,
-                  "-c", str(config), heap="256m"),
+            _java(
+                settings,
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                str(config),
+                heap="256m",
+            ),
             capture_output=True,
             text=True,
             check=False,

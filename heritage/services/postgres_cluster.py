@@ -73,8 +73,10 @@ def _init_cluster(settings: Settings, data: Path, user: str | None) -> None:
         result = subprocess.run(
             [
                 str(bin_dir / "initdb"),
-                "-D", str(data),
-                "-U", settings.pg_user,
+                "-D",
+                str(data),
+                "-U",
+                settings.pg_user,
                 f"--pwfile={pwfile.name}",
                 "--auth=scram-sha-256",
                 "--encoding=UTF8",
@@ -111,13 +113,20 @@ def start(settings: Settings) -> None:
     log_file = home / "postgres.log"
     argv = [
         str(server_bin_dir() / "postgres"),
-        "-D", str(data),
-        "-p", str(settings.pg_port),
-        "-k", str(socket_dir),
-        "-c", f"listen_addresses={settings.pg_host}",
-        "-c", "max_connections=100",
-        "-c", "shared_buffers=256MB",
-        "-c", "fsync=on",
+        "-D",
+        str(data),
+        "-p",
+        str(settings.pg_port),
+        "-k",
+        str(socket_dir),
+        "-c",
+        f"listen_addresses={settings.pg_host}",
+        "-c",
+        "max_connections=100",
+        "-c",
+        "shared_buffers=256MB",
+        "-c",
+        "fsync=on",
     ]
     process = processes.start(settings.state_dir / "run", NAME, argv, log_file, user=user)
     processes.wait_until(

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,10 +123,8 @@ def stop(run_dir: Path, name: str, timeout_s: float = 30.0) -> bool:
 
 def _reap(pid: int) -> None:
     """Collect the exit status if the process is our own child, so it does not linger."""
-    try:
+    with suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def wait_until(

@@ -39,7 +39,10 @@ def up(settings: Settings | None = None, report: Callable[[str], None] = print) 
         settings = load_settings()
     run_dir = settings.state_dir / "run"
     for service in SERVICES:
-        if processes.tracked(run_dir, service.name) is not None and service.health(settings).healthy:
+        if (
+            processes.tracked(run_dir, service.name) is not None
+            and service.health(settings).healthy
+        ):
             report(f"{service.name}: already running")
             continue
         if processes.tracked(run_dir, service.name) is not None:

@@ -5,9 +5,21 @@ import pytest
 from heritage.cli import build_parser, main
 
 COMMANDS = [
-    [], ["services"], ["services", "up"], ["services", "down"], ["services", "status"],
-    ["services", "env"], ["demo"], ["produce"], ["produce", "sample"], ["lakehouse"],
-    ["lakehouse", "run"], ["dashboard"], ["bench"], ["bench", "skeleton"],
+    [],
+    ["services"],
+    ["services", "up"],
+    ["services", "down"],
+    ["services", "status"],
+    ["services", "env"],
+    ["services", "init"],
+    ["demo"],
+    ["produce"],
+    ["produce", "sample"],
+    ["lakehouse"],
+    ["lakehouse", "run"],
+    ["dashboard"],
+    ["bench"],
+    ["bench", "skeleton"],
 ]
 
 

@@ -40,11 +40,18 @@ def test_unidentified_record_id_is_deterministic() -> None:
 
 
 def test_envelope_carries_the_contract_fields() -> None:
-    envelope = envelope_for("europeana:/1/a", "europeana", {"id": "/1/a"}, "c0ffee", "2026-01-01T00:00:00Z")
+    envelope = envelope_for(
+        "europeana:/1/a", "europeana", {"id": "/1/a"}, "c0ffee", "2026-01-01T00:00:00Z"
+    )
     decoded = json.loads(envelope.to_json())
     assert set(decoded) == {
-        "record_id", "source", "schema_version", "content_hash", "ingested_at",
-        "correlation_id", "payload",
+        "record_id",
+        "source",
+        "schema_version",
+        "content_hash",
+        "ingested_at",
+        "correlation_id",
+        "payload",
     }
     assert decoded["content_hash"] == content_hash({"id": "/1/a"})
     assert decoded["payload"] == {"id": "/1/a"}

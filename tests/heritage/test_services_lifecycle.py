@@ -64,15 +64,22 @@ def test_up_status_env_down_leaves_nothing_running(private_stack_env: dict[str, 
     assert processes_mentioning(str(settings.state_dir))
 
     # `up` again is a no-op; pid files still name the same processes.
-    pids = {p.name: json.loads(p.read_text())["pid"] for p in (settings.state_dir / "run").glob("*.pid")}
+    pids = {
+        p.name: json.loads(p.read_text())["pid"] for p in (settings.state_dir / "run").glob("*.pid")
+    }
     stack.up(settings, report=lambda _line: None)
-    assert pids == {p.name: json.loads(p.read_text())["pid"] for p in (settings.state_dir / "run").glob("*.pid")}
+    assert pids == {
+        p.name: json.loads(p.read_text())["pid"] for p in (settings.state_dir / "run").glob("*.pid")
+    }
 
     # The exports make plain psql reach the stack.
     exports = stack.shell_exports(settings)
     psql = subprocess.run(
         ["bash", "-c", f"{exports}\npsql -tAc 'SELECT current_user'"],
-        capture_output=True, text=True, check=False, env={"PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": os.environ["PATH"]},
     )
     assert psql.returncode == 0, psql.stderr
     assert psql.stdout.strip() == settings.pg_user

@@ -46,7 +46,17 @@ def test_generated_credentials_are_private_random_and_kept(tmp_path: Path) -> No
 def test_env_exports_cover_the_clients_variables(tmp_path: Path) -> None:
     ensure_local_credentials(tmp_path / "local.env")
     exports = shell_exports(load_settings({"HERITAGE_STATE_DIR": str(tmp_path)}))
-    for name in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE",
-                 "KAFKA_BOOTSTRAP_SERVERS", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
-                 "AWS_SECRET_ACCESS_KEY", "HERITAGE_BUCKET", "HERITAGE_QDRANT_PATH"):
+    for name in (
+        "PGHOST",
+        "PGPORT",
+        "PGUSER",
+        "PGPASSWORD",
+        "PGDATABASE",
+        "KAFKA_BOOTSTRAP_SERVERS",
+        "AWS_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "HERITAGE_BUCKET",
+        "HERITAGE_QDRANT_PATH",
+    ):
         assert f"export {name}=" in exports

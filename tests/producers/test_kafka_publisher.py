@@ -43,10 +43,16 @@ def test_publish_is_keyed_confirmed_and_idempotent(live_settings: Settings, tmp_
     ledger = PublishLedger(tmp_path / "ledger.sqlite")
     producer = create_producer(live_settings)
     try:
-        first = publish_envelopes(producer, ledger, topic, envelopes_from("europeana", items), progress=False)
-        again = publish_envelopes(producer, ledger, topic, envelopes_from("europeana", items), progress=False)
+        first = publish_envelopes(
+            producer, ledger, topic, envelopes_from("europeana", items), progress=False
+        )
+        again = publish_envelopes(
+            producer, ledger, topic, envelopes_from("europeana", items), progress=False
+        )
         changed = [(items[0][0], {"id": "/1/r0", "n": "changed"})]
-        third = publish_envelopes(producer, ledger, topic, envelopes_from("europeana", changed), progress=False)
+        third = publish_envelopes(
+            producer, ledger, topic, envelopes_from("europeana", changed), progress=False
+        )
     finally:
         producer.close()
         ledger.close()

@@ -30,7 +30,11 @@ def test_collection_has_every_kind_of_record_a_pipeline_meets() -> None:
 
 def test_records_are_multilingual_with_mixed_date_formats() -> None:
     collection = generate_sample_collection(300, seed=7)
-    valid = [m.payload for m in collection.messages if m.record_id in collection.manifest.valid_record_ids]
+    valid = [
+        m.payload
+        for m in collection.messages
+        if m.record_id in collection.manifest.valid_record_ids
+    ]
     assert all(len(p["dcTitleLangAware"]) >= 2 for p in valid)
     dates = {p["dcDate"][0] for p in valid if "dcDate" in p}
     assert any(d.startswith("c. ") for d in dates)

@@ -25,7 +25,8 @@ def test_write_read_and_merge_a_delta_table_on_minio(
 
     def merge() -> None:
         (
-            DeltaTable.forPath(spark, path).alias("t")
+            DeltaTable.forPath(spark, path)
+            .alias("t")
             .merge(updates.alias("s"), "t.k = s.k")
             .whenMatchedUpdateAll()
             .whenNotMatchedInsertAll()

@@ -40,14 +40,29 @@ def raw_rows(spark: SparkSession, payloads: list[tuple[str | None, Any]]) -> Dat
     rows = []
     for offset, (record_id, payload) in enumerate(payloads):
         text = payload if isinstance(payload, str) or payload is None else json.dumps(payload)
-        rows.append((
-            record_id, text, "t", 0, offset, None, record_id, "europeana", 1,
-            f"h{offset}", dt.datetime(2026, 1, 1, 0, 0, offset), "c", text,
-        ))
+        rows.append(
+            (
+                record_id,
+                text,
+                "t",
+                0,
+                offset,
+                None,
+                record_id,
+                "europeana",
+                1,
+                f"h{offset}",
+                dt.datetime(2026, 1, 1, 0, 0, offset),
+                "c",
+                text,
+            )
+        )
     return spark.createDataFrame(rows, RAW_RECORDS)
 
 
-def reasons_by_id(spark: SparkSession, payloads: list[tuple[str | None, Any]]) -> dict[Any, list[str]]:
+def reasons_by_id(
+    spark: SparkSession, payloads: list[tuple[str | None, Any]]
+) -> dict[Any, list[str]]:
     validated = validate_records(raw_rows(spark, payloads))
     return {row["kafka_offset"]: row["reasons"] for row in validated.collect()}
 
@@ -65,8 +80,14 @@ def test_valid_record_is_normalised(spark: SparkSession) -> None:
 
 
 def test_every_reason_is_recorded_not_only_the_first(spark: SparkSession) -> None:
-    broken = dict(GOOD, type="PAINTING", rights=["all rights reserved"], dcDate=["31/02/1665"],
-                  edmIsShownBy=["javascript:alert(1)"], language=["Dutch"])
+    broken = dict(
+        GOOD,
+        type="PAINTING",
+        rights=["all rights reserved"],
+        dcDate=["31/02/1665"],
+        edmIsShownBy=["javascript:alert(1)"],
+        language=["Dutch"],
+    )
     broken.pop("title")
     broken.pop("dcTitleLangAware")
     reasons = reasons_by_id(spark, [("europeana:/1/a", broken)])[0]
@@ -80,22 +101,29 @@ def test_every_reason_is_recorded_not_only_the_first(spark: SparkSession) -> Non
 
 
 def test_transport_faults_have_their_own_reason(spark: SparkSession) -> None:
-    reasons = reasons_by_id(spark, [
-        (None, None),                                  # not an envelope at all
-        ("europeana:unidentified:ab", '{"id": "/1/a", "tit'),  # truncated payload
-        ("europeana:unidentified:cd", dict(GOOD, id=None)),
-    ])
+    reasons = reasons_by_id(
+        spark,
+        [
+            (None, None),  # not an envelope at all
+            ("europeana:unidentified:ab", '{"id": "/1/a", "tit'),  # truncated payload
+            ("europeana:unidentified:cd", dict(GOOD, id=None)),
+        ],
+    )
     assert reasons[0] == ["message is not a heritage envelope (JSON with record_id, payload)"]
     assert reasons[1] == ["payload is not a JSON object (truncated, or not JSON)"]
     assert any("record has no id" in r for r in reasons[2])
 
 
 def test_dead_letters_keep_payload_and_a_deterministic_id(spark: SparkSession) -> None:
-    validated = validate_records(raw_rows(spark, [("europeana:/1/a", dict(GOOD, type="X")), (None, None)]))
+    validated = validate_records(
+        raw_rows(spark, [("europeana:/1/a", dict(GOOD, type="X")), (None, None)])
+    )
     first = sorted(r["dead_letter_id"] for r in select_dead_letters(validated, "cleanse").collect())
     again = sorted(r["dead_letter_id"] for r in select_dead_letters(validated, "cleanse").collect())
     assert first == again and len(set(first)) == 2
-    letters = select_dead_letters(validated, "cleanse").filter(F.col("record_id").isNotNull()).first()
+    letters = (
+        select_dead_letters(validated, "cleanse").filter(F.col("record_id").isNotNull()).first()
+    )
     assert letters is not None and json.loads(letters["kafka_value"])["type"] == "X"
 
 
@@ -122,9 +150,12 @@ def test_date_bounds(spark: SparkSession, original: str | None, start: Any, end:
 
 def test_spark_rights_match_the_python_rules(spark: SparkSession) -> None:
     samples = [
-        "https://creativecommons.org/licenses/by/4.0/", "http://www.europeana.eu/rights/rr-f/",
-        "https://rightsstatements.org/page/InC-EDU/1.0/?language=en", "all rights reserved",
-        "http://creativecommons.org/licenses/by-sa/4.0/deed.en", None,
+        "https://creativecommons.org/licenses/by/4.0/",
+        "http://www.europeana.eu/rights/rr-f/",
+        "https://rightsstatements.org/page/InC-EDU/1.0/?language=en",
+        "all rights reserved",
+        "http://creativecommons.org/licenses/by-sa/4.0/deed.en",
+        None,
     ]
     frame = spark.createDataFrame([(s,) for s in samples], "u string")
     got = [r[0] for r in frame.select(canonical_rights(F.col("u"))).collect()]

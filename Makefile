@@ -1,0 +1,44 @@
+# Entry point for people; `heritage --help` for everything else. `make` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+HERITAGE := $(VENV)/bin/heritage
+PYTHON := $(VENV)/bin/python
+RECORDS ?= 1000
+
+.PHONY: help setup env up down status demo test lint typecheck bench dashboard
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup: ## install everything the local stack needs (idempotent): .venv, jars, MinIO, PostgreSQL
+	@bash scripts/setup.sh
+
+env: ## generate .env with random credentials for docker compose
+	@bash scripts/make_env.sh
+
+up: setup ## start Kafka, MinIO and PostgreSQL on loopback
+	@$(HERITAGE) services up
+
+down: ## stop exactly the processes `make up` started
+	@$(HERITAGE) services down
+
+status: ## health, address and version of each service
+	@$(HERITAGE) services status
+
+demo: setup ## set up, start the stack and run the sample through every hop, then summarise
+	@$(HERITAGE) demo --records $(RECORDS)
+
+test: setup ## run the whole test suite against the real services (started and stopped as needed)
+	@$(PYTHON) -m pytest
+
+lint: setup ## ruff and mypy
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+	@bash scripts/typecheck.sh
+
+bench: setup ## records/s per hop of the skeleton (RECORDS=10000 by default here)
+	@$(HERITAGE) bench skeleton --records $(if $(filter 1000,$(RECORDS)),10000,$(RECORDS))
+
+dashboard: ## open the Streamlit explorer
+	@$(HERITAGE) dashboard
