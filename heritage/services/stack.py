@@ -10,7 +10,13 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from heritage.services import kafka_broker, minio_server, postgres_cluster, processes
+from heritage.services import (
+    kafka_broker,
+    minio_server,
+    postgres_cluster,
+    processes,
+    qdrant_store,
+)
 from heritage.services.credentials import ensure_local_credentials
 from heritage.services.health import ServiceHealth
 from heritage.settings import Settings, load_settings
@@ -21,12 +27,15 @@ class Service:
     name: str
     start: Callable[[Settings], None]
     health: Callable[[Settings], ServiceHealth]
+    # False for services this stack does not run as a process (embedded Qdrant).
+    has_process: bool = True
 
 
 SERVICES = (
     Service(postgres_cluster.NAME, postgres_cluster.start, postgres_cluster.health),
     Service(minio_server.NAME, minio_server.start, minio_server.health),
     Service(kafka_broker.NAME, kafka_broker.start, kafka_broker.health),
+    Service(qdrant_store.NAME, qdrant_store.start, qdrant_store.health, has_process=False),
 )
 
 
@@ -39,14 +48,12 @@ def up(settings: Settings | None = None, report: Callable[[str], None] = print) 
         settings = load_settings()
     run_dir = settings.state_dir / "run"
     for service in SERVICES:
-        if (
-            processes.tracked(run_dir, service.name) is not None
-            and service.health(settings).healthy
-        ):
+        running = not service.has_process or processes.tracked(run_dir, service.name) is not None
+        if running and service.health(settings).healthy:
             report(f"{service.name}: already running")
             continue
-        if processes.tracked(run_dir, service.name) is not None:
-            processes.stop(run_dir, service.name)
+        if service.has_process and running:
+            processes.stop(run_dir, service.name)  # started but broken: start it afresh
         report(f"{service.name}: starting")
         service.start(settings)
         report(f"{service.name}: ready")
@@ -70,6 +77,8 @@ def down(settings: Settings | None = None, report: Callable[[str], None] = print
     """Stop exactly the processes `up` started, in reverse order."""
     settings = settings or load_settings()
     for service in reversed(SERVICES):
+        if not service.has_process:
+            continue
         stopped = processes.stop(settings.state_dir / "run", service.name)
         report(f"{service.name}: {'stopped' if stopped else 'was not running'}")
 
@@ -80,11 +89,12 @@ def status(settings: Settings | None = None) -> list[ServiceHealth]:
 
 
 def format_status(rows: list[ServiceHealth]) -> str:
-    lines = [f"{'service':<10} {'health':<9} {'address':<24} version"]
+    width = max(24, *(len(row.address) for row in rows))
+    lines = [f"{'service':<10} {'health':<9} {'address':<{width}} version"]
     for row in rows:
         health = "healthy" if row.healthy else "DOWN"
         detail = f"  ({row.detail})" if row.detail else ""
-        lines.append(f"{row.name:<10} {health:<9} {row.address:<24} {row.version}{detail}")
+        lines.append(f"{row.name:<10} {health:<9} {row.address:<{width}} {row.version}{detail}")
     return "\n".join(lines)
 
 

