@@ -23,6 +23,7 @@ from heritage.producers.kafka_publisher import (
 )
 from heritage.producers.publish_ledger import PublishLedger
 from heritage.producers.sample_collection import SOURCE, generate_sample_collection
+from heritage.record_model import SourceRecord
 from heritage.settings import Settings
 from heritage.spark_session import build_spark_session
 
@@ -68,7 +69,9 @@ def produce_sample(
             producer,
             ledger,
             layout.records_topic,
-            envelopes_from(SOURCE, ((m.record_id, m.payload) for m in collection.messages)),
+            envelopes_from(
+                SOURCE, (SourceRecord(m.record_id, m.payload) for m in collection.messages)
+            ),
             progress=progress,
         )
     finally:

@@ -46,6 +46,42 @@ def content_hash(payload: Any) -> str:
 
 
 @dataclass(frozen=True)
+class SourceRecord:
+    """What a source adapter hands to the producer path.
+
+    ``payload`` is the record exactly as the source gave it (a JSON object, or the XML text
+    of an OAI-PMH/LIDO record). ``record`` is the payload mapped onto the common record model
+    when the payload is not already in it (see COMMON_RECORD_FIELDS); ``deleted`` marks a
+    tombstone (an OAI-PMH header with status="deleted", a row gone from a CSV export).
+    """
+
+    record_id: str
+    payload: Any
+    record: dict[str, Any] | None = None
+    deleted: bool = False
+
+
+# The common record model: the fields the cleanse stage reads, named as in a Europeana
+# Search API item, so Europeana items need no mapping. Lists hold one value per occurrence.
+COMMON_RECORD_FIELDS = {
+    "id": "str: the source's own identifier",
+    "type": "str: IMAGE | TEXT | SOUND | VIDEO | 3D",
+    "title": "list[str]: titles, preferred first",
+    "dcTitleLangAware": "dict[str, list[str]]: titles by ISO 639 language code",
+    "dcCreator": "list[str]",
+    "dcDescription": "list[str]",
+    "dcDate": "list[str]: dates as the source wrote them",
+    "rights": "list[str]: rights statement URIs",
+    "edmIsShownBy": "list[str]: URLs of the digital object (image)",
+    "dataProvider": "list[str]: the institution holding the object",
+    "provider": "list[str]: the aggregator or repository that delivered it",
+    "country": "list[str]",
+    "language": "list[str]: ISO 639 codes",
+    "timestamp_update": "str: ISO 8601 UTC time of the source's last change",
+}
+
+
+@dataclass(frozen=True)
 class Envelope:
     """The JSON message every producer publishes; Kafka key = record_id."""
 
@@ -55,6 +91,8 @@ class Envelope:
     ingested_at: str
     correlation_id: str
     payload: Any
+    record: dict[str, Any] | None = None
+    deleted: bool = False
     schema_version: int = SCHEMA_VERSION
 
     def to_json(self) -> str:
@@ -66,6 +104,8 @@ class Envelope:
                 "content_hash": self.content_hash,
                 "ingested_at": self.ingested_at,
                 "correlation_id": self.correlation_id,
+                "deleted": self.deleted,
+                "record": self.record,
                 "payload": self.payload,
             },
             ensure_ascii=False,
@@ -78,13 +118,19 @@ def utc_now_iso() -> str:
 
 
 def envelope_for(
-    record_id: str, source: str, payload: Any, correlation_id: str, ingested_at: str
+    source: str, item: SourceRecord, correlation_id: str, ingested_at: str
 ) -> Envelope:
+    """The envelope of one source record; content_hash covers what the source sent and
+    whether it is a deletion, so a tombstone differs from the record it deletes."""
     return Envelope(
-        record_id=record_id,
+        record_id=item.record_id,
         source=source,
-        content_hash=content_hash(payload),
+        content_hash=content_hash({"deleted": True, "payload": item.payload})
+        if item.deleted
+        else content_hash(item.payload),
         ingested_at=ingested_at,
         correlation_id=correlation_id,
-        payload=payload,
+        payload=item.payload,
+        record=item.record,
+        deleted=item.deleted,
     )

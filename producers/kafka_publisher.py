@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from heritage.json_logging import current_correlation_id
 from heritage.producers.publish_ledger import PublishLedger
-from heritage.record_model import Envelope, envelope_for, utc_now_iso
+from heritage.record_model import Envelope, SourceRecord, envelope_for, utc_now_iso
 from heritage.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -104,8 +104,8 @@ def publish_envelopes(
     return PublishResult(published, skipped)
 
 
-def envelopes_from(source: str, items: Iterable[tuple[str, object]]) -> Iterable[Envelope]:
-    """Wrap (record_id, payload) pairs in envelopes stamped with this run's correlation id."""
+def envelopes_from(source: str, items: Iterable[SourceRecord]) -> Iterable[Envelope]:
+    """Wrap source records in envelopes stamped with this run's correlation id."""
     correlation_id = current_correlation_id()
-    for record_id, payload in items:
-        yield envelope_for(record_id, source, payload, correlation_id, utc_now_iso())
+    for item in items:
+        yield envelope_for(source, item, correlation_id, utc_now_iso())

@@ -83,7 +83,7 @@ else
   say "building docker compose $COMPOSE_VERSION from the Go module proxy (about 2 minutes)"
   # Compose's go.mod has replace directives, so `go install` refuses it: build in its source.
   src="$(cd "$STATE" && go mod download -json "github.com/docker/compose/v2@$COMPOSE_VERSION" \
-        | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')"
+        | "$ROOT/.venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')"
   build="$STATE/build/compose" && rm -rf "$build" && mkdir -p "$build" && cp -r "$src/." "$build/"
   chmod -R u+w "$build"
   (cd "$build" && GOFLAGS=-buildvcs=false go build -o "$STATE/bin/docker-compose" ./cmd)

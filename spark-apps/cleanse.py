@@ -11,13 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.spark_apps.delta_tables import ensure_delta_table, run_idempotent
 from heritage.spark_apps.record_validation import (
-    select_cleansed,
+    CLEANSED_COLUMNS,
+    select_cleansed_changes,
     select_dead_letters,
     validate_records,
 )
@@ -42,15 +43,21 @@ class CleanseCounts:
     batch_ids: list[int] = field(default_factory=list)
 
 
-def merge_cleansed(spark: SparkSession, path: str, updates: DataFrame) -> None:
+def merge_cleansed(spark: SparkSession, path: str, changes: DataFrame) -> None:
+    """Apply the latest change per record_id: tombstones delete, other rows upsert; neither
+    applies when the incoming version is older than the stored one."""
     target = DeltaTable.forPath(spark, path)
+    columns: dict[str, str | Column] = {name: f"s.{name}" for name in CLEANSED_COLUMNS}
     (
         target.alias("t")
-        .merge(updates.alias("s"), "t.record_id = s.record_id")
-        .whenMatchedUpdateAll(
-            condition=f"s.content_hash <> t.content_hash AND ({_INCOMING_IS_NEWER})"
+        .merge(changes.alias("s"), "t.record_id = s.record_id")
+        .whenMatchedDelete(condition=f"s.deleted AND ({_INCOMING_IS_NEWER})")
+        .whenMatchedUpdate(
+            condition=f"NOT s.deleted AND s.content_hash <> t.content_hash"
+            f" AND ({_INCOMING_IS_NEWER})",
+            set=columns,
         )
-        .whenNotMatchedInsertAll()
+        .whenNotMatchedInsert(condition="NOT s.deleted", values=columns)
         .execute()
     )
 
@@ -77,7 +84,7 @@ def run_cleanse(spark: SparkSession, layout: LakehouseLayout) -> CleanseCounts:
         validated = validate_records(batch).persist()
         try:
             dead_letters = select_dead_letters(validated, STAGE).persist()
-            cleansed = select_cleansed(validated).persist()
+            cleansed = select_cleansed_changes(validated).persist()
             dead_count, valid_count = dead_letters.count(), cleansed.count()
             if dead_count:
                 run_idempotent(

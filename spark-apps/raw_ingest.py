@@ -33,6 +33,8 @@ def with_envelope_columns(kafka_messages: DataFrame) -> DataFrame:
         envelope["content_hash"].alias("content_hash"),
         F.try_to_timestamp(envelope["ingested_at"]).alias("ingested_at"),
         envelope["correlation_id"].alias("correlation_id"),
+        F.coalesce(envelope["deleted"], F.lit(False)).alias("deleted"),
+        envelope["record"].alias("record"),
         envelope["payload"].alias("payload"),
     )
 

@@ -73,12 +73,12 @@ def date_bounds(original: Column) -> tuple[Column, Column]:
 
 
 def with_parsed_item(raw: DataFrame) -> DataFrame:
-    """Add ``payload_is_object`` and ``item`` (the payload parsed as a Europeana item)."""
-    return raw.withColumn(
-        "payload_is_object", F.json_object_keys(F.col("payload")).isNotNull()
-    ).withColumn(
+    """Add ``payload_is_object`` and ``item``: the common record (the envelope's ``record``
+    when a producer mapped the payload, else the payload itself) parsed."""
+    common = F.coalesce(F.col("record"), F.col("payload"))
+    return raw.withColumn("payload_is_object", F.json_object_keys(common).isNotNull()).withColumn(
         "item",
-        F.when(F.col("payload_is_object"), F.from_json(F.col("payload"), EUROPEANA_ITEM)),
+        F.when(F.col("payload_is_object"), F.from_json(common, EUROPEANA_ITEM)),
     )
 
 
@@ -160,10 +160,17 @@ def with_rejection_reasons(normalised: DataFrame) -> DataFrame:
             F.concat(F.lit("language "), quoted(bad_language), F.lit(" is not an ISO 639 code")),
         ),
     ]
+    identified = F.col("record_id").isNotNull() & ~F.col("record_id").contains(":unidentified:")
     reasons = (
-        F.when(
+        # A tombstone needs only the id of what it deletes.
+        F.when(F.col("deleted") & identified, F.array().cast("array<string>"))
+        .when(
             F.col("record_id").isNull(),
             F.array(F.lit("message is not a heritage envelope (JSON with record_id, payload)")),
+        )
+        .when(
+            F.col("deleted"),
+            F.array(F.lit("deletion without a usable record id")),
         )
         .when(
             ~F.col("payload_is_object"),
@@ -194,33 +201,48 @@ def filter_latest_versions(valid: DataFrame) -> DataFrame:
     )
 
 
+CLEANSED_COLUMNS = (
+    "record_id",
+    "source",
+    "title",
+    "titles",
+    "creators",
+    "description",
+    "date_original",
+    "date_start",
+    "date_end",
+    "object_type",
+    "rights_original",
+    "rights_uri",
+    "image_url",
+    "data_provider",
+    "provider",
+    "country",
+    "languages",
+    "content_hash",
+    "source_updated_at",
+    "ingested_at",
+    "kafka_partition",
+    "kafka_offset",
+)
+
+
+def select_cleansed_changes(validated: DataFrame) -> DataFrame:
+    """The latest valid change per record_id, upsert or deletion (``deleted``), in the
+    cleansed table's columns."""
+    valid = validated.filter(F.size("reasons") == 0).withColumn(
+        "source_updated_at",
+        F.when(F.col("deleted"), F.coalesce("source_updated_at", "ingested_at")).otherwise(
+            F.col("source_updated_at")
+        ),
+    )
+    return filter_latest_versions(valid).select(*CLEANSED_COLUMNS, "deleted")
+
+
 def select_cleansed(validated: DataFrame) -> DataFrame:
     """Valid rows in the cleansed table's schema (latest version per record_id)."""
-    valid = validated.filter(F.size("reasons") == 0)
-    return filter_latest_versions(valid).select(
-        "record_id",
-        "source",
-        "title",
-        "titles",
-        "creators",
-        "description",
-        "date_original",
-        "date_start",
-        "date_end",
-        "object_type",
-        "rights_original",
-        "rights_uri",
-        "image_url",
-        "data_provider",
-        "provider",
-        "country",
-        "languages",
-        "content_hash",
-        "source_updated_at",
-        "ingested_at",
-        "kafka_partition",
-        "kafka_offset",
-    )
+    valid = validated.filter((F.size("reasons") == 0) & ~F.col("deleted"))
+    return filter_latest_versions(valid).select(*CLEANSED_COLUMNS)
 
 
 def select_dead_letters(validated: DataFrame, stage: str) -> DataFrame:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pyspark.sql.types import (
     ArrayType,
+    BooleanType,
     DateType,
     IntegerType,
     LongType,
@@ -35,11 +36,13 @@ RAW_RECORDS = StructType(
         StructField("content_hash", StringType()),
         StructField("ingested_at", TimestampType()),
         StructField("correlation_id", StringType()),
+        StructField("deleted", BooleanType()),
+        StructField("record", StringType()),
         StructField("payload", StringType()),
     ]
 )
 
-# The envelope as JSON; `payload` is kept as its raw JSON text.
+# The envelope as JSON; `payload` and `record` are kept as their raw JSON text.
 ENVELOPE = StructType(
     [
         StructField("record_id", StringType()),
@@ -48,11 +51,14 @@ ENVELOPE = StructType(
         StructField("content_hash", StringType()),
         StructField("ingested_at", StringType()),
         StructField("correlation_id", StringType()),
+        StructField("deleted", BooleanType()),
+        StructField("record", StringType()),
         StructField("payload", StringType()),
     ]
 )
 
-# The fields of a Europeana Search API item the pipeline reads.
+# The common record model (heritage.record_model.COMMON_RECORD_FIELDS): the fields of a
+# Europeana Search API item the pipeline reads.
 EUROPEANA_ITEM = StructType(
     [
         StructField("id", StringType()),

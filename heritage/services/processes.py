@@ -100,12 +100,15 @@ def start(
     return TrackedProcess(name, child.pid, ticks)
 
 
-def stop(run_dir: Path, name: str, timeout_s: float = 30.0) -> bool:
-    """Stop the recorded process (SIGTERM, then SIGKILL after ``timeout_s``); True if it ran."""
+def stop(
+    run_dir: Path, name: str, timeout_s: float = 30.0, signal_number: int = signal.SIGTERM
+) -> bool:
+    """Stop the recorded process (``signal_number``, then SIGKILL to its process group after
+    ``timeout_s``); True if it was running."""
     process = tracked(run_dir, name)
     if process is None:
         return False
-    os.kill(process.pid, signal.SIGTERM)
+    os.kill(process.pid, signal_number)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if _start_ticks(process.pid) != process.start_ticks:

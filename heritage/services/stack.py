@@ -7,6 +7,7 @@ service runs too: the bucket, the topics, the PostgreSQL schema and roles.
 from __future__ import annotations
 
 import shlex
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,10 +30,18 @@ class Service:
     health: Callable[[Settings], ServiceHealth]
     # False for services this stack does not run as a process (embedded Qdrant).
     has_process: bool = True
+    # How to ask the process to stop; PostgreSQL's SIGTERM waits for clients to disconnect,
+    # SIGINT is its "fast" shutdown (clean, without waiting).
+    stop_signal: int = signal.SIGTERM
 
 
 SERVICES = (
-    Service(postgres_cluster.NAME, postgres_cluster.start, postgres_cluster.health),
+    Service(
+        postgres_cluster.NAME,
+        postgres_cluster.start,
+        postgres_cluster.health,
+        stop_signal=signal.SIGINT,
+    ),
     Service(minio_server.NAME, minio_server.start, minio_server.health),
     Service(kafka_broker.NAME, kafka_broker.start, kafka_broker.health),
     Service(qdrant_store.NAME, qdrant_store.start, qdrant_store.health, has_process=False),
@@ -52,8 +61,8 @@ def up(settings: Settings | None = None, report: Callable[[str], None] = print) 
         if running and service.health(settings).healthy:
             report(f"{service.name}: already running")
             continue
-        if service.has_process and running:
-            processes.stop(run_dir, service.name)  # started but broken: start it afresh
+        if service.has_process and running:  # started earlier but not answering: restart
+            processes.stop(run_dir, service.name, signal_number=service.stop_signal)
         report(f"{service.name}: starting")
         service.start(settings)
         report(f"{service.name}: ready")
@@ -79,7 +88,9 @@ def down(settings: Settings | None = None, report: Callable[[str], None] = print
     for service in reversed(SERVICES):
         if not service.has_process:
             continue
-        stopped = processes.stop(settings.state_dir / "run", service.name)
+        stopped = processes.stop(
+            settings.state_dir / "run", service.name, signal_number=service.stop_signal
+        )
         report(f"{service.name}: {'stopped' if stopped else 'was not running'}")
 
 

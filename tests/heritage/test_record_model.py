@@ -6,6 +6,7 @@ import pytest
 
 from heritage.record_model import (
     RecordIdentityError,
+    SourceRecord,
     content_hash,
     envelope_for,
     europeana_record_id,
@@ -55,3 +56,10 @@ def test_envelope_carries_the_contract_fields() -> None:
     }
     assert decoded["content_hash"] == content_hash({"id": "/1/a"})
     assert decoded["payload"] == {"id": "/1/a"}
+    assert decoded["deleted"] is False
+
+
+def test_a_tombstone_hashes_differently_from_the_record_it_deletes() -> None:
+    live = envelope_for("oai", SourceRecord("oai:x:1", "<header/>"), "c", "t")
+    gone = envelope_for("oai", SourceRecord("oai:x:1", "<header/>", deleted=True), "c", "t")
+    assert live.content_hash != gone.content_hash

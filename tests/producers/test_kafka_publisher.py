@@ -12,6 +12,7 @@ from kafka import KafkaConsumer
 from heritage.kafka_topics import ensure_topics
 from heritage.producers.kafka_publisher import create_producer, envelopes_from, publish_envelopes
 from heritage.producers.publish_ledger import PublishLedger
+from heritage.record_model import SourceRecord
 from heritage.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -39,7 +40,7 @@ def consume_all(settings: Settings, topic: str, expected: int) -> list[tuple[str
 def test_publish_is_keyed_confirmed_and_idempotent(live_settings: Settings, tmp_path: Path) -> None:
     topic = f"heritage.test.{uuid.uuid4().hex[:8]}"
     ensure_topics(live_settings, (topic,))
-    items = [(f"europeana:/1/r{i}", {"id": f"/1/r{i}", "n": i}) for i in range(50)]
+    items = [SourceRecord(f"europeana:/1/r{i}", {"id": f"/1/r{i}", "n": i}) for i in range(50)]
     ledger = PublishLedger(tmp_path / "ledger.sqlite")
     producer = create_producer(live_settings)
     try:
@@ -49,7 +50,7 @@ def test_publish_is_keyed_confirmed_and_idempotent(live_settings: Settings, tmp_
         again = publish_envelopes(
             producer, ledger, topic, envelopes_from("europeana", items), progress=False
         )
-        changed = [(items[0][0], {"id": "/1/r0", "n": "changed"})]
+        changed = [SourceRecord(items[0].record_id, {"id": "/1/r0", "n": "changed"})]
         third = publish_envelopes(
             producer, ledger, topic, envelopes_from("europeana", changed), progress=False
         )

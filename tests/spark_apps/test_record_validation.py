@@ -16,6 +16,7 @@ from heritage.spark_apps.record_validation import (
     date_bounds,
     filter_latest_versions,
     select_cleansed,
+    select_cleansed_changes,
     select_dead_letters,
     validate_records,
 )
@@ -169,3 +170,18 @@ def test_latest_version_wins_whatever_the_arrival_order(spark: SparkSession) -> 
         validated = validate_records(raw_rows(spark, [("europeana:/1/a", p) for p in payloads]))
         rows = filter_latest_versions(validated.filter(F.size("reasons") == 0)).collect()
         assert [r["description"] for r in rows] == ["new"]
+
+
+def test_a_mapped_record_is_validated_instead_of_the_raw_payload(spark: SparkSession) -> None:
+    frame = raw_rows(spark, [("oai:repo:1", "<lido:lido>...</lido:lido>")])
+    frame = frame.withColumn("record", F.lit(json.dumps(GOOD)))
+    row = select_cleansed(validate_records(frame)).first()
+    assert row is not None and row["title"] == "Winter Landscape"
+
+
+def test_a_tombstone_is_valid_and_wins_when_newest(spark: SparkSession) -> None:
+    frame = raw_rows(spark, [("europeana:/1/a", GOOD), ("europeana:/1/a", "<header/>")])
+    frame = frame.withColumn("deleted", F.col("kafka_offset") == 1)
+    changes = select_cleansed_changes(validate_records(frame)).collect()
+    assert [(r["record_id"], r["deleted"]) for r in changes] == [("europeana:/1/a", True)]
+    assert select_cleansed(validate_records(frame)).count() == 1
