@@ -1,0 +1,1 @@
+../../heritage/__init__.py

@@ -1,0 +1,1 @@
+../../heritage/json_logging.py

@@ -1,0 +1,1 @@
+../../heritage/kafka_topics.py

@@ -1,0 +1,1 @@
+../../heritage/lakehouse_layout.py

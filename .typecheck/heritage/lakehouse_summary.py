@@ -1,0 +1,1 @@
+../../heritage/lakehouse_summary.py

@@ -1,0 +1,1 @@
+../../heritage/object_store.py

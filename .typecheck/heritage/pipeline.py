@@ -1,0 +1,1 @@
+../../heritage/pipeline.py

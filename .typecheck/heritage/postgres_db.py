@@ -1,0 +1,1 @@
+../../heritage/postgres_db.py

@@ -1,0 +1,1 @@
+../../heritage/record_model.py

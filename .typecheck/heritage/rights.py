@@ -1,0 +1,1 @@
+../../heritage/rights.py

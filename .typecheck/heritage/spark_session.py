@@ -1,0 +1,1 @@
+../../heritage/spark_session.py
