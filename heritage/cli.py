@@ -83,6 +83,49 @@ def _lakehouse_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lakehouse_reconcile(args: argparse.Namespace) -> int:
+    from heritage.lakehouse_layout import LakehouseLayout
+    from heritage.lakehouse_reconcile import reconcile_lakehouse
+    from heritage.settings import load_settings
+
+    settings = load_settings()
+    report = reconcile_lakehouse(settings, LakehouseLayout.default(settings))
+    print(report.render())
+    return 0 if report.balanced else 1
+
+
+def _lakehouse_maintain(args: argparse.Namespace) -> int:
+    from heritage.lakehouse_layout import LakehouseLayout
+    from heritage.pipeline import lakehouse_session
+    from heritage.settings import load_settings
+    from heritage.spark_apps.table_maintenance import maintain_table
+
+    settings = load_settings()
+    spark = lakehouse_session(settings)
+    for name, path in LakehouseLayout.default(settings).tables().items():
+        result = maintain_table(spark, name, path, args.retention_hours)
+        print(
+            f"{name:<9} compacted {result.files_compacted} files into {result.files_added}; "
+            f"vacuumed files older than {args.retention_hours} h"
+        )
+    return 0
+
+
+def _lakehouse_history(args: argparse.Namespace) -> int:
+    from heritage.lakehouse_layout import LakehouseLayout
+    from heritage.pipeline import lakehouse_session
+    from heritage.settings import load_settings
+    from heritage.spark_apps.table_maintenance import table_history
+
+    settings = load_settings()
+    path = LakehouseLayout.default(settings).tables()[args.table]
+    for commit in table_history(lakehouse_session(settings), path, args.limit):
+        metrics: dict[str, str] = commit["operationMetrics"] or {}  # type: ignore[assignment]
+        shown = ", ".join(f"{k}={v}" for k, v in sorted(metrics.items()) if v not in ("0", None))
+        print(f"v{commit['version']:<5} {commit['timestamp']}  {commit['operation']:<18} {shown}")
+    return 0
+
+
 def _dashboard(args: argparse.Namespace) -> int:
     from heritage.dashboard.launch import launch_dashboard
 
@@ -193,6 +236,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="which stage (default: all)",
     )
     run.set_defaults(handler=_lakehouse_run)
+    lakehouse_commands.add_parser(
+        "reconcile",
+        help="check that every input ended in exactly one place (exit 1 if not)",
+        description="Per source: every record id in raw is cleansed, dead-lettered or deleted, "
+        "and PostgreSQL holds one row per cleansed record. Exits 1 when anything does not "
+        "reconcile, printing examples.",
+    ).set_defaults(handler=_lakehouse_reconcile)
+    maintain = lakehouse_commands.add_parser(
+        "maintain",
+        help="OPTIMIZE and VACUUM every table (safe retention)",
+        description="Compact small files (OPTIMIZE) and remove files no longer referenced and "
+        "older than the retention (VACUUM). The retention cannot go below 168 hours.",
+    )
+    maintain.add_argument(
+        "--retention-hours", type=int, default=168, help="VACUUM retention (default/min 168)"
+    )
+    maintain.set_defaults(handler=_lakehouse_maintain)
+    history = lakehouse_commands.add_parser(
+        "history",
+        help="the commits of one table: version, time, operation, metrics",
+        description="The Delta log of one table, newest first.",
+    )
+    history.add_argument("table", choices=("raw", "cleansed", "dlq"), help="which table")
+    history.add_argument("--limit", type=int, default=20, help="commits to show (default 20)")
+    history.set_defaults(handler=_lakehouse_history)
 
     dashboard = commands.add_parser(
         "dashboard",

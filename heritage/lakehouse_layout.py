@@ -55,6 +55,14 @@ class LakehouseLayout:
     def dead_letters(self) -> str:
         return f"{self.table_root}/dlq/records"
 
+    def tables(self) -> dict[str, str]:
+        """Short table names (as the CLI takes them) -> Delta paths."""
+        return {
+            "raw": self.raw_records,
+            "cleansed": self.cleansed_records,
+            "dlq": self.dead_letters,
+        }
+
     def checkpoint(self, query: str) -> str:
         return f"{self.table_root}/_checkpoints/{query}"
 

@@ -41,9 +41,8 @@ def test_unidentified_record_id_is_deterministic() -> None:
 
 
 def test_envelope_carries_the_contract_fields() -> None:
-    envelope = envelope_for(
-        "europeana:/1/a", "europeana", {"id": "/1/a"}, "c0ffee", "2026-01-01T00:00:00Z"
-    )
+    item = SourceRecord("europeana:/1/a", {"id": "/1/a"})
+    envelope = envelope_for("europeana", item, "c0ffee", "2026-01-01T00:00:00Z")
     decoded = json.loads(envelope.to_json())
     assert set(decoded) == {
         "record_id",
@@ -52,6 +51,8 @@ def test_envelope_carries_the_contract_fields() -> None:
         "content_hash",
         "ingested_at",
         "correlation_id",
+        "deleted",
+        "record",
         "payload",
     }
     assert decoded["content_hash"] == content_hash({"id": "/1/a"})

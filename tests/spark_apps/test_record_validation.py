@@ -55,6 +55,8 @@ def raw_rows(spark: SparkSession, payloads: list[tuple[str | None, Any]]) -> Dat
                 f"h{offset}",
                 dt.datetime(2026, 1, 1, 0, 0, offset),
                 "c",
+                False,
+                None,
                 text,
             )
         )
