@@ -51,6 +51,7 @@ def _drop_namespace(settings: Settings, layout: LakehouseLayout) -> None:
 
 def run(records: int, seed: int) -> None:
     from heritage.spark_apps.cleanse import run_cleanse
+    from heritage.spark_apps.curate import run_curate
     from heritage.spark_apps.postgres_export import run_postgres_export
     from heritage.spark_apps.raw_ingest import run_raw_ingest
 
@@ -74,8 +75,11 @@ def run(records: int, seed: int) -> None:
         t0 = time.perf_counter()
         rows.append(("raw", run_raw_ingest(spark, settings, layout), time.perf_counter() - t0))
         t0 = time.perf_counter()
-        cleansed = run_cleanse(spark, layout)
-        rows.append(("cleanse", cleansed.rows_in, time.perf_counter() - t0))
+        run_cleanse(spark, layout)
+        rows.append(("cleanse", messages, time.perf_counter() - t0))
+        t0 = time.perf_counter()
+        curated = run_curate(spark, layout)
+        rows.append(("curate", curated.touched_ids, time.perf_counter() - t0))
         t0 = time.perf_counter()
         exported = run_postgres_export(spark, settings, layout)
         rows.append(("export", exported.rows_staged, time.perf_counter() - t0))

@@ -227,11 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = lakehouse_commands.add_parser(
         "run",
         help="run stages once over all new input (availableNow)",
-        description="Run raw ingest, cleanse and export once over whatever input is new.",
+        description="Run raw ingest, cleanse, curate and export once over whatever input is "
+        "new (Structured Streaming with an availableNow trigger; each stage is idempotent).",
     )
     run.add_argument(
         "--stage",
-        choices=("all", "raw", "cleanse", "export"),
+        choices=("all", "raw", "cleanse", "curate", "export"),
         default="all",
         help="which stage (default: all)",
     )
@@ -258,7 +259,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="the commits of one table: version, time, operation, metrics",
         description="The Delta log of one table, newest first.",
     )
-    history.add_argument("table", choices=("raw", "cleansed", "dlq"), help="which table")
+    history.add_argument(
+        "table",
+        choices=("raw", "raw_annotations", "cleansed", "cleansed_annotations", "curated", "dlq"),
+        help="which table",
+    )
     history.add_argument("--limit", type=int, default=20, help="commits to show (default 20)")
     history.set_defaults(handler=_lakehouse_history)
 

@@ -27,6 +27,7 @@ def run_demo(records: int, seed: int) -> int:
     checks = [
         ("raw messages", counts.raw_rows, manifest.message_count),
         ("cleansed records", counts.cleansed_rows, expected_valid),
+        ("curated records", counts.curated_rows, expected_valid),
         ("dead letters", counts.dead_letter_rows, expected_dead),
         ("analytics.objects rows", counts.postgres_objects, expected_valid),
     ]
@@ -36,10 +37,8 @@ def run_demo(records: int, seed: int) -> int:
         mark = "ok" if actual == expected else "MISMATCH"
         ok &= actual == expected
         print(f"  {name:<24} {actual:>8}   expected {expected:>8}   {mark}")
-    print(
-        f"  {'Delta versions':<24} raw {counts.raw_version}, cleansed "
-        f"{counts.cleansed_version}, dlq {counts.dead_letter_version}"
-    )
+    versions = ", ".join(f"{name} v{version}" for name, version in counts.versions.items())
+    print(f"  {'Delta versions':<24} {versions}")
     print(
         "\nwhere to look:\n"
         f"  Delta tables   {layout.raw_records}, {layout.cleansed_records}, {layout.dead_letters}\n"

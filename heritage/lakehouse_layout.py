@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from heritage.kafka_topics import RECORDS_TOPIC
+from heritage.kafka_topics import ANNOTATIONS_TOPIC, RECORDS_TOPIC
 from heritage.settings import Settings
 
 
 @dataclass(frozen=True)
 class LakehouseLayout:
     records_topic: str
+    annotations_topic: str
     # s3a:// root holding raw/, cleansed/, dlq/ and _checkpoints/.
     table_root: str
     pg_database: str
@@ -27,6 +28,7 @@ class LakehouseLayout:
     def default(cls, settings: Settings) -> LakehouseLayout:
         return cls(
             records_topic=RECORDS_TOPIC,
+            annotations_topic=ANNOTATIONS_TOPIC,
             table_root=f"s3a://{settings.bucket}",
             pg_database=settings.pg_database,
             producer_state_dir=settings.state_dir / "producers",
@@ -38,6 +40,7 @@ class LakehouseLayout:
         safe = namespace.replace("-", "_").lower()
         return cls(
             records_topic=f"{RECORDS_TOPIC}.{safe}",
+            annotations_topic=f"{ANNOTATIONS_TOPIC}.{safe}",
             table_root=f"s3a://{settings.bucket}/ns/{safe}",
             pg_database=f"heritage_{safe}",
             producer_state_dir=settings.state_dir / "producers" / safe,
@@ -55,11 +58,31 @@ class LakehouseLayout:
     def dead_letters(self) -> str:
         return f"{self.table_root}/dlq/records"
 
+    @property
+    def raw_annotations(self) -> str:
+        return f"{self.table_root}/raw/annotations"
+
+    @property
+    def cleansed_annotations(self) -> str:
+        return f"{self.table_root}/cleansed/annotations"
+
+    @property
+    def canonical_ids(self) -> str:
+        """Written by the embedding job (record_id -> canonical_id); may not exist yet."""
+        return f"{self.table_root}/curated/canonical_ids"
+
+    @property
+    def curated_records(self) -> str:
+        return f"{self.table_root}/curated/records"
+
     def tables(self) -> dict[str, str]:
         """Short table names (as the CLI takes them) -> Delta paths."""
         return {
             "raw": self.raw_records,
+            "raw_annotations": self.raw_annotations,
             "cleansed": self.cleansed_records,
+            "cleansed_annotations": self.cleansed_annotations,
+            "curated": self.curated_records,
             "dlq": self.dead_letters,
         }
 

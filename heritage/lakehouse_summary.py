@@ -15,17 +15,27 @@ from heritage.spark_apps.delta_tables import table_version
 
 @dataclass(frozen=True)
 class TableCounts:
-    raw_rows: int
-    cleansed_rows: int
-    dead_letter_rows: int
+    # Rows per table, by the short names of LakehouseLayout.tables().
+    rows: dict[str, int]
+    # Latest Delta version per table (a rerun with no new input must leave them unchanged).
+    versions: dict[str, int]
     postgres_objects: int
-    raw_version: int
-    cleansed_version: int
-    dead_letter_version: int
 
     @property
-    def versions(self) -> tuple[int, int, int]:
-        return (self.raw_version, self.cleansed_version, self.dead_letter_version)
+    def raw_rows(self) -> int:
+        return self.rows["raw"]
+
+    @property
+    def cleansed_rows(self) -> int:
+        return self.rows["cleansed"]
+
+    @property
+    def curated_rows(self) -> int:
+        return self.rows["curated"]
+
+    @property
+    def dead_letter_rows(self) -> int:
+        return self.rows["dlq"]
 
 
 def _count(spark: SparkSession, path: str) -> int:
@@ -38,12 +48,9 @@ def count_tables(spark: SparkSession, settings: Settings, layout: LakehouseLayou
         cursor.execute("SELECT count(*) FROM analytics.objects")
         row = cursor.fetchone()
     connection.close()
+    tables = layout.tables()
     return TableCounts(
-        raw_rows=_count(spark, layout.raw_records),
-        cleansed_rows=_count(spark, layout.cleansed_records),
-        dead_letter_rows=_count(spark, layout.dead_letters),
+        rows={name: _count(spark, path) for name, path in tables.items()},
+        versions={name: table_version(spark, path) for name, path in tables.items()},
         postgres_objects=int(row[0]) if row else 0,
-        raw_version=table_version(spark, layout.raw_records),
-        cleansed_version=table_version(spark, layout.cleansed_records),
-        dead_letter_version=table_version(spark, layout.dead_letters),
     )

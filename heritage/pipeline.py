@@ -54,7 +54,7 @@ class StageReport:
 
 def prepare(settings: Settings, layout: LakehouseLayout) -> None:
     """Topic and database of a layout (the default one exists after `services up`)."""
-    ensure_topics(settings, (layout.records_topic,))
+    ensure_topics(settings, (layout.records_topic, layout.annotations_topic))
     apply_schema(settings, layout.pg_database)
 
 
@@ -89,8 +89,9 @@ def run_stages(
     stage: str = "all",
     spark: SparkSession | None = None,
 ) -> StageReport:
-    """Run raw, cleanse and export (or one of them) once over all new input."""
+    """Run raw, cleanse, curate and export (or one of them) once over all new input."""
     from heritage.spark_apps.cleanse import run_cleanse
+    from heritage.spark_apps.curate import run_curate
     from heritage.spark_apps.postgres_export import run_postgres_export
     from heritage.spark_apps.raw_ingest import run_raw_ingest
 
@@ -103,7 +104,17 @@ def run_stages(
     if stage in ("all", "cleanse"):
         started = time.perf_counter()
         counts = run_cleanse(spark, layout)
-        report.timings.append(StageTiming("cleanse", counts.rows_in, time.perf_counter() - started))
+        report.timings.append(
+            StageTiming(
+                "cleanse", counts.valid_in + counts.dead_lettered_in, time.perf_counter() - started
+            )
+        )
+    if stage in ("all", "curate"):
+        started = time.perf_counter()
+        curated = run_curate(spark, layout)
+        report.timings.append(
+            StageTiming("curate", curated.touched_ids, time.perf_counter() - started)
+        )
     if stage in ("all", "export"):
         started = time.perf_counter()
         exported = run_postgres_export(spark, settings, layout)

@@ -8,13 +8,17 @@ A change is applied only when content_hash differs and the incoming version is n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
-from pyspark.sql import functions as F
 
 from heritage.lakehouse_layout import LakehouseLayout
+from heritage.spark_apps.annotation_validation import (
+    select_cleansed_annotations,
+    validate_annotations,
+)
 from heritage.spark_apps.delta_tables import ensure_delta_table, run_idempotent
 from heritage.spark_apps.record_validation import (
     CLEANSED_COLUMNS,
@@ -22,9 +26,10 @@ from heritage.spark_apps.record_validation import (
     select_dead_letters,
     validate_records,
 )
-from heritage.spark_apps.table_schemas import CLEANSED_RECORDS, DEAD_LETTERS
+from heritage.spark_apps.table_schemas import CLEANSED_ANNOTATIONS, CLEANSED_RECORDS, DEAD_LETTERS
 
 STAGE = "cleanse"
+ANNOTATION_STAGE = "cleanse_annotations"
 
 # Newer = later source update time; equal update times fall back to arrival time.
 _INCOMING_IS_NEWER = (
@@ -37,7 +42,6 @@ _INCOMING_IS_NEWER = (
 @dataclass
 class CleanseCounts:
     batches: int = 0
-    rows_in: int = 0
     valid_in: int = 0
     dead_lettered_in: int = 0
     batch_ids: list[int] = field(default_factory=list)
@@ -72,19 +76,42 @@ def merge_dead_letters(spark: SparkSession, path: str, dead_letters: DataFrame) 
     )
 
 
-def run_cleanse(spark: SparkSession, layout: LakehouseLayout) -> CleanseCounts:
-    """Cleanse every raw row not yet cleansed; returns what the batches saw."""
-    ensure_delta_table(spark, layout.cleansed_records, CLEANSED_RECORDS, change_data_feed=True)
-    ensure_delta_table(spark, layout.dead_letters, DEAD_LETTERS)
+def merge_cleansed_annotations(spark: SparkSession, path: str, annotations: DataFrame) -> None:
+    target = DeltaTable.forPath(spark, path)
+    (
+        target.alias("t")
+        .merge(annotations.alias("s"), "t.annotation_id = s.annotation_id")
+        .whenMatchedUpdateAll(
+            condition="s.content_hash <> t.content_hash AND s.ingested_at >= t.ingested_at"
+        )
+        .whenNotMatchedInsertAll()
+        .execute()
+    )
+
+
+BatchSplitter = Callable[[DataFrame], tuple[DataFrame, DataFrame]]
+Merge = Callable[[SparkSession, str, DataFrame], None]
+
+
+def _cleanse_stream(
+    spark: SparkSession,
+    layout: LakehouseLayout,
+    source: str,
+    target: str,
+    query: str,
+    split: BatchSplitter,
+    merge: Merge,
+) -> CleanseCounts:
+    """Stream ``source`` (availableNow) and, per micro-batch, MERGE the valid part into
+    ``target`` and the rest into the dead-letter table, each guarded by txnAppId/txnVersion."""
     counts = CleanseCounts()
-    cleansed_app = f"{STAGE}:{layout.cleansed_records}"
-    dead_letter_app = f"{STAGE}:{layout.dead_letters}"
+    target_app = f"{query}:{target}"
+    dead_letter_app = f"{query}:{layout.dead_letters}"
 
     def cleanse_batch(batch: DataFrame, batch_id: int) -> None:
-        validated = validate_records(batch).persist()
+        cleansed, dead_letters = split(batch)
+        cleansed, dead_letters = cleansed.persist(), dead_letters.persist()
         try:
-            dead_letters = select_dead_letters(validated, STAGE).persist()
-            cleansed = select_cleansed_changes(validated).persist()
             dead_count, valid_count = dead_letters.count(), cleansed.count()
             if dead_count:
                 run_idempotent(
@@ -94,34 +121,69 @@ def run_cleanse(spark: SparkSession, layout: LakehouseLayout) -> CleanseCounts:
                     lambda: merge_dead_letters(spark, layout.dead_letters, dead_letters),
                 )
             if valid_count:
-                run_idempotent(
-                    spark,
-                    cleansed_app,
-                    batch_id,
-                    lambda: merge_cleansed(spark, layout.cleansed_records, cleansed),
-                )
+                run_idempotent(spark, target_app, batch_id, lambda: merge(spark, target, cleansed))
             counts.batches += 1
             counts.batch_ids.append(batch_id)
-            counts.rows_in += validated.count()
             counts.valid_in += valid_count
             counts.dead_lettered_in += dead_count
-            dead_letters.unpersist()
-            cleansed.unpersist()
         finally:
-            validated.unpersist()
+            cleansed.unpersist()
+            dead_letters.unpersist()
 
-    query = (
+    (
         spark.readStream.format("delta")
-        .load(layout.raw_records)
+        .load(source)
         .writeStream.foreachBatch(cleanse_batch)
-        .option("checkpointLocation", layout.checkpoint("cleanse_records"))
-        .queryName("cleanse_records")
+        .option("checkpointLocation", layout.checkpoint(query))
+        .queryName(query)
         .trigger(availableNow=True)
         .start()
+        .awaitTermination()
     )
-    query.awaitTermination()
     return counts
 
 
-def count_rows(spark: SparkSession, path: str) -> int:
-    return int(spark.read.format("delta").load(path).select(F.count(F.lit(1))).first()[0])  # type: ignore[index]
+def _split_records(batch: DataFrame) -> tuple[DataFrame, DataFrame]:
+    validated = validate_records(batch)
+    return select_cleansed_changes(validated), select_dead_letters(validated, STAGE)
+
+
+def _split_annotations(batch: DataFrame) -> tuple[DataFrame, DataFrame]:
+    validated = validate_annotations(batch)
+    return (
+        select_cleansed_annotations(validated),
+        select_dead_letters(validated, ANNOTATION_STAGE),
+    )
+
+
+def run_cleanse(spark: SparkSession, layout: LakehouseLayout) -> CleanseCounts:
+    """Cleanse every raw record and annotation not yet cleansed; returns what batches saw."""
+    ensure_delta_table(spark, layout.cleansed_records, CLEANSED_RECORDS, change_data_feed=True)
+    ensure_delta_table(
+        spark, layout.cleansed_annotations, CLEANSED_ANNOTATIONS, change_data_feed=True
+    )
+    ensure_delta_table(spark, layout.dead_letters, DEAD_LETTERS, change_data_feed=True)
+    records = _cleanse_stream(
+        spark,
+        layout,
+        layout.raw_records,
+        layout.cleansed_records,
+        "cleanse_records",
+        _split_records,
+        merge_cleansed,
+    )
+    annotations = _cleanse_stream(
+        spark,
+        layout,
+        layout.raw_annotations,
+        layout.cleansed_annotations,
+        "cleanse_annotations",
+        _split_annotations,
+        merge_cleansed_annotations,
+    )
+    return CleanseCounts(
+        batches=records.batches + annotations.batches,
+        valid_in=records.valid_in + annotations.valid_in,
+        dead_lettered_in=records.dead_lettered_in + annotations.dead_lettered_in,
+        batch_ids=records.batch_ids + annotations.batch_ids,
+    )

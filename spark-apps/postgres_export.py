@@ -1,4 +1,4 @@
-"""export stage: cleansed Delta -> PostgreSQL ``heritage.objects``, incrementally.
+"""export stage: curated Delta -> PostgreSQL ``heritage.objects``, incrementally.
 
 Reads only what changed since the last exported table version (Delta's change data feed),
 COPYs it into a staging table and applies it with ``INSERT ... ON CONFLICT``; the new
@@ -41,6 +41,10 @@ EXPORT_COLUMNS = (
     "content_hash",
     "source_updated_at",
     "ingested_at",
+    "canonical_id",
+    "tags_json",
+    "comment_count",
+    "annotation_count",
     "delta_version",
     "is_delete",
 )
@@ -49,14 +53,16 @@ _UPSERT = """
 INSERT INTO heritage.objects AS o (
     record_id, source, title, titles, creators, description, date_original, date_start,
     date_end, object_type, rights_uri, image_url, data_provider, provider, country, languages,
-    content_hash, source_updated_at, ingested_at, delta_version, exported_at)
+    content_hash, source_updated_at, ingested_at, canonical_id, tags, comment_count,
+    annotation_count, delta_version, exported_at)
 SELECT record_id, source, title, coalesce(titles_json::jsonb, '{}'::jsonb),
        ARRAY(SELECT jsonb_array_elements_text(coalesce(creators_json::jsonb, '[]'::jsonb))),
        description, date_original, date_start::date, date_end::date, object_type, rights_uri,
        image_url, data_provider, provider, country,
        ARRAY(SELECT jsonb_array_elements_text(coalesce(languages_json::jsonb, '[]'::jsonb))),
-       content_hash, source_updated_at::timestamptz, ingested_at::timestamptz,
-       delta_version, now()
+       content_hash, source_updated_at::timestamptz, ingested_at::timestamptz, canonical_id,
+       ARRAY(SELECT jsonb_array_elements_text(coalesce(tags_json::jsonb, '[]'::jsonb))),
+       comment_count, annotation_count, delta_version, now()
 FROM export_staging WHERE NOT is_delete
 ON CONFLICT (record_id) DO UPDATE SET
     source = EXCLUDED.source, title = EXCLUDED.title, titles = EXCLUDED.titles,
@@ -67,9 +73,15 @@ ON CONFLICT (record_id) DO UPDATE SET
     data_provider = EXCLUDED.data_provider, provider = EXCLUDED.provider,
     country = EXCLUDED.country, languages = EXCLUDED.languages,
     content_hash = EXCLUDED.content_hash, source_updated_at = EXCLUDED.source_updated_at,
-    ingested_at = EXCLUDED.ingested_at, delta_version = EXCLUDED.delta_version,
+    ingested_at = EXCLUDED.ingested_at, canonical_id = EXCLUDED.canonical_id,
+    tags = EXCLUDED.tags, comment_count = EXCLUDED.comment_count,
+    annotation_count = EXCLUDED.annotation_count, delta_version = EXCLUDED.delta_version,
     exported_at = EXCLUDED.exported_at
 WHERE o.content_hash IS DISTINCT FROM EXCLUDED.content_hash
+   OR o.canonical_id IS DISTINCT FROM EXCLUDED.canonical_id
+   OR o.tags IS DISTINCT FROM EXCLUDED.tags
+   OR o.annotation_count IS DISTINCT FROM EXCLUDED.annotation_count
+   OR o.comment_count IS DISTINCT FROM EXCLUDED.comment_count
 """
 
 
@@ -115,6 +127,10 @@ def latest_changes(changes: DataFrame) -> DataFrame:
                 "source_updated_at"
             ),
             F.date_format("ingested_at", "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX").alias("ingested_at"),
+            "canonical_id",
+            F.to_json("tags").alias("tags_json"),
+            "comment_count",
+            "annotation_count",
             F.col("_commit_version").alias("delta_version"),
             (F.col("_change_type") == "delete").alias("is_delete"),
         )
@@ -165,7 +181,7 @@ def exported_version(settings: Settings, database: str, source_table: str) -> in
 def run_postgres_export(
     spark: SparkSession, settings: Settings, layout: LakehouseLayout
 ) -> ExportResult:
-    source = layout.cleansed_records
+    source = layout.curated_records
     done = exported_version(settings, layout.pg_database, source)
     current = table_version(spark, source)
     if current <= done:
@@ -189,7 +205,9 @@ def run_postgres_export(
                 " date_end text, object_type text, rights_uri text, image_url text,"
                 " data_provider text, provider text, country text, languages_json text,"
                 " content_hash text, source_updated_at text, ingested_at text,"
-                " delta_version bigint, is_delete boolean) ON COMMIT DROP"
+                " canonical_id text, tags_json text, comment_count integer,"
+                " annotation_count integer, delta_version bigint, is_delete boolean)"
+                " ON COMMIT DROP"
             )
             cursor.copy_expert(
                 f"COPY export_staging ({', '.join(EXPORT_COLUMNS)}) FROM STDIN "

@@ -50,21 +50,37 @@ def read_kafka_topic(spark: SparkSession, settings: Settings, topic: str) -> Dat
     )
 
 
-def run_raw_ingest(spark: SparkSession, settings: Settings, layout: LakehouseLayout) -> int:
-    """Append every new message of the records topic; returns rows appended."""
-    ensure_delta_table(spark, layout.raw_records, RAW_RECORDS)
-    before = table_version(spark, layout.raw_records)
+def append_topic_to_raw(
+    spark: SparkSession, settings: Settings, topic: str, table: str, checkpoint: str
+) -> int:
+    """Append every new message of ``topic`` to the raw table at ``table``; rows appended."""
+    ensure_delta_table(spark, table, RAW_RECORDS)
+    before = table_version(spark, table)
     query = (
-        with_envelope_columns(read_kafka_topic(spark, settings, layout.records_topic))
+        with_envelope_columns(read_kafka_topic(spark, settings, topic))
         .writeStream.format("delta")
         .outputMode("append")
-        .option("checkpointLocation", layout.checkpoint("raw_records"))
-        .queryName("raw_records")
+        .option("checkpointLocation", checkpoint)
         .trigger(availableNow=True)
-        .start(layout.raw_records)
+        .start(table)
     )
     query.awaitTermination()
-    return _rows_added_since(spark, layout.raw_records, before)
+    return _rows_added_since(spark, table, before)
+
+
+def run_raw_ingest(spark: SparkSession, settings: Settings, layout: LakehouseLayout) -> int:
+    """raw stage for records and annotations; returns rows appended to both."""
+    records = append_topic_to_raw(
+        spark, settings, layout.records_topic, layout.raw_records, layout.checkpoint("raw_records")
+    )
+    annotations = append_topic_to_raw(
+        spark,
+        settings,
+        layout.annotations_topic,
+        layout.raw_annotations,
+        layout.checkpoint("raw_annotations"),
+    )
+    return records + annotations
 
 
 def _rows_added_since(spark: SparkSession, path: str, version: int) -> int:

@@ -123,3 +123,52 @@ DEAD_LETTERS = StructType(
         StructField("content_hash", StringType()),
     ]
 )
+
+# The annotation payload the annotation producers send (heritage.annotations).
+ANNOTATION_PAYLOAD = StructType(
+    [
+        StructField("annotation_id", StringType()),
+        StructField("target_record_id", StringType()),
+        StructField("kind", StringType()),
+        StructField("body", StringType()),
+        StructField("user", StringType()),
+        StructField("created", StringType()),
+    ]
+)
+
+# cleansed/annotations: one row per annotation id (raw/annotations uses RAW_RECORDS).
+CLEANSED_ANNOTATIONS = StructType(
+    [
+        StructField("annotation_id", StringType(), nullable=False),
+        StructField("target_record_id", StringType(), nullable=False),
+        StructField("kind", StringType(), nullable=False),
+        StructField("body", StringType(), nullable=False),
+        StructField("user", StringType()),
+        StructField("created_at", TimestampType()),
+        StructField("content_hash", StringType(), nullable=False),
+        StructField("ingested_at", TimestampType(), nullable=False),
+        StructField("kafka_partition", IntegerType(), nullable=False),
+        StructField("kafka_offset", LongType(), nullable=False),
+    ]
+)
+
+# curated/canonical_ids: written by the embedding job; read by the curate stage.
+CANONICAL_IDS = StructType(
+    [
+        StructField("record_id", StringType(), nullable=False),
+        StructField("canonical_id", StringType(), nullable=False),
+    ]
+)
+
+# curated/records: cleansed records joined with their canonical id and the annotations
+# attached to them (annotations on any member of a duplicate group attach to its canonical).
+CURATED_RECORDS = StructType(
+    [
+        *CLEANSED_RECORDS.fields,
+        StructField("canonical_id", StringType(), nullable=False),
+        StructField("tags", STRINGS, nullable=False),
+        StructField("comment_count", IntegerType(), nullable=False),
+        StructField("annotation_count", IntegerType(), nullable=False),
+        StructField("curated_hash", StringType(), nullable=False),
+    ]
+)

@@ -29,6 +29,26 @@ CREATE TABLE IF NOT EXISTS heritage.objects (
     delta_version      bigint NOT NULL,
     exported_at        timestamptz NOT NULL DEFAULT now()
 );
+-- Columns added after the first release, for databases created before them.
+ALTER TABLE heritage.objects ADD COLUMN IF NOT EXISTS canonical_id text;
+ALTER TABLE heritage.objects ADD COLUMN IF NOT EXISTS tags text[] NOT NULL DEFAULT '{}';
+ALTER TABLE heritage.objects ADD COLUMN IF NOT EXISTS comment_count integer NOT NULL DEFAULT 0;
+ALTER TABLE heritage.objects ADD COLUMN IF NOT EXISTS annotation_count integer NOT NULL DEFAULT 0;
+
+-- Full-text search over titles (every language), descriptions and creators. The 'simple'
+-- configuration does no stemming, so it treats every language alike.
+CREATE OR REPLACE FUNCTION heritage.search_text(title text, titles jsonb, description text,
+                                                creators text[])
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT concat_ws(' ', title,
+    (SELECT string_agg(value, ' ') FROM jsonb_each(titles) AS t(lang, vals),
+                                        jsonb_array_elements_text(vals) AS value),
+    description, array_to_string(creators, ' '))
+$$;
+CREATE INDEX IF NOT EXISTS objects_search_idx ON heritage.objects
+  USING gin (to_tsvector('simple', heritage.search_text(title, titles, description, creators)));
+CREATE INDEX IF NOT EXISTS objects_tags_idx ON heritage.objects USING gin (tags);
+CREATE INDEX IF NOT EXISTS objects_canonical_idx ON heritage.objects (canonical_id);
 CREATE INDEX IF NOT EXISTS objects_provider_idx ON heritage.objects (data_provider);
 CREATE INDEX IF NOT EXISTS objects_type_idx ON heritage.objects (object_type);
 CREATE INDEX IF NOT EXISTS objects_rights_idx ON heritage.objects (rights_uri);
@@ -44,7 +64,10 @@ CREATE TABLE IF NOT EXISTS heritage.export_watermarks (
 CREATE OR REPLACE VIEW analytics.objects AS
 SELECT record_id, source, title, titles, creators, description, date_original, date_start,
        date_end, object_type, rights_uri, image_url, data_provider, provider, country,
-       languages, source_updated_at, ingested_at
+       languages, source_updated_at, ingested_at, canonical_id, tags, comment_count,
+       annotation_count,
+       to_tsvector('simple', heritage.search_text(title, titles, description, creators))
+         AS search_document
 FROM heritage.objects;
 
 COMMENT ON VIEW analytics.objects IS
@@ -53,3 +76,6 @@ COMMENT ON COLUMN analytics.objects.titles IS 'Titles by ISO 639 language code: 
 COMMENT ON COLUMN analytics.objects.date_original IS 'The date as the source wrote it';
 COMMENT ON COLUMN analytics.objects.date_start IS 'Earliest date the original allows (UTC)';
 COMMENT ON COLUMN analytics.objects.rights_uri IS 'Canonical rightsstatements.org or creativecommons.org URI';
+COMMENT ON COLUMN analytics.objects.canonical_id IS 'record_id of the duplicate group''s canonical record (itself when unique)';
+COMMENT ON COLUMN analytics.objects.tags IS 'User tags attached to this record (and, for a canonical record, to its duplicates)';
+COMMENT ON COLUMN analytics.objects.search_document IS 'Full-text search: WHERE search_document @@ websearch_to_tsquery(''simple'', ''...'')';

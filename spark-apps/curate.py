@@ -1,0 +1,184 @@
+"""curate stage: cleansed records + annotations + canonical ids -> curated/records.
+
+Incremental: only record ids touched since the last run are recomputed — records that
+changed, the canonical records of annotations that changed, and the members of duplicate
+groups that changed. The source table versions a run has consumed are stored in the same
+Delta commit as its MERGE (commit userMetadata), so the watermark and the data can never
+disagree, and a run with no new input commits nothing.
+
+Annotations on any member of a duplicate group attach to the group's canonical record; an
+annotation whose record has not arrived yet waits in the cleansed table and is joined when
+the record arrives (its arrival makes that id "touched").
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from delta.tables import DeltaTable
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from heritage.lakehouse_layout import LakehouseLayout
+from heritage.spark_apps.delta_tables import ensure_delta_table, table_version
+from heritage.spark_apps.record_validation import CLEANSED_COLUMNS
+from heritage.spark_apps.table_schemas import CANONICAL_IDS, CURATED_RECORDS
+
+USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
+SOURCES = ("records", "annotations", "canonical_ids")
+
+
+@dataclass(frozen=True)
+class CurateResult:
+    consumed: dict[str, int]
+    touched_ids: int
+    committed: bool
+
+
+def with_canonical_ids(frame: DataFrame, id_column: str, canonical: DataFrame) -> DataFrame:
+    """Add ``canonical_id`` for ``id_column`` (itself when it is in no duplicate group)."""
+    mapping = canonical.select(
+        F.col("record_id").alias("_member"), F.col("canonical_id").alias("_canonical")
+    )
+    return (
+        frame.join(mapping, F.col(id_column) == F.col("_member"), how="left")
+        .withColumn("canonical_id", F.coalesce(F.col("_canonical"), F.col(id_column)))
+        .drop("_member", "_canonical")
+    )
+
+
+def annotation_summaries(annotations: DataFrame, canonical: DataFrame) -> DataFrame:
+    """Per canonical record: sorted distinct tags, comment and annotation counts."""
+    attached = with_canonical_ids(annotations, "target_record_id", canonical)
+    return attached.groupBy(F.col("canonical_id").alias("attached_to")).agg(
+        F.array_sort(
+            F.array_distinct(F.collect_list(F.when(F.col("kind") == "tag", F.lower(F.col("body")))))
+        ).alias("tags"),
+        F.sum(F.when(F.col("kind") == "comment", 1).otherwise(0))
+        .cast("int")
+        .alias("comment_count"),
+        F.count(F.lit(1)).cast("int").alias("annotation_count"),
+    )
+
+
+def build_curated(records: DataFrame, annotations: DataFrame, canonical: DataFrame) -> DataFrame:
+    """Curated rows for the given cleansed records (pure)."""
+    summaries = annotation_summaries(annotations, canonical)
+    joined = with_canonical_ids(records, "record_id", canonical).join(
+        summaries, F.col("record_id") == F.col("attached_to"), how="left"
+    )
+    return joined.select(
+        *CLEANSED_COLUMNS,
+        "canonical_id",
+        F.coalesce("tags", F.array().cast("array<string>")).alias("tags"),
+        F.coalesce("comment_count", F.lit(0)).alias("comment_count"),
+        F.coalesce("annotation_count", F.lit(0)).alias("annotation_count"),
+    ).withColumn(
+        "curated_hash",
+        F.sha2(
+            F.concat_ws(
+                "|",
+                "content_hash",
+                "canonical_id",
+                F.array_join("tags", ","),
+                F.col("comment_count").cast("string"),
+                F.col("annotation_count").cast("string"),
+            ),
+            256,
+        ),
+    )
+
+
+def _consumed_versions(spark: SparkSession, curated: str) -> dict[str, int]:
+    """The source versions the newest curate commit consumed (-1 each before the first)."""
+    commits = (
+        DeltaTable.forPath(spark, curated)
+        .history()
+        .filter(F.col("userMetadata").startswith('{"curate"'))
+        .orderBy(F.col("version").desc())
+        .select("userMetadata")
+        .first()
+    )
+    if commits is None:
+        return dict.fromkeys(SOURCES, -1)
+    return dict(json.loads(commits[0])["curate"])
+
+
+def _changes(spark: SparkSession, path: str, after: int, upto: int) -> DataFrame | None:
+    if upto <= after:
+        return None
+    return (
+        spark.read.format("delta")
+        .option("readChangeFeed", "true")
+        .option("startingVersion", after + 1)
+        .option("endingVersion", upto)
+        .load(path)
+    )
+
+
+def run_curate(spark: SparkSession, layout: LakehouseLayout) -> CurateResult:
+    ensure_delta_table(spark, layout.curated_records, CURATED_RECORDS, change_data_feed=True)
+    ensure_delta_table(spark, layout.canonical_ids, CANONICAL_IDS, change_data_feed=True)
+    paths = {
+        "records": layout.cleansed_records,
+        "annotations": layout.cleansed_annotations,
+        "canonical_ids": layout.canonical_ids,
+    }
+    consumed = _consumed_versions(spark, layout.curated_records)
+    current = {name: table_version(spark, path) for name, path in paths.items()}
+    if all(current[name] <= consumed.get(name, -1) for name in SOURCES):
+        return CurateResult(consumed, 0, committed=False)
+
+    canonical = spark.read.format("delta").load(layout.canonical_ids)
+    annotations = spark.read.format("delta").load(layout.cleansed_annotations)
+    touched_parts: list[DataFrame] = []
+    record_changes = _changes(spark, paths["records"], consumed["records"], current["records"])
+    if record_changes is not None:
+        touched_parts.append(record_changes.select(F.col("record_id").alias("id")))
+    annotation_changes = _changes(
+        spark, paths["annotations"], consumed["annotations"], current["annotations"]
+    )
+    if annotation_changes is not None:
+        targets = annotation_changes.select("target_record_id")
+        touched_parts.append(
+            with_canonical_ids(targets, "target_record_id", canonical).select(
+                F.col("canonical_id").alias("id")
+            )
+        )
+    canonical_changes = _changes(
+        spark, paths["canonical_ids"], consumed["canonical_ids"], current["canonical_ids"]
+    )
+    if canonical_changes is not None:
+        touched_parts.append(canonical_changes.select(F.col("record_id").alias("id")))
+        touched_parts.append(canonical_changes.select(F.col("canonical_id").alias("id")))
+    touched = touched_parts[0]
+    for part in touched_parts[1:]:
+        touched = touched.unionByName(part)
+    touched = touched.distinct().persist()
+
+    records = (
+        spark.read.format("delta")
+        .load(layout.cleansed_records)
+        .join(touched.withColumnRenamed("id", "record_id"), "record_id", how="left_semi")
+    )
+    curated = build_curated(records, annotations, canonical)
+    # Every touched id: its new curated row, or nulls when the record is gone (deleted).
+    source = touched.join(curated, F.col("id") == F.col("record_id"), how="left")
+    columns: dict[str, str | Column] = {f.name: f"s.{f.name}" for f in CURATED_RECORDS.fields}
+    touched_count = touched.count()
+    spark.conf.set(USER_METADATA, json.dumps({"curate": current}))
+    try:
+        (
+            DeltaTable.forPath(spark, layout.curated_records)
+            .alias("t")
+            .merge(source.alias("s"), "t.record_id = s.id")
+            .whenMatchedDelete(condition="s.record_id IS NULL")
+            .whenMatchedUpdate(condition="s.curated_hash <> t.curated_hash", set=columns)
+            .whenNotMatchedInsert(condition="s.record_id IS NOT NULL", values=columns)
+            .execute()
+        )
+    finally:
+        spark.conf.unset(USER_METADATA)
+        touched.unpersist()
+    return CurateResult(current, touched_count, committed=True)
