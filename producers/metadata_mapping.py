@@ -17,7 +17,7 @@ plus the few once-only elements that data providers most often repeat.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from lxml import etree
@@ -134,11 +134,18 @@ def _xp(element: etree._Element, path: str) -> list[Any]:
     return list(element.xpath(path, namespaces=NS))
 
 
+_STRING_VALUE = etree.XPath("string()")
+
+
 def _text(node: Any) -> str:
     """The trimmed text of an element (descendant text, comments left out) or attribute."""
     if isinstance(node, str):
         return node.strip()
-    return str(node.xpath("string()")).strip()
+    return str(_STRING_VALUE(node)).strip()
+
+
+def _local_name(element: etree._Element) -> str:
+    return str(element.tag).rpartition("}")[2]
 
 
 def _texts(nodes: Iterable[Any]) -> list[str]:
@@ -297,7 +304,7 @@ def _actor_names(event: etree._Element) -> list[str]:
     names = []
     for actor_in_role in _xp(event, "lido:eventActor"):
         appellations = _xp(actor_in_role, "lido:actorInRole/lido:actor/lido:nameActorSet/*")
-        appellations = [e for e in appellations if etree.QName(e).localname == "appellationValue"]
+        appellations = [e for e in appellations if _local_name(e) == "appellationValue"]
         name = _first(_preferred_first(appellations)) or _first(
             _xp(actor_in_role, "lido:displayActorInRole")
         )
@@ -365,7 +372,7 @@ def _is_former_repository(repository_set: etree._Element) -> bool:
 
 def _lido_last_change(lido: etree._Element) -> str | None:
     dates = _xp(lido, "lido:administrativeMetadata/lido:recordWrap/lido:recordInfoSet/*")
-    dates = [e for e in dates if etree.QName(e).localname == "recordMetadataDate" and _text(e)]
+    dates = [e for e in dates if _local_name(e) == "recordMetadataDate" and _text(e)]
     modified = [e for e in dates if "modif" in e.get(_LIDO_TYPE, "").lower()]
     chosen = (modified or dates)[-1:] if dates else []
     return _text(chosen[0]) if chosen else None
@@ -670,16 +677,20 @@ _VALUE_NAMES = ("term", "creditLine", "measurementUnit", "measurementType", "ext
 
 def _where(element: etree._Element) -> str:
     """``name (line N)`` for messages; the line of the source file when parsed from one."""
-    name = etree.QName(element).localname
+    name = _local_name(element)
     return f"{name} (line {element.sourceline})" if element.sourceline else name
 
 
-def _lido_children(element: etree._Element) -> list[etree._Element]:
-    return [c for c in element if isinstance(c.tag, str) and etree.QName(c).namespace == LIDO_NS]
+def _is_leaf(element: etree._Element) -> bool:
+    """True for an element with no element children (comments do not count)."""
+    return next(element.iterchildren(etree.Element), None) is None
 
 
-def _is_value_element(element: etree._Element) -> bool:
-    name = str(etree.QName(element).localname)
+def _lido_elements(lido: etree._Element) -> Iterator[etree._Element]:
+    return lido.iter(f"{{{LIDO_NS}}}*")
+
+
+def _is_value_element(name: str) -> bool:
     return name in _VALUE_NAMES or name.endswith(_VALUE_SUFFIXES) or name.startswith("display")
 
 
@@ -734,24 +745,24 @@ def _language_problems(lido: etree._Element) -> list[str]:
 def _value_problems(lido: etree._Element) -> list[str]:
     """Placeholders, blank-only pseudo-values and empty terms, in document order."""
     problems = []
-    for element in lido.iter(etree.Element):
-        if _lido_children(element) or etree.QName(element).namespace != LIDO_NS:
+    for element in _lido_elements(lido):
+        if not _is_leaf(element):
             continue
-        raw = str(element.xpath("string()"))
+        raw = str(_STRING_VALUE(element))
         value = raw.strip()
-        name = etree.QName(element).localname
+        name = _local_name(element)
         if value and _PLACEHOLDER.match(value):
             problems.append(
                 f"{_where(element)} holds the placeholder {value!r}; leave the element out "
                 "when the value is unknown"
             )
-        elif raw and not value and _is_value_element(element):
+        elif raw and not value and _is_value_element(name):
             problems.append(
                 f"{_where(element)} holds only whitespace; leave the element out or fill it"
             )
         elif not raw and name == "term":
             problems.append(
-                f"{_where(element)} in {etree.QName(element.getparent()).localname} is empty: "
+                f"{_where(element)} in {_local_name(element.getparent())} is empty: "
                 "a concept needs a label; fill the term or leave it out"
             )
     return problems
@@ -759,9 +770,11 @@ def _value_problems(lido: etree._Element) -> list[str]:
 
 def _repetition_problems(lido: etree._Element) -> list[str]:
     problems = []
-    for element in [lido, *lido.iter(f"{{{LIDO_NS}}}*")]:
-        once_only = _LIDO_ONCE_ONLY.get(etree.QName(element).localname, ())
-        names = [etree.QName(c).localname for c in _lido_children(element)]
+    for element in [lido, *_lido_elements(lido)]:
+        once_only = _LIDO_ONCE_ONLY.get(_local_name(element), ())
+        if not once_only:
+            continue
+        names = [_local_name(c) for c in element.iterchildren(f"{{{LIDO_NS}}}*")]
         for name in once_only:
             if names.count(name) > 1:
                 problems.append(
@@ -776,9 +789,9 @@ def _vocabulary_problems(lido: etree._Element) -> list[str]:
     ids of the wrong shape."""
     problems = []
     for element in lido.iter(etree.Element):
-        value = _text(element) if not _lido_children(element) else ""
+        value = _text(element) if _is_leaf(element) else ""
         kind = element.get(_LIDO_TYPE, "")
-        name = etree.QName(element).localname
+        name = _local_name(element)
         if (
             name == "conceptID"
             and value
@@ -789,8 +802,10 @@ def _vocabulary_problems(lido: etree._Element) -> list[str]:
                 f"{_where(element)} {value!r} is typed as a URI but is not a full URI; "
                 "write the concept's URI with its scheme (e.g. http://vocab.getty.edu/aat/300041405)"
             )
-        attributes = [(v, f"@{etree.QName(k).localname}") for k, v in element.attrib.items()]
+        attributes = [(v, f"@{k.rpartition('}')[2]}") for k, v in element.attrib.items()]
         for candidate, place in [(value, "value"), *attributes]:
+            if "terminology.lido-schema.org/lido" not in candidate:
+                continue
             code = _LIDO_TERMINOLOGY_CODE.match(candidate.strip())
             if code and len(code.group(1)) > 5:
                 problems.append(
@@ -801,6 +816,8 @@ def _vocabulary_problems(lido: etree._Element) -> list[str]:
         # A Getty id is checked where it names a concept, not where @source names the
         # vocabulary (http://vocab.getty.edu/tgn/).
         for candidate, place in [(value, "value"), (element.get(_RDF_ABOUT, ""), "@about")]:
+            if "vocab.getty.edu" not in candidate:
+                continue
             getty = _GETTY_ID.match(candidate.strip())
             if not getty:
                 continue
