@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from heritage.json_logging import configure_logging, correlation_scope
 from heritage.services.processes import ServiceError
@@ -72,6 +73,60 @@ def _produce_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _produce_europeana(args: argparse.Namespace) -> int:
+    from heritage.lakehouse_layout import LakehouseLayout
+    from heritage.producers.europeana_client import (
+        SEARCH_URL,
+        ApiKeyMissingError,
+        ClientConfig,
+        EuropeanaApiError,
+        EuropeanaQuery,
+        load_api_key,
+        publish_europeana,
+    )
+    from heritage.settings import load_settings
+
+    settings = load_settings()
+    try:
+        result = publish_europeana(
+            settings,
+            EuropeanaQuery(
+                query=args.query, qf=tuple(args.qf), profile=args.profile, rows=args.rows
+            ),
+            load_api_key(args.api_key_file),
+            args.state_dir or settings.state_dir / "producers" / "europeana",
+            LakehouseLayout.default(settings).ledger_path,
+            base_url=args.base_url or SEARCH_URL,
+            max_records=args.max_records,
+            client_config=ClientConfig(requests_per_second=args.requests_per_second),
+        )
+    except (ApiKeyMissingError, EuropeanaApiError) as error:
+        print(f"heritage produce europeana: {error}", file=sys.stderr)
+        return 1
+    print(result.summary())
+    return 0
+
+
+def _produce_annotations(args: argparse.Namespace) -> int:
+    from heritage.producers.annotation_simulator import simulate_annotations
+    from heritage.settings import load_settings
+
+    if args.count is None and args.duration is None:
+        print("heritage produce annotations: give --count or --duration", file=sys.stderr)
+        return 2
+    result = simulate_annotations(
+        load_settings(),
+        rate=args.rate,
+        count=args.count,
+        seed=args.seed,
+        duration_s=args.duration,
+        unknown_fraction=args.unknown_fraction,
+        refresh_interval_s=args.refresh_interval,
+    )
+    print(result.summary())
+    return 0
+
+
 def _lakehouse_run(args: argparse.Namespace) -> int:
     from heritage.lakehouse_layout import LakehouseLayout
     from heritage.pipeline import run_stages
@@ -132,17 +187,25 @@ def _dashboard(args: argparse.Namespace) -> int:
     return launch_dashboard(port=args.port, address=args.address, headless=args.headless)
 
 
-def _bench_skeleton(args: argparse.Namespace) -> int:
+def _run_bench_script(name: str, arguments: list[str]) -> int:
     import runpy
 
     from heritage.settings import PROJECT_ROOT
 
-    script = PROJECT_ROOT / "bench" / "skeleton.py"
+    script = PROJECT_ROOT / "bench" / f"{name}.py"
     if not script.is_file():
         raise ServiceError(f"benchmark script {script} not found: run from a source checkout")
-    sys.argv = [str(script), "--records", str(args.records), "--seed", str(args.seed)]
+    sys.argv = [str(script), *arguments]
     runpy.run_path(str(script), run_name="__main__")
     return 0
+
+
+def _bench_skeleton(args: argparse.Namespace) -> int:
+    return _run_bench_script("skeleton", ["--records", str(args.records), "--seed", str(args.seed)])
+
+
+def _bench_europeana(args: argparse.Namespace) -> int:
+    return _run_bench_script("europeana_replay", ["--records", str(args.records)])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -217,6 +280,47 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--records", type=int, default=1000, help="sample size (default 1000)")
     sample.add_argument("--seed", type=int, default=7, help="generator seed (default 7)")
     sample.set_defaults(handler=_produce_sample)
+    europeana = produce_commands.add_parser(
+        "europeana",
+        help="harvest the Europeana Search API (cursor paging, resumable)",
+        description="Harvest the Europeana Search API into heritage.records. The API key comes "
+        "from EUROPEANA_API_KEY or --api-key-file and never appears in ids, messages, logs or "
+        "errors. A rerun resumes from the saved cursor; unchanged records are not re-sent.",
+    )
+    europeana.add_argument("--query", default="*", help="search query (default *)")
+    europeana.add_argument(
+        "--qf", action="append", default=[], help="query refinement, repeatable (e.g. TYPE:IMAGE)"
+    )
+    europeana.add_argument("--profile", default="standard", help="response profile")
+    europeana.add_argument("--rows", type=int, default=100, help="items per page, 1-100")
+    europeana.add_argument("--api-key-file", type=Path, help="file holding the API key")
+    europeana.add_argument("--max-records", type=int, help="stop after this many (resumable)")
+    europeana.add_argument(
+        "--requests-per-second", type=float, default=10.0, help="rate limit (default 10)"
+    )
+    europeana.add_argument("--base-url", help="Search API URL (default: the public API)")
+    europeana.add_argument("--state-dir", type=Path, help="cursor state folder")
+    europeana.set_defaults(handler=_produce_europeana)
+    annotations = produce_commands.add_parser(
+        "annotations",
+        help="simulate user tags and comments on known records",
+        description="Publish user tags and comments on record ids seen in heritage.records "
+        "to heritage.annotations, keyed by annotation id, at a steady rate.",
+    )
+    annotations.add_argument("--rate", type=float, default=20.0, help="annotations/s (default 20)")
+    annotations.add_argument("--count", type=int, help="how many to publish")
+    annotations.add_argument("--duration", type=float, help="or for how many seconds")
+    annotations.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    annotations.add_argument(
+        "--unknown-fraction",
+        type=float,
+        default=0.05,
+        help="share aimed at records not seen yet (default 0.05)",
+    )
+    annotations.add_argument(
+        "--refresh-interval", type=float, default=5.0, help="seconds between record-list refreshes"
+    )
+    annotations.set_defaults(handler=_produce_annotations)
 
     lakehouse = commands.add_parser(
         "lakehouse",
@@ -292,6 +396,16 @@ def build_parser() -> argparse.ArgumentParser:
     skeleton.add_argument("--records", type=int, default=10_000, help="records (default 10000)")
     skeleton.add_argument("--seed", type=int, default=11, help="generator seed (default 11)")
     skeleton.set_defaults(handler=_bench_skeleton)
+    europeana_bench = bench_commands.add_parser(
+        "europeana",
+        help="Europeana replay records/s (client + publish)",
+        description="Harvest N synthetic records from a local Europeana replay server into a "
+        "fresh topic and print records/s for a first run and a rerun.",
+    )
+    europeana_bench.add_argument(
+        "--records", type=int, default=20_000, help="records (default 20000)"
+    )
+    europeana_bench.set_defaults(handler=_bench_europeana)
     return parser
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession, Window
@@ -178,53 +178,170 @@ def exported_version(settings: Settings, database: str, source_table: str) -> in
     return int(row[0]) if row else -1
 
 
-def run_postgres_export(
-    spark: SparkSession, settings: Settings, layout: LakehouseLayout
+@dataclass(frozen=True)
+class ExportSpec:
+    """One Delta table exported into PostgreSQL through a staging table."""
+
+    # Delta path read through its change data feed; also the watermark's key.
+    source: str
+    # Change-feed rows -> staged rows, columns in the order of ``staging``.
+    to_rows: Callable[[DataFrame], DataFrame]
+    # (column, PostgreSQL type) of the temporary staging table.
+    staging: tuple[tuple[str, str], ...]
+    # Statements applying the staged rows, run in order inside the export's transaction.
+    apply: tuple[str, ...]
+
+
+def export_table(
+    spark: SparkSession, settings: Settings, database: str, spec: ExportSpec
 ) -> ExportResult:
-    source = layout.curated_records
-    done = exported_version(settings, layout.pg_database, source)
-    current = table_version(spark, source)
+    """Export what changed in ``spec.source`` since the last export, in one transaction."""
+    done = exported_version(settings, database, spec.source)
+    current = table_version(spark, spec.source)
     if current <= done:
         return ExportResult(done, current, 0)
-    changes = latest_changes(
+    changes = spec.to_rows(
         spark.read.format("delta")
         .option("readChangeFeed", "true")
         .option("startingVersion", done + 1)
         .option("endingVersion", current)
-        .load(source)
+        .load(spec.source)
     )
     rows = (tuple(row) for row in changes.toLocalIterator(prefetchPartitions=True))
     stream = _CsvStream(rows)
-    connection = connect(settings, layout.pg_database)
+    staging = ", ".join(f"{name} {kind}" for name, kind in spec.staging)
+    connection = connect(settings, database)
     try:
         with connection, connection.cursor() as cursor:
-            cursor.execute(
-                "CREATE TEMP TABLE export_staging ("
-                " record_id text, source text, title text, titles_json text,"
-                " creators_json text, description text, date_original text, date_start text,"
-                " date_end text, object_type text, rights_uri text, image_url text,"
-                " data_provider text, provider text, country text, languages_json text,"
-                " content_hash text, source_updated_at text, ingested_at text,"
-                " canonical_id text, tags_json text, comment_count integer,"
-                " annotation_count integer, delta_version bigint, is_delete boolean)"
-                " ON COMMIT DROP"
-            )
+            cursor.execute(f"CREATE TEMP TABLE export_staging ({staging}) ON COMMIT DROP")
             cursor.copy_expert(
-                f"COPY export_staging ({', '.join(EXPORT_COLUMNS)}) FROM STDIN "
+                f"COPY export_staging ({', '.join(n for n, _ in spec.staging)}) FROM STDIN "
                 "WITH (FORMAT csv, NULL '\\N')",
                 io.BufferedReader(stream, buffer_size=1 << 16),
             )
-            cursor.execute(_UPSERT)
-            cursor.execute(
-                "DELETE FROM heritage.objects o USING export_staging s "
-                "WHERE s.is_delete AND o.record_id = s.record_id"
-            )
+            for statement in spec.apply:
+                cursor.execute(statement)
             cursor.execute(
                 "INSERT INTO heritage.export_watermarks (source_table, delta_version, exported_at)"
                 " VALUES (%s, %s, now()) ON CONFLICT (source_table) DO UPDATE"
                 " SET delta_version = EXCLUDED.delta_version, exported_at = now()",
-                (source, current),
+                (spec.source, current),
             )
     finally:
         connection.close()
     return ExportResult(done, current, stream.count)
+
+
+def latest_annotations(changes: DataFrame) -> DataFrame:
+    newest = Window.partitionBy("annotation_id").orderBy(F.col("_commit_version").desc())
+    return (
+        changes.filter(F.col("_change_type").isin("insert", "update_postimage"))
+        .withColumn("_rank", F.row_number().over(newest))
+        .filter(F.col("_rank") == 1)
+        .select(
+            "annotation_id",
+            "target_record_id",
+            "kind",
+            "body",
+            "user",
+            F.date_format("created_at", "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX").alias("created_at"),
+            F.date_format("ingested_at", "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX").alias("ingested_at"),
+        )
+    )
+
+
+def new_dead_letters(changes: DataFrame) -> DataFrame:
+    return changes.filter(F.col("_change_type") == "insert").select(
+        "dead_letter_id",
+        "record_id",
+        "stage",
+        F.to_json("reasons").alias("reasons_json"),
+        "kafka_value",
+        "kafka_topic",
+        "kafka_partition",
+        "kafka_offset",
+        F.date_format("kafka_timestamp", "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX").alias(
+            "kafka_timestamp"
+        ),
+    )
+
+
+def export_specs(layout: LakehouseLayout) -> tuple[ExportSpec, ...]:
+    objects = ExportSpec(
+        source=layout.curated_records,
+        to_rows=latest_changes,
+        staging=tuple(
+            (
+                name,
+                "bigint"
+                if name == "delta_version"
+                else "boolean"
+                if name == "is_delete"
+                else "integer"
+                if name.endswith("_count")
+                else "text",
+            )
+            for name in EXPORT_COLUMNS
+        ),
+        apply=(
+            _UPSERT,
+            "DELETE FROM heritage.objects o USING export_staging s "
+            "WHERE s.is_delete AND o.record_id = s.record_id",
+        ),
+    )
+    annotations = ExportSpec(
+        source=layout.cleansed_annotations,
+        to_rows=latest_annotations,
+        staging=(
+            ("annotation_id", "text"),
+            ("target_record_id", "text"),
+            ("kind", "text"),
+            ("body", "text"),
+            ("user_name", "text"),
+            ("created_at", "text"),
+            ("ingested_at", "text"),
+        ),
+        apply=(
+            "INSERT INTO heritage.annotations AS a (annotation_id, target_record_id, kind, body,"
+            " user_name, created_at, ingested_at) SELECT annotation_id, target_record_id, kind,"
+            " body, user_name, created_at::timestamptz, ingested_at::timestamptz"
+            " FROM export_staging ON CONFLICT (annotation_id) DO UPDATE SET"
+            " target_record_id = EXCLUDED.target_record_id, kind = EXCLUDED.kind,"
+            " body = EXCLUDED.body, user_name = EXCLUDED.user_name,"
+            " created_at = EXCLUDED.created_at, ingested_at = EXCLUDED.ingested_at",
+        ),
+    )
+    rejections = ExportSpec(
+        source=layout.dead_letters,
+        to_rows=new_dead_letters,
+        staging=(
+            ("dead_letter_id", "text"),
+            ("record_id", "text"),
+            ("stage", "text"),
+            ("reasons_json", "text"),
+            ("payload", "text"),
+            ("kafka_topic", "text"),
+            ("kafka_partition", "integer"),
+            ("kafka_offset", "bigint"),
+            ("kafka_timestamp", "text"),
+        ),
+        apply=(
+            "INSERT INTO heritage.rejections (dead_letter_id, record_id, stage, reasons,"
+            " payload, kafka_topic, kafka_partition, kafka_offset, kafka_timestamp)"
+            " SELECT dead_letter_id, record_id, stage,"
+            " ARRAY(SELECT jsonb_array_elements_text(reasons_json::jsonb)), payload,"
+            " kafka_topic, kafka_partition, kafka_offset, kafka_timestamp::timestamptz"
+            " FROM export_staging ON CONFLICT (dead_letter_id) DO NOTHING",
+        ),
+    )
+    return objects, annotations, rejections
+
+
+def run_postgres_export(
+    spark: SparkSession, settings: Settings, layout: LakehouseLayout
+) -> ExportResult:
+    """Export curated records, annotations and rejections; returns the records' export."""
+    results = [
+        export_table(spark, settings, layout.pg_database, spec) for spec in export_specs(layout)
+    ]
+    return results[0]

@@ -118,6 +118,21 @@ def test_sample_travels_every_hop_exactly_once(
     assert exported[valid[0]]["tags"] == ["oil on canvas", "portrait"]
     assert exported[valid[0]]["annotations"] == 3
     assert exported[valid[1]]["tags"] == []
+    with connect(live_settings, layout.pg_database) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT stage, count(*) FROM analytics.rejections GROUP BY stage")
+        assert dict(cursor.fetchall()) == {
+            "cleanse": len(manifest.malformed),
+            "cleanse_annotations": 1,
+        }
+        cursor.execute("SELECT count(*), count(attached_to) FROM analytics.annotations")
+        assert cursor.fetchone() == (4, 3)  # the late record's annotation waits
+        cursor.execute(
+            "SELECT count(*) FROM analytics.objects WHERE search_document @@ "
+            "websearch_to_tsquery('simple', %s)",
+            (exported[valid[0]]["description"].split()[0],),
+        )
+        assert cursor.fetchone()[0] >= 1  # type: ignore[index]
+    connection.close()
 
     # The record an annotation was waiting for arrives; another record is deleted.
     publish(

@@ -61,6 +61,30 @@ CREATE TABLE IF NOT EXISTS heritage.export_watermarks (
     exported_at    timestamptz NOT NULL DEFAULT now()
 );
 
+CREATE TABLE IF NOT EXISTS heritage.annotations (
+    annotation_id     text PRIMARY KEY,
+    target_record_id  text NOT NULL,
+    kind              text NOT NULL,
+    body              text NOT NULL,
+    user_name         text,
+    created_at        timestamptz,
+    ingested_at       timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS annotations_target_idx ON heritage.annotations (target_record_id);
+
+CREATE TABLE IF NOT EXISTS heritage.rejections (
+    dead_letter_id   text PRIMARY KEY,
+    record_id        text,
+    stage            text NOT NULL,
+    reasons          text[] NOT NULL,
+    payload          text,
+    kafka_topic      text NOT NULL,
+    kafka_partition  integer NOT NULL,
+    kafka_offset     bigint NOT NULL,
+    kafka_timestamp  timestamptz
+);
+CREATE INDEX IF NOT EXISTS rejections_stage_idx ON heritage.rejections (stage);
+
 CREATE OR REPLACE VIEW analytics.objects AS
 SELECT record_id, source, title, titles, creators, description, date_original, date_start,
        date_end, object_type, rights_uri, image_url, data_provider, provider, country,
@@ -79,3 +103,27 @@ COMMENT ON COLUMN analytics.objects.rights_uri IS 'Canonical rightsstatements.or
 COMMENT ON COLUMN analytics.objects.canonical_id IS 'record_id of the duplicate group''s canonical record (itself when unique)';
 COMMENT ON COLUMN analytics.objects.tags IS 'User tags attached to this record (and, for a canonical record, to its duplicates)';
 COMMENT ON COLUMN analytics.objects.search_document IS 'Full-text search: WHERE search_document @@ websearch_to_tsquery(''simple'', ''...'')';
+
+CREATE OR REPLACE VIEW analytics.annotations AS
+SELECT a.annotation_id, a.target_record_id, o.canonical_id AS attached_to, a.kind, a.body,
+       a.user_name, a.created_at, a.ingested_at
+FROM heritage.annotations a
+LEFT JOIN heritage.objects o ON o.record_id = a.target_record_id;
+COMMENT ON VIEW analytics.annotations IS
+  'User tags and comments. attached_to is the canonical record the annotation counts for (null while its record has not arrived).';
+
+CREATE OR REPLACE VIEW analytics.duplicate_groups AS
+SELECT canonical_id, count(*) AS members, array_agg(record_id ORDER BY record_id) AS record_ids,
+       array_agg(DISTINCT data_provider) AS providers
+FROM heritage.objects
+GROUP BY canonical_id
+HAVING count(*) > 1;
+COMMENT ON VIEW analytics.duplicate_groups IS
+  'Groups of records judged to be the same object (near-duplicates), one row per canonical record.';
+
+CREATE OR REPLACE VIEW analytics.rejections AS
+SELECT dead_letter_id, record_id, stage, reasons, payload, kafka_topic, kafka_partition,
+       kafka_offset, kafka_timestamp
+FROM heritage.rejections;
+COMMENT ON VIEW analytics.rejections IS
+  'Every input that could not be cleansed: the stage, every reason found, and the original message.';
