@@ -6,14 +6,39 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from heritage.json_logging import configure_logging, correlation_scope
+from heritage.lakehouse_layout import LakehouseLayout
 from heritage.services.processes import ServiceError
 
 log = logging.getLogger("heritage.cli")
 
 Handler = Callable[[argparse.Namespace], int]
+
+
+def _layout(args: argparse.Namespace) -> LakehouseLayout:
+    """The deployment a command works on: the product's, or an isolated namespace."""
+    from heritage.lakehouse_layout import LakehouseLayout
+    from heritage.settings import load_settings
+
+    settings = load_settings()
+    namespace = getattr(args, "namespace", None)
+    layout = (
+        LakehouseLayout.namespaced(settings, namespace)
+        if namespace
+        else LakehouseLayout.default(settings)
+    )
+    topics_from = getattr(args, "topics_from", None)
+    if topics_from:
+        source = LakehouseLayout.namespaced(settings, topics_from)
+        layout = replace(
+            layout,
+            records_topic=source.records_topic,
+            annotations_topic=source.annotations_topic,
+        )
+    return layout
 
 
 def _services_up(args: argparse.Namespace) -> int:
@@ -63,12 +88,13 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _produce_sample(args: argparse.Namespace) -> int:
-    from heritage.lakehouse_layout import LakehouseLayout
-    from heritage.pipeline import produce_sample
+    from heritage.pipeline import prepare, produce_sample
     from heritage.settings import load_settings
 
     settings = load_settings()
-    result = produce_sample(settings, LakehouseLayout.default(settings), args.records, args.seed)
+    layout = _layout(args)
+    prepare(settings, layout)
+    result = produce_sample(settings, layout, args.records, args.seed)
     print(f"published {result.published} messages; {result.skipped} already published before")
     return 0
 
@@ -107,6 +133,47 @@ def _produce_europeana(args: argparse.Namespace) -> int:
     return 0
 
 
+def _produce_lido(args: argparse.Namespace) -> int:
+    from heritage.producers.lido_drop import LidoDropError, publish_lido
+    from heritage.settings import load_settings
+
+    settings = load_settings()
+    try:
+        result = publish_lido(
+            settings, args.paths, settings.state_dir / "producers" / "lido.sqlite"
+        )
+    except LidoDropError as error:
+        print(f"heritage produce lido: {error}", file=sys.stderr)
+        return 1
+    print(result.summary())
+    return 0
+
+
+def _produce_csv(args: argparse.Namespace) -> int:
+    from heritage.producers.csv_drop import CsvDropError, publish_csv
+    from heritage.settings import load_settings
+
+    settings = load_settings()
+    producers_dir = settings.state_dir / "producers"
+    try:
+        result = publish_csv(
+            settings,
+            args.path,
+            args.collection,
+            producers_dir / "csv.sqlite",
+            producers_dir / "csv_rows.sqlite",
+            encoding=args.encoding,
+            fallback_encoding=args.fallback_encoding,
+            delimiter=args.delimiter,
+            allow_empty_export=args.allow_empty_export,
+        )
+    except CsvDropError as error:
+        print(f"heritage produce csv: {error}", file=sys.stderr)
+        return 1
+    print(result.summary())
+    return 0
+
+
 def _produce_annotations(args: argparse.Namespace) -> int:
     from heritage.producers.annotation_simulator import simulate_annotations
     from heritage.settings import load_settings
@@ -128,36 +195,35 @@ def _produce_annotations(args: argparse.Namespace) -> int:
 
 
 def _lakehouse_run(args: argparse.Namespace) -> int:
-    from heritage.lakehouse_layout import LakehouseLayout
-    from heritage.pipeline import run_stages
+    from heritage.pipeline import prepare, run_stages
     from heritage.settings import load_settings
 
     settings = load_settings()
-    report = run_stages(settings, LakehouseLayout.default(settings), args.stage)
+    layout = _layout(args)
+    prepare(settings, layout)
+    report = run_stages(settings, layout, args.stage)
     print(report.render())
     return 0
 
 
 def _lakehouse_reconcile(args: argparse.Namespace) -> int:
-    from heritage.lakehouse_layout import LakehouseLayout
     from heritage.lakehouse_reconcile import reconcile_lakehouse
     from heritage.settings import load_settings
 
     settings = load_settings()
-    report = reconcile_lakehouse(settings, LakehouseLayout.default(settings))
+    report = reconcile_lakehouse(settings, _layout(args))
     print(report.render())
     return 0 if report.balanced else 1
 
 
 def _lakehouse_maintain(args: argparse.Namespace) -> int:
-    from heritage.lakehouse_layout import LakehouseLayout
     from heritage.pipeline import lakehouse_session
     from heritage.settings import load_settings
     from heritage.spark_apps.table_maintenance import maintain_table
 
     settings = load_settings()
     spark = lakehouse_session(settings)
-    for name, path in LakehouseLayout.default(settings).tables().items():
+    for name, path in _layout(args).tables().items():
         result = maintain_table(spark, name, path, args.retention_hours)
         print(
             f"{name:<9} compacted {result.files_compacted} files into {result.files_added}; "
@@ -167,13 +233,12 @@ def _lakehouse_maintain(args: argparse.Namespace) -> int:
 
 
 def _lakehouse_history(args: argparse.Namespace) -> int:
-    from heritage.lakehouse_layout import LakehouseLayout
     from heritage.pipeline import lakehouse_session
     from heritage.settings import load_settings
     from heritage.spark_apps.table_maintenance import table_history
 
     settings = load_settings()
-    path = LakehouseLayout.default(settings).tables()[args.table]
+    path = _layout(args).tables()[args.table]
     for commit in table_history(lakehouse_session(settings), path, args.limit):
         metrics: dict[str, str] = commit["operationMetrics"] or {}  # type: ignore[assignment]
         shown = ", ".join(f"{k}={v}" for k, v in sorted(metrics.items()) if v not in ("0", None))
@@ -206,6 +271,14 @@ def _bench_skeleton(args: argparse.Namespace) -> int:
 
 def _bench_europeana(args: argparse.Namespace) -> int:
     return _run_bench_script("europeana_replay", ["--records", str(args.records)])
+
+
+def _add_namespace_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--namespace",
+        help="work on an isolated deployment (own topics, tables under ns/NAME, database "
+        "heritage_NAME) instead of the product's; for replays, backfills and tests",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -279,6 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sample.add_argument("--records", type=int, default=1000, help="sample size (default 1000)")
     sample.add_argument("--seed", type=int, default=7, help="generator seed (default 7)")
+    _add_namespace_option(sample)
     sample.set_defaults(handler=_produce_sample)
     europeana = produce_commands.add_parser(
         "europeana",
@@ -301,6 +375,36 @@ def build_parser() -> argparse.ArgumentParser:
     europeana.add_argument("--base-url", help="Search API URL (default: the public API)")
     europeana.add_argument("--state-dir", type=Path, help="cursor state folder")
     europeana.set_defaults(handler=_produce_europeana)
+    lido = produce_commands.add_parser(
+        "lido",
+        help="LIDO XML files or folders (one or many records per file)",
+        description="Publish LIDO records from files and folders (searched recursively for "
+        "*.xml; lido:lido, lido:lidoWrap or OAI-PMH responses). Records that break the LIDO "
+        "content rules go to heritage.dlq with every reason; a rerun publishes only new or "
+        "changed records.",
+    )
+    lido.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders")
+    lido.set_defaults(handler=_produce_lido)
+    csv_drop = produce_commands.add_parser(
+        "csv",
+        help="a CSV collection export (new, changed and removed rows)",
+        description="Publish a collection export. Row hashes per collection make a rerun "
+        "publish only new or changed rows; rows gone since the last run become deletions. Bad "
+        "rows go to heritage.dlq with file, line and reason.",
+    )
+    csv_drop.add_argument("path", type=Path, help="the CSV file")
+    csv_drop.add_argument(
+        "--collection", required=True, help="collection name (part of every record id)"
+    )
+    csv_drop.add_argument("--encoding", default="utf-8", help="file encoding (default utf-8)")
+    csv_drop.add_argument("--fallback-encoding", help="for lines that do not decode")
+    csv_drop.add_argument("--delimiter", help="field delimiter (default: sniffed)")
+    csv_drop.add_argument(
+        "--allow-empty-export",
+        action="store_true",
+        help="accept an export with no rows (it deletes the whole collection)",
+    )
+    csv_drop.set_defaults(handler=_produce_csv)
     annotations = produce_commands.add_parser(
         "annotations",
         help="simulate user tags and comments on known records",
@@ -340,14 +444,22 @@ def build_parser() -> argparse.ArgumentParser:
         default="all",
         help="which stage (default: all)",
     )
+    _add_namespace_option(run)
+    run.add_argument(
+        "--topics-from",
+        metavar="NAMESPACE",
+        help="read the topics of another namespace (replay its input into this deployment)",
+    )
     run.set_defaults(handler=_lakehouse_run)
-    lakehouse_commands.add_parser(
+    reconcile = lakehouse_commands.add_parser(
         "reconcile",
         help="check that every input ended in exactly one place (exit 1 if not)",
         description="Per source: every record id in raw is cleansed, dead-lettered or deleted, "
         "and PostgreSQL holds one row per cleansed record. Exits 1 when anything does not "
         "reconcile, printing examples.",
-    ).set_defaults(handler=_lakehouse_reconcile)
+    )
+    _add_namespace_option(reconcile)
+    reconcile.set_defaults(handler=_lakehouse_reconcile)
     maintain = lakehouse_commands.add_parser(
         "maintain",
         help="OPTIMIZE and VACUUM every table (safe retention)",
@@ -357,6 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
     maintain.add_argument(
         "--retention-hours", type=int, default=168, help="VACUUM retention (default/min 168)"
     )
+    _add_namespace_option(maintain)
     maintain.set_defaults(handler=_lakehouse_maintain)
     history = lakehouse_commands.add_parser(
         "history",
@@ -369,6 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="which table",
     )
     history.add_argument("--limit", type=int, default=20, help="commits to show (default 20)")
+    _add_namespace_option(history)
     history.set_defaults(handler=_lakehouse_history)
 
     dashboard = commands.add_parser(

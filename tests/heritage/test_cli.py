@@ -17,6 +17,8 @@ COMMANDS = [
     ["produce", "sample"],
     ["produce", "europeana"],
     ["produce", "annotations"],
+    ["produce", "lido"],
+    ["produce", "csv"],
     ["bench", "europeana"],
     ["lakehouse"],
     ["lakehouse", "run"],
