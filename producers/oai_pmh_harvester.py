@@ -1,0 +1,751 @@
+"""Resilient, incremental OAI-PMH harvesting into Kafka.
+
+    python -m heritage.producers.oai_pmh_harvester --base-url URL --state-dir DIR --topic T
+
+For each (metadataPrefix, set) of an endpoint the harvester pages through ListRecords (or
+ListIdentifiers + GetRecord) with resumption tokens and publishes every record through the
+one producer path (``publish_envelopes``): ``record_id = oai:<repositoryIdentifier or
+host>:<identifier>``, payload = the ``<record>`` XML, record = the metadata mapped onto the
+common record model (None when the mapping fails, so the cleanse stage dead-letters it with
+a reason), tombstones for deleted headers. Fatal XML pages go to the dead-letter topic with
+the raw body, the endpoint, the request and the reason.
+
+Incremental: a list is requested with ``until`` = the repository's own clock at the start
+(Identify's responseDate, at its granularity) and ``from`` = the previous complete list's
+``until``, so a record that changes while a list is paged is picked up by the next harvest.
+The list's state (its window, the token of the first unconfirmed page, counters) is
+written atomically and only after Kafka confirmed the records it covers. An expired or
+rejected token restarts the same window; records already seen in this run are dropped by
+(record_id, datestamp) and records confirmed by an earlier process are skipped by the
+publish ledger, so nothing is lost and nothing is sent twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import logging
+import sys
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from xml.sax.saxutils import escape
+
+from kafka import KafkaProducer
+
+from heritage.json_logging import configure_logging, correlation_scope
+from heritage.kafka_topics import DEAD_LETTER_TOPIC
+from heritage.producers.kafka_publisher import create_producer, envelopes_from, publish_envelopes
+from heritage.producers.metadata_mapping import SUPPORTED_PREFIXES
+from heritage.producers.oai_pmh_harvest_state import (
+    ListHarvestState,
+    load_list_state,
+    save_list_state,
+)
+from heritage.producers.oai_pmh_http import (
+    CircuitBreaker,
+    EndpointQuarantined,
+    OaiHttpClient,
+    OaiHttpError,
+    RetryPolicy,
+    validate_base_url,
+)
+from heritage.producers.oai_pmh_mapping_pool import MappingOutcome, RecordMapper, record_mapper
+from heritage.producers.oai_pmh_protocol import (
+    IdentifiersPage,
+    Identify,
+    OaiErrorResponse,
+    OaiHeader,
+    OaiMalformedResponse,
+    OaiRecord,
+    RecordsPage,
+    datestamp_as_utc_iso,
+    format_datestamp,
+    later_datestamp,
+    list_request,
+    parse_datestamp,
+    parse_response,
+    resume_request,
+)
+from heritage.producers.publish_ledger import PublishLedger
+from heritage.record_model import SourceRecord, unidentified_record_id
+from heritage.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+SOURCE = "oai"
+DEAD_LETTER_STAGE = "oai-harvest"
+# A request and the page it will give.
+_InFlight = tuple[dict[str, str], "Future[RecordsPage | IdentifiersPage]"]
+
+
+@dataclass(frozen=True)
+class OaiEndpointConfig:
+    """One repository to harvest and how."""
+
+    # The repository's OAI-PMH base URL (http or https only).
+    base_url: str
+    # Formats to harvest; each is one list per set (see metadata_mapping.SUPPORTED_PREFIXES).
+    metadata_prefixes: tuple[str, ...] = ("oai_dc",)
+    # Sets to harvest; None is the whole repository.
+    sets: tuple[str | None, ...] = (None,)
+    # ListIdentifiers + one GetRecord per identifier instead of ListRecords (for repositories
+    # whose ListRecords pages are too large or too slow).
+    use_list_identifiers: bool = False
+    # Parallel GetRecord requests in ListIdentifiers mode (still capped by the semaphore).
+    get_record_workers: int = 8
+    # `from` of the very first harvest (None harvests everything).
+    initial_from: str | None = None
+    # Requests in flight to this endpoint at once, across all harvests in this process.
+    max_concurrent_requests: int = 50
+    # Retries, backoff and timeouts of each request.
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # Consecutive failed requests after which the endpoint is quarantined.
+    failure_threshold: int = 10
+    # Restarts of one list (after expired or rejected tokens) before the harvest gives up.
+    max_list_restarts: int = 5
+    # Records gathered before they are published and the list state is committed.
+    publish_every: int = 1000
+    # Processes that map records onto the common record model (0: the harvest thread does;
+    # 2 keeps a two-core machine busy, see bench/oai_harvest.py).
+    mapping_workers: int = 0
+
+
+@dataclass
+class ListResult:
+    metadata_prefix: str
+    set_spec: str | None
+    from_datestamp: str | None = None
+    until_datestamp: str | None = None
+    pages: int = 0
+    published: int = 0
+    already_published: int = 0
+    tombstones: int = 0
+    mapping_failures: int = 0
+    dead_lettered: int = 0
+    duplicates_dropped: int = 0
+    restarts: int = 0
+    recovered_pages: int = 0
+    completed: bool = False
+    error: str | None = None
+
+
+@dataclass
+class HarvestResult:
+    endpoint: str
+    # The namespace of this endpoint's record ids (repositoryIdentifier, else the host).
+    namespace: str
+    lists: list[ListResult] = field(default_factory=list)
+
+    @property
+    def published(self) -> int:
+        return sum(item.published for item in self.lists)
+
+    @property
+    def already_published(self) -> int:
+        return sum(item.already_published for item in self.lists)
+
+    @property
+    def ok(self) -> bool:
+        return all(item.completed for item in self.lists)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "endpoint": self.endpoint,
+            "namespace": self.namespace,
+            "ok": self.ok,
+            "published": self.published,
+            "already_published": self.already_published,
+            "lists": [item.__dict__ for item in self.lists],
+        }
+
+
+class ListHarvestFailed(RuntimeError):
+    """One list could not be harvested; its state is kept, so a rerun resumes it."""
+
+
+def oai_record_id(namespace: str, identifier: str) -> str:
+    """``oai:<namespace>:<identifier>``; an identifier already in that namespace (the
+    oai-identifier scheme, ``oai:<namespace>:<local>``) is used as it is rather than
+    prefixed twice."""
+    prefix = f"oai:{namespace}:"
+    return identifier if identifier.startswith(prefix) else f"{prefix}{identifier}"
+
+
+def record_namespace(identify: Identify, base_url: str) -> str:
+    return identify.repository_identifier or urlsplit(base_url).hostname or "unknown-host"
+
+
+def harvest_window(
+    identify: Identify, completed_until: str | None, initial_from: str | None
+) -> tuple[str | None, str]:
+    """(from, until) of the next list, at the repository's granularity: from where the last
+    complete list ended, until the repository's clock now (its responseDate)."""
+    granularity = identify.granularity
+    try:
+        now = parse_datestamp(identify.response_date)
+    except ValueError:
+        # Without a readable responseDate the local clock stands in for the repository's.
+        now = datetime.now(tz=UTC)
+    until = format_datestamp(now, granularity)
+    start = completed_until or initial_from
+    return (format_datestamp(parse_datestamp(start), granularity) if start else None), until
+
+
+def dead_letter_payload(
+    endpoint: str, request: dict[str, str], reason: str, raw: bytes
+) -> dict[str, Any]:
+    """What an operator needs to replay or report a page that could not be used."""
+    try:
+        text, encoding = raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        text, encoding = base64.b64encode(raw).decode("ascii"), "base64"
+    return {
+        "stage": DEAD_LETTER_STAGE,
+        "endpoint": endpoint,
+        "request": request,
+        "reason": reason,
+        "raw_payload": text,
+        "raw_payload_encoding": encoding,
+    }
+
+
+def dead_letter_record(
+    endpoint: str, request: dict[str, str], reason: str, raw: bytes
+) -> SourceRecord:
+    return SourceRecord(
+        record_id=unidentified_record_id(SOURCE, raw),
+        payload=dead_letter_payload(endpoint, request, reason, raw),
+    )
+
+
+@dataclass
+class MappedRecord:
+    source_record: SourceRecord
+    # Why the metadata could not be mapped (then source_record.record is None).
+    mapping_error: str | None = None
+
+
+def source_record_for(
+    record: OaiRecord, namespace: str, repository_name: str, mapping: MappingOutcome
+) -> MappedRecord:
+    """The SourceRecord of one harvested record: a tombstone for a deleted header, else the
+    record XML with its mapping onto the common record model (None if mapping failed)."""
+    header = record.header
+    record_id = oai_record_id(namespace, header.identifier)
+    try:
+        changed = datestamp_as_utc_iso(header.datestamp)
+    except ValueError:
+        changed = header.datestamp
+    if header.deleted:
+        return MappedRecord(
+            SourceRecord(
+                record_id,
+                record.xml,
+                {"id": header.identifier, "timestamp_update": changed},
+                deleted=True,
+            )
+        )
+    mapped, error = mapping
+    if mapped is None:
+        return MappedRecord(SourceRecord(record_id, record.xml), error or "not mapped")
+    # The OAI identifier is the one the repository keys the record by (and the one its
+    # tombstone will carry); the header knows when it changed and who delivered it.
+    mapped["id"] = header.identifier
+    mapped.setdefault("timestamp_update", changed)
+    if repository_name:
+        mapped.setdefault("provider", [repository_name])
+    return MappedRecord(SourceRecord(record_id, record.xml, mapped))
+
+
+class _Publisher:
+    """Records and dead letters through the one producer path (acks=all, ledger)."""
+
+    def __init__(self, settings: Settings, ledger_path: Path, topic: str, dlq_topic: str) -> None:
+        self.topic = topic
+        self.dlq_topic = dlq_topic
+        self._producer: KafkaProducer = create_producer(settings)
+        self._ledger = PublishLedger(ledger_path)
+
+    def publish(self, topic: str, records: list[SourceRecord]) -> tuple[int, int]:
+        if not records:
+            return 0, 0
+        result = publish_envelopes(
+            self._producer,
+            self._ledger,
+            topic,
+            envelopes_from(SOURCE, records),
+            progress=False,
+            chunk_size=max(len(records), 1),
+        )
+        return result.published, result.skipped
+
+    def close(self) -> None:
+        try:
+            self._producer.close()
+        finally:
+            self._ledger.close()
+
+
+@dataclass
+class _Pending:
+    """Records gathered since the last commit and what the state becomes once they are in."""
+
+    records: list[SourceRecord] = field(default_factory=list)
+    max_datestamp: str | None = None
+
+
+class _ListHarvest:
+    """Harvests one (metadataPrefix, set) list of an endpoint."""
+
+    def __init__(
+        self,
+        endpoint: OaiEndpointConfig,
+        client: OaiHttpClient,
+        publisher: _Publisher,
+        state_dir: Path,
+        identify: Identify,
+        namespace: str,
+        metadata_prefix: str,
+        set_spec: str | None,
+        mapper: RecordMapper,
+    ) -> None:
+        self.endpoint = endpoint
+        self.mapper = mapper
+        self.client = client
+        self.publisher = publisher
+        self.state_dir = state_dir
+        self.identify = identify
+        self.namespace = namespace
+        self.prefix = metadata_prefix
+        self.set_spec = set_spec
+        self.verb = "ListIdentifiers" if endpoint.use_list_identifiers else "ListRecords"
+        self.result = ListResult(metadata_prefix, set_spec)
+        self._seen: set[tuple[str, str]] = set()
+        self._dead_letters: deque[SourceRecord] = deque()
+
+    # -- state -----------------------------------------------------------------------------
+
+    def _save(self, state: ListHarvestState) -> None:
+        save_list_state(self.state_dir, state)
+
+    def _begin(self) -> ListHarvestState | None:
+        state = load_list_state(self.state_dir, self.endpoint.base_url, self.prefix, self.set_spec)
+        if state.in_progress:
+            log.info(
+                "resuming OAI-PMH list",
+                extra=self._log_fields(token=bool(state.token), from_=state.run_from),
+            )
+        else:
+            run_from, run_until = harvest_window(
+                self.identify, state.completed_until, self.endpoint.initial_from
+            )
+            if run_from and parse_datestamp(run_from) > parse_datestamp(run_until):
+                log.warning(
+                    "repository clock is behind the last harvest; nothing to harvest",
+                    extra=self._log_fields(from_=run_from, until=run_until),
+                )
+                self.result.completed = True
+                return None
+            state.run_from, state.run_until = run_from, run_until
+            state.in_progress, state.token, state.token_expires = True, None, None
+            self._save(state)  # the window only: it covers no records yet
+        self.result.from_datestamp, self.result.until_datestamp = state.run_from, state.run_until
+        return state
+
+    def _commit(
+        self,
+        state: ListHarvestState,
+        pending: _Pending,
+        token: str | None,
+        token_expires: str | None,
+        complete: bool,
+    ) -> None:
+        """Publish what is pending, then (and only then) move the state forward."""
+        self._publish_dead_letters()
+        published, skipped = self.publisher.publish(self.publisher.topic, pending.records)
+        self.result.published += published
+        self.result.already_published += skipped
+        state.records_committed += len(pending.records)
+        state.last_committed_datestamp = later_datestamp(
+            state.last_committed_datestamp, pending.max_datestamp
+        )
+        state.token, state.token_expires = token, token_expires
+        if complete:
+            state.in_progress = False
+            state.completed_until = state.run_until
+            state.token = state.token_expires = None
+            state.last_error = None
+        self._save(state)
+        pending.records, pending.max_datestamp = [], None
+
+    def _publish_dead_letters(self) -> None:
+        letters: list[SourceRecord] = []
+        while self._dead_letters:
+            letters.append(self._dead_letters.popleft())
+        if letters:
+            self.publisher.publish(self.publisher.dlq_topic, letters)
+            self.result.dead_lettered += len(letters)
+
+    # -- requests --------------------------------------------------------------------------
+
+    def _on_malformed(self, error: OaiMalformedResponse, request: dict[str, str]) -> None:
+        # Called from fetch threads: queue it; the harvest thread publishes (the ledger is
+        # a single-thread SQLite connection).
+        log.error(
+            "malformed OAI-PMH page dead-lettered",
+            extra=self._log_fields(request=str(request), reason=error.reason),
+        )
+        self._dead_letters.append(
+            dead_letter_record(self.endpoint.base_url, request, error.reason, error.payload)
+        )
+
+    def _fetch(self, request: dict[str, str]) -> RecordsPage | IdentifiersPage:
+        page = self.client.fetch(request, parse_response, self._on_malformed)
+        if not isinstance(page, RecordsPage | IdentifiersPage):
+            raise ListHarvestFailed(
+                f"{self.endpoint.base_url} answered {page.verb} to {request}; expected {self.verb}"
+            )
+        if page.recovered_faults:
+            log.warning(
+                "OAI-PMH page parsed after recovering from XML faults",
+                extra=self._log_fields(
+                    request=str(request), faults="; ".join(page.recovered_faults[:5])
+                ),
+            )
+        return page
+
+    def _get_records(
+        self, headers: Iterable[OaiHeader], pool: ThreadPoolExecutor
+    ) -> list[OaiRecord]:
+        """GetRecord for each live header, in parallel, in list order; a record that vanished
+        meanwhile (idDoesNotExist) is left to the next harvest's tombstone."""
+
+        def get(header: OaiHeader) -> OaiRecord | None:
+            request = {
+                "verb": "GetRecord",
+                "identifier": header.identifier,
+                "metadataPrefix": self.prefix,
+            }
+            try:
+                page = self.client.fetch(request, parse_response, self._on_malformed)
+            except OaiErrorResponse as error:
+                if error.has("idDoesNotExist"):
+                    log.warning("record vanished before GetRecord", extra=self._log_fields())
+                    return None
+                raise
+            if not isinstance(page, RecordsPage) or not page.records:
+                return None
+            return page.records[0]
+
+        fetched = list(pool.map(get, [h for h in headers if not h.deleted]))
+        return [r for r in fetched if r is not None]
+
+    # -- records ---------------------------------------------------------------------------
+
+    def _gather(
+        self,
+        page: RecordsPage | IdentifiersPage,
+        request: dict[str, str],
+        pending: _Pending,
+        pool: ThreadPoolExecutor,
+    ) -> None:
+        if isinstance(page, IdentifiersPage):
+            tombstones = [OaiRecord(h, None, _tombstone_xml(h)) for h in page.headers if h.deleted]
+            records = tombstones + self._get_records(page.headers, pool)
+        else:
+            records = list(page.records)
+        for problem in page.problems:
+            self._dead_letters.append(
+                dead_letter_record(
+                    self.endpoint.base_url,
+                    request,
+                    problem.reason,
+                    problem.xml.encode("utf-8"),
+                )
+            )
+        if page.recovered_faults:
+            self.result.recovered_pages += 1
+        fresh: list[OaiRecord] = []
+        for record in records:
+            key = (oai_record_id(self.namespace, record.header.identifier), record.header.datestamp)
+            if key in self._seen:
+                self.result.duplicates_dropped += 1
+                continue
+            self._seen.add(key)
+            fresh.append(record)
+        live = [record for record in fresh if not record.header.deleted]
+        outcomes = iter(self.mapper.map_records(self.prefix, live))
+        for record in fresh:
+            mapping = (None, None) if record.header.deleted else next(outcomes)
+            mapped = source_record_for(
+                record,
+                self.namespace,
+                self.identify.repository_name,
+                mapping,
+            )
+            if mapped.source_record.deleted:
+                self.result.tombstones += 1
+            elif mapped.mapping_error is not None:
+                self.result.mapping_failures += 1
+                log.warning(
+                    "record metadata could not be mapped; published with record=None",
+                    extra=self._log_fields(
+                        record_id=mapped.source_record.record_id, reason=mapped.mapping_error
+                    ),
+                )
+            pending.records.append(mapped.source_record)
+            pending.max_datestamp = later_datestamp(pending.max_datestamp, record.header.datestamp)
+
+    # -- the list --------------------------------------------------------------------------
+
+    def run(self) -> ListResult:
+        state = self._begin()
+        if state is None:
+            return self.result
+        assert state.run_until is not None
+        first_request = list_request(
+            self.verb, self.prefix, self.set_spec, state.run_from, state.run_until
+        )
+        request = resume_request(self.verb, state.token) if state.token else first_request
+        pending = _Pending()
+        workers = max(1, self.endpoint.get_record_workers)
+        with (
+            ThreadPoolExecutor(1, "oai-prefetch") as prefetch,
+            ThreadPoolExecutor(workers, "oai-getrecord") as pool,
+        ):
+            in_flight: _InFlight | None = (request, prefetch.submit(self._fetch, request))
+            try:
+                while in_flight is not None:
+                    request, future = in_flight
+                    try:
+                        page = future.result()
+                    except OaiErrorResponse as error:
+                        in_flight = self._after_error(
+                            error, request, state, pending, first_request, prefetch
+                        )
+                        continue
+                    self.result.pages += 1
+                    token = page.token.value if page.token and page.token.value else None
+                    expires = page.token.expiration_date if page.token and token else None
+                    # Ask for the next page while this one is mapped and published.
+                    in_flight = None
+                    if token:
+                        following = resume_request(self.verb, token)
+                        in_flight = (following, prefetch.submit(self._fetch, following))
+                    self._gather(page, request, pending, pool)
+                    if in_flight is None or len(pending.records) >= self.endpoint.publish_every:
+                        self._commit(state, pending, token, expires, complete=in_flight is None)
+            except BaseException as error:
+                if in_flight is not None:
+                    in_flight[1].cancel()
+                self._fail(state, error)
+                raise
+        self.result.completed = True
+        log.info("OAI-PMH list harvested", extra=self._log_fields(**self.result.__dict__))
+        return self.result
+
+    def _after_error(
+        self,
+        error: OaiErrorResponse,
+        request: dict[str, str],
+        state: ListHarvestState,
+        pending: _Pending,
+        first_request: dict[str, str],
+        prefetch: ThreadPoolExecutor,
+    ) -> _InFlight | None:
+        """The next request after an OAI error answer, or None when the list is done."""
+        if error.has("noRecordsMatch"):
+            self._commit(state, pending, None, None, complete=True)
+            return None
+        if error.has("badResumptionToken") and "resumptionToken" in request:
+            self.result.restarts += 1
+            if self.result.restarts > self.endpoint.max_list_restarts:
+                raise ListHarvestFailed(
+                    f"{self.endpoint.base_url} rejected resumption tokens "
+                    f"{self.result.restarts} times for {self.prefix}/{self.set_spec or 'all'} "
+                    f"({error}); raise the repository's token lifetime or max_list_restarts"
+                ) from error
+            log.warning(
+                "resumption token rejected; restarting the list from its from-datestamp",
+                extra=self._log_fields(reason=str(error), from_=state.run_from),
+            )
+            state.token_restarts += 1
+            self._commit(state, pending, None, None, complete=False)
+            return first_request, prefetch.submit(self._fetch, first_request)
+        raise ListHarvestFailed(
+            f"{self.endpoint.base_url} refused {request}: {error}; "
+            "check the metadataPrefix and set against ListMetadataFormats and ListSets"
+        ) from error
+
+    def _fail(self, state: ListHarvestState, error: BaseException) -> None:
+        """Keep what can be kept: dead letters already gathered, and the error for operators."""
+        self.result.error = str(error)
+        try:
+            self._publish_dead_letters()
+        except Exception:
+            log.exception("dead letters could not be published", extra=self._log_fields())
+        if isinstance(error, Exception):
+            state.failed_runs += 1
+            state.last_error = str(error)[:1000]
+            self._save(state)
+
+    def _log_fields(self, **fields: Any) -> dict[str, Any]:
+        return {
+            "endpoint": self.endpoint.base_url,
+            "metadata_prefix": self.prefix,
+            "set": self.set_spec or "",
+            **{key.rstrip("_"): value for key, value in fields.items()},
+        }
+
+
+def _tombstone_xml(header: OaiHeader) -> str:
+    """A deleted header as the <record> a ListRecords answer would have carried."""
+    specs = "".join(f"<setSpec>{escape(s)}</setSpec>" for s in header.set_specs)
+    return (
+        '<record xmlns="http://www.openarchives.org/OAI/2.0/"><header status="deleted">'
+        f"<identifier>{escape(header.identifier)}</identifier>"
+        f"<datestamp>{escape(header.datestamp)}</datestamp>{specs}</header></record>"
+    )
+
+
+def harvest(
+    settings: Settings,
+    endpoint: OaiEndpointConfig,
+    state_dir: Path,
+    topic: str,
+    *,
+    ledger_path: Path | None = None,
+    dead_letter_topic: str = DEAD_LETTER_TOPIC,
+) -> HarvestResult:
+    """Harvest every (metadataPrefix, set) list of one endpoint into ``topic``.
+
+    Identify comes first (granularity, repositoryIdentifier, the repository's clock); then
+    each list runs incrementally from where the last complete one ended. A list that the
+    repository refuses (e.g. cannotDisseminateFormat) is reported in the result and the
+    others go on; a quarantined endpoint (EndpointQuarantined) or a request that keeps
+    failing (OaiHttpError) stops the harvest with the state kept for the rerun.
+    """
+    validate_base_url(endpoint.base_url)
+    breaker = CircuitBreaker(state_dir, endpoint.base_url, endpoint.failure_threshold)
+    breaker.check()
+    client = OaiHttpClient(
+        endpoint.base_url, breaker, endpoint.retry, endpoint.max_concurrent_requests
+    )
+    try:
+        identify = client.fetch({"verb": "Identify"}, parse_response)
+        if not isinstance(identify, Identify):
+            raise OaiHttpError(
+                f"{endpoint.base_url} answered {identify.verb} to Identify; is it an "
+                "OAI-PMH base URL?"
+            )
+        namespace = record_namespace(identify, endpoint.base_url)
+        result = HarvestResult(endpoint.base_url, namespace)
+        for prefix in endpoint.metadata_prefixes:
+            if prefix not in SUPPORTED_PREFIXES:
+                log.warning(
+                    "metadataPrefix has no mapping; records are published with record=None",
+                    extra={"endpoint": endpoint.base_url, "metadata_prefix": prefix},
+                )
+        publisher = _Publisher(
+            settings, ledger_path or state_dir / "published.sqlite", topic, dead_letter_topic
+        )
+        mapper = record_mapper(endpoint.mapping_workers)
+        try:
+            for prefix in endpoint.metadata_prefixes:
+                for set_spec in endpoint.sets:
+                    harvest_list = _ListHarvest(
+                        endpoint, client, publisher, state_dir, identify, namespace, prefix,
+                        set_spec, mapper,
+                    )  # fmt: skip
+                    try:
+                        result.lists.append(harvest_list.run())
+                    except ListHarvestFailed as error:
+                        log.error(
+                            "OAI-PMH list failed; the other lists go on",
+                            extra={"endpoint": endpoint.base_url, "error": str(error)},
+                        )
+                        result.lists.append(harvest_list.result)
+        finally:
+            mapper.close()
+            publisher.close()
+    finally:
+        client.close()
+    return result
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m heritage.producers.oai_pmh_harvester",
+        description="Harvest one OAI-PMH endpoint incrementally into Kafka.",
+    )
+    parser.add_argument("--base-url", required=True, help="the repository's OAI-PMH base URL")
+    parser.add_argument(
+        "--state-dir", type=Path, required=True, help="folder for harvest state and health"
+    )
+    parser.add_argument("--topic", required=True, help="Kafka topic for the records")
+    parser.add_argument(
+        "--prefix", action="append", dest="prefixes", help="metadataPrefix (repeatable)"
+    )
+    parser.add_argument("--set", action="append", dest="sets", help="setSpec (repeatable)")
+    parser.add_argument("--list-identifiers", action="store_true", help="ListIdentifiers+GetRecord")
+    parser.add_argument("--from", dest="initial_from", help="from-datestamp of a first harvest")
+    parser.add_argument("--ledger", type=Path, help="publish ledger (default STATE_DIR/...)")
+    parser.add_argument("--dead-letter-topic", default=DEAD_LETTER_TOPIC)
+    parser.add_argument("--publish-every", type=int, default=OaiEndpointConfig.publish_every)
+    parser.add_argument("--max-concurrent", type=int, default=50)
+    parser.add_argument("--mapping-workers", type=int, default=0, help="mapping processes")
+    parser.add_argument("--failure-threshold", type=int, default=10)
+    parser.add_argument("--max-attempts", type=int, default=RetryPolicy.max_attempts)
+    parser.add_argument("--timeout", type=float, default=RetryPolicy.timeout_s)
+    parser.add_argument("--log-level", default="INFO")
+    return parser.parse_args(argv)
+
+
+def main(
+    argv: list[str] | None = None, settings_loader: Callable[[], Settings] = load_settings
+) -> int:
+    """Run one harvest; prints its summary as one JSON line. Exit 0 when every list
+    completed, 1 when a list failed, 2 when a request kept failing, 3 when quarantined."""
+    args = _arguments(argv)
+    configure_logging(args.log_level)
+    endpoint = OaiEndpointConfig(
+        base_url=args.base_url,
+        metadata_prefixes=tuple(args.prefixes or ("oai_dc",)),
+        sets=tuple(args.sets or (None,)),
+        use_list_identifiers=args.list_identifiers,
+        initial_from=args.initial_from,
+        max_concurrent_requests=args.max_concurrent,
+        retry=RetryPolicy(max_attempts=args.max_attempts, timeout_s=args.timeout),
+        failure_threshold=args.failure_threshold,
+        publish_every=args.publish_every,
+        mapping_workers=args.mapping_workers,
+    )
+    with correlation_scope():
+        try:
+            result = harvest(
+                settings_loader(),
+                endpoint,
+                args.state_dir,
+                args.topic,
+                ledger_path=args.ledger,
+                dead_letter_topic=args.dead_letter_topic,
+            )
+        except EndpointQuarantined as error:
+            print(str(error), file=sys.stderr)
+            return 3
+        except OaiHttpError as error:
+            print(str(error), file=sys.stderr)
+            return 2
+    print(json.dumps(result.summary()), flush=True)
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
