@@ -201,6 +201,18 @@ def _lakehouse_run(args: argparse.Namespace) -> int:
     settings = load_settings()
     layout = _layout(args)
     prepare(settings, layout)
+    if args.continuous:
+        import signal
+        import threading
+
+        from heritage.pipeline import run_continuously
+
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        print(f"running continuously every {args.interval:g} s; Ctrl-C or SIGTERM stops")
+        run_continuously(settings, layout, args.interval, stop)
+        return 0
     report = run_stages(settings, layout, args.stage)
     print(report.render())
     return 0
@@ -443,6 +455,15 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("all", "raw", "cleanse", "curate", "export"),
         default="all",
         help="which stage (default: all)",
+    )
+    run.add_argument(
+        "--continuous",
+        action="store_true",
+        help="keep running: raw and cleanse as processingTime streaming queries, curate and "
+        "export every --interval seconds (default: availableNow, once)",
+    )
+    run.add_argument(
+        "--interval", type=float, default=30.0, help="seconds between micro-batches (default 30)"
     )
     _add_namespace_option(run)
     run.add_argument(

@@ -7,6 +7,7 @@ call the same ones.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -127,3 +128,41 @@ def run_stages(
             extra={"stage": timing.stage, "rows": timing.rows, "seconds": round(timing.seconds, 2)},
         )
     return report
+
+
+def run_continuously(
+    settings: Settings,
+    layout: LakehouseLayout,
+    interval_s: float,
+    stop: threading.Event,
+    spark: SparkSession | None = None,
+) -> None:
+    """raw and cleanse as processingTime streaming queries; curate and export every
+    ``interval_s`` on the driver; until ``stop`` is set or a query fails."""
+    from heritage.spark_apps.cleanse import run_cleanse
+    from heritage.spark_apps.curate import run_curate
+    from heritage.spark_apps.postgres_export import run_postgres_export
+    from heritage.spark_apps.raw_ingest import run_raw_ingest
+
+    spark = spark or lakehouse_session(settings)
+    trigger = f"{max(1, int(interval_s))} seconds"
+    run_raw_ingest(spark, settings, layout, processing_time=trigger)
+    run_cleanse(spark, layout, processing_time=trigger)
+    log.info("continuous run started", extra={"interval_s": interval_s})
+    try:
+        while not stop.is_set():
+            for query in spark.streams.active:
+                failure = query.exception()
+                if failure is not None:
+                    raise RuntimeError(f"streaming query {query.name} failed: {failure}")
+            curated = run_curate(spark, layout)
+            exported = run_postgres_export(spark, settings, layout)
+            log.info(
+                "continuous cycle",
+                extra={"curated_ids": curated.touched_ids, "exported": exported.rows_staged},
+            )
+            stop.wait(interval_s)
+    finally:
+        for query in spark.streams.active:
+            query.stop()
+        log.info("continuous run stopped")

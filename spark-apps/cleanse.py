@@ -101,6 +101,7 @@ def _cleanse_stream(
     query: str,
     split: BatchSplitter,
     merge: Merge,
+    processing_time: str | None = None,
 ) -> CleanseCounts:
     """Stream ``source`` (availableNow) and, per micro-batch, MERGE the valid part into
     ``target`` and the rest into the dead-letter table, each guarded by txnAppId/txnVersion."""
@@ -130,16 +131,17 @@ def _cleanse_stream(
             cleansed.unpersist()
             dead_letters.unpersist()
 
-    (
+    writer = (
         spark.readStream.format("delta")
         .load(source)
         .writeStream.foreachBatch(cleanse_batch)
         .option("checkpointLocation", layout.checkpoint(query))
         .queryName(query)
-        .trigger(availableNow=True)
-        .start()
-        .awaitTermination()
     )
+    if processing_time:
+        writer.trigger(processingTime=processing_time).start()
+    else:
+        writer.trigger(availableNow=True).start().awaitTermination()
     return counts
 
 
@@ -156,7 +158,9 @@ def _split_annotations(batch: DataFrame) -> tuple[DataFrame, DataFrame]:
     )
 
 
-def run_cleanse(spark: SparkSession, layout: LakehouseLayout) -> CleanseCounts:
+def run_cleanse(
+    spark: SparkSession, layout: LakehouseLayout, processing_time: str | None = None
+) -> CleanseCounts:
     """Cleanse every raw record and annotation not yet cleansed; returns what batches saw."""
     ensure_delta_table(spark, layout.cleansed_records, CLEANSED_RECORDS, change_data_feed=True)
     ensure_delta_table(
@@ -171,6 +175,7 @@ def run_cleanse(spark: SparkSession, layout: LakehouseLayout) -> CleanseCounts:
         "cleanse_records",
         _split_records,
         merge_cleansed,
+        processing_time,
     )
     annotations = _cleanse_stream(
         spark,
@@ -180,6 +185,7 @@ def run_cleanse(spark: SparkSession, layout: LakehouseLayout) -> CleanseCounts:
         "cleanse_annotations",
         _split_annotations,
         merge_cleansed_annotations,
+        processing_time,
     )
     return CleanseCounts(
         batches=records.batches + annotations.batches,

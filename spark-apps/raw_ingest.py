@@ -51,27 +51,47 @@ def read_kafka_topic(spark: SparkSession, settings: Settings, topic: str) -> Dat
 
 
 def append_topic_to_raw(
-    spark: SparkSession, settings: Settings, topic: str, table: str, checkpoint: str
+    spark: SparkSession,
+    settings: Settings,
+    topic: str,
+    table: str,
+    checkpoint: str,
+    processing_time: str | None = None,
 ) -> int:
-    """Append every new message of ``topic`` to the raw table at ``table``; rows appended."""
+    """Append every new message of ``topic`` to the raw table at ``table``; rows appended.
+
+    With ``processing_time`` (e.g. "30 seconds") the query keeps running in the background
+    and this returns 0 at once; otherwise it processes what is there (availableNow) and stops.
+    """
     ensure_delta_table(spark, table, RAW_RECORDS)
     before = table_version(spark, table)
-    query = (
+    writer = (
         with_envelope_columns(read_kafka_topic(spark, settings, topic))
         .writeStream.format("delta")
         .outputMode("append")
         .option("checkpointLocation", checkpoint)
-        .trigger(availableNow=True)
-        .start(table)
     )
-    query.awaitTermination()
+    if processing_time:
+        writer.trigger(processingTime=processing_time).start(table)
+        return 0
+    writer.trigger(availableNow=True).start(table).awaitTermination()
     return _rows_added_since(spark, table, before)
 
 
-def run_raw_ingest(spark: SparkSession, settings: Settings, layout: LakehouseLayout) -> int:
+def run_raw_ingest(
+    spark: SparkSession,
+    settings: Settings,
+    layout: LakehouseLayout,
+    processing_time: str | None = None,
+) -> int:
     """raw stage for records and annotations; returns rows appended to both."""
     records = append_topic_to_raw(
-        spark, settings, layout.records_topic, layout.raw_records, layout.checkpoint("raw_records")
+        spark,
+        settings,
+        layout.records_topic,
+        layout.raw_records,
+        layout.checkpoint("raw_records"),
+        processing_time,
     )
     annotations = append_topic_to_raw(
         spark,
@@ -79,6 +99,7 @@ def run_raw_ingest(spark: SparkSession, settings: Settings, layout: LakehouseLay
         layout.annotations_topic,
         layout.raw_annotations,
         layout.checkpoint("raw_annotations"),
+        processing_time,
     )
     return records + annotations
 
