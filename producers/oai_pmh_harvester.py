@@ -299,6 +299,9 @@ class _Pending:
 
     records: list[SourceRecord] = field(default_factory=list)
     max_datestamp: str | None = None
+    # The token that follows the last gathered page (None: restart or end of the list).
+    token: str | None = None
+    token_expires: str | None = None
 
 
 class _ListHarvest:
@@ -359,14 +362,7 @@ class _ListHarvest:
         self.result.from_datestamp, self.result.until_datestamp = state.run_from, state.run_until
         return state
 
-    def _commit(
-        self,
-        state: ListHarvestState,
-        pending: _Pending,
-        token: str | None,
-        token_expires: str | None,
-        complete: bool,
-    ) -> None:
+    def _commit(self, state: ListHarvestState, pending: _Pending, complete: bool) -> None:
         """Publish what is pending, then (and only then) move the state forward."""
         self._publish_dead_letters()
         published, skipped = self.publisher.publish(self.publisher.topic, pending.records)
@@ -376,7 +372,7 @@ class _ListHarvest:
         state.last_committed_datestamp = later_datestamp(
             state.last_committed_datestamp, pending.max_datestamp
         )
-        state.token, state.token_expires = token, token_expires
+        state.token, state.token_expires = pending.token, pending.token_expires
         if complete:
             state.in_progress = False
             state.completed_until = state.run_until
@@ -514,7 +510,7 @@ class _ListHarvest:
             self.verb, self.prefix, self.set_spec, state.run_from, state.run_until
         )
         request = resume_request(self.verb, state.token) if state.token else first_request
-        pending = _Pending()
+        pending = _Pending(token=state.token, token_expires=state.token_expires)
         workers = max(1, self.endpoint.get_record_workers)
         with (
             ThreadPoolExecutor(1, "oai-prefetch") as prefetch,
@@ -533,6 +529,12 @@ class _ListHarvest:
                         continue
                     self.result.pages += 1
                     token = page.token.value if page.token and page.token.value else None
+                    if token is not None and token == request.get("resumptionToken"):
+                        raise ListHarvestFailed(
+                            f"{self.endpoint.base_url} answered resumptionToken {token!r} with "
+                            "the same token: the list would never end; report it to the "
+                            "repository"
+                        )
                     expires = page.token.expiration_date if page.token and token else None
                     # Ask for the next page while this one is mapped and published.
                     in_flight = None
@@ -540,12 +542,13 @@ class _ListHarvest:
                         following = resume_request(self.verb, token)
                         in_flight = (following, prefetch.submit(self._fetch, following))
                     self._gather(page, request, pending, pool)
+                    pending.token, pending.token_expires = token, expires
                     if in_flight is None or len(pending.records) >= self.endpoint.publish_every:
-                        self._commit(state, pending, token, expires, complete=in_flight is None)
+                        self._commit(state, pending, complete=in_flight is None)
             except BaseException as error:
                 if in_flight is not None:
                     in_flight[1].cancel()
-                self._fail(state, error)
+                self._fail(state, pending, error)
                 raise
         self.result.completed = True
         log.info("OAI-PMH list harvested", extra=self._log_fields(**self.result.__dict__))
@@ -562,7 +565,7 @@ class _ListHarvest:
     ) -> _InFlight | None:
         """The next request after an OAI error answer, or None when the list is done."""
         if error.has("noRecordsMatch"):
-            self._commit(state, pending, None, None, complete=True)
+            self._commit(state, pending, complete=True)
             return None
         if error.has("badResumptionToken") and "resumptionToken" in request:
             self.result.restarts += 1
@@ -577,24 +580,30 @@ class _ListHarvest:
                 extra=self._log_fields(reason=str(error), from_=state.run_from),
             )
             state.token_restarts += 1
-            self._commit(state, pending, None, None, complete=False)
+            pending.token = pending.token_expires = None
+            self._commit(state, pending, complete=False)
             return first_request, prefetch.submit(self._fetch, first_request)
         raise ListHarvestFailed(
             f"{self.endpoint.base_url} refused {request}: {error}; "
             "check the metadataPrefix and set against ListMetadataFormats and ListSets"
         ) from error
 
-    def _fail(self, state: ListHarvestState, error: BaseException) -> None:
-        """Keep what can be kept: dead letters already gathered, and the error for operators."""
+    def _fail(self, state: ListHarvestState, pending: _Pending, error: BaseException) -> None:
+        """Keep what can be kept: records and dead letters already gathered (so a rerun
+        resumes after them), and the error for operators."""
         self.result.error = str(error)
+        if not isinstance(error, Exception):
+            return  # interrupted: leave the state as last committed
         try:
-            self._publish_dead_letters()
+            if pending.records:
+                self._commit(state, pending, complete=False)
+            else:
+                self._publish_dead_letters()
         except Exception:
-            log.exception("dead letters could not be published", extra=self._log_fields())
-        if isinstance(error, Exception):
-            state.failed_runs += 1
-            state.last_error = str(error)[:1000]
-            self._save(state)
+            log.exception("gathered records could not be published", extra=self._log_fields())
+        state.failed_runs += 1
+        state.last_error = str(error)[:1000]
+        self._save(state)
 
     def _log_fields(self, **fields: Any) -> dict[str, Any]:
         return {

@@ -630,6 +630,14 @@ class _OaiHttpServer(ThreadingHTTPServer):
     request_queue_size = 128
     service: OaiService
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A harvester killed mid-request resets its connection: routine for this server.
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):
+            log.debug("client went away", extra={"client": str(client_address)})
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
 
 @dataclass
 class RunningOaiServer:
@@ -709,7 +717,11 @@ def config_from_arguments(argv: list[str] | None = None) -> OaiServerConfig:
     parser.add_argument("--unavailable-fraction", type=float, default=defaults.unavailable_fraction)
     parser.add_argument("--retry-after", type=int, default=defaults.retry_after_s)
     parser.add_argument("--truncated-fraction", type=float, default=defaults.truncated_fraction)
+    parser.add_argument(
+        "--undefined-entity-fraction", type=float, default=defaults.undefined_entity_fraction
+    )
     parser.add_argument("--delay", type=float, default=defaults.delay_s)
+    parser.add_argument("--fault-seed", type=int, default=defaults.fault_seed)
     args = parser.parse_args(argv)
     return OaiServerConfig(
         host=args.host,
@@ -727,7 +739,9 @@ def config_from_arguments(argv: list[str] | None = None) -> OaiServerConfig:
         unavailable_fraction=args.unavailable_fraction,
         retry_after_s=args.retry_after,
         truncated_fraction=args.truncated_fraction,
+        undefined_entity_fraction=args.undefined_entity_fraction,
         delay_s=args.delay,
+        fault_seed=args.fault_seed,
     )
 
 

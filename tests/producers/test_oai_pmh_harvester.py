@@ -10,9 +10,11 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -382,3 +384,50 @@ def test_acceptance_100k_records_with_two_sigkills(live_settings: Settings, tmp_
         f"{stats.expired_tokens} expired tokens, {stats.unavailable} 503s, incremental "
         f"published {incremental['published']}, {time.monotonic() - started:.0f}s"
     )
+
+
+class _SameTokenRepository(BaseHTTPRequestHandler):
+    """A broken repository: every ListRecords page hands out the same token."""
+
+    def do_GET(self) -> None:
+        if "verb=Identify" in self.path:
+            body = (
+                "<Identify><repositoryName>Loop</repositoryName><baseURL>u</baseURL>"
+                "<protocolVersion>2.0</protocolVersion><earliestDatestamp>2000-01-01"
+                "</earliestDatestamp><deletedRecord>no</deletedRecord>"
+                "<granularity>YYYY-MM-DD</granularity></Identify>"
+            )
+        else:
+            body = (
+                "<ListRecords><record><header><identifier>oai:loop:1</identifier>"
+                "<datestamp>2020-01-01</datestamp></header></record>"
+                "<resumptionToken>same</resumptionToken></ListRecords>"
+            )
+        payload = (
+            '<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/">'
+            f"<responseDate>2024-01-01T00:00:00Z</responseDate><request>u</request>{body}"
+            "</OAI-PMH>"
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+
+def test_a_token_that_never_changes_fails_the_list(live_settings: Settings, tmp_path: Path) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SameTokenRepository)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base_url = f"http://127.0.0.1:{server.server_address[1]}/oai"
+        endpoint = OaiEndpointConfig(base_url, retry=FAST_RETRIES)
+        result = harvest(live_settings, endpoint, tmp_path, fresh_topic(live_settings, "loop"))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert not result.ok
+    assert result.lists[0].error and "same token" in result.lists[0].error
+    assert result.lists[0].published == 1  # the first page's record was kept (not a loss)
