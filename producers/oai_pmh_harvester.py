@@ -705,7 +705,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--set", action="append", dest="sets", help="setSpec (repeatable)")
     parser.add_argument("--list-identifiers", action="store_true", help="ListIdentifiers+GetRecord")
     parser.add_argument("--from", dest="initial_from", help="from-datestamp of a first harvest")
-    parser.add_argument("--ledger", type=Path, help="publish ledger (default STATE_DIR/...)")
+    parser.add_argument(
+        "--ledger", type=Path, help="publish ledger (default STATE_DIR/published.sqlite)"
+    )
     parser.add_argument("--dead-letter-topic", default=DEAD_LETTER_TOPIC)
     parser.add_argument("--publish-every", type=int, default=OaiEndpointConfig.publish_every)
     parser.add_argument("--max-concurrent", type=int, default=50)
