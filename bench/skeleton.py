@@ -15,38 +15,10 @@ import time
 import uuid
 
 from heritage.lakehouse_layout import LakehouseLayout
-from heritage.object_store import object_store_client
+from heritage.lakehouse_namespaces import drop_namespace
 from heritage.pipeline import lakehouse_session, prepare, produce_sample
-from heritage.postgres_db import connect
 from heritage.producers.sample_collection import generate_sample_collection
 from heritage.services.stack import up
-from heritage.settings import Settings
-
-
-def _drop_namespace(settings: Settings, layout: LakehouseLayout) -> None:
-    from kafka import KafkaAdminClient
-    from minio.deleteobjects import DeleteObject
-
-    client = object_store_client(settings)
-    prefix = layout.table_root.removeprefix(f"s3a://{settings.bucket}/") + "/"
-    objects = client.list_objects(settings.bucket, prefix=prefix, recursive=True)
-    errors = list(
-        client.remove_objects(
-            settings.bucket, (DeleteObject(o.object_name) for o in objects if o.object_name)
-        )
-    )
-    if errors:
-        print(f"cleanup: {len(errors)} objects under {prefix} could not be removed")
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    try:
-        admin.delete_topics([layout.records_topic])
-    finally:
-        admin.close()
-    connection = connect(settings, "postgres")
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{layout.pg_database}" WITH (FORCE)')
-    connection.close()
 
 
 def run(records: int, seed: int) -> None:
@@ -93,7 +65,7 @@ def run(records: int, seed: int) -> None:
             f"{messages / total:>10,.0f} msgs/s"
         )
     finally:
-        _drop_namespace(settings, layout)
+        drop_namespace(settings, layout)
 
 
 def main() -> None:

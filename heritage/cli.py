@@ -37,6 +37,7 @@ def _layout(args: argparse.Namespace) -> LakehouseLayout:
             layout,
             records_topic=source.records_topic,
             annotations_topic=source.annotations_topic,
+            dead_letter_topic=source.dead_letter_topic,
         )
     return layout
 
@@ -171,6 +172,60 @@ def _produce_csv(args: argparse.Namespace) -> int:
         print(f"heritage produce csv: {error}", file=sys.stderr)
         return 1
     print(result.summary())
+    return 0
+
+
+def _produce_oai(args: argparse.Namespace) -> int:
+    import json
+
+    from heritage.producers.oai_pmh_harvest_state import reset_quarantine
+    from heritage.producers.oai_pmh_harvester import (
+        EndpointQuarantined,
+        OaiEndpointConfig,
+        RetryPolicy,
+        harvest,
+    )
+    from heritage.producers.oai_pmh_http import OaiHttpError
+    from heritage.settings import load_settings
+
+    settings = load_settings()
+    layout = _layout(args)
+    state_dir = args.state_dir or settings.state_dir / "producers"
+    if args.reset_quarantine:
+        lifted = reset_quarantine(state_dir, args.base_url)
+        print(f"{args.base_url}: " + ("quarantine lifted" if lifted else "was not quarantined"))
+        return 0
+    endpoint = OaiEndpointConfig(
+        base_url=args.base_url,
+        metadata_prefixes=tuple(args.prefixes or ("oai_dc",)),
+        sets=tuple(args.sets or (None,)),
+        use_list_identifiers=args.list_identifiers,
+        initial_from=args.initial_from,
+        max_concurrent_requests=args.max_concurrent,
+        retry=RetryPolicy(max_attempts=args.max_attempts, timeout_s=args.timeout),
+        failure_threshold=args.failure_threshold,
+        mapping_workers=args.mapping_workers,
+    )
+    try:
+        result = harvest(
+            settings,
+            endpoint,
+            state_dir,
+            layout.records_topic,
+            ledger_path=layout.ledger_path,
+            dead_letter_topic=layout.dead_letter_topic,
+        )
+    except (EndpointQuarantined, OaiHttpError) as error:
+        print(f"heritage produce oai: {error}", file=sys.stderr)
+        return 3 if isinstance(error, EndpointQuarantined) else 2
+    print(json.dumps(result.summary(), indent=2))
+    return 0 if result.ok else 1
+
+
+def _oai_serve(args: argparse.Namespace) -> int:
+    from heritage.producers.oai_pmh_server import config_from_arguments, serve
+
+    serve(config_from_arguments(args.passthrough, prog="heritage oai serve"))
     return 0
 
 
@@ -417,6 +472,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="accept an export with no rows (it deletes the whole collection)",
     )
     csv_drop.set_defaults(handler=_produce_csv)
+    oai = produce_commands.add_parser(
+        "oai",
+        help="harvest an OAI-PMH repository incrementally (resumable)",
+        description="Harvest an OAI-PMH endpoint (oai_dc, lido, edm, iso19139) into "
+        "heritage.records: incremental from/until, resumption tokens, Retry-After and backoff, "
+        "a circuit breaker per endpoint, deletions as tombstones, unusable pages to "
+        "heritage.dlq. State is saved only after Kafka confirmed the records, so a killed "
+        "harvest resumes where it stopped. Exit 1: a list failed; 2: requests kept failing; "
+        "3: the endpoint is quarantined.",
+    )
+    oai.add_argument("--base-url", required=True, help="the repository's OAI-PMH base URL")
+    oai.add_argument(
+        "--prefix", action="append", dest="prefixes", help="metadataPrefix, repeatable (oai_dc)"
+    )
+    oai.add_argument("--set", action="append", dest="sets", help="setSpec, repeatable")
+    oai.add_argument("--list-identifiers", action="store_true", help="ListIdentifiers + GetRecord")
+    oai.add_argument("--from", dest="initial_from", help="from-datestamp of a first harvest")
+    oai.add_argument("--max-concurrent", type=int, default=50, help="requests at once (50)")
+    oai.add_argument("--mapping-workers", type=int, default=0, help="mapping processes (0)")
+    oai.add_argument("--failure-threshold", type=int, default=10, help="failures to quarantine")
+    oai.add_argument("--max-attempts", type=int, default=6, help="attempts per request (6)")
+    oai.add_argument("--timeout", type=float, default=30.0, help="seconds per request (30)")
+    oai.add_argument("--state-dir", type=Path, help="harvest state folder")
+    oai.add_argument(
+        "--reset-quarantine", action="store_true", help="lift the endpoint's quarantine and exit"
+    )
+    _add_namespace_option(oai)
+    oai.set_defaults(handler=_produce_oai)
     annotations = produce_commands.add_parser(
         "annotations",
         help="simulate user tags and comments on known records",
@@ -506,6 +589,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_namespace_option(history)
     history.set_defaults(handler=_lakehouse_history)
 
+    oai_server = commands.add_parser(
+        "oai",
+        help="the project's own OAI-PMH test repository",
+        description="A local OAI-PMH 2.0 repository of generated records, for tests, the "
+        "demo and benchmarks.",
+    )
+    oai_commands = oai_server.add_subparsers(dest="action", required=True, metavar="ACTION")
+    serve = oai_commands.add_parser(
+        "serve",
+        add_help=False,
+        help="serve N generated records in oai_dc, lido, edm and iso19139 (--help for options)",
+        description="Serve generated records; options: `heritage oai serve --help`.",
+    )
+    # Its options belong to the server's own parser: main() passes them through.
+    serve.set_defaults(handler=_oai_serve, takes_passthrough=True)
+
     dashboard = commands.add_parser(
         "dashboard",
         help="open the Streamlit explorer",
@@ -546,7 +645,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, passthrough = parser.parse_known_args(argv)
+    if passthrough and not getattr(args, "takes_passthrough", False):
+        parser.error(f"unrecognized arguments: {' '.join(passthrough)}")
+    args.passthrough = passthrough
     configure_logging(args.log_level)
     handler: Handler = args.handler
     with correlation_scope() as correlation_id:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from heritage.kafka_topics import ANNOTATIONS_TOPIC, RECORDS_TOPIC
+from heritage.kafka_topics import ANNOTATIONS_TOPIC, DEAD_LETTER_TOPIC, RECORDS_TOPIC
 from heritage.settings import Settings
 
 
@@ -18,6 +18,8 @@ from heritage.settings import Settings
 class LakehouseLayout:
     records_topic: str
     annotations_topic: str
+    # Where producers send input they rejected before Kafka's records topic (with reasons).
+    dead_letter_topic: str
     # s3a:// root holding raw/, cleansed/, dlq/ and _checkpoints/.
     table_root: str
     pg_database: str
@@ -29,6 +31,7 @@ class LakehouseLayout:
         return cls(
             records_topic=RECORDS_TOPIC,
             annotations_topic=ANNOTATIONS_TOPIC,
+            dead_letter_topic=DEAD_LETTER_TOPIC,
             table_root=f"s3a://{settings.bucket}",
             pg_database=settings.pg_database,
             producer_state_dir=settings.state_dir / "producers",
@@ -41,6 +44,7 @@ class LakehouseLayout:
         return cls(
             records_topic=f"{RECORDS_TOPIC}.{safe}",
             annotations_topic=f"{ANNOTATIONS_TOPIC}.{safe}",
+            dead_letter_topic=f"{DEAD_LETTER_TOPIC}.{safe}",
             table_root=f"s3a://{settings.bucket}/ns/{safe}",
             pg_database=f"heritage_{safe}",
             producer_state_dir=settings.state_dir / "producers" / safe,
@@ -63,6 +67,11 @@ class LakehouseLayout:
         return f"{self.table_root}/raw/annotations"
 
     @property
+    def raw_dead_letters(self) -> str:
+        """Messages of the dead-letter topic, as received (producers' rejections)."""
+        return f"{self.table_root}/raw/dead_letters"
+
+    @property
     def cleansed_annotations(self) -> str:
         return f"{self.table_root}/cleansed/annotations"
 
@@ -80,6 +89,7 @@ class LakehouseLayout:
         return {
             "raw": self.raw_records,
             "raw_annotations": self.raw_annotations,
+            "raw_dead_letters": self.raw_dead_letters,
             "cleansed": self.cleansed_records,
             "cleansed_annotations": self.cleansed_annotations,
             "curated": self.curated_records,

@@ -55,7 +55,9 @@ class StageReport:
 
 def prepare(settings: Settings, layout: LakehouseLayout) -> None:
     """Topic and database of a layout (the default one exists after `services up`)."""
-    ensure_topics(settings, (layout.records_topic, layout.annotations_topic))
+    ensure_topics(
+        settings, (layout.records_topic, layout.annotations_topic, layout.dead_letter_topic)
+    )
     apply_schema(settings, layout.pg_database)
 
 
@@ -148,13 +150,15 @@ def run_continuously(
     trigger = f"{max(1, int(interval_s))} seconds"
     run_raw_ingest(spark, settings, layout, processing_time=trigger)
     run_cleanse(spark, layout, processing_time=trigger)
-    log.info("continuous run started", extra={"interval_s": interval_s})
+    # A failed query leaves spark.streams.active, so keep our own references to notice it.
+    queries = list(spark.streams.active)
+    log.info("continuous run started", extra={"interval_s": interval_s, "queries": len(queries)})
     try:
         while not stop.is_set():
-            for query in spark.streams.active:
+            for query in queries:
                 failure = query.exception()
-                if failure is not None:
-                    raise RuntimeError(f"streaming query {query.name} failed: {failure}")
+                if failure is not None or not query.isActive:
+                    raise RuntimeError(f"streaming query {query.name} stopped: {failure}")
             curated = run_curate(spark, layout)
             exported = run_postgres_export(spark, settings, layout)
             log.info(

@@ -39,8 +39,7 @@ _MAX_REDIRECTS = 5
 _USER_AGENT = "heritage-lakehouse-oai-harvester/0.1"
 # How to lift a quarantine; the CLI that wraps reset_quarantine() may name itself here.
 RESET_HINT = (
-    "reset it with heritage.producers.oai_pmh_harvest_state.reset_quarantine(state_dir, url) "
-    "or delete {path}"
+    "reset it with `heritage produce oai --base-url URL --reset-quarantine` or delete {path}"
 )
 
 

@@ -694,10 +694,12 @@ def serve(config: OaiServerConfig) -> None:
         running.stop()
 
 
-def config_from_arguments(argv: list[str] | None = None) -> OaiServerConfig:
+def config_from_arguments(
+    argv: list[str] | None = None, prog: str = "python -m heritage.producers.oai_pmh_server"
+) -> OaiServerConfig:
     defaults = OaiServerConfig()
     parser = argparse.ArgumentParser(
-        prog="python -m heritage.producers.oai_pmh_server",
+        prog=prog,
         description="Serve a local OAI-PMH repository of generated heritage records.",
     )
     parser.add_argument("--host", default=defaults.host)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.spark_apps.annotation_validation import (
@@ -25,6 +26,7 @@ from heritage.spark_apps.record_validation import (
     select_cleansed_changes,
     select_dead_letters,
     validate_records,
+    with_producer_rejections,
 )
 from heritage.spark_apps.table_schemas import CLEANSED_ANNOTATIONS, CLEANSED_RECORDS, DEAD_LETTERS
 
@@ -89,7 +91,8 @@ def merge_cleansed_annotations(spark: SparkSession, path: str, annotations: Data
     )
 
 
-BatchSplitter = Callable[[DataFrame], tuple[DataFrame, DataFrame]]
+# A micro-batch -> (rows for the stage's own table, or None when it has none; dead letters).
+BatchSplitter = Callable[[DataFrame], tuple[DataFrame | None, DataFrame]]
 Merge = Callable[[SparkSession, str, DataFrame], None]
 
 
@@ -110,10 +113,12 @@ def _cleanse_stream(
     dead_letter_app = f"{query}:{layout.dead_letters}"
 
     def cleanse_batch(batch: DataFrame, batch_id: int) -> None:
-        cleansed, dead_letters = split(batch)
-        cleansed, dead_letters = cleansed.persist(), dead_letters.persist()
+        valid, rejected = split(batch)
+        cleansed = (valid if valid is not None else batch.limit(0)).persist()
+        dead_letters = rejected.persist()
         try:
-            dead_count, valid_count = dead_letters.count(), cleansed.count()
+            dead_count = dead_letters.count()
+            valid_count = cleansed.count() if valid is not None else 0
             if dead_count:
                 run_idempotent(
                     spark,
@@ -158,6 +163,14 @@ def _split_annotations(batch: DataFrame) -> tuple[DataFrame, DataFrame]:
     )
 
 
+def _split_producer_rejections(batch: DataFrame) -> tuple[DataFrame | None, DataFrame]:
+    return None, select_dead_letters(with_producer_rejections(batch), F.col("stage"))
+
+
+def _never_called(spark: SparkSession, path: str, rows: DataFrame) -> None:
+    raise AssertionError("producer rejections have no valid rows to merge")
+
+
 def run_cleanse(
     spark: SparkSession, layout: LakehouseLayout, processing_time: str | None = None
 ) -> CleanseCounts:
@@ -187,9 +200,21 @@ def run_cleanse(
         merge_cleansed_annotations,
         processing_time,
     )
+    rejections = _cleanse_stream(
+        spark,
+        layout,
+        layout.raw_dead_letters,
+        layout.dead_letters,
+        "dead_letters_from_producers",  # its own query name: own checkpoint and txn ids
+        _split_producer_rejections,
+        _never_called,
+        processing_time,
+    )
     return CleanseCounts(
-        batches=records.batches + annotations.batches,
+        batches=records.batches + annotations.batches + rejections.batches,
         valid_in=records.valid_in + annotations.valid_in,
-        dead_lettered_in=records.dead_lettered_in + annotations.dead_lettered_in,
+        dead_lettered_in=records.dead_lettered_in
+        + annotations.dead_lettered_in
+        + rejections.dead_lettered_in,
         batch_ids=records.batch_ids + annotations.batch_ids,
     )

@@ -101,7 +101,15 @@ def run_raw_ingest(
         layout.checkpoint("raw_annotations"),
         processing_time,
     )
-    return records + annotations
+    dead_letters = append_topic_to_raw(
+        spark,
+        settings,
+        layout.dead_letter_topic,
+        layout.raw_dead_letters,
+        layout.checkpoint("raw_dead_letters"),
+        processing_time,
+    )
+    return records + annotations + dead_letters
 
 
 def _rows_added_since(spark: SparkSession, path: str, version: int) -> int:

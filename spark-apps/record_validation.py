@@ -245,20 +245,21 @@ def select_cleansed(validated: DataFrame) -> DataFrame:
     return filter_latest_versions(valid).select(*CLEANSED_COLUMNS)
 
 
-def select_dead_letters(validated: DataFrame, stage: str) -> DataFrame:
+def select_dead_letters(validated: DataFrame, stage: str | Column) -> DataFrame:
     """Invalid rows in the dead-letter table's schema, with a deterministic id."""
+    stage_column = F.lit(stage) if isinstance(stage, str) else stage
     return validated.filter(F.size("reasons") > 0).select(
         F.sha2(
             F.concat_ws(
                 "|",
-                F.lit(stage),
+                stage_column,
                 F.coalesce(F.col("record_id"), F.lit("")),
                 F.coalesce(F.col("content_hash"), F.sha2(F.col("kafka_value"), 256)),
             ),
             256,
         ).alias("dead_letter_id"),
         "record_id",
-        F.lit(stage).alias("stage"),
+        stage_column.alias("stage"),
         "reasons",
         "kafka_value",
         "kafka_topic",
@@ -266,4 +267,22 @@ def select_dead_letters(validated: DataFrame, stage: str) -> DataFrame:
         "kafka_offset",
         "kafka_timestamp",
         "content_hash",
+    )
+
+
+def with_producer_rejections(raw_dead_letters: DataFrame) -> DataFrame:
+    """Messages producers sent to the dead-letter topic -> rows with ``reasons`` and a stage
+    named after the producer (their payload carries ``reasons`` or ``reason``)."""
+    reasons_schema = "struct<reasons: array<string>, reason: string>"
+    parsed = F.when(
+        F.json_object_keys(F.col("payload")).isNotNull(),
+        F.from_json(F.col("payload"), reasons_schema),
+    )
+    reasons = F.coalesce(
+        F.when(F.size(parsed["reasons"]) > 0, parsed["reasons"]),
+        F.when(parsed["reason"].isNotNull(), F.array(parsed["reason"])),
+        F.array(F.lit("rejected by the producer; no reason given")),
+    )
+    return raw_dead_letters.withColumn("reasons", reasons).withColumn(
+        "stage", F.concat(F.lit("produce:"), F.coalesce(F.col("source"), F.lit("unknown")))
     )

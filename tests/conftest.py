@@ -48,13 +48,15 @@ def spark() -> Iterator[SparkSession]:
 
 
 @pytest.fixture
-def layout(live_settings: Settings) -> LakehouseLayout:
-    """A fresh, isolated namespace: own topic, Delta tables and database."""
+def layout(live_settings: Settings) -> Iterator[LakehouseLayout]:
+    """A fresh, isolated namespace: own topics, Delta tables and database; removed after."""
+    from heritage.lakehouse_namespaces import drop_namespace
     from heritage.pipeline import prepare
 
     namespaced = LakehouseLayout.namespaced(live_settings, f"t{uuid.uuid4().hex[:10]}")
     prepare(live_settings, namespaced)
-    return namespaced
+    yield namespaced
+    drop_namespace(live_settings, namespaced)
 
 
 @pytest.fixture

@@ -83,6 +83,13 @@ def test_sample_travels_every_hop_exactly_once(
             annotation("annotation:5", valid[1], "like", "+1"),  # not a kind we know
         ],
     )
+    publish(
+        live_settings,
+        layout,
+        layout.dead_letter_topic,
+        "lido",
+        [SourceRecord("lido:museum:broken-1", {"xml": "<lido/>", "reasons": ["no lidoRecID"]})],
+    )
     run_stages(live_settings, layout, spark=spark)
 
     counts = count_tables(spark, live_settings, layout)
@@ -90,7 +97,7 @@ def test_sample_travels_every_hop_exactly_once(
     assert counts.cleansed_rows == len(manifest.valid_record_ids)
     assert counts.curated_rows == len(manifest.valid_record_ids)
     assert counts.rows["cleansed_annotations"] == 4
-    assert counts.dead_letter_rows == len(manifest.malformed) + 1
+    assert counts.dead_letter_rows == len(manifest.malformed) + 2
     assert counts.postgres_objects == len(manifest.valid_record_ids)
 
     cleansed_ids = {
@@ -123,6 +130,7 @@ def test_sample_travels_every_hop_exactly_once(
         assert dict(cursor.fetchall()) == {
             "cleanse": len(manifest.malformed),
             "cleanse_annotations": 1,
+            "produce:lido": 1,
         }
         cursor.execute("SELECT count(*), count(attached_to) FROM analytics.annotations")
         assert cursor.fetchone() == (4, 3)  # the late record's annotation waits

@@ -47,9 +47,7 @@ def table_checksums(
                 for c in cursor.description or ()
                 if c.name not in ("exported_at", "delta_version")
             ]
-            cursor.execute(
-                f"SELECT {', '.join(columns)} FROM heritage.{table} ORDER BY 1"
-            )
+            cursor.execute(f"SELECT {', '.join(columns)} FROM heritage.{table} ORDER BY 1")
             text = "\n".join(json.dumps(row, default=str) for row in cursor.fetchall())
             sums[f"postgres.{table}"] = hashlib.sha256(text.encode()).hexdigest()
     connection.close()

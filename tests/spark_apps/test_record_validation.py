@@ -19,6 +19,7 @@ from heritage.spark_apps.record_validation import (
     select_cleansed_changes,
     select_dead_letters,
     validate_records,
+    with_producer_rejections,
 )
 from heritage.spark_apps.table_schemas import RAW_RECORDS
 
@@ -187,3 +188,21 @@ def test_a_tombstone_is_valid_and_wins_when_newest(spark: SparkSession) -> None:
     changes = select_cleansed_changes(validate_records(frame)).collect()
     assert [(r["record_id"], r["deleted"]) for r in changes] == [("europeana:/1/a", True)]
     assert select_cleansed(validate_records(frame)).count() == 1
+
+
+def test_producer_rejections_keep_their_reasons_and_name_the_producer(spark: SparkSession) -> None:
+    frame = raw_rows(
+        spark,
+        [
+            ("lido:x:1", {"xml": "<lido/>", "reasons": ["no title", "no rights"]}),
+            ("oai:unidentified:ab", {"reason": "page is not XML", "raw_payload": "<html"}),
+            ("csv:unidentified:cd", "not json"),
+        ],
+    ).withColumn("source", F.when(F.col("kafka_offset") == 0, "lido").otherwise("oai"))
+    letters = select_dead_letters(with_producer_rejections(frame), F.col("stage")).collect()
+    by_offset = {r["kafka_offset"]: (r["stage"], r["reasons"]) for r in letters}
+    assert by_offset == {
+        0: ("produce:lido", ["no title", "no rights"]),
+        1: ("produce:oai", ["page is not XML"]),
+        2: ("produce:oai", ["rejected by the producer; no reason given"]),
+    }
