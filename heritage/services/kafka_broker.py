@@ -129,6 +129,10 @@ def _broker_answers(settings: Settings) -> bool:
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
 
+    # A closed port answers at once; kafka-python would retry for half a minute and log
+    # every attempt.
+    if not port_open(*split_host_port(settings.kafka_bootstrap_servers)):
+        return False
     try:
         admin = KafkaAdminClient(
             bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=3000
