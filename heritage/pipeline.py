@@ -62,9 +62,15 @@ def prepare(settings: Settings, layout: LakehouseLayout) -> None:
 
 
 def produce_sample(
-    settings: Settings, layout: LakehouseLayout, records: int, seed: int, progress: bool = True
+    settings: Settings,
+    layout: LakehouseLayout,
+    records: int,
+    seed: int,
+    progress: bool = True,
+    update_fraction: float = 0.05,
+    delete_fraction: float = 0.0,
 ) -> PublishResult:
-    collection = generate_sample_collection(records, seed)
+    collection = generate_sample_collection(records, seed, update_fraction, delete_fraction)
     producer = create_producer(settings)
     ledger = PublishLedger(layout.ledger_path)
     try:
@@ -73,7 +79,11 @@ def produce_sample(
             ledger,
             layout.records_topic,
             envelopes_from(
-                SOURCE, (SourceRecord(m.record_id, m.payload) for m in collection.messages)
+                SOURCE,
+                (
+                    SourceRecord(m.record_id, m.payload, deleted=m.deleted)
+                    for m in collection.messages
+                ),
             ),
             progress=progress,
         )

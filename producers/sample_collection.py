@@ -110,6 +110,8 @@ class SampleMessage:
 
     record_id: str
     payload: Any
+    # A deletion (tombstone) of the record, sent after its versions.
+    deleted: bool = False
 
 
 @dataclass
@@ -119,12 +121,23 @@ class SampleManifest:
     valid_record_ids: set[str] = field(default_factory=set)
     malformed: dict[str, str] = field(default_factory=dict)  # record_id -> kind
     updated_record_ids: set[str] = field(default_factory=set)
+    deleted_record_ids: set[str] = field(default_factory=set)
     exact_duplicates: dict[str, str] = field(default_factory=dict)  # copy -> original
     near_duplicates: dict[str, str] = field(default_factory=dict)  # variant -> original
 
     @property
     def message_count(self) -> int:
-        return len(self.valid_record_ids) + len(self.malformed) + len(self.updated_record_ids)
+        return (
+            len(self.valid_record_ids)
+            + len(self.malformed)
+            + len(self.updated_record_ids)
+            + len(self.deleted_record_ids)
+        )
+
+    @property
+    def live_record_ids(self) -> set[str]:
+        """Valid records not deleted: what the cleansed and curated tables must hold."""
+        return self.valid_record_ids - self.deleted_record_ids
 
 
 @dataclass
@@ -209,9 +222,12 @@ def _record_id(payload: Any) -> str:
     return unidentified_record_id(SOURCE, raw.encode("utf-8"))
 
 
-def generate_sample_collection(size: int, seed: int = 7) -> SampleCollection:
+def generate_sample_collection(
+    size: int, seed: int = 7, update_fraction: float = 0.05, delete_fraction: float = 0.0
+) -> SampleCollection:
     """``size`` source records (about 5% malformed, 3% exact and 3% near duplicates of others)
-    followed by later updates of about 5% of the valid ones."""
+    followed by later updates of ``update_fraction`` of the valid ones, then deletions
+    (tombstones) of ``delete_fraction`` of them."""
     if size < 1:
         raise ValueError(f"sample size must be at least 1, got {size}")
     rng = random.Random(seed)
@@ -261,12 +277,18 @@ def generate_sample_collection(size: int, seed: int = 7) -> SampleCollection:
             manifest.valid_record_ids.add(record_id)
         messages.append(SampleMessage(record_id, payload))
     for message in list(messages):
-        if message.record_id in manifest.valid_record_ids and rng.random() < 0.05:
+        if message.record_id in manifest.valid_record_ids and rng.random() < update_fraction:
             updated = dict(message.payload)
             updated["dcDescription"] = [updated["dcDescription"][0] + " Provenance revised."]
             updated["timestamp_update"] = "2025-03-01T09:30:00.000Z"
             messages.append(SampleMessage(message.record_id, updated))
             manifest.updated_record_ids.add(message.record_id)
+    if delete_fraction > 0:
+        for record_id in sorted(manifest.valid_record_ids):
+            if rng.random() < delete_fraction:
+                europeana_id = record_id.removeprefix(f"{SOURCE}:")
+                messages.append(SampleMessage(record_id, {"id": europeana_id}, deleted=True))
+                manifest.deleted_record_ids.add(record_id)
     return SampleCollection(messages, manifest)
 
 

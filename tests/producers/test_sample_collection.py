@@ -50,3 +50,17 @@ def test_updates_come_after_the_original_and_change_content() -> None:
     for record_id in collection.manifest.updated_record_ids:
         first, later = positions[record_id]
         assert collection.messages[first].payload != collection.messages[later].payload
+
+
+def test_deletions_come_last_and_leave_the_live_set() -> None:
+    collection = generate_sample_collection(
+        2000, seed=7, update_fraction=0.02, delete_fraction=0.01
+    )
+    manifest = collection.manifest
+    assert 5 <= len(manifest.deleted_record_ids) <= 40
+    assert manifest.deleted_record_ids <= manifest.valid_record_ids
+    tombstones = [m for m in collection.messages if m.deleted]
+    assert {m.record_id for m in tombstones} == manifest.deleted_record_ids
+    assert collection.messages[-len(tombstones) :] == tombstones
+    assert manifest.live_record_ids == manifest.valid_record_ids - manifest.deleted_record_ids
+    assert len(collection.messages) == manifest.message_count
