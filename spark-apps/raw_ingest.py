@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.streaming import StreamingQuery
 
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.settings import Settings
@@ -50,21 +51,20 @@ def read_kafka_topic(spark: SparkSession, settings: Settings, topic: str) -> Dat
     )
 
 
-def append_topic_to_raw(
+def start_topic_to_raw(
     spark: SparkSession,
     settings: Settings,
     topic: str,
     table: str,
     checkpoint: str,
     processing_time: str | None = None,
-) -> int:
-    """Append every new message of ``topic`` to the raw table at ``table``; rows appended.
+) -> StreamingQuery:
+    """Start appending every new message of ``topic`` to the raw table at ``table``.
 
-    With ``processing_time`` (e.g. "30 seconds") the query keeps running in the background
-    and this returns 0 at once; otherwise it processes what is there (availableNow) and stops.
+    With ``processing_time`` (e.g. "30 seconds") the query keeps running; otherwise it
+    processes what is there (availableNow) and stops.
     """
     ensure_delta_table(spark, table, RAW_RECORDS)
-    before = table_version(spark, table)
     writer = (
         with_envelope_columns(read_kafka_topic(spark, settings, topic))
         .writeStream.format("delta")
@@ -72,10 +72,8 @@ def append_topic_to_raw(
         .option("checkpointLocation", checkpoint)
     )
     if processing_time:
-        writer.trigger(processingTime=processing_time).start(table)
-        return 0
-    writer.trigger(availableNow=True).start(table).awaitTermination()
-    return _rows_added_since(spark, table, before)
+        return writer.trigger(processingTime=processing_time).start(table)
+    return writer.trigger(availableNow=True).start(table)
 
 
 def run_raw_ingest(
@@ -84,32 +82,26 @@ def run_raw_ingest(
     layout: LakehouseLayout,
     processing_time: str | None = None,
 ) -> int:
-    """raw stage for records and annotations; returns rows appended to both."""
-    records = append_topic_to_raw(
-        spark,
-        settings,
-        layout.records_topic,
-        layout.raw_records,
-        layout.checkpoint("raw_records"),
-        processing_time,
+    """raw stage for records, annotations and producers' dead letters: three queries run
+    side by side (each its own table and checkpoint); returns rows appended (0 when
+    continuous, as the queries keep running)."""
+    feeds = (
+        (layout.records_topic, layout.raw_records, "raw_records"),
+        (layout.annotations_topic, layout.raw_annotations, "raw_annotations"),
+        (layout.dead_letter_topic, layout.raw_dead_letters, "raw_dead_letters"),
     )
-    annotations = append_topic_to_raw(
-        spark,
-        settings,
-        layout.annotations_topic,
-        layout.raw_annotations,
-        layout.checkpoint("raw_annotations"),
-        processing_time,
-    )
-    dead_letters = append_topic_to_raw(
-        spark,
-        settings,
-        layout.dead_letter_topic,
-        layout.raw_dead_letters,
-        layout.checkpoint("raw_dead_letters"),
-        processing_time,
-    )
-    return records + annotations + dead_letters
+    for _topic, table, _name in feeds:
+        ensure_delta_table(spark, table, RAW_RECORDS)
+    before = {table: table_version(spark, table) for _topic, table, _name in feeds}
+    queries = [
+        start_topic_to_raw(spark, settings, topic, table, layout.checkpoint(name), processing_time)
+        for topic, table, name in feeds
+    ]
+    if processing_time:
+        return 0
+    for query in queries:
+        query.awaitTermination()
+    return sum(_rows_added_since(spark, table, version) for table, version in before.items())
 
 
 def _rows_added_since(spark: SparkSession, path: str, version: int) -> int:
