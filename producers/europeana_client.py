@@ -28,7 +28,6 @@ import logging
 import os
 import random
 import re
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -44,6 +43,7 @@ from urllib.parse import quote, quote_plus
 import requests
 from tqdm import tqdm
 
+from heritage.atomic_files import write_json_atomically
 from heritage.kafka_topics import RECORDS_TOPIC
 from heritage.producers.kafka_publisher import create_producer, envelopes_from, publish_envelopes
 from heritage.producers.publish_ledger import PublishLedger
@@ -574,7 +574,6 @@ def load_cursor_state(path: Path) -> CursorState | None:
 
 def save_cursor_state(path: Path, state: CursorState) -> None:
     """Write atomically: a crash leaves the old state or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "cursor": state.cursor,
         "finished": state.finished,
@@ -583,21 +582,7 @@ def save_cursor_state(path: Path, state: CursorState) -> None:
         "query": [list(pair) for pair in state.query],
         "updated_at": state.updated_at,
     }
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(document, stream, ensure_ascii=False, indent=1)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    write_json_atomically(path, document)
 
 
 def resume_point(state: CursorState | None) -> tuple[str, int, int]:

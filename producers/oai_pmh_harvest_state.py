@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from heritage.atomic_files import write_json_atomically
 from heritage.record_model import utc_now_iso
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -90,26 +89,6 @@ class EndpointHealth:
     quarantined_at: str | None = None
     last_failure: str | None = None
     updated_at: str | None = None
-
-
-def write_json_atomically(path: Path, value: dict[str, Any]) -> None:
-    """Replace ``path`` with ``value`` as JSON so that readers see the old or the new file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(value, stream, indent=2, sort_keys=True)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
 
 
 def _known_fields(cls: type, raw: dict[str, Any]) -> dict[str, Any]:

@@ -226,7 +226,7 @@ def test_circuit_breaker_quarantines_persistently_and_resets(tmp_path: Path) -> 
         breaker.record_failure("HTTP 503")
     message = str(quarantined.value)
     assert url in message
-    assert "reset_quarantine" in message
+    assert "--reset-quarantine" in message
     assert str(endpoint_health_path(tmp_path, url)) in message
     # A new process sees the quarantine too.
     with pytest.raises(EndpointQuarantined):
