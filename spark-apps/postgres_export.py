@@ -178,6 +178,9 @@ def exported_version(settings: Settings, database: str, source_table: str) -> in
     return int(row[0]) if row else -1
 
 
+ROWS_PER_PARTITION = 20_000
+
+
 @dataclass(frozen=True)
 class ExportSpec:
     """One Delta table exported into PostgreSQL through a staging table."""
@@ -207,7 +210,13 @@ def export_table(
         .option("endingVersion", current)
         .load(spec.source)
     )
-    rows = (tuple(row) for row in changes.toLocalIterator(prefetchPartitions=True))
+    # toLocalIterator brings one partition at a time to the driver: keep each one small.
+    changes = changes.persist()
+    partitions = max(1, changes.count() // ROWS_PER_PARTITION + 1)
+    rows = (
+        tuple(row)
+        for row in changes.repartition(partitions).toLocalIterator(prefetchPartitions=True)
+    )
     stream = _CsvStream(rows)
     staging = ", ".join(f"{name} {kind}" for name, kind in spec.staging)
     connection = connect(settings, database)
@@ -229,6 +238,7 @@ def export_table(
             )
     finally:
         connection.close()
+        changes.unpersist()
     return ExportResult(done, current, stream.count)
 
 
