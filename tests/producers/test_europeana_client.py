@@ -8,6 +8,7 @@ import json
 import logging
 import random
 import socket
+import time
 import traceback
 import uuid
 from collections.abc import Iterator
@@ -320,11 +321,16 @@ def test_client_retries_throttling_errors_resets_and_timeouts() -> None:
         )
         with client:
             page = client.fetch_page(EuropeanaQuery(rows=4), START_CURSOR)
+        # The server sets a status when its handler returns, which can be just after the
+        # client has read the answer.
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and 200 not in [r.status for r in server.requests]:
+            time.sleep(0.05)
         statuses = [request.status for request in server.requests]
     assert len(page.items) == 4
     # The stalled request (4th) may still be unanswered: the client gave up on it.
     assert len(statuses) == 5
-    assert statuses[:3] == [429, 500, 0] and statuses[-1] == 200
+    assert statuses[:3] == [429, 500, 0] and 200 in statuses[3:]
     assert len(waits) == 4
     assert waits[0] >= 7  # Retry-After honoured
     assert all(wait < 7 for wait in waits[1:])
