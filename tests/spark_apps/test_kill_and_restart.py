@@ -80,7 +80,15 @@ def run_stage_killed_then_restarted(
         os.killpg(process.pid, signal.SIGKILL)  # the JVM too: it is in the same group
     process.wait()
     restarted = subprocess.run(command, capture_output=True, text=True, check=False)
-    assert restarted.returncode == 0, restarted.stderr[-2000:]
+    first_errors = [
+        line for line in restarted.stderr.splitlines() if "Exception" in line or "Error" in line
+    ][:15]
+    assert restarted.returncode == 0, (
+        f"restart of {stage} after a kill at {kill_after_s} s failed:\n"
+        + "\n".join(first_errors)
+        + "\n...\n"
+        + restarted.stderr[-1500:]
+    )
 
 
 def test_killed_and_restarted_stages_equal_a_fault_free_run(
