@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from delta.tables import DeltaTable
+from pyspark.errors import AnalysisException
 from pyspark.sql import SparkSession
 from pyspark.sql.types import StructType
 
@@ -20,7 +21,27 @@ def ensure_delta_table(
     builder = DeltaTable.createIfNotExists(spark).location(path).addColumns(schema)
     if change_data_feed:
         builder = builder.property("delta.enableChangeDataFeed", "true")
-    builder.execute()
+    try:
+        builder.execute()
+    except AnalysisException as error:
+        if "DELTA_TABLE_NOT_FOUND" not in str(error) or not _remove_uncommitted_table(spark, path):
+            raise
+        builder.execute()
+
+
+def _remove_uncommitted_table(spark: SparkSession, path: str) -> bool:
+    """A process killed while creating a table can leave files at its location but no first
+    commit; Delta then neither reads nor creates it. With no commit there is nothing to
+    keep: remove the leftovers. Returns False (and removes nothing) if a commit exists."""
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    location = jvm.org.apache.hadoop.fs.Path(path)
+    filesystem = location.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    first_commit = jvm.org.apache.hadoop.fs.Path(f"{path}/_delta_log/{0:020d}.json")
+    if filesystem.exists(first_commit):
+        return False
+    filesystem.delete(location, True)
+    return True
 
 
 def table_version(spark: SparkSession, path: str) -> int:
