@@ -127,3 +127,85 @@ SELECT dead_letter_id, record_id, stage, reasons, payload, kafka_topic, kafka_pa
 FROM heritage.rejections;
 COMMENT ON VIEW analytics.rejections IS
   'Every input that could not be cleansed: the stage, every reason found, and the original message.';
+
+-- ---------------------------------------------------------------------------------------
+-- ML outputs (issue 5). Written only by the export of the ml/ Delta tables.
+-- ---------------------------------------------------------------------------------------
+-- One row per record that has an image URL: where its image is, or why it is not there yet.
+CREATE TABLE IF NOT EXISTS heritage.object_images (
+    record_id        text PRIMARY KEY,
+    image_url        text NOT NULL,
+    status           text NOT NULL CHECK (status IN ('stored', 'failed')),
+    sha256           text,            -- of the original bytes; object key images/original/<sha256>
+    thumbnail_key    text,            -- object key of the JPEG thumbnail in the bucket
+    content_type     text,
+    width            integer,
+    height           integer,
+    failure_reason   text,            -- null when stored
+    attempts         integer NOT NULL,
+    last_attempt_at  timestamptz NOT NULL
+);
+-- Near-duplicate pairs the detector found (record_id < other_record_id).
+CREATE TABLE IF NOT EXISTS heritage.duplicate_pairs (
+    record_id        text NOT NULL,
+    other_record_id  text NOT NULL,
+    hash_distance    integer,         -- smallest Hamming distance of pHash/dHash (bits of 64)
+    cosine           real,            -- cosine similarity of the combined vectors
+    score            real NOT NULL,   -- confidence in [0, 1]
+    method           text NOT NULL,   -- 'hash' | 'embedding' | 'both' | 'curator'
+    PRIMARY KEY (record_id, other_record_id),
+    CHECK (record_id < other_record_id)
+);
+CREATE INDEX IF NOT EXISTS duplicate_pairs_other_idx ON heritage.duplicate_pairs (other_record_id);
+-- Top-k similar objects per record by the combined vector, outside its own duplicate group.
+CREATE TABLE IF NOT EXISTS heritage.similar_objects (
+    record_id          text NOT NULL,
+    rank               smallint NOT NULL,
+    similar_record_id  text NOT NULL,
+    score              real NOT NULL,
+    PRIMARY KEY (record_id, rank)
+);
+
+-- ---------------------------------------------------------------------------------------
+-- Curators' duplicate decisions (issue 6 writes them from the review page; the ML job
+-- reads them on every run). The latest decision (highest decision_id) per pair wins:
+-- 'same' forces the pair into one group, 'different' keeps them apart.
+-- ---------------------------------------------------------------------------------------
+CREATE TABLE IF NOT EXISTS heritage.duplicate_decisions (
+    decision_id      bigserial PRIMARY KEY,
+    record_id        text NOT NULL,
+    other_record_id  text NOT NULL,
+    decision         text NOT NULL CHECK (decision IN ('same', 'different')),
+    decided_by       text NOT NULL,
+    note             text,
+    decided_at       timestamptz NOT NULL DEFAULT now(),
+    CHECK (record_id < other_record_id)
+);
+CREATE INDEX IF NOT EXISTS duplicate_decisions_pair_idx
+  ON heritage.duplicate_decisions (record_id, other_record_id, decision_id DESC);
+
+CREATE OR REPLACE VIEW analytics.object_images AS
+SELECT record_id, image_url, status, sha256, thumbnail_key, content_type, width, height,
+       failure_reason, attempts, last_attempt_at
+FROM heritage.object_images;
+COMMENT ON VIEW analytics.object_images IS
+  'Per record: the stored image (sha256, thumbnail object key) or why fetching it failed (retried on later runs).';
+
+CREATE OR REPLACE VIEW analytics.duplicate_pairs AS
+SELECT record_id, other_record_id, hash_distance, cosine, score, method
+FROM heritage.duplicate_pairs;
+COMMENT ON VIEW analytics.duplicate_pairs IS
+  'Near-duplicate pairs found by perceptual hashes and embeddings; groups are their connected components.';
+
+CREATE OR REPLACE VIEW analytics.similar_objects AS
+SELECT record_id, rank, similar_record_id, score FROM heritage.similar_objects;
+COMMENT ON VIEW analytics.similar_objects IS
+  'Top-k visually and textually similar records (combined vector), excluding the record''s own duplicate group.';
+
+CREATE OR REPLACE VIEW analytics.duplicate_decisions AS
+SELECT DISTINCT ON (record_id, other_record_id)
+       record_id, other_record_id, decision, decided_by, note, decided_at, decision_id
+FROM heritage.duplicate_decisions
+ORDER BY record_id, other_record_id, decision_id DESC;
+COMMENT ON VIEW analytics.duplicate_decisions IS
+  'The standing curator decision per record pair (the latest one): same or different.';
