@@ -139,6 +139,11 @@ def run_stages(
             "stage finished",
             extra={"stage": timing.stage, "rows": timing.rows, "seconds": round(timing.seconds, 2)},
         )
+    from heritage.pipeline_runs import record_stage_runs
+
+    record_stage_runs(
+        spark, settings, layout, [(t.stage, t.rows, t.seconds) for t in report.timings]
+    )
     return report
 
 

@@ -36,7 +36,8 @@ def ensure_database(settings: Settings, database: str) -> None:
 
 
 def apply_schema(settings: Settings, database: str) -> None:
-    """Create or update tables, views and the read-only role; safe to run any number of times."""
+    """Create or update tables, views, the read-only and the curator roles; safe to run any
+    number of times."""
     ensure_database(settings, database)
     ddl = resources.files("heritage").joinpath("sql/schema.sql").read_text(encoding="utf-8")
     reader = sql.Identifier(settings.pg_reader_user)
@@ -63,5 +64,30 @@ def apply_schema(settings: Settings, database: str) -> None:
                 sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA analytics TO {}").format(reader)
             )
             cursor.execute(sql.SQL("REVOKE ALL ON SCHEMA heritage FROM {}").format(reader))
+            _grant_curator(cursor, settings, database)
     finally:
         connection.close()
+
+
+def _grant_curator(cursor: psycopg2.extensions.cursor, settings: Settings, database: str) -> None:
+    """The curators' role: reads the analytics views and may only add duplicate decisions."""
+    curator = sql.Identifier(settings.pg_curator_user)
+    cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (settings.pg_curator_user,))
+    if cursor.fetchone() is None:
+        cursor.execute(sql.SQL("CREATE ROLE {} LOGIN").format(curator))
+    cursor.execute(
+        sql.SQL("ALTER ROLE {} WITH LOGIN PASSWORD %s").format(curator),
+        (settings.pg_curator_password.reveal(),),
+    )
+    for statement in (
+        "GRANT CONNECT ON DATABASE {database} TO {curator}",
+        "GRANT USAGE ON SCHEMA analytics TO {curator}",
+        "GRANT SELECT ON ALL TABLES IN SCHEMA analytics TO {curator}",
+        "REVOKE ALL ON ALL TABLES IN SCHEMA heritage FROM {curator}",
+        "GRANT USAGE ON SCHEMA heritage TO {curator}",
+        "GRANT INSERT ON heritage.duplicate_decisions TO {curator}",
+        "GRANT USAGE ON SEQUENCE heritage.duplicate_decisions_decision_id_seq TO {curator}",
+    ):
+        cursor.execute(
+            sql.SQL(statement).format(database=sql.Identifier(database), curator=curator)
+        )

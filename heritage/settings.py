@@ -59,6 +59,9 @@ class Settings:
     # Read-only role for analysts and the dashboard.
     pg_reader_user: str = "heritage_reader"
     pg_reader_password: Secret = Secret("")
+    # Curators' role: reads the analytics views, records duplicate decisions, nothing else.
+    pg_curator_user: str = "heritage_curator"
+    pg_curator_password: Secret = Secret("")
     # A Qdrant server URL; when empty, Qdrant runs embedded in qdrant_path.
     qdrant_url: str = ""
     qdrant_path: Path = Path()
@@ -94,6 +97,8 @@ class Settings:
             "PGPASSWORD": self.pg_password.reveal(),
             "HERITAGE_PG_READER_USER": self.pg_reader_user,
             "HERITAGE_PG_READER_PASSWORD": self.pg_reader_password.reveal(),
+            "HERITAGE_PG_CURATOR_USER": self.pg_curator_user,
+            "HERITAGE_PG_CURATOR_PASSWORD": self.pg_curator_password.reveal(),
             "QDRANT_URL": self.qdrant_url,
             "HERITAGE_QDRANT_PATH": str(self.qdrant_path),
             "HERITAGE_SPARK_MASTER": self.spark_master,
@@ -154,6 +159,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         pg_password=Secret(text("PGPASSWORD", "")),
         pg_reader_user=text("HERITAGE_PG_READER_USER", defaults.pg_reader_user),
         pg_reader_password=Secret(text("HERITAGE_PG_READER_PASSWORD", "")),
+        pg_curator_user=text("HERITAGE_PG_CURATOR_USER", defaults.pg_curator_user),
+        pg_curator_password=Secret(text("HERITAGE_PG_CURATOR_PASSWORD", "")),
         qdrant_url=text("QDRANT_URL", ""),
         qdrant_path=Path(text("HERITAGE_QDRANT_PATH", str(state_dir / "qdrant"))),
         spark_master=text("HERITAGE_SPARK_MASTER", defaults.spark_master),

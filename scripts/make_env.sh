@@ -15,5 +15,6 @@ AWS_ACCESS_KEY_ID=heritage-$(python3 -c 'import secrets; print(secrets.token_hex
 AWS_SECRET_ACCESS_KEY=$(secret)
 PGPASSWORD=$(secret)
 HERITAGE_PG_READER_PASSWORD=$(secret)
+HERITAGE_PG_CURATOR_PASSWORD=$(secret)
 ENV
 echo "env: wrote $target"

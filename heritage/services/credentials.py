@@ -13,6 +13,7 @@ _GENERATED_KEYS = {
     "AWS_SECRET_ACCESS_KEY": lambda: secrets.token_urlsafe(30),
     "PGPASSWORD": lambda: secrets.token_urlsafe(24),
     "HERITAGE_PG_READER_PASSWORD": lambda: secrets.token_urlsafe(24),
+    "HERITAGE_PG_CURATOR_PASSWORD": lambda: secrets.token_urlsafe(24),
 }
 
 

@@ -209,3 +209,28 @@ FROM heritage.duplicate_decisions
 ORDER BY record_id, other_record_id, decision_id DESC;
 COMMENT ON VIEW analytics.duplicate_decisions IS
   'The standing curator decision per record pair (the latest one): same or different.';
+
+-- ---------------------------------------------------------------------------------------
+-- Dashboard (issue 6): pipeline runs for the operators' page, indexes for the explorer.
+-- ---------------------------------------------------------------------------------------
+-- One row per stage per `run_stages` call. For the raw stage, kafka_offsets holds the next
+-- offset to ingest per topic and partition ({"topic": {"0": 1234}}): lag = end - these.
+CREATE TABLE IF NOT EXISTS heritage.pipeline_runs (
+    run_id         bigserial PRIMARY KEY,
+    stage          text NOT NULL,
+    rows           bigint NOT NULL,
+    seconds        real NOT NULL,
+    finished_at    timestamptz NOT NULL DEFAULT now(),
+    kafka_offsets  jsonb
+);
+CREATE INDEX IF NOT EXISTS pipeline_runs_stage_idx
+  ON heritage.pipeline_runs (stage, finished_at DESC);
+
+CREATE OR REPLACE VIEW analytics.pipeline_runs AS
+SELECT run_id, stage, rows, seconds, finished_at, kafka_offsets FROM heritage.pipeline_runs;
+COMMENT ON VIEW analytics.pipeline_runs IS
+  'One row per pipeline stage run: rows handled, seconds, and (raw) the Kafka offsets ingested up to.';
+
+-- Explorer filters: date range, annotated records, languages facet.
+CREATE INDEX IF NOT EXISTS objects_date_start_idx ON heritage.objects (date_start);
+CREATE INDEX IF NOT EXISTS objects_languages_idx ON heritage.objects USING gin (languages);
