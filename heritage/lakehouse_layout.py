@@ -84,6 +84,36 @@ class LakehouseLayout:
     def curated_records(self) -> str:
         return f"{self.table_root}/curated/records"
 
+    @property
+    def ml_images(self) -> str:
+        """One row per record with an image URL: stored (sha256, thumbnail) or failed."""
+        return f"{self.table_root}/ml/images"
+
+    @property
+    def ml_embeddings(self) -> str:
+        """Current embedding state per record (hashes, vectors, model)."""
+        return f"{self.table_root}/ml/embeddings"
+
+    @property
+    def ml_duplicate_pairs(self) -> str:
+        return f"{self.table_root}/ml/duplicate_pairs"
+
+    @property
+    def ml_similar_objects(self) -> str:
+        return f"{self.table_root}/ml/similar_objects"
+
+    @property
+    def image_prefix(self) -> str:
+        """Object-key prefix (in the settings' bucket) of original images and thumbnails."""
+        bucket_root = self.table_root.removeprefix("s3a://").partition("/")[2]
+        return f"{bucket_root}/images" if bucket_root else "images"
+
+    @property
+    def qdrant_collection(self) -> str:
+        """The Qdrant collection of this deployment's vectors."""
+        namespace = self.table_root.partition("/ns/")[2]
+        return f"heritage_objects_{namespace}" if namespace else "heritage_objects"
+
     def tables(self) -> dict[str, str]:
         """Short table names (as the CLI takes them) -> Delta paths."""
         return {

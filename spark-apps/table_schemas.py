@@ -10,6 +10,7 @@ from pyspark.sql.types import (
     ArrayType,
     BooleanType,
     DateType,
+    FloatType,
     IntegerType,
     LongType,
     MapType,
@@ -170,5 +171,65 @@ CURATED_RECORDS = StructType(
         StructField("comment_count", IntegerType(), nullable=False),
         StructField("annotation_count", IntegerType(), nullable=False),
         StructField("curated_hash", StringType(), nullable=False),
+    ]
+)
+
+FLOATS = ArrayType(FloatType())
+
+# ml/images: one row per record with an image URL (MERGE on record_id); a failed row is
+# retried on later runs, a row whose record is gone is deleted.
+ML_IMAGES = StructType(
+    [
+        StructField("record_id", StringType(), nullable=False),
+        StructField("image_url", StringType(), nullable=False),
+        # The record's content_hash when its image was fetched: a change fetches again.
+        StructField("content_hash", StringType(), nullable=False),
+        StructField("status", StringType(), nullable=False),  # 'stored' | 'failed'
+        StructField("sha256", StringType()),  # of the original bytes
+        StructField("thumbnail_key", StringType()),  # object key in the settings' bucket
+        StructField("content_type", StringType()),
+        StructField("width", IntegerType()),
+        StructField("height", IntegerType()),
+        StructField("failure_reason", StringType()),
+        StructField("attempts", IntegerType(), nullable=False),  # on the current URL
+        StructField("last_attempt_at", TimestampType(), nullable=False),
+    ]
+)
+
+# ml/embeddings: the current embedding of each record (MERGE on record_id, written per
+# batch); a record needs embedding when (content_hash, sha256, model) differ from its row.
+ML_EMBEDDINGS = StructType(
+    [
+        StructField("record_id", StringType(), nullable=False),
+        StructField("content_hash", StringType(), nullable=False),
+        StructField("sha256", StringType(), nullable=False),
+        StructField("model", StringType(), nullable=False),
+        StructField("phash", LongType(), nullable=False),  # 64-bit hashes as signed bigint
+        StructField("dhash", LongType(), nullable=False),
+        StructField("image_vector", FLOATS, nullable=False),
+        StructField("combined_vector", FLOATS, nullable=False),
+        StructField("embedded_at", TimestampType(), nullable=False),
+    ]
+)
+
+# ml/duplicate_pairs: near-duplicate pairs (record_id < other_record_id) of the latest run.
+ML_DUPLICATE_PAIRS = StructType(
+    [
+        StructField("record_id", StringType(), nullable=False),
+        StructField("other_record_id", StringType(), nullable=False),
+        StructField("hash_distance", IntegerType()),
+        StructField("cosine", FloatType()),
+        StructField("score", FloatType(), nullable=False),
+        StructField("method", StringType(), nullable=False),
+    ]
+)
+
+# ml/similar_objects: top-k similar records outside the record's own duplicate group.
+ML_SIMILAR_OBJECTS = StructType(
+    [
+        StructField("record_id", StringType(), nullable=False),
+        StructField("rank", IntegerType(), nullable=False),
+        StructField("similar_record_id", StringType(), nullable=False),
+        StructField("score", FloatType(), nullable=False),
     ]
 )
