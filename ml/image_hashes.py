@@ -1,0 +1,98 @@
+"""Perceptual hashes of images: pHash (DCT) and dHash (gradient), 64 bits each.
+
+Pure functions of the pixels (numpy + Pillow). Bits are packed row-major, the first bit the
+most significant, so a hash is an unsigned 64-bit integer that fits PostgreSQL's BIGINT once
+reinterpreted as signed (see ``to_signed64``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+from PIL import Image
+
+HASH_BITS = 64
+_PHASH_SIZE = 32  # the image is reduced to 32x32 before the DCT
+_PHASH_BLOCK = 8  # the 8x8 lowest frequencies make the hash
+_MASK64 = (1 << 64) - 1
+
+
+@dataclass(frozen=True)
+class ImageHashes:
+    """Perceptual hashes of one image, unsigned 64-bit integers."""
+
+    phash: int
+    dhash: int
+
+
+@cache
+def _dct_matrix(size: int) -> np.ndarray:
+    """The (unnormalised) DCT-II basis: ``M @ x`` is the DCT of the column vector ``x``."""
+    k = np.arange(size)[:, None]
+    n = np.arange(size)[None, :]
+    return np.cos(np.pi * k * (2 * n + 1) / (2 * size))
+
+
+def _grayscale(image: Image.Image, size: tuple[int, int]) -> np.ndarray:
+    """Luminance reduced to ``size`` (width, height) with an antialiasing filter."""
+    if image.mode in ("RGBA", "LA", "P", "PA"):
+        # Transparent pixels count as white, whatever colour they happen to store.
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, rgba)
+    gray = image.convert("L").resize(size, Image.Resampling.LANCZOS)
+    return np.asarray(gray, dtype=np.float64)
+
+
+def _pack_bits(bits: np.ndarray) -> int:
+    """64 booleans, row-major, to an unsigned integer (first bit most significant)."""
+    packed = np.packbits(bits.astype(np.uint8).ravel())
+    return int.from_bytes(packed.tobytes(), "big")
+
+
+def phash(image: Image.Image) -> int:
+    """Classic pHash: 32x32 grayscale, 2-D DCT, 8x8 low frequencies compared with their median."""
+    pixels = _grayscale(image, (_PHASH_SIZE, _PHASH_SIZE))
+    basis = _dct_matrix(_PHASH_SIZE)
+    low = (basis @ pixels @ basis.T)[:_PHASH_BLOCK, :_PHASH_BLOCK]
+    return _pack_bits(low > np.median(low))
+
+
+def dhash(image: Image.Image) -> int:
+    """Horizontal-gradient hash: 9x8 grayscale, each bit says the right neighbour is brighter."""
+    pixels = _grayscale(image, (9, 8))
+    return _pack_bits(pixels[:, 1:] > pixels[:, :-1])
+
+
+def perceptual_hashes(image: Image.Image) -> ImageHashes:
+    """pHash and dHash of an image (any mode; transparency counts as white)."""
+    return ImageHashes(phash=phash(image), dhash=dhash(image))
+
+
+def hamming_distance(a: int, b: int) -> int:
+    """Number of differing bits between two 64-bit hashes."""
+    return ((a ^ b) & _MASK64).bit_count()
+
+
+def mirrored_dhashes(dhashes: np.ndarray) -> np.ndarray:
+    """The dHash each image would have if mirrored left to right, derived from its bits.
+
+    Mirroring reverses each 8-bit row of gradients and flips their sign, so the mirrored hash
+    is each row's bits reversed and inverted (exact up to ties between equal neighbours).
+    """
+    as_bytes = dhashes.astype(">u8").view(np.uint8).reshape(-1, 8)
+    reversed_rows = np.unpackbits(as_bytes, axis=1, bitorder="little")
+    mirrored = np.packbits(1 - reversed_rows, axis=1, bitorder="big")
+    return mirrored.reshape(-1).view(">u8").astype(np.uint64)
+
+
+def to_signed64(value: int) -> int:
+    """An unsigned 64-bit hash as the signed integer PostgreSQL's BIGINT can store."""
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def from_signed64(value: int) -> int:
+    """The unsigned 64-bit hash back from a signed BIGINT."""
+    return value & _MASK64

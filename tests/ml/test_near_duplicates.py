@@ -1,0 +1,251 @@
+"""Candidate pairs against a brute-force reference; canonical ids and curator decisions."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from heritage.ml.image_hashes import hamming_distance, mirrored_dhashes
+from heritage.ml.near_duplicates import (
+    CuratorDecision,
+    DuplicatePair,
+    DuplicateThresholds,
+    assign_canonical_ids,
+    duplicate_groups,
+    find_candidate_pairs,
+    latest_decisions,
+    load_thresholds,
+)
+
+THRESHOLDS = DuplicateThresholds(
+    hash_max_distance=10, dhash_max_distance=14, cosine_min=0.8, hash_confirm_cosine=0.3
+)
+
+
+def _clustered_data(count: int, seed: int) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """Records in small clusters: near-equal hashes and vectors inside a cluster."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(count // 3 + 1, 24))
+    cluster = rng.integers(0, len(centres), size=count)
+    vectors = centres[cluster] + rng.normal(scale=0.45, size=(count, 24))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    base_p = rng.integers(0, 2**63, size=len(centres), dtype=np.uint64) * np.uint64(2)
+    base_d = rng.integers(0, 2**63, size=len(centres), dtype=np.uint64) * np.uint64(2)
+
+    def noisy(base: np.ndarray) -> np.ndarray:
+        flips = np.zeros(count, dtype=np.uint64)
+        for bit in range(64):
+            flips |= (rng.random(count) < 0.08).astype(np.uint64) << np.uint64(bit)
+        return base[cluster] ^ flips
+
+    ids = [f"rec:{index:04d}" for index in rng.permutation(count)]
+    return ids, noisy(base_p), noisy(base_d), vectors.astype(np.float32)
+
+
+def _brute_force(
+    ids: list[str],
+    phashes: np.ndarray,
+    dhashes: np.ndarray,
+    vectors: np.ndarray | None,
+    thresholds: DuplicateThresholds,
+    method: str,
+) -> set[tuple[str, str, str]]:
+    mirrored = mirrored_dhashes(dhashes)
+    found = set()
+    for i, j in itertools.combinations(range(len(ids)), 2):
+        p = hamming_distance(int(phashes[i]), int(phashes[j]))
+        d = min(
+            hamming_distance(int(dhashes[i]), int(dhashes[j])),
+            hamming_distance(int(mirrored[i]), int(dhashes[j])),
+        )
+        cosine = (
+            float(np.dot(vectors[i].astype(float), vectors[j].astype(float)))
+            if vectors is not None
+            else None
+        )
+        by_hash = p <= thresholds.hash_max_distance and d <= thresholds.dhash_max_distance
+        if cosine is not None:
+            by_hash = by_hash and cosine >= thresholds.hash_confirm_cosine
+        by_embedding = cosine is not None and cosine >= thresholds.cosine_min
+        by_hash = by_hash and method != "embedding"
+        by_embedding = by_embedding and method != "hash"
+        if by_hash or by_embedding:
+            label = "both" if by_hash and by_embedding else "hash" if by_hash else "embedding"
+            a, b = sorted((ids[i], ids[j]))
+            found.add((a, b, label))
+    return found
+
+
+@pytest.mark.parametrize("method", ["combined", "hash", "embedding"])
+@pytest.mark.parametrize("block_size", [7, 64, 2048])
+def test_candidate_pairs_equal_brute_force(method: str, block_size: int) -> None:
+    ids, phashes, dhashes, vectors = _clustered_data(150, seed=3)
+    pairs = find_candidate_pairs(
+        ids, phashes, dhashes, vectors, THRESHOLDS, block_size=block_size, method=method
+    )
+    expected = _brute_force(ids, phashes, dhashes, vectors, THRESHOLDS, method)
+    assert len(expected) > 20  # the data must exercise the detector
+    assert {(p.record_id, p.other_record_id, p.method) for p in pairs} == expected
+    assert [(p.record_id, p.other_record_id) for p in pairs] == sorted(
+        (p.record_id, p.other_record_id) for p in pairs
+    )
+    for pair in pairs:
+        assert pair.record_id < pair.other_record_id
+        assert pair.cosine is not None and pair.score == pytest.approx(pair.cosine)
+
+
+def test_hash_method_without_vectors_equals_brute_force() -> None:
+    ids, phashes, dhashes, _ = _clustered_data(120, seed=5)
+    pairs = find_candidate_pairs(
+        ids, phashes, dhashes, None, THRESHOLDS, block_size=16, method="hash"
+    )
+    expected = _brute_force(ids, phashes, dhashes, None, THRESHOLDS, "hash")
+    assert expected
+    assert {(p.record_id, p.other_record_id, p.method) for p in pairs} == expected
+    assert all(
+        p.cosine is None and p.score == 1 - p.hash_distance / 64
+        for p in pairs
+        if p.hash_distance is not None
+    )
+
+
+def test_pairs_do_not_depend_on_tiling_or_record_order() -> None:
+    ids, phashes, dhashes, vectors = _clustered_data(90, seed=11)
+    reference = find_candidate_pairs(ids, phashes, dhashes, vectors, THRESHOLDS, block_size=2048)
+    order = np.random.default_rng(0).permutation(len(ids))
+    shuffled = find_candidate_pairs(
+        [ids[i] for i in order],
+        phashes[order],
+        dhashes[order],
+        vectors[order],
+        THRESHOLDS,
+        block_size=13,
+    )
+    assert shuffled == reference
+
+
+def test_records_without_vectors_match_on_hashes_alone() -> None:
+    ids = ["a", "b", "c"]
+    phashes = np.array([0, 1, 0xFFFF_FFFF_0000_0000], dtype=np.uint64)
+    dhashes = np.array([0, 3, 0xFFFF_FFFF_0000_0000], dtype=np.uint64)
+    vectors = np.zeros((3, 4), dtype=np.float32)
+    vectors[2, 0] = 1.0
+    pairs = find_candidate_pairs(ids, phashes, dhashes, vectors, THRESHOLDS)
+    assert pairs == [DuplicatePair("a", "b", 1, None, 1 - 1 / 64, "hash")]
+
+
+def test_empty_and_invalid_inputs() -> None:
+    empty = np.zeros(0, dtype=np.uint64)
+    assert find_candidate_pairs([], empty, empty, None, THRESHOLDS, method="hash") == []
+    with pytest.raises(ValueError, match="method"):
+        find_candidate_pairs([], empty, empty, None, THRESHOLDS, method="magic")
+    with pytest.raises(ValueError, match="needs image_vectors"):
+        find_candidate_pairs([], empty, empty, None, THRESHOLDS, method="embedding")
+    with pytest.raises(ValueError, match="duplicates"):
+        find_candidate_pairs(
+            ["a", "a"], np.zeros(2, np.uint64), np.zeros(2, np.uint64), None, THRESHOLDS
+        )
+    with pytest.raises(ValueError, match="shape"):
+        find_candidate_pairs(
+            ["a"], np.zeros(2, np.uint64), np.zeros(1, np.uint64), None, THRESHOLDS
+        )
+
+
+def _pair(a: str, b: str, score: float) -> DuplicatePair:
+    return DuplicatePair(min(a, b), max(a, b), None, score, score, "embedding")
+
+
+def test_canonical_id_is_smallest_member_and_singletons_map_to_themselves() -> None:
+    ids = ["r:5", "r:3", "r:9", "r:1", "r:7"]
+    pairs = [_pair("r:5", "r:3", 0.95), _pair("r:5", "r:9", 0.92)]
+    canonical = assign_canonical_ids(ids, pairs, [])
+    assert canonical == {"r:1": "r:1", "r:3": "r:3", "r:5": "r:3", "r:7": "r:7", "r:9": "r:3"}
+    assert duplicate_groups(canonical) == {"r:3": ["r:3", "r:5", "r:9"]}
+
+
+def test_canonical_ids_are_identical_under_shuffles() -> None:
+    ids, phashes, dhashes, vectors = _clustered_data(120, seed=21)
+    pairs = find_candidate_pairs(ids, phashes, dhashes, vectors, THRESHOLDS)
+    decisions = [
+        CuratorDecision(pairs[0].record_id, pairs[0].other_record_id, "different", 4),
+        CuratorDecision(pairs[1].record_id, pairs[1].other_record_id, "different", 2),
+        CuratorDecision(pairs[1].other_record_id, pairs[1].record_id, "same", 1),
+        CuratorDecision(ids[0], ids[-1], "same", 3),
+    ]
+    reference = assign_canonical_ids(ids, pairs, decisions)
+    assert len(duplicate_groups(reference)) > 5
+    rng = random.Random(7)
+    for _ in range(3):
+        shuffled_ids, shuffled_pairs, shuffled_decisions = list(ids), list(pairs), list(decisions)
+        rng.shuffle(shuffled_ids)
+        rng.shuffle(shuffled_pairs)
+        rng.shuffle(shuffled_decisions)
+        assert assign_canonical_ids(shuffled_ids, shuffled_pairs, shuffled_decisions) == reference
+
+
+def test_incremental_pairs_give_the_full_rebuild() -> None:
+    ids, phashes, dhashes, vectors = _clustered_data(100, seed=8)
+    full = assign_canonical_ids(
+        ids, find_candidate_pairs(ids, phashes, dhashes, vectors, THRESHOLDS), []
+    )
+    old, new = slice(0, 70), slice(70, 100)
+    stored = find_candidate_pairs(ids[old], phashes[old], dhashes[old], vectors[old], THRESHOLDS)
+    everything = find_candidate_pairs(ids, phashes, dhashes, vectors, THRESHOLDS, block_size=32)
+    new_ids = set(ids[new])
+    added = [p for p in everything if p.record_id in new_ids or p.other_record_id in new_ids]
+    assert added
+    assert assign_canonical_ids(ids, stored + added, []) == full
+
+
+def test_different_decision_holds_against_a_connecting_path() -> None:
+    ids = ["a", "b", "c", "d"]
+    pairs = [_pair("a", "b", 0.99), _pair("b", "c", 0.97), _pair("c", "d", 0.95)]
+    decisions = [CuratorDecision("d", "a", "different", 1)]
+    canonical = assign_canonical_ids(ids, pairs, decisions)
+    assert canonical["a"] != canonical["d"]
+    # The weakest edge on the path is the one refused.
+    assert canonical == {"a": "a", "b": "a", "c": "a", "d": "d"}
+
+
+def test_same_decision_joins_and_latest_decision_wins() -> None:
+    ids = ["a", "b", "c"]
+    pairs = [_pair("a", "b", 0.99)]
+    joined = assign_canonical_ids(ids, pairs, [CuratorDecision("c", "b", "same", 1)])
+    assert joined == {"a": "a", "b": "a", "c": "a"}
+    revoked = [CuratorDecision("a", "b", "same", 1), CuratorDecision("b", "a", "different", 2)]
+    assert assign_canonical_ids(ids, pairs, revoked) == {"a": "a", "b": "b", "c": "c"}
+    reinstated = [*revoked, CuratorDecision("a", "b", "same", 3)]
+    assert assign_canonical_ids(ids, [], reinstated) == {"a": "a", "b": "a", "c": "c"}
+
+
+def test_decisions_on_unknown_records_are_ignored_and_bad_verdicts_refused() -> None:
+    assert assign_canonical_ids(["a"], [], [CuratorDecision("a", "zz", "same", 1)]) == {"a": "a"}
+    with pytest.raises(ValueError, match="expected 'same' or 'different'"):
+        latest_decisions([CuratorDecision("a", "b", "maybe", 1)])
+
+
+def test_thresholds_file_default_and_encoder_tables(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text(
+        "[default]\nhash_max_distance = 5\ncosine_min = 0.8\n"
+        '[encoders."enc:x"]\ncosine_min = 0.95\n'
+    )
+    assert load_thresholds(path).cosine_min == 0.8
+    tuned = load_thresholds(path, encoder="enc:x")
+    assert (tuned.hash_max_distance, tuned.cosine_min) == (5, 0.95)
+    assert load_thresholds(path, encoder="enc:other").cosine_min == 0.8
+    path.write_text("[default]\ncosine_minimum = 0.8\n")
+    with pytest.raises(ValueError, match="unknown keys"):
+        load_thresholds(path)
+    with pytest.raises(ValueError, match="not found"):
+        load_thresholds(tmp_path / "missing.toml")
+
+
+def test_project_thresholds_file_loads() -> None:
+    thresholds = load_thresholds()
+    assert 0 < thresholds.hash_max_distance < 32
+    assert 0 < thresholds.cosine_min < 1
