@@ -640,6 +640,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--records", type=int, default=20_000, help="records (default 20000)"
     )
     europeana_bench.set_defaults(handler=_bench_europeana)
+
+    from heritage.ml.cli_commands import add_ml_commands
+
+    add_ml_commands(commands)
     return parser
 
 
