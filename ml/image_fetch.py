@@ -434,7 +434,10 @@ def filter_images_to_fetch(
         "record_id",
         "image_url",
         "content_hash",
-        F.when((F.col("_url") == F.col("image_url")) & (F.col("_status") == "failed"), "_attempts")
+        F.when(
+            (F.col("_url") == F.col("image_url")) & (F.col("_status") == "failed"),
+            F.col("_attempts"),
+        )
         .otherwise(F.lit(0))
         .cast("int")
         .alias("previous_attempts"),

@@ -13,6 +13,7 @@ import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
@@ -193,12 +194,16 @@ class ExportSpec:
     staging: tuple[tuple[str, str], ...]
     # Statements applying the staged rows, run in order inside the export's transaction.
     apply: tuple[str, ...]
+    # The source may not exist yet (written by a stage that has not run): then skip it.
+    optional: bool = False
 
 
 def export_table(
     spark: SparkSession, settings: Settings, database: str, spec: ExportSpec
 ) -> ExportResult:
     """Export what changed in ``spec.source`` since the last export, in one transaction."""
+    if spec.optional and not DeltaTable.isDeltaTable(spark, spec.source):
+        return ExportResult(-1, -1, 0)
     done = exported_version(settings, database, spec.source)
     current = table_version(spark, spec.source)
     if current <= done:
@@ -344,7 +349,9 @@ def export_specs(layout: LakehouseLayout) -> tuple[ExportSpec, ...]:
             " FROM export_staging ON CONFLICT (dead_letter_id) DO NOTHING",
         ),
     )
-    return objects, annotations, rejections
+    from heritage.spark_apps.ml_export import ml_export_specs
+
+    return objects, annotations, rejections, *ml_export_specs(layout)
 
 
 def run_postgres_export(
