@@ -1,18 +1,24 @@
-"""Queries of the explorer, run as the read-only role against the analytics views.
+"""SQL of the dashboard's pages, run as the read-only role against the analytics views.
 
-Pure query builders plus thin fetch functions; parameterized SQL only.
+Pure query builders: each returns ``(sql, params)`` with ``%s`` placeholders only; the SQL
+text is assembled from constant fragments, never from user input. The pages, the tests and
+bench/explore_latency.py call the same builders.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-import psycopg2
+from psycopg2 import sql
 
-from heritage.settings import Settings
+Query = tuple[str, tuple[Any, ...]]
 
-PAGE_COLUMNS = (
+# How many matches the explore page counts exactly before it says "1,000+".
+COUNT_CAP = 1_000
+
+EXPLORE_COLUMNS = (
     "record_id",
     "title",
     "creators",
@@ -20,59 +26,285 @@ PAGE_COLUMNS = (
     "object_type",
     "data_provider",
     "rights_uri",
+    "languages",
+    "annotation_count",
+    "canonical_id",
+    "thumbnail_key",
 )
+
+_EXPLORE_SELECT = (
+    "SELECT o.record_id, o.title, o.creators, o.date_original, o.object_type, "
+    "o.data_provider, o.rights_uri, o.languages, o.annotation_count, o.canonical_id, "
+    "i.thumbnail_key "
+    "FROM analytics.objects o "
+    "LEFT JOIN analytics.object_images i ON i.record_id = o.record_id AND i.status = 'stored'"
+)
+
+# Columns a facet may list the values of (a whitelist: the column name becomes an identifier).
+FACET_COLUMNS = ("data_provider", "object_type", "rights_uri")
 
 
 @dataclass(frozen=True)
-class Page:
-    rows: list[dict[str, Any]]
-    has_next: bool
+class ExploreFilters:
+    """What the curator asked for on the explore page; empty means no restriction."""
 
-    @property
-    def last_record_id(self) -> str | None:
-        return self.rows[-1]["record_id"] if self.rows else None
+    search: str = ""
+    providers: tuple[str, ...] = ()
+    object_types: tuple[str, ...] = ()
+    rights: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    date_from: date | None = None
+    date_to: date | None = None
+    has_duplicates: bool = False
+    has_annotations: bool = False
 
 
-def page_query(after_record_id: str | None, page_size: int) -> tuple[str, tuple[Any, ...]]:
-    """Keyset pagination on record_id: cost independent of how deep the page is."""
-    columns = ", ".join(PAGE_COLUMNS)
-    if after_record_id is None:
-        return (
-            f"SELECT {columns} FROM analytics.objects ORDER BY record_id LIMIT %s",
-            (page_size + 1,),
+def explore_conditions(filters: ExploreFilters) -> tuple[list[str], list[Any]]:
+    """WHERE fragments (constant text) and their parameters, in order."""
+    conditions: list[str] = []
+    params: list[Any] = []
+    if filters.search.strip():
+        conditions.append("o.search_document @@ websearch_to_tsquery('simple', %s)")
+        params.append(filters.search.strip())
+    for column, values in (
+        ("o.data_provider = ANY(%s)", filters.providers),
+        ("o.object_type = ANY(%s)", filters.object_types),
+        ("o.rights_uri = ANY(%s)", filters.rights),
+    ):
+        if values:
+            conditions.append(column)
+            params.append(list(values))
+    if filters.languages:
+        conditions.append("o.languages && %s::text[]")
+        params.append(list(filters.languages))
+    if filters.date_from is not None:
+        conditions.append("o.date_start >= %s")
+        params.append(filters.date_from)
+    if filters.date_to is not None:
+        conditions.append("o.date_start <= %s")
+        params.append(filters.date_to)
+    if filters.has_duplicates:
+        # A group's canonical id is the canonical_id of its other members: start from those
+        # few rows (a partial index) rather than testing every record.
+        conditions.append(
+            "o.canonical_id IN (SELECT d.canonical_id FROM analytics.objects d "
+            "WHERE d.canonical_id <> d.record_id)"
         )
+    if filters.has_annotations:
+        conditions.append("o.annotation_count > 0")
+    return conditions, params
+
+
+def _where(conditions: list[str]) -> str:
+    return " WHERE " + " AND ".join(conditions) if conditions else ""
+
+
+def explore_query(
+    filters: ExploreFilters, after_record_id: str | None, page_size: int, few_matches: bool = False
+) -> Query:
+    """One page of matches, keyset-paginated on record_id (one row more tells if more follow).
+
+    With ``few_matches`` (the capped count said so) the matches are gathered first from the
+    search and facet indexes and then sorted: walking the record_id index and filtering would
+    read the whole table before it gave up on a rare combination."""
+    conditions, params = explore_conditions(filters)
+    if after_record_id is not None:
+        conditions.append("o.record_id > %s")
+        params.append(after_record_id)
+    if not few_matches:
+        text = _EXPLORE_SELECT + _where(conditions) + " ORDER BY o.record_id LIMIT %s"
+        return text, (*params, page_size + 1)
+    # OFFSET 0 keeps the subquery from being merged into the outer ORDER BY ... LIMIT.
+    text = (
+        _EXPLORE_SELECT.replace(
+            "FROM analytics.objects o",
+            "FROM (SELECT o.* FROM analytics.objects o" + _where(conditions) + " OFFSET 0) o",
+        )
+        + " ORDER BY o.record_id LIMIT %s"
+    )
+    return text, (*params, page_size + 1)
+
+
+def explore_count_query(filters: ExploreFilters, cap: int = COUNT_CAP) -> Query:
+    """How many records match, counted up to ``cap`` + 1 so a broad filter stays cheap."""
+    conditions, params = explore_conditions(filters)
+    text = (
+        "SELECT count(*) FROM (SELECT 1 FROM analytics.objects o"
+        + _where(conditions)
+        + " LIMIT %s) AS matches"
+    )
+    return text, (*params, cap + 1)
+
+
+def facet_values_query(column: str) -> tuple[sql.Composed, tuple[Any, ...]]:
+    """Distinct values of an indexed column by a loose index scan (fast on millions of rows)."""
+    if column not in FACET_COLUMNS:
+        raise ValueError(f"facet column {column!r} is not one of {', '.join(FACET_COLUMNS)}")
+    name = sql.Identifier(column)
+    text = sql.SQL(
+        "WITH RECURSIVE facet(value) AS ("
+        " (SELECT {c} FROM analytics.objects WHERE {c} IS NOT NULL ORDER BY {c} LIMIT 1)"
+        " UNION ALL"
+        " SELECT (SELECT {c} FROM analytics.objects WHERE {c} > facet.value ORDER BY {c} LIMIT 1)"
+        " FROM facet WHERE facet.value IS NOT NULL)"
+        " SELECT value FROM facet WHERE value IS NOT NULL"
+    ).format(c=name)
+    return text, ()
+
+
+LANGUAGES_QUERY: Query = (
+    "SELECT DISTINCT unnest(languages) AS value FROM analytics.objects ORDER BY 1",
+    (),
+)
+DATE_BOUNDS_QUERY: Query = (
+    "SELECT min(date_start) AS earliest, max(date_start) AS latest FROM analytics.objects",
+    (),
+)
+TOTAL_QUERY: Query = ("SELECT count(*) AS total FROM analytics.objects", ())
+
+
+def object_query(record_id: str) -> Query:
     return (
-        f"SELECT {columns} FROM analytics.objects WHERE record_id > %s ORDER BY record_id LIMIT %s",
-        (after_record_id, page_size + 1),
+        "SELECT o.record_id, o.source, o.title, o.titles, o.creators, o.description, "
+        "o.date_original, o.date_start, o.date_end, o.object_type, o.rights_uri, o.image_url, "
+        "o.data_provider, o.provider, o.country, o.languages, o.source_updated_at, "
+        "o.ingested_at, o.canonical_id, o.tags, o.comment_count, o.annotation_count, "
+        "i.status AS image_status, i.thumbnail_key, i.failure_reason, i.width, i.height "
+        "FROM analytics.objects o "
+        "LEFT JOIN analytics.object_images i ON i.record_id = o.record_id "
+        "WHERE o.record_id = %s",
+        (record_id,),
     )
 
 
-def reader_connection(settings: Settings) -> psycopg2.extensions.connection:
-    connection = psycopg2.connect(
-        host=settings.pg_host,
-        port=settings.pg_port,
-        user=settings.pg_reader_user,
-        password=settings.pg_reader_password.reveal(),
-        dbname=settings.pg_database,
-        connect_timeout=3,
-        application_name="heritage-dashboard",
+def annotations_query(record_id: str) -> Query:
+    return (
+        "SELECT kind, body, user_name, created_at, target_record_id "
+        "FROM analytics.annotations WHERE target_record_id = %s OR attached_to = %s "
+        "ORDER BY created_at NULLS LAST, annotation_id",
+        (record_id, record_id),
     )
-    connection.set_session(readonly=True, autocommit=True)
-    return connection
 
 
-def fetch_page(
-    connection: psycopg2.extensions.connection, after_record_id: str | None, page_size: int
-) -> Page:
-    sql, params = page_query(after_record_id, page_size)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = [dict(zip(PAGE_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
-    return Page(rows[:page_size], has_next=len(rows) > page_size)
+def group_members_query(canonical_id: str) -> Query:
+    """The records of one duplicate group, with their thumbnails, canonical first."""
+    return (
+        "SELECT o.record_id, o.title, o.data_provider, o.canonical_id, i.thumbnail_key "
+        "FROM analytics.objects o "
+        "LEFT JOIN analytics.object_images i ON i.record_id = o.record_id AND i.status = 'stored' "
+        "WHERE o.canonical_id = %s ORDER BY o.record_id <> o.canonical_id, o.record_id",
+        (canonical_id,),
+    )
 
 
-def fetch_total(connection: psycopg2.extensions.connection) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM analytics.objects")
-        row = cursor.fetchone()
-    return int(row[0]) if row else 0
+def similar_objects_query(record_id: str) -> Query:
+    return (
+        "SELECT s.rank, s.similar_record_id AS record_id, s.score, o.title, i.thumbnail_key "
+        "FROM analytics.similar_objects s "
+        "LEFT JOIN analytics.objects o ON o.record_id = s.similar_record_id "
+        "LEFT JOIN analytics.object_images i "
+        "  ON i.record_id = s.similar_record_id AND i.status = 'stored' "
+        "WHERE s.record_id = %s ORDER BY s.rank",
+        (record_id,),
+    )
+
+
+def duplicate_groups_query(limit: int, unreviewed_only: bool) -> Query:
+    """Groups ranked by confidence (the mean score of the pairs that joined them)."""
+    review_filter = (
+        " WHERE NOT EXISTS (SELECT 1 FROM analytics.duplicate_decisions dd "
+        "JOIN analytics.objects m ON m.record_id IN (dd.record_id, dd.other_record_id) "
+        "WHERE m.canonical_id = g.canonical_id)"
+        if unreviewed_only
+        else ""
+    )
+    return (
+        "SELECT g.canonical_id, g.members, g.record_ids, g.providers, "
+        "(SELECT avg(p.score) FROM analytics.duplicate_pairs p "
+        " JOIN analytics.objects m ON m.record_id = p.record_id "
+        " WHERE m.canonical_id = g.canonical_id) AS confidence, "
+        "(SELECT count(*) FROM analytics.duplicate_decisions dd "
+        " JOIN analytics.objects m ON m.record_id = dd.record_id "
+        " WHERE m.canonical_id = g.canonical_id) AS decisions "
+        "FROM analytics.duplicate_groups g"
+        + review_filter
+        + " ORDER BY confidence DESC NULLS LAST, g.canonical_id LIMIT %s",
+        (limit,),
+    )
+
+
+def pair_scores_query(canonical_id: str) -> Query:
+    return (
+        "SELECT p.record_id, p.other_record_id, p.hash_distance, p.cosine, p.score, p.method "
+        "FROM analytics.duplicate_pairs p JOIN analytics.objects m ON m.record_id = p.record_id "
+        "WHERE m.canonical_id = %s ORDER BY p.score DESC",
+        (canonical_id,),
+    )
+
+
+def decisions_query(limit: int) -> Query:
+    return (
+        "SELECT record_id, other_record_id, decision, decided_by, note, decided_at "
+        "FROM analytics.duplicate_decisions ORDER BY decision_id DESC LIMIT %s",
+        (limit,),
+    )
+
+
+STAGE_COUNTS_QUERY: Query = (
+    "SELECT 'objects' AS table_name, count(*) AS rows FROM analytics.objects "
+    "UNION ALL SELECT 'annotations', count(*) FROM analytics.annotations "
+    "UNION ALL SELECT 'rejections', count(*) FROM analytics.rejections "
+    "UNION ALL SELECT 'images stored', count(*) FROM analytics.object_images "
+    "  WHERE status = 'stored' "
+    "UNION ALL SELECT 'images failed', count(*) FROM analytics.object_images "
+    "  WHERE status = 'failed' "
+    "UNION ALL SELECT 'duplicate pairs', count(*) FROM analytics.duplicate_pairs "
+    "UNION ALL SELECT 'curator decisions', count(*) FROM analytics.duplicate_decisions",
+    (),
+)
+LAST_RUNS_QUERY: Query = (
+    "SELECT DISTINCT ON (stage) stage, rows, seconds, finished_at "
+    "FROM analytics.pipeline_runs ORDER BY stage, finished_at DESC",
+    (),
+)
+LATEST_RAW_OFFSETS_QUERY: Query = (
+    "SELECT kafka_offsets, finished_at FROM analytics.pipeline_runs "
+    "WHERE stage = 'raw' AND kafka_offsets IS NOT NULL ORDER BY finished_at DESC LIMIT 1",
+    (),
+)
+
+
+def throughput_query(limit: int) -> Query:
+    return (
+        "SELECT finished_at, stage, rows, seconds, "
+        "CASE WHEN seconds > 0 THEN rows / seconds END AS rows_per_second "
+        "FROM analytics.pipeline_runs ORDER BY finished_at DESC LIMIT %s",
+        (limit,),
+    )
+
+
+REJECTION_REASONS_QUERY: Query = (
+    "SELECT stage, reason, count(*) AS rejections "
+    "FROM analytics.rejections, unnest(reasons) AS reason "
+    "GROUP BY stage, reason ORDER BY count(*) DESC, stage, reason",
+    (),
+)
+
+
+def rejections_query(stage: str, reason: str, limit: int) -> Query:
+    return (
+        "SELECT dead_letter_id, record_id, reasons, kafka_topic, kafka_partition, "
+        "kafka_offset, kafka_timestamp, payload "
+        "FROM analytics.rejections WHERE stage = %s AND %s = ANY(reasons) "
+        "ORDER BY kafka_timestamp DESC NULLS LAST, dead_letter_id LIMIT %s",
+        (stage, reason, limit),
+    )
+
+
+VIEWS_QUERY: Query = (
+    "SELECT c.relname AS view_name, obj_description(c.oid, 'pg_class') AS description, "
+    "pg_get_viewdef(c.oid, true) AS definition "
+    "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = 'analytics' AND c.relkind IN ('v', 'm') ORDER BY c.relname",
+    (),
+)

@@ -102,4 +102,14 @@ else
   # The local stack runs its own cluster in .state; Debian's default one is not needed.
   $SUDO pg_dropcluster --stop "$(ls /usr/lib/postgresql | head -n1)" main 2>/dev/null || true
 fi
+# --- Chromium for the dashboard's end-to-end test ------------------------------------------
+if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
+  say "Chromium already present ($(/usr/bin/chromium --version 2>/dev/null | head -n1))"
+else
+  say "installing Debian's chromium and chromium-driver (the dashboard's browser test)"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
+    chromium chromium-driver
+fi
 say "done"

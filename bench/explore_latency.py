@@ -1,0 +1,342 @@
+"""Benchmark of the explore page's queries on 1,000,000 records in PostgreSQL.
+
+    python bench/explore_latency.py --records 1000000 --queries 300
+
+Creates a namespaced database on the running local stack (`heritage services up`), applies
+the schema, COPYs N synthetic but realistic records (providers, types, rights, languages,
+dates, titles in several languages, creators, descriptions, tags, duplicate groups,
+annotation counts, object_images rows), ANALYZEs, then times page views of the explore page:
+for each, the page's own query builders (explorer_queries.explore_count_query and
+explore_query) with a random mix of search terms and facets, run as the read-only role
+through one connection, on the first page or a later keyset page. Prints p50/p95/p99 per
+page view. Drops the database afterwards unless --keep. Goal: p95 <= 150 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import platform
+import random
+import statistics
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import date
+
+import psycopg2
+from psycopg2 import sql
+
+from heritage.dashboard.explorer_queries import (
+    COUNT_CAP,
+    ExploreFilters,
+    explore_count_query,
+    explore_query,
+)
+from heritage.postgres_db import apply_schema, connect
+from heritage.services.stack import up
+
+PAGE_SIZE = 20  # as explore_page.PAGE_SIZE
+PROVIDERS = (
+    "Rijksmuseum", "Mauritshuis", "Nationalmuseum Sweden", "British Library",
+    "Bibliothèque nationale de France", "Österreichische Nationalbibliothek", "Museo del Prado",
+    "Staatliche Kunstsammlungen Dresden", "Finnish Heritage Agency", "National Library of Wales",
+    "Polona", "Deutsche Digitale Bibliothek", "Wellcome Collection", "Het Nieuwe Instituut",
+    "Musée des Arts Décoratifs", "Museo Galileo", "Statens Museum for Kunst", "KIK-IRPA",
+    "National Gallery of Denmark", "Slovak National Gallery", "Czech National Library",
+    "Archives nationales", "Nederlands Instituut voor Beeld en Geluid", "Europeana Sounds",
+    "Royal Museums Greenwich", "Amsterdam Museum", "Landesarchiv Baden-Württemberg",
+    "Museu Nacional d'Art de Catalunya", "Hungarian National Museum", "Jewish Museum London",
+)  # fmt: skip
+TYPES = (("IMAGE", 60), ("TEXT", 28), ("SOUND", 6), ("VIDEO", 4), ("3D", 2))
+RIGHTS = (
+    "http://creativecommons.org/publicdomain/mark/1.0/",
+    "http://creativecommons.org/publicdomain/zero/1.0/",
+    "http://creativecommons.org/licenses/by/4.0/",
+    "http://creativecommons.org/licenses/by-sa/4.0/",
+    "http://creativecommons.org/licenses/by-nc-sa/4.0/",
+    "http://rightsstatements.org/vocab/InC/1.0/",
+    "http://rightsstatements.org/vocab/InC-EDU/1.0/",
+    "http://rightsstatements.org/vocab/NoC-NC/1.0/",
+    "http://rightsstatements.org/vocab/CNE/1.0/",
+)
+# A subject, then its title in several languages.
+SUBJECTS = {
+    "portrait": {"en": "Portrait of a {who}", "nl": "Portret van een {who}",
+                 "de": "Bildnis eines {who}", "fr": "Portrait d'un {who}"},
+    "landscape": {"en": "Landscape with {what}", "nl": "Landschap met {what}",
+                  "de": "Landschaft mit {what}", "it": "Paesaggio con {what}"},
+    "still life": {"en": "Still life with {what}", "nl": "Stilleven met {what}",
+                   "fr": "Nature morte aux {what}", "es": "Bodegón con {what}"},
+    "map": {"en": "Map of {where}", "de": "Karte von {where}", "fr": "Carte de {where}",
+            "pl": "Mapa {where}"},
+    "letter": {"en": "Letter to {who}", "nl": "Brief aan {who}", "sv": "Brev till {who}"},
+    "view": {"en": "View of {where}", "nl": "Gezicht op {where}", "it": "Veduta di {where}",
+             "fi": "Näkymä {where}"},
+    "recording": {"en": "Recording of a {what} song", "de": "Aufnahme eines {what} Liedes"},
+    "photograph": {"en": "Photograph of {where}", "cs": "Fotografie {where}",
+                   "hu": "Fénykép {where}"},
+}  # fmt: skip
+WHO = ("young woman", "man", "merchant", "scholar", "child", "nobleman", "sailor", "painter",
+       "widow", "bishop", "musician", "family")  # fmt: skip
+WHAT = ("flowers", "fruit", "windmills", "cows", "ruins", "skaters", "ships", "a river",
+        "hunters", "oysters", "lemons", "a bridge", "folk", "dance")  # fmt: skip
+WHERE = ("Amsterdam", "Haarlem", "Delft", "Vienna", "Paris", "Prague", "Kraków", "Helsinki",
+         "Stockholm", "Seville", "Venice", "Antwerp", "London", "Budapest", "Lisbon", "Dresden",
+         "Utrecht", "Bruges", "Rome", "Leiden")  # fmt: skip
+FIRST = ("Johannes", "Rembrandt", "Jan", "Pieter", "Frans", "Anna", "Maria", "Judith", "Albrecht",
+         "Carl", "Hendrick", "Gerard", "Rachel", "Clara", "Jacob", "Willem", "Élisabeth",
+         "Giovanni", "Diego", "Helene", "Akseli", "Anders", "Zofia", "Katarzyna")  # fmt: skip
+LAST = ("Vermeer", "van Rijn", "Steen", "de Hooch", "Hals", "Leyster", "Ruysch", "Dürer",
+        "Larsson", "Avercamp", "Dou", "Claesz", "Heda", "Velázquez", "Canaletto", "Schjerfbeck",
+        "Gallen-Kallela", "Zorn", "Boznańska", "Vigée Le Brun", "Cuyp", "Ruisdael", "Brueghel",
+        "Kalf", "Potter", "Saenredam", "Wtewael", "Maes", "Bol", "Fabritius")  # fmt: skip
+DESCRIPTIONS = (
+    "Oil on panel; acquired {year} from a private collection.",
+    "Engraving after a lost drawing, printed in {year}.",
+    "Albumen print mounted on card; the studio stamp is on the verso.",
+    "Manuscript on paper, in a later binding; provenance revised in {year}.",
+    "Wax cylinder transferred to digital audio in {year}.",
+    "Hand-coloured etching from an atlas; the coastline is drawn from older charts.",
+)
+TAGS = ("portrait", "winter", "ship", "flowers", "architecture", "religion", "children", "music")
+LANGS = ("en", "nl", "de", "fr", "it", "es", "pl", "sv", "fi", "cs", "hu")
+# Search terms as curators type them: common words, names, phrases, rare words.
+SEARCHES = (
+    "portrait", "landscape", "still life", '"still life"', "Vermeer", "Rembrandt", "Amsterdam",
+    "windmills", "map Venice", "letter", "oysters lemons", "Schjerfbeck", "engraving",
+    "Bildnis", "Portret", "Veduta", "manuscript binding", "Delft -map", "skaters", "Kraków",
+    "cylinder", "Brueghel", "Gezicht Haarlem", "musician", "Velázquez",
+)  # fmt: skip
+
+OBJECT_COLUMNS = (
+    "record_id", "source", "title", "titles", "creators", "description", "date_original",
+    "date_start", "date_end", "object_type", "rights_uri", "image_url", "data_provider",
+    "provider", "country", "languages", "content_hash", "ingested_at", "delta_version",
+    "canonical_id", "tags", "annotation_count",
+)  # fmt: skip
+
+
+def pg_array(values: list[str]) -> str:
+    """A PostgreSQL array literal, every element quoted."""
+    quoted = ('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
+    return "{" + ",".join(quoted) + "}"
+
+
+def synthetic_rows(count: int, seed: int) -> Iterator[tuple[list[str], list[str] | None]]:
+    """(objects row, object_images row or None) per record."""
+    rng = random.Random(seed)
+    provider_weights = [1 / (rank + 1) for rank in range(len(PROVIDERS))]  # Zipf-like
+    type_names, type_weights = zip(*TYPES, strict=True)
+    subjects = list(SUBJECTS)
+    canonical_of_previous = ""
+    for index in range(count):
+        record_id = f"europeana:/{9000 + index % 997}/item_{index:08d}"
+        subject = rng.choice(subjects)
+        fill = {"who": rng.choice(WHO), "what": rng.choice(WHAT), "where": rng.choice(WHERE)}
+        forms = SUBJECTS[subject]
+        languages = rng.sample(sorted(forms), k=rng.randint(1, min(3, len(forms))))
+        titles = {lang: [forms[lang].format(**fill)] for lang in languages}
+        year = rng.randint(1450, 1950)
+        creators = [f"{rng.choice(FIRST)} {rng.choice(LAST)}" for _ in range(rng.randint(0, 2))]
+        provider = rng.choices(PROVIDERS, provider_weights)[0]
+        # About 3% of records duplicate the previous one (same canonical id).
+        duplicate = index > 0 and rng.random() < 0.03
+        canonical = canonical_of_previous if duplicate else record_id
+        canonical_of_previous = canonical
+        annotated = rng.random() < 0.02
+        tags = rng.sample(TAGS, k=rng.randint(1, 2)) if annotated else []
+        row = [
+            record_id,
+            "europeana",
+            titles[languages[0]][0],
+            json.dumps(titles, ensure_ascii=False),
+            pg_array(creators),
+            rng.choice(DESCRIPTIONS).format(year=rng.randint(1880, 2024)),
+            f"ca. {year}" if rng.random() < 0.2 else str(year),
+            date(year, 1, 1).isoformat(),
+            date(year, 12, 31).isoformat(),
+            rng.choices(type_names, type_weights)[0],
+            rng.choice(RIGHTS),
+            f"https://images.example.org/{index}.jpg",
+            provider,
+            "Europeana Foundation",
+            rng.choice(("Netherlands", "Germany", "France", "Sweden", "Finland", "Poland")),
+            pg_array(languages),
+            f"{rng.getrandbits(64):016x}",
+            "2026-01-01T00:00:00Z",
+            "1",
+            canonical,
+            pg_array(tags),
+            str(len(tags) + (1 if annotated and rng.random() < 0.5 else 0)),
+        ]
+        image = None
+        if rng.random() < 0.8:
+            sha = f"{rng.getrandbits(128):032x}"
+            thumbnail = f"images/thumbnails/{sha}.jpg"
+            image = [record_id, row[11], "stored", sha, thumbnail, "1", "2026-01-02T00:00:00Z"]
+        yield row, image
+
+
+def load(connection: psycopg2.extensions.connection, records: int, seed: int) -> float:
+    started = time.perf_counter()
+    chunk = 100_000
+    rows = synthetic_rows(records, seed)
+    with connection.cursor() as cursor:
+        done = 0
+        while done < records:
+            objects_buffer, images_buffer = io.StringIO(), io.StringIO()
+            objects_csv, images_csv = csv.writer(objects_buffer), csv.writer(images_buffer)
+            for _ in range(min(chunk, records - done)):
+                row, image = next(rows)
+                objects_csv.writerow(row)
+                if image:
+                    images_csv.writerow(image)
+                done += 1
+            objects_buffer.seek(0)
+            images_buffer.seek(0)
+            cursor.copy_expert(
+                sql.SQL("COPY heritage.objects ({}) FROM STDIN WITH (FORMAT csv)").format(
+                    sql.SQL(", ").join(map(sql.Identifier, OBJECT_COLUMNS))
+                ),
+                objects_buffer,
+            )
+            cursor.copy_expert(
+                "COPY heritage.object_images (record_id, image_url, status, sha256, "
+                "thumbnail_key, attempts, last_attempt_at) FROM STDIN WITH (FORMAT csv)",
+                images_buffer,
+            )
+            connection.commit()
+            print(f"  loaded {done:,} records ({time.perf_counter() - started:.0f}s)", flush=True)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE heritage.objects")
+        cursor.execute("VACUUM ANALYZE heritage.object_images")
+    return time.perf_counter() - started
+
+
+def random_filters(rng: random.Random) -> ExploreFilters:
+    """Most page views search; about half add one or two facets."""
+    search = rng.choice(SEARCHES) if rng.random() < 0.85 else ""
+    facets: dict[str, object] = {}
+    for _ in range(rng.choice((0, 0, 1, 1, 2))):
+        kind = rng.choice(("provider", "type", "rights", "language", "dates", "dup", "ann"))
+        if kind == "provider":
+            facets["providers"] = tuple(rng.sample(PROVIDERS[:12], k=rng.randint(1, 2)))
+        elif kind == "type":
+            facets["object_types"] = (rng.choice(("IMAGE", "TEXT", "SOUND")),)
+        elif kind == "rights":
+            facets["rights"] = tuple(rng.sample(RIGHTS, k=rng.randint(1, 3)))
+        elif kind == "language":
+            facets["languages"] = (rng.choice(LANGS),)
+        elif kind == "dates":
+            start = rng.randint(1450, 1900)
+            facets["date_from"] = date(start, 1, 1)
+            facets["date_to"] = date(start + rng.choice((10, 50, 100)), 12, 31)
+        elif kind == "dup":
+            facets["has_duplicates"] = True
+        else:
+            facets["has_annotations"] = True
+    return ExploreFilters(search=search, **facets)  # type: ignore[arg-type]
+
+
+def time_page_views(
+    connection: psycopg2.extensions.connection, queries: int, seed: int
+) -> tuple[list[float], list[tuple[float, ExploreFilters]]]:
+    rng = random.Random(seed)
+    latencies: list[float] = []
+    slowest: list[tuple[float, ExploreFilters]] = []
+    with connection.cursor() as cursor:
+        for _ in range(queries):
+            filters = random_filters(rng)
+            after = None
+            if rng.random() < 0.3:  # a later page: keyset from a first page's last record
+                cursor.execute(*explore_query(filters, None, PAGE_SIZE, few_matches=True))
+                first_page = cursor.fetchall()
+                after = first_page[-2][0] if len(first_page) > PAGE_SIZE else None
+            started = time.perf_counter()
+            cursor.execute(*explore_count_query(filters))
+            matches = cursor.fetchone()[0]  # type: ignore[index]
+            few = matches <= COUNT_CAP  # as explore_page.main decides
+            cursor.execute(*explore_query(filters, after, PAGE_SIZE, few_matches=few))
+            cursor.fetchall()
+            elapsed = (time.perf_counter() - started) * 1000
+            latencies.append(elapsed)
+            slowest.append((elapsed, filters))
+    slowest.sort(key=lambda item: -item[0])
+    return latencies, slowest[:5]
+
+
+def percentile(values: list[float], share: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(share * 100) - 1]
+
+
+def run(records: int, queries: int, seed: int, keep: bool, database: str | None) -> None:
+    settings = up(report=lambda _line: None)
+    name = database or f"heritage_bench_explore_{uuid.uuid4().hex[:8]}"
+    print(
+        f"explore latency benchmark: {records:,} records in database {name}, "
+        f"{queries} page views; {platform.node()}, {os.cpu_count()} CPUs"
+    )
+    apply_schema(settings, name)
+    admin = connect(settings, name)
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM heritage.objects")
+            existing = cursor.fetchone()[0]  # type: ignore[index]
+        if existing == 0:
+            print(f"loaded and analysed in {load(admin, records, seed):.0f}s")
+        else:
+            print(f"reusing {existing:,} records already in {name}")
+        reader = psycopg2.connect(
+            host=settings.pg_host,
+            port=settings.pg_port,
+            dbname=name,
+            user=settings.pg_reader_user,
+            password=settings.pg_reader_password.reveal(),
+        )
+        reader.set_session(readonly=True, autocommit=True)
+        try:
+            time_page_views(reader, 20, seed + 1)  # warm the cache, as a running app would be
+            latencies, slowest = time_page_views(reader, queries, seed)
+        finally:
+            reader.close()
+    finally:
+        admin.close()
+        if not keep:
+            dropper = connect(settings, "postgres")
+            dropper.autocommit = True
+            with dropper.cursor() as cursor:
+                cursor.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
+            dropper.close()
+    p50, p95, p99 = (percentile(latencies, s) for s in (0.50, 0.95, 0.99))
+    print(
+        f"page view (count + page query), {len(latencies)} views: "
+        f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms, max {max(latencies):.1f} ms"
+    )
+    print("slowest:")
+    for elapsed, filters in slowest:
+        print(f"  {elapsed:7.1f} ms  {filters}")
+    print(f"goal p95 <= 150 ms: {'met' if p95 <= 150 else f'missed by {p95 - 150:.0f} ms'}")
+    if keep:
+        print(f"kept database {name} (drop it with: DROP DATABASE {name})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=1_000_000, help="default 1000000")
+    parser.add_argument("--queries", type=int, default=300, help="page views (default 300)")
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--database", help="use (or reuse) this database name")
+    args = parser.parse_args()
+    run(args.records, args.queries, args.seed, args.keep, args.database)
+
+
+if __name__ == "__main__":
+    main()

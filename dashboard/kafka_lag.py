@@ -1,0 +1,68 @@
+"""Kafka consumer lag of the raw stage: the topics' end offsets minus the offsets the raw
+stage last recorded in ``heritage.pipeline_runs`` (its queries keep offsets in checkpoints,
+not in consumer groups, so Kafka alone cannot say)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from heritage.settings import Settings
+
+
+@dataclass(frozen=True)
+class PartitionLag:
+    topic: str
+    partition: int
+    end_offset: int
+    ingested_offset: int
+
+    @property
+    def lag(self) -> int:
+        return max(0, self.end_offset - self.ingested_offset)
+
+
+def partition_lags(
+    end_offsets: Mapping[str, Mapping[int, int]], ingested: Mapping[str, Mapping[str, int]]
+) -> list[PartitionLag]:
+    """Lag per topic partition; a partition the raw stage has not read yet lags by all of it."""
+    lags = []
+    for topic in sorted(end_offsets):
+        done = ingested.get(topic, {})
+        for partition in sorted(end_offsets[topic]):
+            lags.append(
+                PartitionLag(
+                    topic,
+                    partition,
+                    end_offsets[topic][partition],
+                    int(done.get(str(partition), 0)),
+                )
+            )
+    return lags
+
+
+def topic_end_offsets(settings: Settings, topics: list[str]) -> dict[str, dict[int, int]]:
+    """End offset per partition of each topic that exists; raises when Kafka is unreachable."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers.split(","),
+        client_id="heritage-dashboard",
+        request_timeout_ms=5000,
+        api_version_auto_timeout_ms=3000,
+        connections_max_idle_ms=9000,
+        enable_auto_commit=False,
+    )
+    try:
+        partitions = [
+            TopicPartition(topic, partition)
+            for topic in topics
+            for partition in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        ends = consumer.end_offsets(partitions) if partitions else {}
+    finally:
+        consumer.close()
+    result: dict[str, dict[int, int]] = {}
+    for tp, offset in ends.items():
+        result.setdefault(tp.topic, {})[tp.partition] = int(offset)
+    return result

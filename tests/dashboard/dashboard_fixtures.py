@@ -1,0 +1,113 @@
+"""What the dashboard's tests share: a small collection with ML outputs seeded the way the
+ML job's export writes them (stored thumbnails, duplicate groups, pairs, similar objects)."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from PIL import Image
+
+from heritage.lakehouse_layout import LakehouseLayout
+from heritage.postgres_db import connect
+from heritage.producers.kafka_publisher import create_producer, envelopes_from, publish_envelopes
+from heritage.producers.publish_ledger import PublishLedger
+from heritage.producers.sample_collection import SampleManifest
+from heritage.record_model import SourceRecord
+from heritage.settings import Settings
+
+RECORDS, SEED = 120, 9
+
+
+@dataclass(frozen=True)
+class DashboardData:
+    layout: LakehouseLayout
+    manifest: SampleManifest
+    groups: dict[str, list[str]]  # canonical id -> members
+    annotated_record_id: str
+
+
+def thumbnail_png(color: tuple[int, int, int]) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), color).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+def seed_ml_outputs(
+    settings: Settings, layout: LakehouseLayout, manifest: SampleManifest
+) -> dict[str, list[str]]:
+    """Thumbnails in the bucket and the ML tables, as the ML job's export would write them."""
+    from heritage.object_store import object_store_client
+
+    duplicates = {**manifest.exact_duplicates, **manifest.near_duplicates}
+    groups: dict[str, list[str]] = {}
+    for copy, original in sorted(duplicates.items()):
+        groups.setdefault(original, [original]).append(copy)
+    client = object_store_client(settings)
+    prefix = layout.table_root.removeprefix(f"s3a://{settings.bucket}/")
+    valid = sorted(manifest.valid_record_ids)
+    images = []
+    for index, record_id in enumerate(valid):
+        key = f"{prefix}/images/thumbnails/{index:04d}.jpg"
+        data = thumbnail_png(((index * 40) % 256, (index * 90) % 256, (index * 20) % 256))
+        client.put_object(settings.bucket, key, io.BytesIO(data), len(data), "image/jpeg")
+        images.append((record_id, f"https://images.example.org/{index}", key))
+    with connect(settings, layout.pg_database) as connection, connection.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO heritage.object_images (record_id, image_url, status, sha256, "
+            "thumbnail_key, content_type, width, height, attempts, last_attempt_at) "
+            "VALUES (%s, %s, 'stored', md5(%s), %s, 'image/jpeg', 64, 48, 1, now())",
+            [(r, url, r, key) for r, url, key in images],
+        )
+        for canonical, members in groups.items():
+            cursor.execute(
+                "UPDATE heritage.objects SET canonical_id = %s WHERE record_id = ANY(%s)",
+                (canonical, members),
+            )
+            for member in members[1:]:
+                low, high = sorted((canonical, member))
+                cursor.execute(
+                    "INSERT INTO heritage.duplicate_pairs VALUES (%s, %s, 3, 0.97, 0.93, 'both') "
+                    "ON CONFLICT DO NOTHING",
+                    (low, high),
+                )
+        cursor.execute(
+            "UPDATE heritage.objects SET canonical_id = record_id WHERE canonical_id IS NULL"
+        )
+        for rank, similar in enumerate(valid[1:4], start=1):
+            cursor.execute(
+                "INSERT INTO heritage.similar_objects VALUES (%s, %s, %s, %s)",
+                (valid[0], rank, similar, 0.9 - rank / 10),
+            )
+    connection.close()
+    return groups
+
+
+def publish_annotations(settings: Settings, layout: LakehouseLayout, target: str) -> None:
+    producer = create_producer(settings)
+    ledger = PublishLedger(layout.producer_state_dir / "annotations.sqlite")
+    items = [
+        SourceRecord(
+            f"annotation:{n}",
+            {
+                "annotation_id": f"annotation:{n}",
+                "target_record_id": target,
+                "kind": kind,
+                "body": body,
+                "user": "curator-1",
+                "created": "2026-11-01T10:00:00Z",
+            },
+        )
+        for n, kind, body in ((1, "tag", "Portrait"), (2, "comment", "Compare the Louvre copy."))
+    ]
+    try:
+        publish_envelopes(
+            producer,
+            ledger,
+            layout.annotations_topic,
+            envelopes_from("annotations", items),
+            progress=False,
+        )
+    finally:
+        producer.close()
+        ledger.close()

@@ -1,0 +1,168 @@
+"""End to end in a real browser: `heritage dashboard` on a free port against a collection the
+real pipeline produced; headless Chromium (Debian's, through /usr/bin/chromedriver) searches,
+opens an object, and confirms a duplicate group; every page is saved as a screenshot under
+artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from dashboard_fixtures import DashboardData
+
+from heritage.postgres_db import connect
+from heritage.settings import PROJECT_ROOT, Settings
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+SCREENSHOTS = PROJECT_ROOT / "artifacts" / "screenshots"
+WAIT_S = 90
+HERITAGE = str(Path(sys.executable).with_name("heritage"))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def dashboard_url(live_settings: Settings, dashboard_data: DashboardData) -> Iterator[str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        **live_settings.as_environment(),
+        "PGDATABASE": dashboard_data.layout.pg_database,
+    }
+    server = subprocess.Popen(
+        [HERITAGE, "dashboard", "--port", str(port), "--headless"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read() == b"ok":
+                    break
+        except OSError:
+            if server.poll() is not None:
+                pytest.fail(f"heritage dashboard exited: {server.stderr.read()[-2000:]}")  # type: ignore[union-attr]
+            time.sleep(0.5)
+    else:
+        server.kill()
+        pytest.fail(f"heritage dashboard did not answer on {url} within {WAIT_S}s")
+    yield url
+    server.terminate()
+    server.wait(timeout=20)
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    if not (CHROMIUM.is_file() and CHROMEDRIVER.is_file()):
+        pytest.fail("Chromium is missing: `make setup` installs Debian's chromium and driver")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                     "--window-size=1400,1300", "--disable-gpu"):  # fmt: skip
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(WAIT_S)
+    yield driver
+    driver.quit()
+
+
+def test_search_open_an_object_and_confirm_a_group(
+    dashboard_url: str, browser: object, live_settings: Settings, dashboard_data: DashboardData
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.remote.webdriver import WebDriver
+    from selenium.webdriver.support import expected_conditions as when
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver: WebDriver = browser  # type: ignore[assignment]
+    wait = WebDriverWait(driver, WAIT_S)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def page_shows(text: str) -> None:
+        wait.until(when.text_to_be_present_in_element((By.TAG_NAME, "body"), text))
+        time.sleep(1.5)  # let images and charts finish drawing before a screenshot
+
+    def button(label: str) -> object:
+        return wait.until(
+            when.element_to_be_clickable((By.XPATH, f"(//button[.//p[text()='{label}']])[1]"))
+        )
+
+    def shot(name: str) -> None:
+        driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
+
+    canonical = sorted(dashboard_data.groups)[0]
+    connection = connect(live_settings, dashboard_data.layout.pg_database)
+    with connection, connection.cursor() as cursor:
+        cursor.execute("SELECT title FROM heritage.objects WHERE record_id = %s", (canonical,))
+        title = cursor.fetchone()[0]  # type: ignore[index]
+    connection.close()
+    search = max(title.replace(".", " ").split(), key=len)
+
+    driver.get(dashboard_url)
+    page_shows("matching records of")
+    shot("01-explore")
+    field = wait.until(when.element_to_be_clickable((By.CSS_SELECTOR, "input[type='text']")))
+    field.send_keys(search, Keys.ENTER)
+    total = len(dashboard_data.manifest.valid_record_ids)
+    # The caption's first figure drops below the total once the search has run.
+    wait.until(
+        lambda d: (
+            f"matching records of {total:,}" in d.find_element(By.TAG_NAME, "body").text
+            and f"{total:,} matching" not in d.find_element(By.TAG_NAME, "body").text
+        )
+    )
+    time.sleep(2)
+    shot("02-search")
+    button("Open").click()
+    page_shows("Fields")
+    page_shows("Duplicate group")
+    shot("03-object")
+
+    driver.get(f"{dashboard_url}/duplicates")
+    page_shows("Confirm group")
+    shot("04-duplicates")
+    first_group = driver.find_element(
+        By.XPATH, "(//div[contains(@data-testid, 'stMarkdown')]//code)[1]"
+    ).text
+    button("Confirm group").click()
+    page_shows("pair decision(s)")
+    shot("05-decision")
+    connection = connect(live_settings, dashboard_data.layout.pg_database)
+    with connection, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM heritage.duplicate_decisions "
+            "WHERE decision = 'same' AND %s IN (record_id, other_record_id)",
+            (first_group,),
+        )
+        assert cursor.fetchone()[0] == len(dashboard_data.groups[first_group]) - 1  # type: ignore[index]
+    connection.close()
+
+    driver.get(f"{dashboard_url}/pipeline")
+    page_shows("Dead letters by stage and reason")
+    shot("06-pipeline")
+    driver.get(f"{dashboard_url}/sql")
+    page_shows("Example queries")
+    shot("07-sql")
+    for name in ("01-explore", "03-object", "04-duplicates", "06-pipeline", "07-sql"):
+        assert (SCREENSHOTS / f"{name}.png").stat().st_size > 10_000, name

@@ -1,0 +1,240 @@
+"""Every page of the dashboard with Streamlit's AppTest: real data from the pipeline, an empty
+database, and a database that is down (a clear message, never a traceback)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import psycopg2
+import pytest
+from dashboard_fixtures import DashboardData
+from streamlit.testing.v1 import AppTest
+
+from heritage.dashboard.launch import app_path
+from heritage.lakehouse_layout import LakehouseLayout
+from heritage.postgres_db import connect
+from heritage.settings import Settings
+
+PAGES = (
+    "explore_page.py",
+    "object_page.py",
+    "duplicates_page.py",
+    "pipeline_page.py",
+    "sql_page.py",
+)
+
+
+def open_page(page: str, database: str | None = None, **query: str) -> AppTest:
+    if database:
+        os.environ["PGDATABASE"] = database
+    app = AppTest.from_file(str(app_path()), default_timeout=60).run()
+    if page != "explore_page.py":
+        for key, value in query.items():
+            app.query_params[key] = value
+        app.switch_page(page).run()
+    assert not app.exception, app.exception
+    return app
+
+
+def all_text(app: AppTest) -> str:
+    parts = [e.value for e in (*app.markdown, *app.caption, *app.title, *app.header)]
+    parts += [e.value for e in (*app.subheader, *app.info, *app.warning, *app.error)]
+    parts += [e.value for e in (*app.success, *app.code)]
+    return "\n".join(str(p) for p in parts)
+
+
+pytestmark = pytest.mark.integration
+
+
+def test_explore_searches_filters_and_pages(app_env: None, dashboard_data: DashboardData) -> None:
+    app = open_page("explore_page.py", dashboard_data.layout.pg_database)
+    valid = len(dashboard_data.manifest.valid_record_ids)
+    assert f"{valid:,} matching records of {valid:,}" in app.caption[0].value
+    first_page = {b.help for b in app.button if b.key and b.key.startswith("open-")}
+    assert len(first_page) == 20
+    assert app.get("imgs"), "thumbnails from the object store are shown"
+    app.button(key="next").click().run()
+    second_page = {b.help for b in app.button if b.key and b.key.startswith("open-")}
+    assert second_page and first_page.isdisjoint(second_page)
+
+    app.checkbox(key="has_duplicates").check().run()
+    grouped = {m for members in dashboard_data.groups.values() for m in members}
+    shown = {
+        b.help.removeprefix("Show ") for b in app.button if b.key and b.key.startswith("open-")
+    }
+    assert shown and shown <= grouped
+    assert f"{len(grouped):,} matching" in app.caption[0].value
+    app.checkbox(key="has_duplicates").uncheck().run()
+
+    app.checkbox(key="has_annotations").check().run()
+    assert "1 matching" in app.caption[0].value
+    app.checkbox(key="has_annotations").uncheck().run()
+
+    app.text_input(key="search").input("zzzznotaword").run()
+    assert "0 matching" in app.caption[0].value
+    assert "Nothing matches" in app.info[0].value
+
+
+def test_object_page_shows_fields_rights_group_and_similar(
+    app_env: None, dashboard_data: DashboardData
+) -> None:
+    canonical, members = next(iter(sorted(dashboard_data.groups.items())))
+    app = open_page("object_page.py", dashboard_data.layout.pg_database, record_id=canonical)
+    text = all_text(app)
+    assert "Rights:" in text
+    assert "rightsstatements.org" in text or "creativecommons.org" in text
+    fields = {row["field"]: row["value"] for row in app.table[-1].value.to_dict("records")}
+    assert fields["record_id"] == canonical and fields["canonical_id"] == canonical
+    assert f"{len(members)} members" in text
+    member_buttons = [b for b in app.button if b.key and b.key.startswith("member-")]
+    assert len(member_buttons) == len(members) - 1
+
+    annotated = open_page(
+        "object_page.py",
+        dashboard_data.layout.pg_database,
+        record_id=dashboard_data.annotated_record_id,
+    )
+    annotations = annotated.dataframe[0].value
+    assert len(annotations) == 2 and "Compare the Louvre copy." in set(annotations["body"])
+    assert "Similar objects" in all_text(annotated)
+    assert len([b for b in annotated.button if b.key and b.key.startswith("similar-")]) == 3
+
+
+def test_object_page_for_an_unknown_record(app_env: None, dashboard_data: DashboardData) -> None:
+    app = open_page("object_page.py", dashboard_data.layout.pg_database, record_id="nope:1")
+    assert "No record 'nope:1'" in app.warning[0].value
+
+
+def test_duplicates_review_stores_a_confirmation_as_the_curator(
+    app_env: None, live_settings: Settings, dashboard_data: DashboardData
+) -> None:
+    app = open_page("duplicates_page.py", dashboard_data.layout.pg_database)
+    assert "confidence 0.93" in all_text(app)
+    canonical_of_first = app.markdown[0].value.split("`")[1]
+    members = dashboard_data.groups[canonical_of_first]
+    app.text_input(key="decided_by").input("ada").run()
+    app.button(key="confirm-0").click().run()
+    assert not app.exception
+    assert f"stored {len(members) - 1} pair decision(s)" in app.success[0].value
+    connection = connect(live_settings, dashboard_data.layout.pg_database)
+    with connection, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT record_id, other_record_id, decision, decided_by "
+            "FROM heritage.duplicate_decisions"
+        )
+        stored = set(cursor.fetchall())
+    connection.close()
+    expected = {(*sorted((canonical_of_first, m)), "same", "ada") for m in members[1:]}
+    assert expected <= stored
+    assert "ada" in str(app.dataframe[-1].value["decided_by"].tolist())
+
+
+def test_pipeline_page_counts_lag_throughput_and_dead_letters(
+    app_env: None, dashboard_data: DashboardData
+) -> None:
+    app = open_page("pipeline_page.py", dashboard_data.layout.pg_database)
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["objects"] == f"{len(dashboard_data.manifest.valid_record_ids):,}"
+    assert metrics["rejections"] == f"{len(dashboard_data.manifest.malformed):,}"
+    assert metrics["messages waiting for the raw stage"] == "0"
+    assert set(app.dataframe[0].value["stage"]) == {"raw", "cleanse", "curate", "export"}
+    assert app.get("arrow_vega_lite_chart") or app.get("vega_lite_chart")
+    reasons = app.dataframe[2].value
+    assert set(reasons["stage"]) == {"cleanse"}
+    app.selectbox(key="dead_letter_choice").select_index(0).run()
+    assert app.expander, "the chosen reason's messages are listed with their payloads"
+    assert app.json or app.code
+
+
+def test_pipeline_page_when_kafka_is_down(app_env: None, dashboard_data: DashboardData) -> None:
+    os.environ["KAFKA_BOOTSTRAP_SERVERS"] = "127.0.0.1:1"
+    app = open_page("pipeline_page.py", dashboard_data.layout.pg_database)
+    assert "Kafka cannot be reached at 127.0.0.1:1" in app.warning[0].value
+    assert app.metric[0].label == "objects"
+
+
+def test_sql_page_lists_views_and_runs_examples(
+    app_env: None, dashboard_data: DashboardData
+) -> None:
+    app = open_page("sql_page.py", dashboard_data.layout.pg_database)
+    labels = {e.label for e in app.expander}
+    assert {"analytics.objects", "analytics.duplicate_decisions", "analytics.pipeline_runs"} <= (
+        labels
+    )
+    app.button(key="run-example-0").click().run()
+    assert not app.exception
+    assert len(app.dataframe[0].value) > 0
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_on_an_empty_database(app_env: None, layout: LakehouseLayout, page: str) -> None:
+    app = open_page(page, layout.pg_database)
+    assert not app.error
+    assert "Traceback" not in all_text(app)
+    assert app.info or app.caption
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_when_the_database_is_down(
+    app_env: None, page: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PGPORT", "1")  # nothing listens there
+    app = open_page(page, record_id="europeana:/1/x")
+    assert "cannot be reached" in app.error[0].value
+    assert "Traceback" not in all_text(app)
+
+
+def test_pages_recover_after_the_backends_are_terminated(
+    app_env: None, live_settings: Settings, dashboard_data: DashboardData
+) -> None:
+    from heritage.dashboard.connection_pool import cached_rows
+
+    database = dashboard_data.layout.pg_database
+    open_page("explore_page.py", database)
+    admin = connect(live_settings, database)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = %s AND application_name = 'heritage-dashboard'",
+            (database,),
+        )
+        assert cursor.fetchone()[0] >= 1  # type: ignore[index]
+    admin.close()
+    cached_rows.clear()
+    app = open_page("explore_page.py", database)
+    assert not app.error
+    assert "matching records" in app.caption[0].value
+
+
+def test_curator_role_may_only_add_decisions(
+    live_settings: Settings, layout: LakehouseLayout
+) -> None:
+    from heritage.dashboard.review_decisions import (
+        confirm_group,
+        curator_connection,
+        record_decisions,
+    )
+
+    settings = dataclasses.replace(live_settings, pg_database=layout.pg_database)
+    assert record_decisions(settings, confirm_group("a:1", ["a:1", "a:2"]), "ada", None) == 1
+    forbidden = (
+        "INSERT INTO heritage.objects (record_id) VALUES ('x')",
+        "UPDATE heritage.duplicate_decisions SET decision = 'different'",
+        "DELETE FROM heritage.duplicate_decisions",
+        "SELECT * FROM heritage.objects",
+        "INSERT INTO heritage.pipeline_runs (stage, rows, seconds) VALUES ('raw', 1, 1)",
+        "CREATE TABLE analytics.sneaky (x int)",
+    )
+    connection = curator_connection(settings)
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM analytics.duplicate_decisions")
+            assert cursor.fetchone() == (1,)
+            for statement in forbidden:
+                with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                    cursor.execute(statement)
+    finally:
+        connection.close()
