@@ -273,3 +273,6 @@ def add_ml_commands(subparsers: Any) -> None:
     )
     find.add_argument("--json", action="store_true", help="print a JSON report instead of text")
     find.set_defaults(handler=_find_duplicates)
+    from heritage.ml.pipeline_commands import add_pipeline_commands
+
+    add_pipeline_commands(actions)

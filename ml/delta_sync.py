@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from pyspark.sql import Column, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql.types import StructType
 
 Key = tuple[Any, ...]
@@ -45,6 +45,27 @@ def diff_rows(
     return upserts, deletes
 
 
+def removal_rows(
+    spark: SparkSession,
+    keys: Sequence[Sequence[Any]],
+    schema: StructType,
+    key_columns: Sequence[str],
+) -> DataFrame:
+    """Rows of ``schema`` carrying only the given keys (other columns null) and ``_remove``
+    true, to union with upserts in one MERGE source."""
+    from pyspark.sql import functions as F
+
+    key_schema = StructType([f for f in schema.fields if f.name in key_columns])
+    frame = spark.createDataFrame([tuple(k) for k in keys], key_schema)
+    return frame.select(
+        *(
+            F.col(f.name) if f.name in key_columns else F.lit(None).cast(f.dataType).alias(f.name)
+            for f in schema.fields
+        ),
+        F.lit(True).alias("_remove"),
+    )
+
+
 def sync_table(
     spark: SparkSession,
     path: str,
@@ -64,17 +85,12 @@ def sync_table(
     )
     if not upserts and not deletes:
         return SyncResult(0, 0)
-    key_fields = [f for f in schema.fields if f.name in key_columns]
-    source = None
+    source: DataFrame | None = None
     if upserts:
         source = spark.createDataFrame(upserts, schema).withColumn("_remove", F.lit(False))
     if deletes:
-        removed = spark.createDataFrame(deletes, StructType(key_fields)).withColumn(
-            "_remove", F.lit(True)
-        )
-        source = (
-            removed if source is None else source.unionByName(removed, allowMissingColumns=True)
-        )
+        removed = removal_rows(spark, deletes, schema, key_columns)
+        source = removed if source is None else source.unionByName(removed)
     assert source is not None
     condition = " AND ".join(f"t.{name} = s.{name}" for name in key_columns)
     columns: dict[str, str | Column] = {name: f"s.{name}" for name in names}

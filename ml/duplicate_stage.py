@@ -39,6 +39,8 @@ class DuplicateSummary:
     canonical_changed: int
     pairs_changed: int
     similar_changed: int
+    # Nothing changed since the last run (embeddings version, decisions, thresholds).
+    skipped: bool = False
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,69 @@ def pair_rows(pairs: Sequence[Any], decisions: Sequence[Any], known: set[str]) -
     return [rows[key] for key in sorted(rows)]
 
 
+def _fingerprint_key(settings: Settings, layout: LakehouseLayout) -> str:
+    root = layout.table_root.removeprefix(f"s3a://{settings.bucket}").strip("/")
+    return f"{root}/ml/_state/duplicate_stage.json" if root else "ml/_state/duplicate_stage.json"
+
+
+def _inputs_fingerprint(embeddings_version: int, decisions: Sequence[Any], thresholds: str) -> str:
+    """What the stage's outputs depend on: a rerun with the same inputs writes nothing."""
+    import hashlib
+    import json
+
+    text = json.dumps(
+        {
+            "embeddings_version": embeddings_version,
+            "decisions": [
+                [d.record_id, d.other_record_id, d.decision, d.decision_id] for d in decisions
+            ],
+            "thresholds": thresholds,
+            "thresholds_file": _thresholds_text(thresholds),
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _thresholds_text(configured: str) -> str:
+    from heritage.ml.near_duplicates import DEFAULT_THRESHOLDS_PATH
+
+    path = Path(configured) if configured and not configured.startswith("Duplicate") else None
+    try:
+        return (path or DEFAULT_THRESHOLDS_PATH).read_text(encoding="utf-8")
+    except OSError:
+        return ""
+
+
+def _stored_fingerprint(settings: Settings, layout: LakehouseLayout) -> str | None:
+    from minio.error import S3Error
+
+    from heritage.object_store import object_store_client
+
+    try:
+        response = object_store_client(settings).get_object(
+            settings.bucket, _fingerprint_key(settings, layout)
+        )
+    except S3Error:
+        return None
+    try:
+        return response.read().decode("utf-8").strip()
+    finally:
+        response.close()
+        response.release_conn()
+
+
+def _store_fingerprint(settings: Settings, layout: LakehouseLayout, fingerprint: str) -> None:
+    import io
+
+    from heritage.object_store import object_store_client
+
+    data = fingerprint.encode("utf-8")
+    object_store_client(settings).put_object(
+        settings.bucket, _fingerprint_key(settings, layout), io.BytesIO(data), len(data)
+    )
+
+
 def run_duplicate_stage(
     spark: SparkSession,
     settings: Settings,
@@ -142,7 +207,7 @@ def run_duplicate_stage(
         load_thresholds,
     )
     from heritage.ml.vector_index import VectorIndex, open_vector_index
-    from heritage.spark_apps.delta_tables import ensure_delta_table
+    from heritage.spark_apps.delta_tables import ensure_delta_table, table_version
     from heritage.spark_apps.table_schemas import (
         CANONICAL_IDS,
         ML_DUPLICATE_PAIRS,
@@ -157,6 +222,15 @@ def run_duplicate_stage(
         (layout.ml_similar_objects, ML_SIMILAR_OBJECTS),
     ):
         ensure_delta_table(spark, path, schema, change_data_feed=True)
+    decisions = read_curator_decisions(settings, layout.pg_database)
+    configured = os.environ.get("HERITAGE_ML_THRESHOLDS")
+    inputs = _inputs_fingerprint(
+        table_version(spark, layout.ml_embeddings),
+        decisions,
+        repr(thresholds) if thresholds is not None else configured or "",
+    )
+    if inputs == _stored_fingerprint(settings, layout):
+        return DuplicateSummary(0, 0, 0, 0, 0, 0, skipped=True)
     state = spark.read.format("delta").load(layout.ml_embeddings)
     records = embedded_records(
         [
@@ -166,9 +240,7 @@ def run_duplicate_stage(
             ).collect()
         ]
     )
-    decisions = read_curator_decisions(settings, layout.pg_database)
     if thresholds is None:
-        configured = os.environ.get("HERITAGE_ML_THRESHOLDS")
         thresholds = load_thresholds(
             Path(configured) if configured else None, encoder=records.model or None
         )
@@ -218,6 +290,7 @@ def run_duplicate_stage(
         with open_vector_index(settings) as client:
             VectorIndex(client, layout.qdrant_collection).set_canonical_ids(changed)
     groups = duplicate_groups(canonical_of)
+    _store_fingerprint(settings, layout, inputs)
     summary = DuplicateSummary(
         records=len(records.record_ids),
         pairs=len(pairs),

@@ -542,6 +542,7 @@ def run_image_fetch(
     """Fetch the images that need it and MERGE one row per record into ``ml/images``."""
     from delta.tables import DeltaTable
 
+    from heritage.ml.delta_sync import removal_rows
     from heritage.spark_apps.delta_tables import ensure_delta_table
     from heritage.spark_apps.table_schemas import ML_IMAGES
 
@@ -569,15 +570,12 @@ def run_image_fetch(
     finally:
         fetcher.close()
     results = spark.createDataFrame(rows, ML_IMAGES) if rows else None
-    removals = spark.createDataFrame([(r,) for r in gone], "record_id string") if gone else None
     source: DataFrame | None = None
     if results is not None:
         source = results.withColumn("_remove", F.lit(False))
-    if removals is not None:
-        flagged = removals.withColumn("_remove", F.lit(True))
-        source = (
-            flagged if source is None else source.unionByName(flagged, allowMissingColumns=True)
-        )
+    if gone:
+        flagged = removal_rows(spark, [(r,) for r in gone], ML_IMAGES, ("record_id",))
+        source = flagged if source is None else source.unionByName(flagged)
     assert source is not None
     columns: dict[str, str | Column] = {f.name: f"s.{f.name}" for f in ML_IMAGES.fields}
     (

@@ -3,6 +3,7 @@ one small Spark session per test run, and isolated pipeline namespaces."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,9 @@ from heritage.services import stack
 from heritage.settings import Settings, load_settings
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+# The pipeline's ml stage embeds with the tiny random CLIP in tests (fast, no weights); a test
+# that needs a real encoder sets HERITAGE_ML_ENCODER itself.
+os.environ.setdefault("HERITAGE_ML_ENCODER", "tiny")
 
 
 @pytest.fixture(scope="session")
