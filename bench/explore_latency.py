@@ -30,6 +30,7 @@ from datetime import date
 import psycopg2
 from psycopg2 import sql
 
+from heritage.dashboard.connection_pool import READER_OPTIONS
 from heritage.dashboard.explorer_queries import (
     COUNT_CAP,
     ExploreFilters,
@@ -245,9 +246,11 @@ def random_filters(rng: random.Random) -> ExploreFilters:
 
 def time_page_views(
     connection: psycopg2.extensions.connection, queries: int, seed: int
-) -> tuple[list[float], list[tuple[float, ExploreFilters]]]:
+) -> tuple[list[float], list[tuple[float, ExploreFilters]], list[bool]]:
+    """Milliseconds per page view, the five slowest, and which views filtered on duplicates."""
     rng = random.Random(seed)
     latencies: list[float] = []
+    duplicates: list[bool] = []
     slowest: list[tuple[float, ExploreFilters]] = []
     with connection.cursor() as cursor:
         for _ in range(queries):
@@ -265,9 +268,10 @@ def time_page_views(
             cursor.fetchall()
             elapsed = (time.perf_counter() - started) * 1000
             latencies.append(elapsed)
+            duplicates.append(filters.has_duplicates)
             slowest.append((elapsed, filters))
     slowest.sort(key=lambda item: -item[0])
-    return latencies, slowest[:5]
+    return latencies, slowest[:5], duplicates
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -297,11 +301,12 @@ def run(records: int, queries: int, seed: int, keep: bool, database: str | None)
             dbname=name,
             user=settings.pg_reader_user,
             password=settings.pg_reader_password.reveal(),
+            options=READER_OPTIONS,  # the dashboard pool's session settings
         )
         reader.set_session(readonly=True, autocommit=True)
         try:
             time_page_views(reader, 20, seed + 1)  # warm the cache, as a running app would be
-            latencies, slowest = time_page_views(reader, queries, seed)
+            latencies, slowest, duplicates = time_page_views(reader, queries, seed)
         finally:
             reader.close()
     finally:
@@ -319,6 +324,13 @@ def run(records: int, queries: int, seed: int, keep: bool, database: str | None)
         f"page view (count + page query), {len(latencies)} views: "
         f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms, max {max(latencies):.1f} ms"
     )
+    for label, wanted in (("with", True), ("without", False)):
+        subset = [ms for ms, dup in zip(latencies, duplicates, strict=True) if dup is wanted]
+        if len(subset) >= 2:
+            print(
+                f"  {label} 'has duplicates' ({len(subset)} views): "
+                f"p50 {percentile(subset, 0.50):.1f} ms, p95 {percentile(subset, 0.95):.1f} ms"
+            )
     print("slowest:")
     for elapsed, filters in slowest:
         print(f"  {elapsed:7.1f} ms  {filters}")

@@ -23,6 +23,8 @@ from heritage.settings import Settings, load_settings
 log = logging.getLogger(__name__)
 
 RESULT_TTL_S = 10
+# Read-only sessions; JIT off: it adds 15-20 ms of compilation to the explorer's short queries.
+READER_OPTIONS = "-c default_transaction_read_only=on -c statement_timeout=15000 -c jit=off"
 MAX_CONNECTIONS = 4
 Rows = list[dict[str, Any]]
 
@@ -70,7 +72,7 @@ def _reader_pool(address: DatabaseAddress) -> psycopg2.pool.ThreadedConnectionPo
         dbname=address.database,
         connect_timeout=3,
         application_name="heritage-dashboard",
-        options="-c default_transaction_read_only=on -c statement_timeout=15000",
+        options=READER_OPTIONS,
     )
 
 
@@ -113,7 +115,7 @@ def run_query(
     raise DatabaseUnavailable(unavailable_message(last_error)) from last_error
 
 
-@st.cache_data(ttl=RESULT_TTL_S, show_spinner=False, hash_funcs={sql.Composable: repr})
+@st.cache_data(ttl=RESULT_TTL_S, show_spinner=False, hash_funcs={sql.Composed: repr})
 def cached_rows(
     address: DatabaseAddress, query: str | sql.Composable, params: tuple[Any, ...] = ()
 ) -> Rows:

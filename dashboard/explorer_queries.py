@@ -15,8 +15,8 @@ from psycopg2 import sql
 
 Query = tuple[str, tuple[Any, ...]]
 
-# How many matches the explore page counts exactly before it says "1,000+".
-COUNT_CAP = 1_000
+# How many matches the explore page counts exactly before it says "200+".
+COUNT_CAP = 200
 
 EXPLORE_COLUMNS = (
     "record_id",

@@ -34,7 +34,9 @@ def dashboard_data(live_settings: Settings, spark: SparkSession) -> Iterator[Das
     annotated = sorted(manifest.valid_record_ids)[0]
     produce_sample(live_settings, layout, RECORDS, SEED, progress=False)
     publish_annotations(live_settings, layout, annotated)
-    run_stages(live_settings, layout, spark=spark)
+    # The ML stage's outputs are seeded below, so these tests do not wait for embeddings.
+    for stage in ("raw", "cleanse", "curate", "export"):
+        run_stages(live_settings, layout, stage=stage, spark=spark)
     groups = seed_ml_outputs(live_settings, layout, manifest)
     yield DashboardData(layout, manifest, groups, annotated)
     drop_namespace(live_settings, layout)

@@ -25,6 +25,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 SCREENSHOTS = PROJECT_ROOT / "artifacts" / "screenshots"
 WAIT_S = 90
+SEARCH_LABEL = "Search titles, descriptions and creators"
 HERITAGE = str(Path(sys.executable).with_name("heritage"))
 
 
@@ -122,7 +123,9 @@ def test_search_open_an_object_and_confirm_a_group(
     driver.get(dashboard_url)
     page_shows("matching records of")
     shot("01-explore")
-    field = wait.until(when.element_to_be_clickable((By.CSS_SELECTOR, "input[type='text']")))
+    field = wait.until(
+        when.element_to_be_clickable((By.CSS_SELECTOR, f"input[aria-label='{SEARCH_LABEL}']"))
+    )
     field.send_keys(search, Keys.ENTER)
     total = len(dashboard_data.manifest.valid_record_ids)
     # The caption's first figure drops below the total once the search has run.

@@ -53,7 +53,7 @@ def test_explore_searches_filters_and_pages(app_env: None, dashboard_data: Dashb
     assert f"{valid:,} matching records of {valid:,}" in app.caption[0].value
     first_page = {b.help for b in app.button if b.key and b.key.startswith("open-")}
     assert len(first_page) == 20
-    assert app.get("imgs"), "thumbnails from the object store are shown"
+    assert app.get("image"), "thumbnails from the object store are shown"
     app.button(key="next").click().run()
     second_page = {b.help for b in app.button if b.key and b.key.startswith("open-")}
     assert second_page and first_page.isdisjoint(second_page)
