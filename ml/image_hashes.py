@@ -35,14 +35,62 @@ def _dct_matrix(size: int) -> np.ndarray:
     return np.cos(np.pi * k * (2 * n + 1) / (2 * size))
 
 
-def _grayscale(image: Image.Image, size: tuple[int, int]) -> np.ndarray:
-    """Luminance reduced to ``size`` (width, height) with an antialiasing filter."""
+def flatten_to_rgb(image: Image.Image) -> Image.Image:
+    """Any Pillow mode as RGB; transparent pixels count as white, whatever colour they store."""
+    if image.mode == "RGB":
+        return image
     if image.mode in ("RGBA", "LA", "P", "PA"):
-        # Transparent pixels count as white, whatever colour they happen to store.
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(background, rgba)
-    gray = image.convert("L").resize(size, Image.Resampling.LANCZOS)
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+_TRIM_PROBE_PX = 512  # the border is found on a copy at most this big
+_TRIM_TOLERANCE = 24  # per channel, of 255: JPEG ringing along a frame stays "border"
+_TRIM_CONTENT_SHARE = 0.02  # a row or column is content when this share of it differs
+_TRIM_MIN_KEEP = 0.5  # never trim away more than half of either side
+
+
+def trim_uniform_border(image: Image.Image) -> Image.Image:
+    """The picture without a uniform frame (a mount, a scanner margin, a padding).
+
+    A frame is a band of the colour all four corners share; the content is every row and
+    column where more than 2% of the pixels differ from it. Duplicates that differ only by a
+    frame then hash and embed alike. Returns the image unchanged (RGB) when the corners
+    disagree or when trimming would keep less than half of the width or height.
+    """
+    rgb = flatten_to_rgb(image)
+    probe = rgb.copy()
+    probe.thumbnail((_TRIM_PROBE_PX, _TRIM_PROBE_PX), Image.Resampling.BILINEAR)
+    pixels = np.asarray(probe, dtype=np.int16)
+    corners = pixels[[0, 0, -1, -1], [0, -1, 0, -1]]
+    if int(np.ptp(corners, axis=0).max()) > _TRIM_TOLERANCE:
+        return rgb
+    differs = np.abs(pixels - np.median(corners, axis=0)).max(axis=2) > _TRIM_TOLERANCE
+    rows = np.flatnonzero(differs.mean(axis=1) > _TRIM_CONTENT_SHARE)
+    columns = np.flatnonzero(differs.mean(axis=0) > _TRIM_CONTENT_SHARE)
+    height, width = differs.shape
+    if rows.size == 0 or columns.size == 0:
+        return rgb
+    top, bottom, left, right = rows[0], rows[-1] + 1, columns[0], columns[-1] + 1
+    if (top, bottom, left, right) == (0, height, 0, width):
+        return rgb
+    if bottom - top < _TRIM_MIN_KEEP * height or right - left < _TRIM_MIN_KEEP * width:
+        return rgb
+    scale_x, scale_y = rgb.width / width, rgb.height / height
+    box = (
+        round(left * scale_x),
+        round(top * scale_y),
+        round(right * scale_x),
+        round(bottom * scale_y),
+    )
+    return rgb.crop(box)
+
+
+def _grayscale(image: Image.Image, size: tuple[int, int]) -> np.ndarray:
+    """Luminance reduced to ``size`` (width, height) with an antialiasing filter."""
+    gray = flatten_to_rgb(image).convert("L").resize(size, Image.Resampling.LANCZOS)
     return np.asarray(gray, dtype=np.float64)
 
 
@@ -67,8 +115,13 @@ def dhash(image: Image.Image) -> int:
 
 
 def perceptual_hashes(image: Image.Image) -> ImageHashes:
-    """pHash and dHash of an image (any mode; transparency counts as white)."""
-    return ImageHashes(phash=phash(image), dhash=dhash(image))
+    """pHash and dHash of an image without its uniform frame (any mode; transparency = white).
+
+    The frame is trimmed first (``trim_uniform_border``), as the encoders do, so a copy with
+    a mount or padding still matches; ``phash``/``dhash`` alone hash the pixels as given.
+    """
+    content = trim_uniform_border(image)
+    return ImageHashes(phash=phash(content), dhash=dhash(content))
 
 
 def hamming_distance(a: int, b: int) -> int:

@@ -18,6 +18,7 @@ from heritage.ml.image_hashes import (
     perceptual_hashes,
     phash,
     to_signed64,
+    trim_uniform_border,
 )
 
 skimage_data = pytest.importorskip("skimage.data")
@@ -98,3 +99,26 @@ def test_signed_round_trip_for_bigint_columns(value: int) -> None:
     signed = to_signed64(value)
     assert -(1 << 63) <= signed < 1 << 63
     assert from_signed64(signed) == value
+
+
+@pytest.mark.parametrize("fill", [(255, 255, 255), (0, 0, 0), (128, 96, 64)])
+def test_a_framed_copy_hashes_like_the_original(
+    photos: dict[str, Image.Image], fill: tuple[int, int, int]
+) -> None:
+    image = photos["astronaut"]
+    framed = _jpeg(ImageOps.expand(image, border=30, fill=fill), quality=80)
+    trimmed = trim_uniform_border(framed)
+    assert abs(trimmed.width - image.width) <= 4 and abs(trimmed.height - image.height) <= 4
+    original, copy = perceptual_hashes(image), perceptual_hashes(framed)
+    assert hamming_distance(original.phash, copy.phash) <= 4
+    assert hamming_distance(original.dhash, copy.dhash) <= 6
+
+
+def test_trimming_leaves_unframed_and_mostly_empty_pictures_alone(
+    photos: dict[str, Image.Image],
+) -> None:
+    for image in photos.values():
+        assert trim_uniform_border(image).size == image.size
+    small_object = Image.new("RGB", (400, 300), (255, 255, 255))
+    small_object.paste((20, 40, 160), (180, 130, 230, 170))
+    assert trim_uniform_border(small_object).size == (400, 300)
