@@ -60,6 +60,8 @@ def _stage_seconds(spark, settings, layout: LakehouseLayout) -> dict[str, float]
         started = time.perf_counter()
         stage()
         timings[name] = time.perf_counter() - started
+        # Printed as it goes: a long run that fails late still leaves its figures.
+        print(f"    ({name} done in {timings[name]:.2f} s)", flush=True)
     return timings
 
 
@@ -97,10 +99,12 @@ def run(records: int, seed: int) -> None:
     messages = produce_sample(settings, layout, records, seed, progress=False).published
     print(
         f"lakehouse benchmark: {records:,} records ({messages:,} messages), {platform.node()}, "
-        f"Spark {spark.version} {settings.spark_master}"
+        f"Spark {spark.version} {settings.spark_master}",
+        flush=True,
     )
     try:
         bare = _bare_append_seconds(spark, settings, layout)
+        print(f"    (bare append done in {bare:.2f} s)", flush=True)
         full = _stage_seconds(spark, settings, layout)
         changed = _publish_changes(settings, layout, records, seed)
         incremental = _stage_seconds(spark, settings, layout)

@@ -175,9 +175,19 @@ def run_cleanse(
     spark: SparkSession, layout: LakehouseLayout, processing_time: str | None = None
 ) -> CleanseCounts:
     """Cleanse every raw record and annotation not yet cleansed; returns what batches saw."""
-    ensure_delta_table(spark, layout.cleansed_records, CLEANSED_RECORDS, change_data_feed=True)
     ensure_delta_table(
-        spark, layout.cleansed_annotations, CLEANSED_ANNOTATIONS, change_data_feed=True
+        spark,
+        layout.cleansed_records,
+        CLEANSED_RECORDS,
+        change_data_feed=True,
+        deletion_vectors=True,
+    )
+    ensure_delta_table(
+        spark,
+        layout.cleansed_annotations,
+        CLEANSED_ANNOTATIONS,
+        change_data_feed=True,
+        deletion_vectors=True,
     )
     ensure_delta_table(spark, layout.dead_letters, DEAD_LETTERS, change_data_feed=True)
     records = _cleanse_stream(

@@ -118,8 +118,12 @@ def _changes(spark: SparkSession, path: str, after: int, upto: int) -> DataFrame
 
 
 def run_curate(spark: SparkSession, layout: LakehouseLayout) -> CurateResult:
-    ensure_delta_table(spark, layout.curated_records, CURATED_RECORDS, change_data_feed=True)
-    ensure_delta_table(spark, layout.canonical_ids, CANONICAL_IDS, change_data_feed=True)
+    ensure_delta_table(
+        spark, layout.curated_records, CURATED_RECORDS, change_data_feed=True, deletion_vectors=True
+    )
+    ensure_delta_table(
+        spark, layout.canonical_ids, CANONICAL_IDS, change_data_feed=True, deletion_vectors=True
+    )
     paths = {
         "records": layout.cleansed_records,
         "annotations": layout.cleansed_annotations,
@@ -162,7 +166,14 @@ def run_curate(spark: SparkSession, layout: LakehouseLayout) -> CurateResult:
         .load(layout.cleansed_records)
         .join(touched.withColumnRenamed("id", "record_id"), "record_id", how="left_semi")
     )
-    curated = build_curated(records, annotations, canonical)
+    # Only annotations that count for a touched record: aggregating all of them would make
+    # the cost grow with the table instead of with the change.
+    relevant_annotations = (
+        with_canonical_ids(annotations, "target_record_id", canonical)
+        .join(touched.withColumnRenamed("id", "canonical_id"), "canonical_id", how="left_semi")
+        .drop("canonical_id")
+    )
+    curated = build_curated(records, relevant_annotations, canonical)
     # Every touched id: its new curated row, or nulls when the record is gone (deleted).
     source = touched.join(curated, F.col("id") == F.col("record_id"), how="left")
     columns: dict[str, str | Column] = {f.name: f"s.{f.name}" for f in CURATED_RECORDS.fields}

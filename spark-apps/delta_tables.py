@@ -15,12 +15,23 @@ TXN_VERSION = "spark.databricks.delta.write.txnVersion"
 
 
 def ensure_delta_table(
-    spark: SparkSession, path: str, schema: StructType, change_data_feed: bool = False
+    spark: SparkSession,
+    path: str,
+    schema: StructType,
+    change_data_feed: bool = False,
+    deletion_vectors: bool = False,
 ) -> None:
-    """Create the table at ``path`` with ``schema`` if absent (version 0); else nothing."""
+    """Create the table at ``path`` with ``schema`` if absent (version 0); else nothing.
+
+    ``deletion_vectors`` suits MERGE targets: a MERGE that changes a few rows then marks
+    them in small deletion-vector files instead of rewriting every Parquet file holding one
+    of them, so an incremental run costs in proportion to the change, not to the table.
+    """
     builder = DeltaTable.createIfNotExists(spark).location(path).addColumns(schema)
     if change_data_feed:
         builder = builder.property("delta.enableChangeDataFeed", "true")
+    if deletion_vectors:
+        builder = builder.property("delta.enableDeletionVectors", "true")
     try:
         builder.execute()
     except AnalysisException as error:
