@@ -268,7 +268,7 @@ def _lakehouse_run(args: argparse.Namespace) -> int:
         print(f"running continuously every {args.interval:g} s; Ctrl-C or SIGTERM stops")
         run_continuously(settings, layout, args.interval, stop)
         return 0
-    report = run_stages(settings, layout, args.stage)
+    report = run_stages(settings, layout, args.stage, skip=args.skip)
     print(report.render())
     return 0
 
@@ -523,21 +523,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     lakehouse = commands.add_parser(
         "lakehouse",
-        help="run the Spark stages (raw, cleanse, export)",
+        help="run the Spark stages (raw, cleanse, ml, curate, export)",
         description="The Delta tables on the object store and their export to PostgreSQL.",
     )
     lakehouse_commands = lakehouse.add_subparsers(dest="action", required=True, metavar="ACTION")
     run = lakehouse_commands.add_parser(
         "run",
         help="run stages once over all new input (availableNow)",
-        description="Run raw ingest, cleanse, curate and export once over whatever input is "
+        description="Run raw ingest, cleanse, ml (images, embeddings, duplicates), curate and "
+        "export once over whatever input is "
         "new (Structured Streaming with an availableNow trigger; each stage is idempotent).",
     )
     run.add_argument(
         "--stage",
-        choices=("all", "raw", "cleanse", "curate", "export"),
+        choices=("all", "raw", "cleanse", "ml", "curate", "export"),
         default="all",
         help="which stage (default: all)",
+    )
+    run.add_argument(
+        "--skip",
+        action="append",
+        choices=("ml",),
+        default=[],
+        help="leave a stage out of --stage all (compose runs ml in its own service)",
     )
     run.add_argument(
         "--continuous",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from pyspark.sql import SparkSession
@@ -69,8 +70,11 @@ def produce_sample(
     progress: bool = True,
     update_fraction: float = 0.05,
     delete_fraction: float = 0.0,
+    image_base_url: str | None = None,
 ) -> PublishResult:
-    collection = generate_sample_collection(records, seed, update_fraction, delete_fraction)
+    collection = generate_sample_collection(
+        records, seed, update_fraction, delete_fraction, image_base_url=image_base_url
+    )
     producer = create_producer(settings)
     ledger = PublishLedger(layout.ledger_path)
     try:
@@ -101,8 +105,10 @@ def run_stages(
     layout: LakehouseLayout,
     stage: str = "all",
     spark: SparkSession | None = None,
+    skip: Collection[str] = (),
 ) -> StageReport:
-    """Run raw, cleanse, curate and export (or one of them) once over all new input."""
+    """Run raw, cleanse, ml, curate and export (or one of them) once over all new input;
+    ``skip`` names stages to leave out of "all" (compose runs ml in its own service)."""
     from heritage.spark_apps.cleanse import run_cleanse
     from heritage.spark_apps.curate import run_curate
     from heritage.spark_apps.postgres_export import run_postgres_export
@@ -122,6 +128,12 @@ def run_stages(
                 "cleanse", counts.valid_in + counts.dead_lettered_in, time.perf_counter() - started
             )
         )
+    if stage == "ml" or (stage == "all" and "ml" not in skip):
+        from heritage.ml.ml_stage import run_ml_stage
+
+        started = time.perf_counter()
+        ml = run_ml_stage(spark, settings, layout)
+        report.timings.append(StageTiming("ml", ml.rows, time.perf_counter() - started))
     if stage in ("all", "curate"):
         started = time.perf_counter()
         curated = run_curate(spark, layout)
@@ -154,8 +166,9 @@ def run_continuously(
     stop: threading.Event,
     spark: SparkSession | None = None,
 ) -> None:
-    """raw and cleanse as processingTime streaming queries; curate and export every
+    """raw and cleanse as processingTime streaming queries; ml, curate and export every
     ``interval_s`` on the driver; until ``stop`` is set or a query fails."""
+    from heritage.ml.ml_stage import run_ml_stage
     from heritage.spark_apps.cleanse import run_cleanse
     from heritage.spark_apps.curate import run_curate
     from heritage.spark_apps.postgres_export import run_postgres_export
@@ -174,6 +187,7 @@ def run_continuously(
                 failure = query.exception()
                 if failure is not None or not query.isActive:
                     raise RuntimeError(f"streaming query {query.name} stopped: {failure}")
+            run_ml_stage(spark, settings, layout)
             curated = run_curate(spark, layout)
             exported = run_postgres_export(spark, settings, layout)
             log.info(

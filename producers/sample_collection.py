@@ -10,6 +10,7 @@ URIs in current and legacy forms, and image URLs (``edmIsShownBy``).
 from __future__ import annotations
 
 import random
+import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -223,11 +224,17 @@ def _record_id(payload: Any) -> str:
 
 
 def generate_sample_collection(
-    size: int, seed: int = 7, update_fraction: float = 0.05, delete_fraction: float = 0.0
+    size: int,
+    seed: int = 7,
+    update_fraction: float = 0.05,
+    delete_fraction: float = 0.0,
+    image_base_url: str | None = None,
 ) -> SampleCollection:
     """``size`` source records (about 5% malformed, 3% exact and 3% near duplicates of others)
     followed by later updates of ``update_fraction`` of the valid ones, then deletions
-    (tombstones) of ``delete_fraction`` of them."""
+    (tombstones) of ``delete_fraction`` of them. With ``image_base_url`` the image URLs point
+    at a local image server (``<base>/media/<dataset>/iiif/...``, as served by
+    ``heritage.ml.demo_image_server``) instead of ``https://media.<dataset>.example.org``."""
     if size < 1:
         raise ValueError(f"sample size must be at least 1, got {size}")
     rng = random.Random(seed)
@@ -289,7 +296,21 @@ def generate_sample_collection(
                 europeana_id = record_id.removeprefix(f"{SOURCE}:")
                 messages.append(SampleMessage(record_id, {"id": europeana_id}, deleted=True))
                 manifest.deleted_record_ids.add(record_id)
+    if image_base_url:
+        for message in messages:
+            if isinstance(message.payload, dict) and "edmIsShownBy" in message.payload:
+                message.payload["edmIsShownBy"] = [
+                    with_image_base(url, image_base_url) for url in message.payload["edmIsShownBy"]
+                ]
     return SampleCollection(messages, manifest)
+
+
+_EXAMPLE_IMAGE_URL = re.compile(r"^https://media\.([A-Za-z0-9_-]+)\.example\.org/")
+
+
+def with_image_base(url: str, base_url: str) -> str:
+    """An example.org image URL of the collection served from ``base_url`` instead."""
+    return _EXAMPLE_IMAGE_URL.sub(lambda m: f"{base_url.rstrip('/')}/media/{m.group(1)}/", url)
 
 
 def iter_payload_kinds(collection: SampleCollection) -> Iterator[tuple[str, str]]:
