@@ -7,24 +7,45 @@ without a restart. Review decisions are the one write, made as the curator role.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import streamlit as st
 
+from heritage.json_logging import configure_logging
+
 HERE = Path(__file__).resolve().parent
 
 PAGES = [
-    st.Page(str(HERE / "explore_page.py"), title="Explore", icon="🔎", default=True),
-    st.Page(str(HERE / "object_page.py"), title="Object", icon="🖼️", url_path="object"),
+    st.Page(str(HERE / "explore_page.py"), title="Explore", icon=":material/search:", default=True),
+    st.Page(
+        str(HERE / "object_page.py"), title="Object", icon=":material/image:", url_path="object"
+    ),
     st.Page(
         str(HERE / "duplicates_page.py"),
         title="Duplicates review",
-        icon="🧩",
+        icon=":material/join:",
         url_path="duplicates",
     ),
-    st.Page(str(HERE / "pipeline_page.py"), title="Pipeline", icon="⚙️", url_path="pipeline"),
-    st.Page(str(HERE / "sql_page.py"), title="SQL", icon="📜", url_path="sql"),
+    st.Page(
+        str(HERE / "pipeline_page.py"),
+        title="Pipeline",
+        icon=":material/monitoring:",
+        url_path="pipeline",
+    ),
+    st.Page(str(HERE / "sql_page.py"), title="SQL", icon=":material/code:", url_path="sql"),
 ]
 
+
+@st.cache_resource
+def _json_logs() -> bool:
+    """Once per server process: structured logs on stderr (not under AppTest)."""
+    if os.environ.get("HERITAGE_DASHBOARD_JSON_LOGS"):
+        configure_logging()
+        return True
+    return False
+
+
+_json_logs()
 st.set_page_config(page_title="Heritage explorer", layout="wide")
 st.navigation(PAGES).run()

@@ -26,6 +26,7 @@ RESULT_TTL_S = 10
 # Read-only sessions; JIT off: it adds 15-20 ms of compilation to the explorer's short queries.
 READER_OPTIONS = "-c default_transaction_read_only=on -c statement_timeout=15000 -c jit=off"
 MAX_CONNECTIONS = 4
+IDLE_CONNECTIONS = 2
 Rows = list[dict[str, Any]]
 
 
@@ -62,8 +63,9 @@ def unavailable_message(error: BaseException) -> str:
 @st.cache_resource(show_spinner=False)
 def _reader_pool(address: DatabaseAddress) -> psycopg2.pool.ThreadedConnectionPool:
     settings = load_settings()
+    # psycopg2 keeps at most minconn connections idle between queries and closes the rest.
     return psycopg2.pool.ThreadedConnectionPool(
-        0,
+        IDLE_CONNECTIONS,
         MAX_CONNECTIONS,
         host=address.host,
         port=address.port,
@@ -87,10 +89,10 @@ def run_query(
 ) -> Rows:
     """Rows as dicts. A broken pooled connection is discarded and the query retried on a
     fresh one (as many times as the pool may hold connections, plus one)."""
-    pool = _reader_pool(address)
     last_error: psycopg2.Error | None = None
     for _attempt in range(MAX_CONNECTIONS + 1):
         try:
+            pool = _reader_pool(address)  # opens IDLE_CONNECTIONS; not cached if that fails
             connection = pool.getconn()
         except psycopg2.Error as error:
             raise DatabaseUnavailable(unavailable_message(error)) from error

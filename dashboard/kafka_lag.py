@@ -49,7 +49,7 @@ def topic_end_offsets(settings: Settings, topics: list[str]) -> dict[str, dict[i
         bootstrap_servers=settings.kafka_bootstrap_servers.split(","),
         client_id="heritage-dashboard",
         request_timeout_ms=5000,
-        api_version_auto_timeout_ms=3000,
+        bootstrap_timeout_ms=3000,
         connections_max_idle_ms=9000,
         enable_auto_commit=False,
     )

@@ -16,7 +16,8 @@ def app_path() -> Path:
 
 def launch_dashboard(port: int, address: str, headless: bool) -> int:
     settings = load_settings()
-    env = {**os.environ, **settings.as_environment()}
+    # The app logs JSON lines like every other component (app.py reads this flag).
+    env = {**os.environ, **settings.as_environment(), "HERITAGE_DASHBOARD_JSON_LOGS": "1"}
     argv = [
         sys.executable,
         "-m",

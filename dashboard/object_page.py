@@ -46,14 +46,15 @@ FIELD_ORDER = (
 
 
 def field_rows(record: dict[str, Any]) -> list[dict[str, str]]:
-    """Every field as text, in a stable order (lists joined, nulls shown as a dash)."""
+    """Every field as text, in a stable order (lists joined, nulls shown as an em dash: a
+    plain "-" would render as a Markdown bullet)."""
     rows = []
     for name in FIELD_ORDER:
         value = record.get(name)
         if isinstance(value, list):
-            text = ", ".join(str(v) for v in value) or "-"
+            text = ", ".join(str(v) for v in value) or "—"
         else:
-            text = "-" if value is None or value == "" else str(value)
+            text = "—" if value is None or value == "" else str(value)
         rows.append({"field": name, "value": text})
     return rows
 

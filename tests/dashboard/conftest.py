@@ -22,9 +22,9 @@ from heritage.producers.sample_collection import generate_sample_collection
 from heritage.settings import Settings
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def dashboard_data(live_settings: Settings, spark: SparkSession) -> Iterator[DashboardData]:
-    """One pipeline run per test module (Spark is the slow part)."""
+    """One pipeline run per test session (Spark is the slow part)."""
     from heritage.lakehouse_namespaces import drop_namespace
     from heritage.pipeline import prepare, produce_sample, run_stages
 

@@ -155,7 +155,8 @@ def test_search_open_an_object_and_confirm_a_group(
     with connection, connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM heritage.duplicate_decisions "
-            "WHERE decision = 'same' AND %s IN (record_id, other_record_id)",
+            "WHERE decision = 'same' AND decided_by = 'curator' "
+            "AND %s IN (record_id, other_record_id)",
             (first_group,),
         )
         assert cursor.fetchone()[0] == len(dashboard_data.groups[first_group]) - 1  # type: ignore[index]

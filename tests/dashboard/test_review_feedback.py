@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Iterator
 
 import pytest
 from pyspark.sql import SparkSession
@@ -27,6 +28,18 @@ pytestmark = [
 ]
 
 
+@pytest.fixture
+def demo_images(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """As `heritage demo` does: the sample's images from the local demo image server."""
+    from heritage.ml.demo_image_server import serve_demo_images
+
+    with serve_demo_images(0) as image_base:
+        monkeypatch.setenv(
+            "HERITAGE_IMAGE_FETCH_ALLOW", image_base.removeprefix("http://").rstrip("/")
+        )
+        yield image_base
+
+
 def canonical_ids(settings: Settings, layout: LakehouseLayout) -> dict[str, str | None]:
     connection = connect(settings, layout.pg_database)
     with connection, connection.cursor() as cursor:
@@ -46,13 +59,17 @@ def rerun_ml_curate_export(
 
 
 def test_merge_then_split_changes_canonical_ids_and_the_object_page_shows_it(
-    app_env: None, live_settings: Settings, layout: LakehouseLayout, spark: SparkSession
+    app_env: None,
+    live_settings: Settings,
+    layout: LakehouseLayout,
+    spark: SparkSession,
+    demo_images: str,
 ) -> None:
     from heritage.dashboard.connection_pool import cached_rows
     from heritage.dashboard.review_decisions import merge_groups, record_decisions, split_member
     from heritage.pipeline import produce_sample, run_stages
 
-    produce_sample(live_settings, layout, 60, 4, progress=False)
+    produce_sample(live_settings, layout, 60, 4, progress=False, image_base_url=demo_images)
     run_stages(live_settings, layout, spark=spark)
     before = canonical_ids(live_settings, layout)
     singles = sorted(r for r, c in before.items() if c in (None, r))
