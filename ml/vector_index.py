@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -107,10 +108,13 @@ class VectorIndex:
             )
             self.client.delete_collection(self.collection)
         self.client.create_collection(self.collection, vectors_config=wanted)
-        for field in ("canonical_id", "provider", "type", "rights"):
-            self.client.create_payload_index(
-                self.collection, field, field_schema=models.PayloadSchemaType.KEYWORD
-            )
+        with warnings.catch_warnings():
+            # Embedded Qdrant ignores payload indexes (and says so); a server uses them.
+            warnings.simplefilter("ignore", UserWarning)
+            for field in ("canonical_id", "provider", "type", "rights"):
+                self.client.create_payload_index(
+                    self.collection, field, field_schema=models.PayloadSchemaType.KEYWORD
+                )
 
     def upsert(self, objects: Sequence[IndexedObject]) -> None:
         if not objects:
