@@ -175,9 +175,11 @@ def run_curate(spark: SparkSession, layout: LakehouseLayout) -> CurateResult:
     )
     curated = build_curated(records, relevant_annotations, canonical)
     # Every touched id: its new curated row, or nulls when the record is gone (deleted).
-    source = touched.join(curated, F.col("id") == F.col("record_id"), how="left")
+    # Materialised once: MERGE reads its source twice (to find the files to change, then to
+    # write), and recomputing it would scan the whole cleansed table each time.
+    source = touched.join(curated, F.col("id") == F.col("record_id"), how="left").persist()
     columns: dict[str, str | Column] = {f.name: f"s.{f.name}" for f in CURATED_RECORDS.fields}
-    touched_count = touched.count()
+    touched_count = source.count()
     spark.conf.set(USER_METADATA, json.dumps({"curate": current}))
     try:
         (
@@ -191,5 +193,6 @@ def run_curate(spark: SparkSession, layout: LakehouseLayout) -> CurateResult:
         )
     finally:
         spark.conf.unset(USER_METADATA)
+        source.unpersist()
         touched.unpersist()
     return CurateResult(current, touched_count, committed=True)
