@@ -4,6 +4,7 @@ ML job's export writes them (stored thumbnails, duplicate groups, pairs, similar
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 
 from PIL import Image
@@ -27,9 +28,18 @@ class DashboardData:
     annotated_record_id: str
 
 
-def thumbnail_png(color: tuple[int, int, int]) -> bytes:
+def demo_thumbnail(image_url: str) -> bytes:
+    """The thumbnail the ML stage would store for ``image_url``: the demo image server's
+    picture for it (its near-duplicates are the same transformed variants), at most 256 px."""
+    from heritage.ml.demo_image_server import demo_image, local_image_url
+
+    local = local_image_url(image_url, "http://demo")
+    match = re.match(r"^http://demo/media/[^/]+/iiif/([^/]+)/full/([^/]+)/", local)
+    assert match, f"not a sample collection image URL: {image_url}"
+    picture = Image.open(io.BytesIO(demo_image(match.group(1), variant=match.group(2) != "max")))
+    picture.thumbnail((256, 256))
     buffer = io.BytesIO()
-    Image.new("RGB", (64, 48), color).save(buffer, format="JPEG")
+    picture.convert("RGB").save(buffer, format="JPEG", quality=85)
     return buffer.getvalue()
 
 
@@ -46,12 +56,16 @@ def seed_ml_outputs(
     client = object_store_client(settings)
     prefix = layout.table_root.removeprefix(f"s3a://{settings.bucket}/")
     valid = sorted(manifest.valid_record_ids)
+    with connect(settings, layout.pg_database) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT record_id, image_url FROM heritage.objects")
+        image_urls = dict(cursor.fetchall())
+    connection.close()
     images = []
     for index, record_id in enumerate(valid):
         key = f"{prefix}/images/thumbnails/{index:04d}.jpg"
-        data = thumbnail_png(((index * 40) % 256, (index * 90) % 256, (index * 20) % 256))
+        data = demo_thumbnail(image_urls[record_id])
         client.put_object(settings.bucket, key, io.BytesIO(data), len(data), "image/jpeg")
-        images.append((record_id, f"https://images.example.org/{index}", key))
+        images.append((record_id, image_urls[record_id], key))
     with connect(settings, layout.pg_database) as connection, connection.cursor() as cursor:
         cursor.executemany(
             "INSERT INTO heritage.object_images (record_id, image_url, status, sha256, "
