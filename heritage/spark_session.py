@@ -28,6 +28,10 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": "4",
+        # Delta rebuilds a table's file list ("snapshot") in 50 partitions unless told
+        # otherwise: on a few cores that is 50 tiny tasks, half a second, for every table a
+        # query touches, and it dominated the incremental runs (docs/benchmarks.md).
+        "spark.databricks.delta.snapshotPartitions": "2",
         "spark.default.parallelism": "4",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
