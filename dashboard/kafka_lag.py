@@ -7,8 +7,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from heritage.settings import Settings
-
 
 @dataclass(frozen=True)
 class PartitionLag:
@@ -39,30 +37,3 @@ def partition_lags(
                 )
             )
     return lags
-
-
-def topic_end_offsets(settings: Settings, topics: list[str]) -> dict[str, dict[int, int]]:
-    """End offset per partition of each topic that exists; raises when Kafka is unreachable."""
-    from kafka import KafkaConsumer, TopicPartition
-
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers.split(","),
-        client_id="heritage-dashboard",
-        request_timeout_ms=5000,
-        bootstrap_timeout_ms=3000,
-        connections_max_idle_ms=9000,
-        enable_auto_commit=False,
-    )
-    try:
-        partitions = [
-            TopicPartition(topic, partition)
-            for topic in topics
-            for partition in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
-        ends = consumer.end_offsets(partitions) if partitions else {}
-    finally:
-        consumer.close()
-    result: dict[str, dict[int, int]] = {}
-    for tp, offset in ends.items():
-        result.setdefault(tp.topic, {})[tp.partition] = int(offset)
-    return result

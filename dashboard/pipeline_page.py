@@ -17,14 +17,15 @@ from heritage.dashboard.explorer_queries import (
     rejections_query,
     throughput_query,
 )
-from heritage.dashboard.kafka_lag import partition_lags, topic_end_offsets
+from heritage.dashboard.kafka_lag import partition_lags
 from heritage.dashboard.page_support import rows_or_stop
+from heritage.kafka_topics import topic_end_offsets
 from heritage.settings import load_settings
 
 
 @st.cache_data(ttl=10, show_spinner=False)
 def end_offsets(bootstrap: str, topics: tuple[str, ...]) -> dict[str, dict[int, int]]:
-    return topic_end_offsets(load_settings(), list(topics))
+    return topic_end_offsets(load_settings(), list(topics), client_id="heritage-dashboard")
 
 
 def show_lag() -> None:

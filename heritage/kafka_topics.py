@@ -34,3 +34,32 @@ def ensure_topics(settings: Settings, names: tuple[str, ...] = PIPELINE_TOPICS) 
                 admin.create_topics(wanted)
     finally:
         admin.close()
+
+
+def topic_end_offsets(
+    settings: Settings, topics: list[str], client_id: str = "heritage"
+) -> dict[str, dict[int, int]]:
+    """End offset per partition of each topic that exists; raises when Kafka is unreachable."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers.split(","),
+        client_id=client_id,
+        request_timeout_ms=5000,
+        bootstrap_timeout_ms=3000,
+        connections_max_idle_ms=9000,
+        enable_auto_commit=False,
+    )
+    try:
+        partitions = [
+            TopicPartition(topic, partition)
+            for topic in topics
+            for partition in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        ends = consumer.end_offsets(partitions) if partitions else {}
+    finally:
+        consumer.close()
+    result: dict[str, dict[int, int]] = {}
+    for tp, offset in ends.items():
+        result.setdefault(tp.topic, {})[tp.partition] = int(offset)
+    return result

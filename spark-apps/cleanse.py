@@ -1,6 +1,7 @@
 """cleanse stage: raw Delta -> cleansed Delta (MERGE on record_id) + dead-letter Delta.
 
-Reads the raw table as a stream (availableNow, one checkpoint) and handles each micro-batch
+Reads the raw table as a stream (availableNow, one checkpoint; not started when the raw table
+has not moved since the last run) and handles each micro-batch
 with ``foreachBatch``: validate, then MERGE the dead letters and the latest valid version of
 each record, each MERGE guarded by txnAppId/txnVersion so a replayed batch changes nothing.
 A change is applied only when content_hash differs and the incoming version is not older.
@@ -20,7 +21,7 @@ from heritage.spark_apps.annotation_validation import (
     select_cleansed_annotations,
     validate_annotations,
 )
-from heritage.spark_apps.delta_tables import ensure_delta_table, run_idempotent
+from heritage.spark_apps.delta_tables import ensure_delta_table, run_idempotent, table_version
 from heritage.spark_apps.record_validation import (
     CLEANSED_COLUMNS,
     select_cleansed_changes,
@@ -28,6 +29,7 @@ from heritage.spark_apps.record_validation import (
     validate_records,
     with_producer_rejections,
 )
+from heritage.spark_apps.source_positions import run_unless_unmoved
 from heritage.spark_apps.table_schemas import CLEANSED_ANNOTATIONS, CLEANSED_RECORDS, DEAD_LETTERS
 
 STAGE = "cleanse"
@@ -136,17 +138,23 @@ def _cleanse_stream(
             cleansed.unpersist()
             dead_letters.unpersist()
 
+    checkpoint = layout.checkpoint(query)
     writer = (
         spark.readStream.format("delta")
         .load(source)
         .writeStream.foreachBatch(cleanse_batch)
-        .option("checkpointLocation", layout.checkpoint(query))
+        .option("checkpointLocation", checkpoint)
         .queryName(query)
     )
     if processing_time:
         writer.trigger(processingTime=processing_time).start()
     else:
-        writer.trigger(availableNow=True).start().awaitTermination()
+        run_unless_unmoved(
+            spark,
+            checkpoint,
+            str(table_version(spark, source)),
+            lambda: writer.trigger(availableNow=True).start().awaitTermination(),
+        )
     return counts
 
 

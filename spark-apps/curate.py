@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 
 from delta.tables import DeltaTable
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from heritage.lakehouse_layout import LakehouseLayout
@@ -90,6 +90,18 @@ def build_curated(records: DataFrame, annotations: DataFrame, canonical: DataFra
     )
 
 
+def latest_record_states(changes: DataFrame) -> DataFrame:
+    """Change-feed rows of the cleansed records -> one row per record_id: its state after
+    its newest change, with ``present`` false when that change deleted it (pure)."""
+    newest = Window.partitionBy("record_id").orderBy(F.col("_commit_version").desc())
+    return (
+        changes.filter(F.col("_change_type").isin("insert", "update_postimage", "delete"))
+        .withColumn("_rank", F.row_number().over(newest))
+        .filter(F.col("_rank") == 1)
+        .select(*CLEANSED_COLUMNS, (F.col("_change_type") != "delete").alias("present"))
+    )
+
+
 def _consumed_versions(spark: SparkSession, curated: str) -> dict[str, int]:
     """The source versions the newest curate commit consumed (-1 each before the first)."""
     commits = (
@@ -138,8 +150,10 @@ def run_curate(spark: SparkSession, layout: LakehouseLayout) -> CurateResult:
     annotations = spark.read.format("delta").load(layout.cleansed_annotations)
     touched_parts: list[DataFrame] = []
     record_changes = _changes(spark, paths["records"], consumed["records"], current["records"])
+    changed_records = None
     if record_changes is not None:
-        touched_parts.append(record_changes.select(F.col("record_id").alias("id")))
+        changed_records = latest_record_states(record_changes).persist()
+        touched_parts.append(changed_records.select(F.col("record_id").alias("id")))
     annotation_changes = _changes(
         spark, paths["annotations"], consumed["annotations"], current["annotations"]
     )
@@ -161,11 +175,7 @@ def run_curate(spark: SparkSession, layout: LakehouseLayout) -> CurateResult:
         touched = touched.unionByName(part)
     touched = touched.distinct().persist()
 
-    records = (
-        spark.read.format("delta")
-        .load(layout.cleansed_records)
-        .join(touched.withColumnRenamed("id", "record_id"), "record_id", how="left_semi")
-    )
+    records = _touched_records(spark, layout, current["records"], touched, changed_records)
     # Only annotations that count for a touched record: aggregating all of them would make
     # the cost grow with the table instead of with the change.
     relevant_annotations = (
@@ -195,4 +205,40 @@ def run_curate(spark: SparkSession, layout: LakehouseLayout) -> CurateResult:
         spark.conf.unset(USER_METADATA)
         source.unpersist()
         touched.unpersist()
+        if changed_records is not None:
+            changed_records.unpersist()
     return CurateResult(current, touched_count, committed=True)
+
+
+def _touched_records(
+    spark: SparkSession,
+    layout: LakehouseLayout,
+    version: int,
+    touched: DataFrame,
+    changed_records: DataFrame | None,
+) -> DataFrame:
+    """The cleansed rows (at ``version``) of the touched ids that still exist.
+
+    A record that changed has its current row in the change feed already; only ids touched
+    by an annotation or a duplicate group are looked up in the table. Scanning the whole
+    cleansed table for a 1% change made the run cost grow with the table.
+    """
+    unchanged = touched
+    parts: list[DataFrame] = []
+    if changed_records is not None:
+        parts.append(changed_records.filter(F.col("present")).select(*CLEANSED_COLUMNS))
+        unchanged = touched.join(
+            changed_records.select(F.col("record_id").alias("id")), "id", how="left_anti"
+        )
+    if not parts or not unchanged.isEmpty():
+        parts.append(
+            spark.read.format("delta")
+            .option("versionAsOf", version)
+            .load(layout.cleansed_records)
+            .join(unchanged.withColumnRenamed("id", "record_id"), "record_id", how="left_semi")
+            .select(*CLEANSED_COLUMNS)
+        )
+    records = parts[0]
+    for part in parts[1:]:
+        records = records.unionByName(part)
+    return records

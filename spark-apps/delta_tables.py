@@ -10,6 +10,8 @@ from pyspark.errors import AnalysisException
 from pyspark.sql import SparkSession
 from pyspark.sql.types import StructType
 
+from heritage.spark_apps.hadoop_paths import delete_tree, exists
+
 TXN_APP_ID = "spark.databricks.delta.write.txnAppId"
 TXN_VERSION = "spark.databricks.delta.write.txnVersion"
 
@@ -44,14 +46,9 @@ def _remove_uncommitted_table(spark: SparkSession, path: str) -> bool:
     """A process killed while creating a table can leave files at its location but no first
     commit; Delta then neither reads nor creates it. With no commit there is nothing to
     keep: remove the leftovers. Returns False (and removes nothing) if a commit exists."""
-    jvm = spark.sparkContext._jvm
-    assert jvm is not None
-    location = jvm.org.apache.hadoop.fs.Path(path)
-    filesystem = location.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    first_commit = jvm.org.apache.hadoop.fs.Path(f"{path}/_delta_log/{0:020d}.json")
-    if filesystem.exists(first_commit):
+    if exists(spark, f"{path}/_delta_log/{0:020d}.json"):
         return False
-    filesystem.delete(location, True)
+    delete_tree(spark, path)
     return True
 
 

@@ -7,13 +7,18 @@ re-reads from the checkpoint without doubling rows.
 
 from __future__ import annotations
 
+import json
+from functools import partial
+
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
+from heritage.kafka_topics import topic_end_offsets
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.settings import Settings
 from heritage.spark_apps.delta_tables import ensure_delta_table, table_version
+from heritage.spark_apps.source_positions import run_unless_unmoved
 from heritage.spark_apps.table_schemas import ENVELOPE, RAW_RECORDS
 
 
@@ -85,23 +90,41 @@ def run_raw_ingest(
     """raw stage for records, annotations and producers' dead letters, one query each (own
     table and checkpoint); returns rows appended (0 when continuous: the queries keep
     running). Run once, the queries go one after the other: three availableNow queries side
-    by side in one session failed to restart cleanly after a SIGKILL in the fault test."""
+    by side in one session failed to restart cleanly after a SIGKILL in the fault test; and
+    a query whose topic has not moved since its last run is not started at all."""
     feeds = (
         (layout.records_topic, layout.raw_records, "raw_records"),
         (layout.annotations_topic, layout.raw_annotations, "raw_annotations"),
         (layout.dead_letter_topic, layout.raw_dead_letters, "raw_dead_letters"),
     )
+    if processing_time:
+        for topic, table, name in feeds:
+            ensure_delta_table(spark, table, RAW_RECORDS)
+            start_topic_to_raw(
+                spark, settings, topic, table, layout.checkpoint(name), processing_time
+            )
+        return 0
+    ends = topic_end_offsets(settings, [topic for topic, _, _ in feeds], "heritage-raw-ingest")
     appended = 0
     for topic, table, name in feeds:
         ensure_delta_table(spark, table, RAW_RECORDS)
         before = table_version(spark, table)
-        query = start_topic_to_raw(
-            spark, settings, topic, table, layout.checkpoint(name), processing_time
-        )
-        if not processing_time:
-            query.awaitTermination()
+        checkpoint = layout.checkpoint(name)
+        position = json.dumps(ends.get(topic, {}), sort_keys=True)
+        if run_unless_unmoved(
+            spark,
+            checkpoint,
+            position,
+            partial(_ingest_available, spark, settings, topic, table, checkpoint),
+        ):
             appended += _rows_added_since(spark, table, before)
     return appended
+
+
+def _ingest_available(
+    spark: SparkSession, settings: Settings, topic: str, table: str, checkpoint: str
+) -> None:
+    start_topic_to_raw(spark, settings, topic, table, checkpoint).awaitTermination()
 
 
 def _rows_added_since(spark: SparkSession, path: str, version: int) -> int:
