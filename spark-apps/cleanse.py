@@ -21,7 +21,12 @@ from heritage.spark_apps.annotation_validation import (
     select_cleansed_annotations,
     validate_annotations,
 )
-from heritage.spark_apps.delta_tables import ensure_delta_table, run_idempotent, table_version
+from heritage.spark_apps.delta_tables import (
+    ensure_delta_table,
+    merge_then_append,
+    run_idempotent,
+    table_version,
+)
 from heritage.spark_apps.record_validation import (
     CLEANSED_COLUMNS,
     select_cleansed_changes,
@@ -51,22 +56,26 @@ class CleanseCounts:
     batch_ids: list[int] = field(default_factory=list)
 
 
-def merge_cleansed(spark: SparkSession, path: str, changes: DataFrame) -> None:
+def merge_cleansed(
+    spark: SparkSession, path: str, changes: DataFrame, guard: tuple[str, int] | None = None
+) -> None:
     """Apply the latest change per record_id: tombstones delete, other rows upsert; neither
     applies when the incoming version is older than the stored one."""
-    target = DeltaTable.forPath(spark, path)
     columns: dict[str, str | Column] = {name: f"s.{name}" for name in CLEANSED_COLUMNS}
-    (
-        target.alias("t")
-        .merge(changes.alias("s"), "t.record_id = s.record_id")
-        .whenMatchedDelete(condition=f"s.deleted AND ({_INCOMING_IS_NEWER})")
-        .whenMatchedUpdate(
+    merge_then_append(
+        spark,
+        path,
+        changes,
+        ("record_id", "record_id"),
+        lambda merge: merge.whenMatchedDelete(
+            condition=f"s.deleted AND ({_INCOMING_IS_NEWER})"
+        ).whenMatchedUpdate(
             condition=f"NOT s.deleted AND s.content_hash <> t.content_hash"
             f" AND ({_INCOMING_IS_NEWER})",
             set=columns,
-        )
-        .whenNotMatchedInsert(condition="NOT s.deleted", values=columns)
-        .execute()
+        ),
+        insert_when=~F.col("deleted"),
+        guard=guard,
     )
 
 
@@ -80,22 +89,26 @@ def merge_dead_letters(spark: SparkSession, path: str, dead_letters: DataFrame) 
     )
 
 
-def merge_cleansed_annotations(spark: SparkSession, path: str, annotations: DataFrame) -> None:
-    target = DeltaTable.forPath(spark, path)
-    (
-        target.alias("t")
-        .merge(annotations.alias("s"), "t.annotation_id = s.annotation_id")
-        .whenMatchedUpdateAll(
+def merge_cleansed_annotations(
+    spark: SparkSession, path: str, annotations: DataFrame, guard: tuple[str, int] | None = None
+) -> None:
+    merge_then_append(
+        spark,
+        path,
+        annotations,
+        ("annotation_id", "annotation_id"),
+        lambda merge: merge.whenMatchedUpdateAll(
             condition="s.content_hash <> t.content_hash AND s.ingested_at >= t.ingested_at"
-        )
-        .whenNotMatchedInsertAll()
-        .execute()
+        ),
+        insert_when=F.lit(True),
+        guard=guard,
     )
 
 
 # A micro-batch -> (rows for the stage's own table, or None when it has none; dead letters).
 BatchSplitter = Callable[[DataFrame], tuple[DataFrame | None, DataFrame]]
-Merge = Callable[[SparkSession, str, DataFrame], None]
+# (session, table path, valid rows, (txn app id, batch id)): applies them, each commit once.
+Merge = Callable[[SparkSession, str, DataFrame, tuple[str, int]], None]
 
 
 def _cleanse_stream(
@@ -129,7 +142,7 @@ def _cleanse_stream(
                     lambda: merge_dead_letters(spark, layout.dead_letters, dead_letters),
                 )
             if valid_count:
-                run_idempotent(spark, target_app, batch_id, lambda: merge(spark, target, cleansed))
+                merge(spark, target, cleansed, (target_app, batch_id))
             counts.batches += 1
             counts.batch_ids.append(batch_id)
             counts.valid_in += valid_count
@@ -175,7 +188,7 @@ def _split_producer_rejections(batch: DataFrame) -> tuple[DataFrame | None, Data
     return None, select_dead_letters(with_producer_rejections(batch), F.col("stage"))
 
 
-def _never_called(spark: SparkSession, path: str, rows: DataFrame) -> None:
+def _never_called(spark: SparkSession, path: str, rows: DataFrame, guard: tuple[str, int]) -> None:
     raise AssertionError("producer rejections have no valid rows to merge")
 
 

@@ -21,11 +21,10 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from heritage.lakehouse_layout import LakehouseLayout
-from heritage.spark_apps.delta_tables import ensure_delta_table, table_version
+from heritage.spark_apps.delta_tables import ensure_delta_table, merge_then_append, table_version
 from heritage.spark_apps.record_validation import CLEANSED_COLUMNS
 from heritage.spark_apps.table_schemas import CANONICAL_IDS, CURATED_RECORDS
 
-USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
 SOURCES = ("records", "annotations", "canonical_ids")
 
 
@@ -185,24 +184,27 @@ def run_curate(spark: SparkSession, layout: LakehouseLayout) -> CurateResult:
     )
     curated = build_curated(records, relevant_annotations, canonical)
     # Every touched id: its new curated row, or nulls when the record is gone (deleted).
-    # Materialised once: MERGE reads its source twice (to find the files to change, then to
-    # write), and recomputing it would scan the whole cleansed table each time.
+    # Materialised once: the upsert reads its source several times (the keys to look up,
+    # the files to change, the rows to write), and recomputing it would read the inputs again.
     source = touched.join(curated, F.col("id") == F.col("record_id"), how="left").persist()
     columns: dict[str, str | Column] = {f.name: f"s.{f.name}" for f in CURATED_RECORDS.fields}
     touched_count = source.count()
-    spark.conf.set(USER_METADATA, json.dumps({"curate": current}))
     try:
-        (
-            DeltaTable.forPath(spark, layout.curated_records)
-            .alias("t")
-            .merge(source.alias("s"), "t.record_id = s.id")
-            .whenMatchedDelete(condition="s.record_id IS NULL")
-            .whenMatchedUpdate(condition="s.curated_hash <> t.curated_hash", set=columns)
-            .whenNotMatchedInsert(condition="s.record_id IS NOT NULL", values=columns)
-            .execute()
+        # The consumed versions go with the last commit: a crash before it leaves them
+        # unconsumed, and the rerun (idempotent: the same rows, compared by curated_hash)
+        # completes the work.
+        merge_then_append(
+            spark,
+            layout.curated_records,
+            source,
+            ("record_id", "id"),
+            lambda merge: merge.whenMatchedDelete(
+                condition="s.record_id IS NULL"
+            ).whenMatchedUpdate(condition="s.curated_hash <> t.curated_hash", set=columns),
+            insert_when=F.col("record_id").isNotNull(),
+            last_commit_metadata=json.dumps({"curate": current}),
         )
     finally:
-        spark.conf.unset(USER_METADATA)
         source.unpersist()
         touched.unpersist()
         if changed_records is not None:

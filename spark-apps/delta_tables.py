@@ -1,19 +1,21 @@
-"""Small Delta helpers shared by the stages: create from a schema, read the version, and
-run a MERGE under an idempotency guard."""
+"""Small Delta helpers shared by the stages: create from a schema, read the version, run a
+write under an idempotency guard, and upsert a change without shuffling the whole table."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from delta.tables import DeltaTable
+from delta.tables import DeltaMergeBuilder, DeltaTable
 from pyspark.errors import AnalysisException
-from pyspark.sql import SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from heritage.spark_apps.hadoop_paths import delete_tree, exists
 
 TXN_APP_ID = "spark.databricks.delta.write.txnAppId"
 TXN_VERSION = "spark.databricks.delta.write.txnVersion"
+USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
 
 
 def ensure_delta_table(
@@ -58,7 +60,7 @@ def table_version(spark: SparkSession, path: str) -> int:
 
 
 def run_idempotent(
-    spark: SparkSession, app_id: str, version: int, write: Callable[[], None]
+    spark: SparkSession, app_id: str, version: int, write: Callable[[], object]
 ) -> None:
     """Run a Delta write (a MERGE, say) at most once per (app_id, version).
 
@@ -72,3 +74,87 @@ def run_idempotent(
     finally:
         spark.conf.unset(TXN_APP_ID)
         spark.conf.unset(TXN_VERSION)
+
+
+MatchedClauses = Callable[[DeltaMergeBuilder], DeltaMergeBuilder]
+
+
+def merge_then_append(
+    spark: SparkSession,
+    path: str,
+    source: DataFrame,
+    keys: tuple[str, str],
+    matched: MatchedClauses,
+    insert_when: Column,
+    guard: tuple[str, int] | None = None,
+    last_commit_metadata: str | None = None,
+) -> None:
+    """MERGE ``source`` into the table at ``path``: the WHEN MATCHED clauses that
+    ``matched`` adds, then the source rows that match no target row and satisfy
+    ``insert_when`` appended, in the table's columns (taken from the source by name).
+
+    ``keys`` is (target column, source column) of the join. One MERGE with WHEN NOT MATCHED
+    joins the source *outer* with the whole target, so Spark shuffles every target row with
+    all its columns, which made a 1% change cost a third of a full run. Matched clauses
+    alone need only an inner join, which broadcasts a small source; the rows to insert are
+    found first with a join on the key column only. That is two commits, the matched
+    changes then the inserts, each its own whole consistent table version (as if the batch
+    had come in two parts); nothing disappears in between.
+
+    ``guard`` (txn app id, version) makes each commit happen at most once, so a batch
+    replayed after a crash between the two does not apply twice. ``last_commit_metadata``
+    goes into the commit info of whichever commit comes last.
+    """
+    target_key, source_key = keys
+    target = DeltaTable.forPath(spark, path)
+    source_keys = source.select(F.col(source_key).alias("_key"))
+    existing = (
+        target.toDF().select(F.col(target_key).alias("_key")).join(source_keys, "_key", "left_semi")
+    ).persist()
+    schema = target.toDF().schema
+    new_rows = (
+        source.join(existing, F.col(source_key) == F.col("_key"), how="left_anti")
+        .filter(insert_when)
+        .select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in schema.fields])
+        .persist()
+    )
+    try:
+        matches = not existing.isEmpty()
+        inserts = new_rows.count() > 0
+        app, version = guard if guard else (None, 0)
+        if matches:
+            merge = matched(
+                target.alias("t").merge(source.alias("s"), f"t.{target_key} = s.{source_key}")
+            )
+            _commit(spark, app, version, merge.execute, None if inserts else last_commit_metadata)
+        if inserts:
+            append = new_rows.write.format("delta").mode("append")
+            _commit(
+                spark,
+                f"{app}:inserts" if app else None,
+                version,
+                lambda: append.save(path),
+                last_commit_metadata,
+            )
+    finally:
+        existing.unpersist()
+        new_rows.unpersist()
+
+
+def _commit(
+    spark: SparkSession,
+    app: str | None,
+    version: int,
+    write: Callable[[], object],
+    metadata: str | None,
+) -> None:
+    if metadata is not None:
+        spark.conf.set(USER_METADATA, metadata)
+    try:
+        if app is None:
+            write()
+        else:
+            run_idempotent(spark, app, version, write)
+    finally:
+        if metadata is not None:
+            spark.conf.unset(USER_METADATA)

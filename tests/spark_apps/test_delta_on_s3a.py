@@ -7,9 +7,10 @@ import uuid
 import pytest
 from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from heritage.settings import Settings
-from heritage.spark_apps.delta_tables import run_idempotent, table_version
+from heritage.spark_apps.delta_tables import merge_then_append, run_idempotent, table_version
 
 pytestmark = pytest.mark.integration
 
@@ -42,3 +43,60 @@ def test_write_read_and_merge_a_delta_table_on_minio(
     run_idempotent(spark, "test-merge", 1, merge)  # the next batch: applied (a no-op change)
     assert table_version(spark, path) == 2
     assert spark.read.format("delta").load(path).count() == 3
+
+
+def test_merge_then_append_upserts_once_per_guard_and_tags_its_last_commit(
+    spark: SparkSession, live_settings: Settings
+) -> None:
+    path = f"s3a://{live_settings.bucket}/tests/upsert-{uuid.uuid4().hex[:8]}"
+    spark.createDataFrame([(1, "a"), (2, "b"), (4, "d")], "k int, v string").write.format(
+        "delta"
+    ).save(path)
+    changes = spark.createDataFrame(
+        [(2, "B", False), (3, "c", False), (4, None, True), (5, None, True)],
+        "k int, v string, gone boolean",
+    )
+
+    def upsert(guard: tuple[str, int]) -> None:
+        merge_then_append(
+            spark,
+            path,
+            changes,
+            ("k", "k"),
+            lambda merge: merge.whenMatchedDelete(condition="s.gone").whenMatchedUpdate(
+                condition="NOT s.gone", set={"v": "s.v"}
+            ),
+            insert_when=~F.col("gone"),
+            guard=guard,
+            last_commit_metadata='{"batch": 0}',
+        )
+
+    upsert(("test-upsert", 0))
+    rows = sorted(tuple(r) for r in spark.read.format("delta").load(path).collect())
+    assert rows == [(1, "a"), (2, "B"), (3, "c")]  # updated, inserted, deleted; 5 never existed
+    history = DeltaTable.forPath(spark, path).history().orderBy("version").collect()
+    assert [h["operation"] for h in history[1:]] == ["MERGE", "WRITE"]
+    assert [h["userMetadata"] for h in history[1:]] == [None, '{"batch": 0}']
+
+    upsert(("test-upsert", 0))  # the same batch replayed: both commits skipped
+    assert table_version(spark, path) == 2
+
+    # A crash after the first commit: the replay makes only the second.
+    spark.createDataFrame([(1, "a"), (2, "b")], "k int, v string").write.format("delta").mode(
+        "overwrite"
+    ).save(path)
+    run_idempotent(  # the first commit of batch 1, made before the crash
+        spark,
+        "test-upsert",
+        1,
+        lambda: (
+            DeltaTable.forPath(spark, path)
+            .alias("t")
+            .merge(changes.alias("s"), "t.k = s.k")
+            .whenMatchedUpdate(set={"v": "'X'"})
+            .execute()
+        ),
+    )
+    upsert(("test-upsert", 1))
+    rows = sorted(tuple(r) for r in spark.read.format("delta").load(path).collect())
+    assert rows == [(1, "a"), (2, "X"), (3, "c")]  # the update was not applied again
