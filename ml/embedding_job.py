@@ -34,6 +34,7 @@ from PIL import Image
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from heritage.env_values import env_number
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.settings import Settings
 
@@ -63,13 +64,7 @@ def load_job_config(environ: Mapping[str, str] | None = None) -> EmbeddingJobCon
     defaults = EmbeddingJobConfig()
 
     def number(key: str, default: float) -> float:
-        raw = env.get(key)
-        if not raw:
-            return default
-        try:
-            return float(raw)
-        except ValueError:
-            raise ValueError(f"setting {key}={raw!r} is not a number") from None
+        return env_number(env, key, default)
 
     return EmbeddingJobConfig(
         commit_every=max(1, int(number("HERITAGE_ML_COMMIT_EVERY", defaults.commit_every))),

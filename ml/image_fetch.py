@@ -38,6 +38,7 @@ from PIL import Image
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from heritage.env_values import env_number
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.ml.image_url_policy import (
     FetchTarget,
@@ -92,14 +93,7 @@ def load_fetch_config(environ: Mapping[str, str] | None = None) -> FetchConfig:
     defaults = FetchConfig()
 
     def number(name: str, default: float) -> float:
-        key = f"HERITAGE_IMAGE_{name.upper()}"
-        raw = env.get(key)
-        if not raw:
-            return default
-        try:
-            return float(raw)
-        except ValueError:
-            raise ValueError(f"setting {key}={raw!r} is not a number") from None
+        return env_number(env, f"HERITAGE_IMAGE_{name.upper()}", default)
 
     return FetchConfig(
         dns_timeout_s=number("dns_timeout_s", defaults.dns_timeout_s),

@@ -1,10 +1,11 @@
 """cleanse stage: raw Delta -> cleansed Delta (MERGE on record_id) + dead-letter Delta.
 
-Reads the raw table as a stream (availableNow, one checkpoint; not started when the raw table
-has not moved since the last run) and handles each micro-batch
-with ``foreachBatch``: validate, then MERGE the dead letters and the latest valid version of
-each record, each MERGE guarded by txnAppId/txnVersion so a replayed batch changes nothing.
-A change is applied only when content_hash differs and the incoming version is not older.
+Reads the raw table as a stream (availableNow, one checkpoint; not started when the raw
+table has not moved since the last run) and handles each micro-batch with ``foreachBatch``:
+validate, then MERGE the dead letters and upsert the latest valid version of each record
+(``merge_then_append``: a MERGE of the ids that exist, then an append of the new ones), each
+commit guarded by txnAppId/txnVersion so a replayed batch changes nothing. A change is
+applied only when content_hash differs and the incoming version is not older.
 """
 
 from __future__ import annotations
