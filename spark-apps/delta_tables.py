@@ -101,6 +101,7 @@ def merge_then_append(
     changes then the inserts, each its own whole consistent table version (as if the batch
     had come in two parts); nothing disappears in between.
 
+    ``source`` is read several times (keys, matches, inserts): pass it persisted.
     ``guard`` (txn app id, version) makes each commit happen at most once, so a batch
     replayed after a crash between the two does not apply twice. ``last_commit_metadata``
     goes into the commit info of whichever commit comes last.
@@ -116,11 +117,10 @@ def merge_then_append(
         source.join(existing, F.col(source_key) == F.col("_key"), how="left_anti")
         .filter(insert_when)
         .select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in schema.fields])
-        .persist()
     )
     try:
         matches = not existing.isEmpty()
-        inserts = new_rows.count() > 0
+        inserts = not new_rows.isEmpty()
         app, version = guard if guard else (None, 0)
         if matches:
             merge = matched(
@@ -138,7 +138,6 @@ def merge_then_append(
             )
     finally:
         existing.unpersist()
-        new_rows.unpersist()
 
 
 def _commit(
