@@ -106,7 +106,9 @@ def merge_cleansed_annotations(
     )
 
 
-# A micro-batch -> (rows for the stage's own table, or None when it has none; dead letters).
+# A micro-batch -> the same rows with their validation outcome.
+Validate = Callable[[DataFrame], DataFrame]
+# Validated rows -> (rows for the stage's own table, or None when it has none; dead letters).
 BatchSplitter = Callable[[DataFrame], tuple[DataFrame | None, DataFrame]]
 # (session, table path, valid rows, (txn app id, batch id)): applies them, each commit once.
 Merge = Callable[[SparkSession, str, DataFrame, tuple[str, int]], None]
@@ -118,6 +120,7 @@ def _cleanse_stream(
     source: str,
     target: str,
     query: str,
+    validate: Validate,
     split: BatchSplitter,
     merge: Merge,
     processing_time: str | None = None,
@@ -129,7 +132,9 @@ def _cleanse_stream(
     dead_letter_app = f"{query}:{layout.dead_letters}"
 
     def cleanse_batch(batch: DataFrame, batch_id: int) -> None:
-        valid, rejected = split(batch)
+        # Validated once: the valid rows and the dead letters are both read from it.
+        validated = validate(batch).persist()
+        valid, rejected = split(validated)
         cleansed = (valid if valid is not None else batch.limit(0)).persist()
         dead_letters = rejected.persist()
         try:
@@ -151,6 +156,7 @@ def _cleanse_stream(
         finally:
             cleansed.unpersist()
             dead_letters.unpersist()
+            validated.unpersist()
 
     checkpoint = layout.checkpoint(query)
     writer = (
@@ -172,21 +178,19 @@ def _cleanse_stream(
     return counts
 
 
-def _split_records(batch: DataFrame) -> tuple[DataFrame, DataFrame]:
-    validated = validate_records(batch)
+def _split_records(validated: DataFrame) -> tuple[DataFrame, DataFrame]:
     return select_cleansed_changes(validated), select_dead_letters(validated, STAGE)
 
 
-def _split_annotations(batch: DataFrame) -> tuple[DataFrame, DataFrame]:
-    validated = validate_annotations(batch)
+def _split_annotations(validated: DataFrame) -> tuple[DataFrame, DataFrame]:
     return (
         select_cleansed_annotations(validated),
         select_dead_letters(validated, ANNOTATION_STAGE),
     )
 
 
-def _split_producer_rejections(batch: DataFrame) -> tuple[DataFrame | None, DataFrame]:
-    return None, select_dead_letters(with_producer_rejections(batch), F.col("stage"))
+def _split_producer_rejections(validated: DataFrame) -> tuple[DataFrame | None, DataFrame]:
+    return None, select_dead_letters(validated, F.col("stage"))
 
 
 def _never_called(spark: SparkSession, path: str, rows: DataFrame, guard: tuple[str, int]) -> None:
@@ -218,6 +222,7 @@ def run_cleanse(
         layout.raw_records,
         layout.cleansed_records,
         "cleanse_records",
+        validate_records,
         _split_records,
         merge_cleansed,
         processing_time,
@@ -228,6 +233,7 @@ def run_cleanse(
         layout.raw_annotations,
         layout.cleansed_annotations,
         "cleanse_annotations",
+        validate_annotations,
         _split_annotations,
         merge_cleansed_annotations,
         processing_time,
@@ -238,6 +244,7 @@ def run_cleanse(
         layout.raw_dead_letters,
         layout.dead_letters,
         "dead_letters_from_producers",  # its own query name: own checkpoint and txn ids
+        with_producer_rejections,
         _split_producer_rejections,
         _never_called,
         processing_time,
