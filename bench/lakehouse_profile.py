@@ -25,10 +25,8 @@ from typing import Any
 
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.lakehouse_namespaces import drop_namespace
-from heritage.pipeline import prepare, produce_sample
-from heritage.producers.kafka_publisher import create_producer, envelopes_from, publish_envelopes
-from heritage.producers.publish_ledger import PublishLedger
-from heritage.producers.sample_collection import SOURCE, generate_sample_collection
+from heritage.pipeline import prepare, produce_sample, publish_records
+from heritage.producers.sample_collection import generate_sample_collection
 from heritage.record_model import SourceRecord
 from heritage.services.stack import up
 from heritage.settings import Settings
@@ -81,16 +79,7 @@ def _publish_changes(settings: Settings, layout: LakehouseLayout, records: int, 
         )
         for m in changed
     ]
-    producer = create_producer(settings)
-    ledger = PublishLedger(layout.ledger_path)
-    try:
-        result = publish_envelopes(
-            producer, ledger, layout.records_topic, envelopes_from(SOURCE, items), progress=False
-        )
-    finally:
-        producer.close()
-        ledger.close()
-    return result.published
+    return publish_records(settings, layout, items, progress=False).published
 
 
 def run(records: int, rounds: int, namespace: str, seed: int, drop: bool) -> None:

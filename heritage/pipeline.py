@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from pyspark.sql import SparkSession
@@ -75,6 +75,18 @@ def produce_sample(
     collection = generate_sample_collection(
         records, seed, update_fraction, delete_fraction, image_base_url=image_base_url
     )
+    return publish_records(
+        settings,
+        layout,
+        (SourceRecord(m.record_id, m.payload, deleted=m.deleted) for m in collection.messages),
+        progress,
+    )
+
+
+def publish_records(
+    settings: Settings, layout: LakehouseLayout, items: Iterable[SourceRecord], progress: bool
+) -> PublishResult:
+    """Publish sample-source records to the layout's records topic, through its ledger."""
     producer = create_producer(settings)
     ledger = PublishLedger(layout.ledger_path)
     try:
@@ -82,13 +94,7 @@ def produce_sample(
             producer,
             ledger,
             layout.records_topic,
-            envelopes_from(
-                SOURCE,
-                (
-                    SourceRecord(m.record_id, m.payload, deleted=m.deleted)
-                    for m in collection.messages
-                ),
-            ),
+            envelopes_from(SOURCE, items),
             progress=progress,
         )
     finally:

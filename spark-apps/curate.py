@@ -2,9 +2,9 @@
 
 Incremental: only record ids touched since the last run are recomputed — records that
 changed, the canonical records of annotations that changed, and the members of duplicate
-groups that changed. The source table versions a run has consumed are stored in the same
-Delta commit as its MERGE (commit userMetadata), so the watermark and the data can never
-disagree, and a run with no new input commits nothing.
+groups that changed. The source table versions a run has consumed are stored in the last
+Delta commit of its upsert (commit userMetadata), so a crash before that commit leaves them
+unconsumed and the rerun completes the work; a run with no new input commits nothing.
 
 Annotations on any member of a duplicate group attach to the group's canonical record; an
 annotation whose record has not arrived yet waits in the cleansed table and is joined when

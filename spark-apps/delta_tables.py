@@ -109,10 +109,11 @@ def merge_then_append(
     target_key, source_key = keys
     target = DeltaTable.forPath(spark, path)
     source_keys = source.select(F.col(source_key).alias("_key"))
+    table = target.toDF()
     existing = (
-        target.toDF().select(F.col(target_key).alias("_key")).join(source_keys, "_key", "left_semi")
+        table.select(F.col(target_key).alias("_key")).join(source_keys, "_key", "left_semi")
     ).persist()
-    schema = target.toDF().schema
+    schema = table.schema
     new_rows = (
         source.join(existing, F.col(source_key) == F.col("_key"), how="left_anti")
         .filter(insert_when)

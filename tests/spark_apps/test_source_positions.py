@@ -10,9 +10,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql.streaming import StreamingQueryListener
 
 from heritage.lakehouse_layout import LakehouseLayout
-from heritage.pipeline import produce_sample
-from heritage.producers.kafka_publisher import create_producer, envelopes_from, publish_envelopes
-from heritage.producers.publish_ledger import PublishLedger
+from heritage.pipeline import produce_sample, publish_records
 from heritage.producers.sample_collection import generate_sample_collection
 from heritage.record_model import SourceRecord
 from heritage.settings import Settings
@@ -79,22 +77,12 @@ def test_only_queries_whose_source_moved_are_started(
         valid = next(
             m for m in collection.messages if m.record_id in collection.manifest.valid_record_ids
         )
-        producer = create_producer(live_settings)
-        ledger = PublishLedger(layout.ledger_path)
-        try:
-            publish_envelopes(
-                producer,
-                ledger,
-                layout.records_topic,
-                envelopes_from(
-                    "europeana",
-                    [SourceRecord("europeana:/9/new", dict(valid.payload, id="/9/new"))],
-                ),
-                progress=False,
-            )
-        finally:
-            producer.close()
-            ledger.close()
+        publish_records(
+            live_settings,
+            layout,
+            [SourceRecord("europeana:/9/new", dict(valid.payload, id="/9/new"))],
+            progress=False,
+        )
         assert run_raw_ingest(spark, live_settings, layout) == 1
         run_cleanse(spark, layout)
         deadline = time.monotonic() + 30
