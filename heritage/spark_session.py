@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 
@@ -22,7 +24,7 @@ def spark_conf(settings: Settings) -> dict[str, str]:
             f"spark: no Delta jars in {settings.jars_dir / 'spark'}; run `make setup` first"
         )
     return {
-        "spark.jars": ",".join(str(jar) for jar in jars),
+        **_jar_conf(settings.spark_master, jars),
         "spark.driver.memory": settings.spark_driver_memory,
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
@@ -56,6 +58,16 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.hadoop.fs.s3a.fast.upload": "true",
         "spark.hadoop.fs.s3a.connection.maximum": "64",
     }
+
+
+def _jar_conf(master: str, jars: list[Path]) -> dict[str, str]:
+    """How the jars reach the JVMs. In local mode the driver is the only JVM: the jars go on
+    its class path as they are. ``spark.jars`` would copy all of them (681 MB, mostly the
+    AWS SDK bundle) into a fresh ``/tmp/spark-*`` directory per session, which a killed
+    process never removes. A cluster's executors need them shipped: ``spark.jars`` there."""
+    if master.startswith("local"):
+        return {"spark.driver.extraClassPath": os.pathsep.join(str(jar) for jar in jars)}
+    return {"spark.jars": ",".join(str(jar) for jar in jars)}
 
 
 def build_spark_session(
