@@ -101,19 +101,26 @@ def latest_record_states(changes: DataFrame) -> DataFrame:
     )
 
 
+_RECENT_COMMITS = 10
+
+
 def _consumed_versions(spark: SparkSession, curated: str) -> dict[str, int]:
-    """The source versions the newest curate commit consumed (-1 each before the first)."""
-    commits = (
-        DeltaTable.forPath(spark, curated)
-        .history()
-        .filter(F.col("userMetadata").startswith('{"curate"'))
-        .orderBy(F.col("version").desc())
-        .select("userMetadata")
-        .first()
-    )
-    if commits is None:
-        return dict.fromkeys(SOURCES, -1)
-    return dict(json.loads(commits[0])["curate"])
+    """The source versions the newest curate commit consumed (-1 each before the first).
+
+    That commit is nearly always among the newest few (only maintenance commits come
+    between), so those are read first: the whole history grows with every run."""
+    table = DeltaTable.forPath(spark, curated)
+    for limit in (_RECENT_COMMITS, None):
+        newest = (
+            (table.history(limit) if limit else table.history())
+            .filter(F.col("userMetadata").startswith('{"curate"'))
+            .orderBy(F.col("version").desc())
+            .select("userMetadata")
+            .first()
+        )
+        if newest is not None:
+            return dict(json.loads(newest[0])["curate"])
+    return dict.fromkeys(SOURCES, -1)
 
 
 def _changes(spark: SparkSession, path: str, after: int, upto: int) -> DataFrame | None:
@@ -174,7 +181,14 @@ def run_curate(spark: SparkSession, layout: LakehouseLayout) -> CurateResult:
         touched = touched.unionByName(part)
     touched = touched.distinct().persist()
 
-    records = _touched_records(spark, layout, current["records"], touched, changed_records)
+    records = _touched_records(
+        spark,
+        layout,
+        current["records"],
+        touched,
+        changed_records,
+        only_changed_records=len(touched_parts) == 1 and changed_records is not None,
+    )
     # Only annotations that count for a touched record: aggregating all of them would make
     # the cost grow with the table instead of with the change.
     relevant_annotations = (
@@ -188,12 +202,11 @@ def run_curate(spark: SparkSession, layout: LakehouseLayout) -> CurateResult:
     # the files to change, the rows to write), and recomputing it would read the inputs again.
     source = touched.join(curated, F.col("id") == F.col("record_id"), how="left").persist()
     columns: dict[str, str | Column] = {f.name: f"s.{f.name}" for f in CURATED_RECORDS.fields}
-    touched_count = source.count()
     try:
         # The consumed versions go with the last commit: a crash before it leaves them
         # unconsumed, and the rerun (idempotent: the same rows, compared by curated_hash)
         # completes the work.
-        merge_then_append(
+        touched_count = merge_then_append(
             spark,
             layout.curated_records,
             source,
@@ -218,12 +231,15 @@ def _touched_records(
     version: int,
     touched: DataFrame,
     changed_records: DataFrame | None,
+    only_changed_records: bool = False,
 ) -> DataFrame:
     """The cleansed rows (at ``version``) of the touched ids that still exist.
 
     A record that changed has its current row in the change feed already; only ids touched
     by an annotation or a duplicate group are looked up in the table. Scanning the whole
     cleansed table for a 1% change made the run cost grow with the table.
+    ``only_changed_records``: the touched ids are exactly the changed records' (no
+    annotation or duplicate group changed), so there is nothing to look up.
     """
     unchanged = touched
     parts: list[DataFrame] = []
@@ -232,7 +248,7 @@ def _touched_records(
         unchanged = touched.join(
             changed_records.select(F.col("record_id").alias("id")), "id", how="left_anti"
         )
-    if not parts or not unchanged.isEmpty():
+    if not parts or (not only_changed_records and not unchanged.isEmpty()):
         parts.append(
             spark.read.format("delta")
             .option("versionAsOf", version)

@@ -130,7 +130,11 @@ def _ingest_available(
 def _rows_added_since(spark: SparkSession, path: str, version: int) -> int:
     from delta.tables import DeltaTable
 
-    history = DeltaTable.forPath(spark, path).history().filter(F.col("version") > version)
+    newer = table_version(spark, path) - version
+    if newer <= 0:
+        return 0
+    # The newest commits only: reading the whole history would cost more with every run.
+    history = DeltaTable.forPath(spark, path).history(newer).filter(F.col("version") > version)
     total = history.select(
         F.sum(F.coalesce(F.col("operationMetrics")["numOutputRows"], F.lit("0")).cast("long"))
     ).first()
