@@ -27,6 +27,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -63,9 +64,7 @@ def load_job_config(environ: Mapping[str, str] | None = None) -> EmbeddingJobCon
     env = os.environ if environ is None else environ
     defaults = EmbeddingJobConfig()
 
-    def number(key: str, default: float) -> float:
-        return env_number(env, key, default)
-
+    number = partial(env_number, env)
     return EmbeddingJobConfig(
         commit_every=max(1, int(number("HERITAGE_ML_COMMIT_EVERY", defaults.commit_every))),
         decode_threads=max(1, int(number("HERITAGE_ML_DECODE_THREADS", defaults.decode_threads))),

@@ -112,7 +112,7 @@ def _consumed_versions(spark: SparkSession, curated: str) -> dict[str, int]:
     table = DeltaTable.forPath(spark, curated)
     for limit in (_RECENT_COMMITS, None):
         newest = (
-            (table.history(limit) if limit else table.history())
+            table.history(limit)
             .filter(F.col("userMetadata").startswith('{"curate"'))
             .orderBy(F.col("version").desc())
             .select("userMetadata")
@@ -187,7 +187,7 @@ def run_curate(spark: SparkSession, layout: LakehouseLayout) -> CurateResult:
         current["records"],
         touched,
         changed_records,
-        only_changed_records=len(touched_parts) == 1 and changed_records is not None,
+        only_changed_records=annotation_changes is None and canonical_changes is None,
     )
     # Only annotations that count for a touched record: aggregating all of them would make
     # the cost grow with the table instead of with the change.

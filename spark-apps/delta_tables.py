@@ -126,25 +126,20 @@ def merge_then_append(
     existing = (
         table.select(F.col(target_key).alias("_key")).join(source_keys, "_key", "left_semi")
     ).persist()
-    schema = table.schema
-    new_rows = (
-        source.join(existing, F.col(source_key) == F.col("_key"), how="left_anti")
-        .filter(insert_when)
-        .select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in schema.fields])
+    # Each source row with its key in the table, or null when the id is new.
+    looked_up = source.join(existing, F.col(source_key) == F.col("_key"), how="left")
+    found = F.col("_key").isNotNull()
+    new_rows = looked_up.filter(~found & insert_when).select(
+        *[F.col(f.name).cast(f.dataType).alias(f.name) for f in table.schema.fields]
     )
     try:
         # One job counts the source and says whether there is anything to MERGE and
         # anything to append.
-        found = F.col("_key").isNotNull()
-        flags = (
-            source.join(existing, F.col(source_key) == F.col("_key"), how="left")
-            .agg(
-                F.count(F.lit(1)).alias("rows"),
-                F.max(found).alias("matches"),
-                F.max(~found & F.coalesce(insert_when, F.lit(False))).alias("inserts"),
-            )
-            .first()
-        )
+        flags = looked_up.agg(
+            F.count(F.lit(1)).alias("rows"),
+            F.max(found).alias("matches"),
+            F.max(~found & F.coalesce(insert_when, F.lit(False))).alias("inserts"),
+        ).first()
         matches = bool(flags and flags["matches"])
         inserts = bool(flags and flags["inserts"])
         app, version = guard if guard else (None, 0)
