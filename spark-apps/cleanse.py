@@ -73,11 +73,12 @@ def merge_cleansed(
     changes: DataFrame,
     guard: tuple[str, int] | None = None,
     change_log: str | None = None,
-) -> None:
+) -> int:
     """Apply the latest change per record_id: tombstones delete, other rows upsert; neither
     applies when the incoming version is older than the stored one. The applied changes go
-    to ``change_log`` too, when given (curate reads them from there)."""
-    merge_then_append(
+    to ``change_log`` too, when given (curate reads them from there). Returns the number of
+    changes given."""
+    return merge_then_append(
         spark,
         path,
         changes,
@@ -104,8 +105,8 @@ def merge_dead_letters(spark: SparkSession, path: str, dead_letters: DataFrame) 
 
 def merge_cleansed_annotations(
     spark: SparkSession, path: str, annotations: DataFrame, guard: tuple[str, int] | None = None
-) -> None:
-    merge_then_append(
+) -> int:
+    return merge_then_append(
         spark,
         path,
         annotations,
@@ -121,7 +122,7 @@ Validate = Callable[[DataFrame], DataFrame]
 # Validated rows -> (rows for the stage's own table, or None when it has none; dead letters).
 BatchSplitter = Callable[[DataFrame], tuple[DataFrame | None, DataFrame]]
 # (session, table path, valid rows, (txn app id, batch id)): applies them, each commit once.
-Merge = Callable[[SparkSession, str, DataFrame, tuple[str, int]], None]
+Merge = Callable[[SparkSession, str, DataFrame, tuple[str, int]], int]
 
 
 def _cleanse_stream(
@@ -149,7 +150,6 @@ def _cleanse_stream(
         dead_letters = rejected.persist()
         try:
             dead_count = dead_letters.count()
-            valid_count = cleansed.count() if valid is not None else 0
             if dead_count:
                 run_idempotent(
                     spark,
@@ -157,8 +157,11 @@ def _cleanse_stream(
                     batch_id,
                     lambda: merge_dead_letters(spark, layout.dead_letters, dead_letters),
                 )
-            if valid_count:
-                merge(spark, target, cleansed, (target_app, batch_id))
+            # The upsert counts its source in the job that decides what to write, and
+            # commits nothing when it is empty.
+            valid_count = (
+                merge(spark, target, cleansed, (target_app, batch_id)) if valid is not None else 0
+            )
             counts.batches += 1
             counts.batch_ids.append(batch_id)
             counts.valid_in += valid_count
@@ -203,7 +206,7 @@ def _split_producer_rejections(validated: DataFrame) -> tuple[DataFrame | None, 
     return None, select_dead_letters(validated, F.col("stage"))
 
 
-def _never_called(spark: SparkSession, path: str, rows: DataFrame, guard: tuple[str, int]) -> None:
+def _never_called(spark: SparkSession, path: str, rows: DataFrame, guard: tuple[str, int]) -> int:
     raise AssertionError("producer rejections have no valid rows to merge")
 
 
