@@ -73,12 +73,11 @@ def merge_cleansed(
     changes: DataFrame,
     guard: tuple[str, int] | None = None,
     change_log: str | None = None,
-) -> int:
+) -> None:
     """Apply the latest change per record_id: tombstones delete, other rows upsert; neither
     applies when the incoming version is older than the stored one. The applied changes go
-    to ``change_log`` too, when given (curate reads them from there). Returns the number of
-    changes given."""
-    return merge_then_append(
+    to ``change_log`` too, when given (curate reads them from there)."""
+    merge_then_append(
         spark,
         path,
         changes,
@@ -105,8 +104,8 @@ def merge_dead_letters(spark: SparkSession, path: str, dead_letters: DataFrame) 
 
 def merge_cleansed_annotations(
     spark: SparkSession, path: str, annotations: DataFrame, guard: tuple[str, int] | None = None
-) -> int:
-    return merge_then_append(
+) -> None:
+    merge_then_append(
         spark,
         path,
         annotations,
@@ -122,7 +121,7 @@ Validate = Callable[[DataFrame], DataFrame]
 # Validated rows -> (rows for the stage's own table, or None when it has none; dead letters).
 BatchSplitter = Callable[[DataFrame], tuple[DataFrame | None, DataFrame]]
 # (session, table path, valid rows, (txn app id, batch id)): applies them, each commit once.
-Merge = Callable[[SparkSession, str, DataFrame, tuple[str, int]], int]
+Merge = Callable[[SparkSession, str, DataFrame, tuple[str, int]], None]
 
 
 def _cleanse_stream(
@@ -150,6 +149,7 @@ def _cleanse_stream(
         dead_letters = rejected.persist()
         try:
             dead_count = dead_letters.count()
+            valid_count = cleansed.count() if valid is not None else 0
             if dead_count:
                 run_idempotent(
                     spark,
@@ -157,11 +157,8 @@ def _cleanse_stream(
                     batch_id,
                     lambda: merge_dead_letters(spark, layout.dead_letters, dead_letters),
                 )
-            # The upsert counts its source in the job that decides what to write, and
-            # commits nothing when it is empty.
-            valid_count = (
-                merge(spark, target, cleansed, (target_app, batch_id)) if valid is not None else 0
-            )
+            if valid_count:
+                merge(spark, target, cleansed, (target_app, batch_id))
             counts.batches += 1
             counts.batch_ids.append(batch_id)
             counts.valid_in += valid_count
@@ -206,7 +203,7 @@ def _split_producer_rejections(validated: DataFrame) -> tuple[DataFrame | None, 
     return None, select_dead_letters(validated, F.col("stage"))
 
 
-def _never_called(spark: SparkSession, path: str, rows: DataFrame, guard: tuple[str, int]) -> int:
+def _never_called(spark: SparkSession, path: str, rows: DataFrame, guard: tuple[str, int]) -> None:
     raise AssertionError("producer rejections have no valid rows to merge")
 
 

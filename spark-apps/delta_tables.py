@@ -203,13 +203,7 @@ def merge_then_append(
                 merge = merge.whenMatchedUpdateAll(condition=update_when)
             else:
                 merge = merge.whenMatchedUpdate(condition=update_when, set=update_set)
-            _commit(
-                spark,
-                app,
-                version,
-                lambda: _without_source_copy(spark, merge.execute),
-                None if inserts else last_commit_metadata,
-            )
+            _commit(spark, app, version, merge.execute, None if inserts else last_commit_metadata)
         if inserts:
             append = new_rows.write.format("delta").mode("append")
             _commit(
@@ -222,22 +216,6 @@ def merge_then_append(
     finally:
         existing.unpersist()
     return int(flags["rows"]) if flags else 0
-
-
-MATERIALIZE_SOURCE = "spark.databricks.delta.merge.materializeSource"
-
-
-def _without_source_copy(spark: SparkSession, run: Callable[[], object]) -> None:
-    """Run a MERGE whose source is persisted without Delta's own copy of it.
-
-    By default Delta copies any source that is not a plain Delta scan (a local checkpoint:
-    one more job and a write of every source row) so that its two passes see the same rows.
-    A persisted source already does."""
-    spark.conf.set(MATERIALIZE_SOURCE, "none")
-    try:
-        run()
-    finally:
-        spark.conf.unset(MATERIALIZE_SOURCE)
 
 
 def _commit(
