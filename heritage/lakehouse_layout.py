@@ -59,11 +59,6 @@ class LakehouseLayout:
         return f"{self.table_root}/cleansed/records"
 
     @property
-    def cleansed_record_changes(self) -> str:
-        """Append-only log of the changes applied to cleansed/records (read by curate)."""
-        return f"{self.table_root}/cleansed/record_changes"
-
-    @property
     def dead_letters(self) -> str:
         return f"{self.table_root}/dlq/records"
 
@@ -88,11 +83,6 @@ class LakehouseLayout:
     @property
     def curated_records(self) -> str:
         return f"{self.table_root}/curated/records"
-
-    @property
-    def curated_record_changes(self) -> str:
-        """Append-only log of the changes applied to curated/records (read by the export)."""
-        return f"{self.table_root}/curated/record_changes"
 
     @property
     def ml_images(self) -> str:
@@ -134,8 +124,6 @@ class LakehouseLayout:
             "cleansed_annotations": self.cleansed_annotations,
             "curated": self.curated_records,
             "dlq": self.dead_letters,
-            "cleansed_changes": self.cleansed_record_changes,
-            "curated_changes": self.curated_record_changes,
         }
 
     def checkpoint(self, query: str) -> str:

@@ -5,9 +5,7 @@ table has not moved since the last run) and handles each micro-batch with ``fore
 validate, then MERGE the dead letters and upsert the latest valid version of each record
 (``merge_then_append``: a MERGE of the ids that exist, then an append of the new ones), each
 commit guarded by txnAppId/txnVersion so a replayed batch changes nothing. A change is
-applied only when content_hash differs and the incoming version is not older. The applied
-record changes are appended to ``cleansed/record_changes`` (before the MERGE, same guard),
-which curate reads instead of a change data feed of the table.
+applied only when content_hash differs and the incoming version is not older.
 """
 
 from __future__ import annotations
@@ -16,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from heritage.lakehouse_layout import LakehouseLayout
@@ -25,7 +23,6 @@ from heritage.spark_apps.annotation_validation import (
     validate_annotations,
 )
 from heritage.spark_apps.delta_tables import (
-    ChangeLog,
     ensure_delta_table,
     merge_then_append,
     run_idempotent,
@@ -39,12 +36,7 @@ from heritage.spark_apps.record_validation import (
     with_producer_rejections,
 )
 from heritage.spark_apps.source_positions import run_unless_unmoved
-from heritage.spark_apps.table_schemas import (
-    CLEANSED_ANNOTATIONS,
-    CLEANSED_RECORD_CHANGES,
-    CLEANSED_RECORDS,
-    DEAD_LETTERS,
-)
+from heritage.spark_apps.table_schemas import CLEANSED_ANNOTATIONS, CLEANSED_RECORDS, DEAD_LETTERS
 
 STAGE = "cleanse"
 ANNOTATION_STAGE = "cleanse_annotations"
@@ -55,8 +47,6 @@ _INCOMING_IS_NEWER = (
     " OR (coalesce(s.source_updated_at, s.ingested_at)"
     " = coalesce(t.source_updated_at, t.ingested_at) AND s.ingested_at >= t.ingested_at)"
 )
-# The target columns those conditions read.
-_COMPARED = ("content_hash", "source_updated_at", "ingested_at")
 
 
 @dataclass
@@ -68,27 +58,25 @@ class CleanseCounts:
 
 
 def merge_cleansed(
-    spark: SparkSession,
-    path: str,
-    changes: DataFrame,
-    guard: tuple[str, int] | None = None,
-    change_log: str | None = None,
+    spark: SparkSession, path: str, changes: DataFrame, guard: tuple[str, int] | None = None
 ) -> None:
     """Apply the latest change per record_id: tombstones delete, other rows upsert; neither
-    applies when the incoming version is older than the stored one. The applied changes go
-    to ``change_log`` too, when given (curate reads them from there)."""
+    applies when the incoming version is older than the stored one."""
+    columns: dict[str, str | Column] = {name: f"s.{name}" for name in CLEANSED_COLUMNS}
     merge_then_append(
         spark,
         path,
         changes,
         ("record_id", "record_id"),
-        delete_when=f"s.deleted AND ({_INCOMING_IS_NEWER})",
-        update_when=f"NOT s.deleted AND s.content_hash <> t.content_hash"
-        f" AND ({_INCOMING_IS_NEWER})",
-        update_set={name: f"s.{name}" for name in CLEANSED_COLUMNS},
+        lambda merge: merge.whenMatchedDelete(
+            condition=f"s.deleted AND ({_INCOMING_IS_NEWER})"
+        ).whenMatchedUpdate(
+            condition=f"NOT s.deleted AND s.content_hash <> t.content_hash"
+            f" AND ({_INCOMING_IS_NEWER})",
+            set=columns,
+        ),
         insert_when=~F.col("deleted"),
         guard=guard,
-        change_log=ChangeLog(change_log, _COMPARED) if change_log else None,
     )
 
 
@@ -110,7 +98,9 @@ def merge_cleansed_annotations(
         path,
         annotations,
         ("annotation_id", "annotation_id"),
-        update_when="s.content_hash <> t.content_hash AND s.ingested_at >= t.ingested_at",
+        lambda merge: merge.whenMatchedUpdateAll(
+            condition="s.content_hash <> t.content_hash AND s.ingested_at >= t.ingested_at"
+        ),
         insert_when=F.lit(True),
         guard=guard,
     )
@@ -211,10 +201,12 @@ def run_cleanse(
     spark: SparkSession, layout: LakehouseLayout, processing_time: str | None = None
 ) -> CleanseCounts:
     """Cleanse every raw record and annotation not yet cleansed; returns what batches saw."""
-    ensure_delta_table(spark, layout.cleansed_records, CLEANSED_RECORDS, deletion_vectors=True)
-    # Append-only: its change feed costs nothing (Delta reads the added files).
     ensure_delta_table(
-        spark, layout.cleansed_record_changes, CLEANSED_RECORD_CHANGES, change_data_feed=True
+        spark,
+        layout.cleansed_records,
+        CLEANSED_RECORDS,
+        change_data_feed=True,
+        deletion_vectors=True,
     )
     ensure_delta_table(
         spark,
@@ -232,9 +224,7 @@ def run_cleanse(
         "cleanse_records",
         validate_records,
         _split_records,
-        lambda session, path, rows, guard: merge_cleansed(
-            session, path, rows, guard, layout.cleansed_record_changes
-        ),
+        merge_cleansed,
         processing_time,
     )
     annotations = _cleanse_stream(

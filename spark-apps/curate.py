@@ -1,12 +1,10 @@
 """curate stage: cleansed records + annotations + canonical ids -> curated/records.
 
 Incremental: only record ids touched since the last run are recomputed — records that
-changed (read from cleanse's change log, ``cleansed/record_changes``), the canonical records
-of annotations that changed, and the members of duplicate groups that changed. The source
-table versions a run has consumed are stored in the last Delta commit of its upsert (commit
-userMetadata), so a crash before that commit leaves them unconsumed and the rerun completes
-the work; a run with no new input commits nothing. The applied changes go to
-``curated/record_changes``, which the PostgreSQL export reads.
+changed, the canonical records of annotations that changed, and the members of duplicate
+groups that changed. The source table versions a run has consumed are stored in the last
+Delta commit of its upsert (commit userMetadata), so a crash before that commit leaves them
+unconsumed and the rerun completes the work; a run with no new input commits nothing.
 
 Annotations on any member of a duplicate group attach to the group's canonical record; an
 annotation whose record has not arrived yet waits in the cleansed table and is joined when
@@ -23,22 +21,11 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from heritage.lakehouse_layout import LakehouseLayout
-from heritage.spark_apps.delta_tables import (
-    ChangeLog,
-    ensure_delta_table,
-    merge_then_append,
-    table_version,
-)
+from heritage.spark_apps.delta_tables import ensure_delta_table, merge_then_append, table_version
 from heritage.spark_apps.record_validation import CLEANSED_COLUMNS
-from heritage.spark_apps.table_schemas import (
-    CANONICAL_IDS,
-    CLEANSED_RECORD_CHANGES,
-    CURATED_RECORD_CHANGES,
-    CURATED_RECORDS,
-)
+from heritage.spark_apps.table_schemas import CANONICAL_IDS, CURATED_RECORDS
 
-# What a run consumes: the log of cleansed record changes, and two tables.
-SOURCES = ("record_changes", "annotations", "canonical_ids")
+SOURCES = ("records", "annotations", "canonical_ids")
 
 
 @dataclass(frozen=True)
@@ -103,14 +90,14 @@ def build_curated(records: DataFrame, annotations: DataFrame, canonical: DataFra
 
 
 def latest_record_states(changes: DataFrame) -> DataFrame:
-    """Rows of the cleansed change log (with their log version, ``_commit_version``) ->
-    one row per record_id: its state after its newest change, with ``present`` false when
-    that change deleted it (pure)."""
+    """Change-feed rows of the cleansed records -> one row per record_id: its state after
+    its newest change, with ``present`` false when that change deleted it (pure)."""
     newest = Window.partitionBy("record_id").orderBy(F.col("_commit_version").desc())
     return (
-        changes.withColumn("_rank", F.row_number().over(newest))
+        changes.filter(F.col("_change_type").isin("insert", "update_postimage", "delete"))
+        .withColumn("_rank", F.row_number().over(newest))
         .filter(F.col("_rank") == 1)
-        .select(*CLEANSED_COLUMNS, (~F.col("is_delete")).alias("present"))
+        .select(*CLEANSED_COLUMNS, (F.col("_change_type") != "delete").alias("present"))
     )
 
 
@@ -132,14 +119,11 @@ def _consumed_versions(spark: SparkSession, curated: str) -> dict[str, int]:
             .first()
         )
         if newest is not None:
-            stored = json.loads(newest[0])["curate"]
-            return {name: int(stored.get(name, -1)) for name in SOURCES}
+            return dict(json.loads(newest[0])["curate"])
     return dict.fromkeys(SOURCES, -1)
 
 
 def _changes(spark: SparkSession, path: str, after: int, upto: int) -> DataFrame | None:
-    """The change feed of versions ``after`` + 1 to ``upto`` (pre-images included: a
-    duplicate group's old canonical record is touched too), or None."""
     if upto <= after:
         return None
     return (
@@ -152,33 +136,26 @@ def _changes(spark: SparkSession, path: str, after: int, upto: int) -> DataFrame
 
 
 def run_curate(spark: SparkSession, layout: LakehouseLayout) -> CurateResult:
-    ensure_delta_table(spark, layout.curated_records, CURATED_RECORDS, deletion_vectors=True)
-    # The change logs are append-only: their change feeds cost nothing to keep.
     ensure_delta_table(
-        spark, layout.curated_record_changes, CURATED_RECORD_CHANGES, change_data_feed=True
-    )
-    ensure_delta_table(
-        spark, layout.cleansed_record_changes, CLEANSED_RECORD_CHANGES, change_data_feed=True
+        spark, layout.curated_records, CURATED_RECORDS, change_data_feed=True, deletion_vectors=True
     )
     ensure_delta_table(
         spark, layout.canonical_ids, CANONICAL_IDS, change_data_feed=True, deletion_vectors=True
     )
     paths = {
-        "record_changes": layout.cleansed_record_changes,
+        "records": layout.cleansed_records,
         "annotations": layout.cleansed_annotations,
         "canonical_ids": layout.canonical_ids,
     }
     consumed = _consumed_versions(spark, layout.curated_records)
     current = {name: table_version(spark, path) for name, path in paths.items()}
-    if all(current[name] <= consumed[name] for name in SOURCES):
+    if all(current[name] <= consumed.get(name, -1) for name in SOURCES):
         return CurateResult(consumed, 0, committed=False)
 
     canonical = spark.read.format("delta").load(layout.canonical_ids)
     annotations = spark.read.format("delta").load(layout.cleansed_annotations)
     touched_parts: list[DataFrame] = []
-    record_changes = _changes(
-        spark, paths["record_changes"], consumed["record_changes"], current["record_changes"]
-    )
+    record_changes = _changes(spark, paths["records"], consumed["records"], current["records"])
     changed_records = None
     if record_changes is not None:
         changed_records = latest_record_states(record_changes).persist()
@@ -207,7 +184,7 @@ def run_curate(spark: SparkSession, layout: LakehouseLayout) -> CurateResult:
     records = _touched_records(
         spark,
         layout,
-        table_version(spark, layout.cleansed_records),
+        current["records"],
         touched,
         changed_records,
         only_changed_records=annotation_changes is None and canonical_changes is None,
@@ -225,8 +202,6 @@ def run_curate(spark: SparkSession, layout: LakehouseLayout) -> CurateResult:
     # the files to change, the rows to write), and recomputing it would read the inputs again.
     source = touched.join(curated, F.col("id") == F.col("record_id"), how="left").persist()
     columns: dict[str, str | Column] = {f.name: f"s.{f.name}" for f in CURATED_RECORDS.fields}
-    # Each commit at most once per set of consumed versions: their sum grows with each.
-    guard = (f"curate:{layout.curated_records}", sum(v + 1 for v in current.values()))
     try:
         # The consumed versions go with the last commit: a crash before it leaves them
         # unconsumed, and the rerun (idempotent: the same rows, compared by curated_hash)
@@ -236,13 +211,11 @@ def run_curate(spark: SparkSession, layout: LakehouseLayout) -> CurateResult:
             layout.curated_records,
             source,
             ("record_id", "id"),
-            delete_when="s.record_id IS NULL",
-            update_when="s.curated_hash <> t.curated_hash",
-            update_set=columns,
+            lambda merge: merge.whenMatchedDelete(
+                condition="s.record_id IS NULL"
+            ).whenMatchedUpdate(condition="s.curated_hash <> t.curated_hash", set=columns),
             insert_when=F.col("record_id").isNotNull(),
-            guard=guard,
             last_commit_metadata=json.dumps({"curate": current}),
-            change_log=ChangeLog(layout.curated_record_changes, ("curated_hash",)),
         )
     finally:
         source.unpersist()

@@ -4,9 +4,8 @@ write under an idempotency guard, and upsert a change without shuffling the whol
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from delta.tables import DeltaTable
+from delta.tables import DeltaMergeBuilder, DeltaTable
 from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -89,17 +88,7 @@ def run_idempotent(
         spark.conf.unset(TXN_VERSION)
 
 
-@dataclass(frozen=True)
-class ChangeLog:
-    """Where an upsert records the changes it applies (see ``change_log_schema``).
-
-    Delta's change data feed made each 1% MERGE into a 1M-row table cost 3 to 4 s more
-    (it writes pre- and post-images of every changed row); an append of the applied rows to
-    a log of their own costs under 1 s (docs/benchmarks.md)."""
-
-    path: str
-    # Target columns the WHEN conditions read (as ``t.<name>``), besides the key.
-    compared: tuple[str, ...]
+MatchedClauses = Callable[[DeltaMergeBuilder], DeltaMergeBuilder]
 
 
 def merge_then_append(
@@ -107,20 +96,14 @@ def merge_then_append(
     path: str,
     source: DataFrame,
     keys: tuple[str, str],
-    *,
-    update_when: str,
+    matched: MatchedClauses,
     insert_when: Column,
-    update_set: dict[str, str | Column] | None = None,
-    delete_when: str | None = None,
     guard: tuple[str, int] | None = None,
     last_commit_metadata: str | None = None,
-    change_log: ChangeLog | None = None,
 ) -> int:
-    """Upsert ``source`` into the table at ``path``: a matched row is deleted when
-    ``delete_when`` holds, else updated (``update_set``, or every column) when
-    ``update_when`` holds; a source row matching no target row is appended when
-    ``insert_when`` holds, in the table's columns (taken from the source by name). The
-    conditions are SQL over ``s`` (the source row) and ``t`` (the target row).
+    """MERGE ``source`` into the table at ``path``: the WHEN MATCHED clauses that
+    ``matched`` adds, then the source rows that match no target row and satisfy
+    ``insert_when`` appended, in the table's columns (taken from the source by name).
 
     ``keys`` is (target column, source column) of the join. One MERGE with WHEN NOT MATCHED
     joins the source *outer* with the whole target, so Spark shuffles every target row with
@@ -130,79 +113,40 @@ def merge_then_append(
     changes then the inserts, each its own whole consistent table version (as if the batch
     had come in two parts); nothing disappears in between.
 
-    With ``change_log``, the same lookup also reads the compared target columns, decides
-    which source rows the MERGE and the append will apply, and appends those to the log
-    first, as one commit. A crash after it replays the batch against an unchanged table,
-    so the replay decides the same rows (and its guard skips the log commit).
-
     ``source`` is read several times (keys, matches, inserts): pass it persisted.
     ``guard`` (txn app id, version) makes each commit happen at most once, so a batch
-    replayed after a crash between them does not apply twice. ``last_commit_metadata``
-    goes into the commit info of whichever table commit comes last. Returns the number of
+    replayed after a crash between the two does not apply twice. ``last_commit_metadata``
+    goes into the commit info of whichever commit comes last. Returns the number of
     source rows (counted in the same job that decides what to write).
     """
     target_key, source_key = keys
     target = DeltaTable.forPath(spark, path)
+    source_keys = source.select(F.col(source_key).alias("_key"))
     table = target.toDF()
-    compared = change_log.compared if change_log else ()
     existing = (
-        table.select(
-            F.col(target_key).alias("_key"), *[F.col(name).alias(name) for name in compared]
-        ).join(source.select(F.col(source_key).alias("_key")), "_key", "left_semi")
+        table.select(F.col(target_key).alias("_key")).join(source_keys, "_key", "left_semi")
     ).persist()
-    # Each source row with its key's target row, or nulls when the id is new.
-    looked_up = source.alias("s").join(
-        existing.alias("t"), F.col(f"s.{source_key}") == F.col("t._key"), how="left"
+    # Each source row with its key in the table, or null when the id is new.
+    looked_up = source.join(existing, F.col(source_key) == F.col("_key"), how="left")
+    found = F.col("_key").isNotNull()
+    new_rows = looked_up.filter(~found & insert_when).select(
+        *[F.col(f.name).cast(f.dataType).alias(f.name) for f in table.schema.fields]
     )
-    found = F.col("t._key").isNotNull()
-    inserted = ~found & F.coalesce(insert_when, F.lit(False))
-    columns = [(f.name, F.col(f"s.{f.name}").cast(f.dataType)) for f in table.schema.fields]
-    new_rows = looked_up.filter(inserted).select(*[c.alias(name) for name, c in columns])
-    # What the MERGE clauses will do to each matched row (used to log the changes).
-    deletes = found & (
-        F.coalesce(F.expr(delete_when), F.lit(False)) if delete_when else F.lit(False)
-    )
-    updates = found & ~deletes & F.coalesce(F.expr(update_when), F.lit(False))
-    if change_log is None:  # the conditions may read target columns the lookup lacks
-        deletes = updates = F.lit(False)
-    app, version = guard if guard else (None, 0)
     try:
         # One job counts the source and says whether there is anything to MERGE and
         # anything to append.
         flags = looked_up.agg(
             F.count(F.lit(1)).alias("rows"),
             F.max(found).alias("matches"),
-            F.max(inserted).alias("inserts"),
-            F.max(inserted | deletes | updates).alias("changes"),
+            F.max(~found & F.coalesce(insert_when, F.lit(False))).alias("inserts"),
         ).first()
         matches = bool(flags and flags["matches"])
         inserts = bool(flags and flags["inserts"])
-        if change_log is not None and flags and flags["changes"]:
-            log_rows = looked_up.filter(inserted | deletes | updates).select(
-                *[
-                    F.col(f"s.{source_key}").alias(target_key)
-                    if name == target_key
-                    else F.when(~deletes, column).alias(name)
-                    for name, column in columns
-                ],
-                deletes.alias("is_delete"),
-            )
-            log_append, log_path = log_rows.write.format("delta").mode("append"), change_log.path
-            _commit(
-                spark,
-                f"{app}:changes" if app else None,
-                version,
-                lambda: log_append.save(log_path),
-                None,
-            )
+        app, version = guard if guard else (None, 0)
         if matches:
-            merge = target.alias("t").merge(source.alias("s"), f"t.{target_key} = s.{source_key}")
-            if delete_when is not None:
-                merge = merge.whenMatchedDelete(condition=delete_when)
-            if update_set is None:
-                merge = merge.whenMatchedUpdateAll(condition=update_when)
-            else:
-                merge = merge.whenMatchedUpdate(condition=update_when, set=update_set)
+            merge = matched(
+                target.alias("t").merge(source.alias("s"), f"t.{target_key} = s.{source_key}")
+            )
             _commit(spark, app, version, merge.execute, None if inserts else last_commit_metadata)
         if inserts:
             append = new_rows.write.format("delta").mode("append")

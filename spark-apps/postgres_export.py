@@ -1,11 +1,9 @@
 """export stage: curated Delta -> PostgreSQL ``heritage.objects``, incrementally.
 
-Reads only what changed since the last exported table version (Delta's change data feed;
-for the curated records, that of their append-only change log ``curated/record_changes``,
-so ``delta_version`` in ``heritage.objects`` is a version of that log), COPYs it into a
-staging table and applies it with ``INSERT ... ON CONFLICT``; the new watermark is written
-in the same PostgreSQL transaction, so a crash anywhere leaves either the old state or the
-new one, and a rerun with no new version does nothing.
+Reads only what changed since the last exported table version (Delta's change data feed),
+COPYs it into a staging table and applies it with ``INSERT ... ON CONFLICT``; the new
+watermark is written in the same PostgreSQL transaction, so a crash anywhere leaves either
+the old state or the new one, and a rerun with no new version does nothing.
 """
 
 from __future__ import annotations
@@ -100,12 +98,13 @@ class ExportResult:
 
 
 def latest_changes(changes: DataFrame) -> DataFrame:
-    """Rows of the curated change log (read through its change feed, so with their log
-    version) -> the last change per record_id, in export column order."""
-    newest = Window.partitionBy("record_id").orderBy(F.col("_commit_version").desc())
+    """Change-feed rows -> the last change per record_id, in export column order."""
+    relevant = changes.filter(F.col("_change_type").isin("insert", "update_postimage", "delete"))
+    newest = Window.partitionBy("record_id").orderBy(
+        F.col("_commit_version").desc(), (F.col("_change_type") == "delete").asc()
+    )
     return (
-        changes.filter(F.col("_change_type") == "insert")
-        .withColumn("_rank", F.row_number().over(newest))
+        relevant.withColumn("_rank", F.row_number().over(newest))
         .filter(F.col("_rank") == 1)
         .select(
             "record_id",
@@ -134,7 +133,7 @@ def latest_changes(changes: DataFrame) -> DataFrame:
             "comment_count",
             "annotation_count",
             F.col("_commit_version").alias("delta_version"),
-            "is_delete",
+            (F.col("_change_type") == "delete").alias("is_delete"),
         )
     )
 
@@ -284,7 +283,7 @@ def new_dead_letters(changes: DataFrame) -> DataFrame:
 
 def export_specs(layout: LakehouseLayout) -> tuple[ExportSpec, ...]:
     objects = ExportSpec(
-        source=layout.curated_record_changes,
+        source=layout.curated_records,
         to_rows=latest_changes,
         staging=tuple(
             (

@@ -174,24 +174,6 @@ CURATED_RECORDS = StructType(
     ]
 )
 
-
-def change_log_schema(table: StructType, key: str) -> StructType:
-    """The append-only change log of a MERGE target (``cleansed/record_changes``,
-    ``curated/record_changes``): per applied change, the row as written (nulls but ``key``
-    for a delete) and whether it deleted the row. Readers take the rows of the log versions
-    they have not consumed yet; its versions say the order."""
-    return StructType(
-        [
-            *(StructField(f.name, f.dataType, nullable=f.name != key) for f in table.fields),
-            StructField("is_delete", BooleanType(), nullable=False),
-        ]
-    )
-
-
-CLEANSED_RECORD_CHANGES = change_log_schema(CLEANSED_RECORDS, "record_id")
-CURATED_RECORD_CHANGES = change_log_schema(CURATED_RECORDS, "record_id")
-
-
 FLOATS = ArrayType(FloatType())
 
 # ml/images: one row per record with an image URL (MERGE on record_id); a failed row is
