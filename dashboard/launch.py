@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from heritage.settings import load_settings
 
@@ -14,7 +14,7 @@ def app_path() -> Path:
     return Path(__file__).with_name("app.py")
 
 
-def launch_dashboard(port: int, address: str, headless: bool) -> int:
+def launch_dashboard(port: int, address: str, headless: bool) -> NoReturn:
     settings = load_settings()
     # The app logs JSON lines like every other component (app.py reads this flag).
     env = {**os.environ, **settings.as_environment(), "HERITAGE_DASHBOARD_JSON_LOGS": "1"}
@@ -33,5 +33,8 @@ def launch_dashboard(port: int, address: str, headless: bool) -> int:
         "--browser.gatherUsageStats",
         "false",
     ]
-    print(f"dashboard: http://{address}:{port} (Ctrl-C to stop)")
-    return subprocess.call(argv, env=env)
+    print(f"dashboard: http://{address}:{port} (Ctrl-C to stop)", flush=True)
+    # Become Streamlit rather than wait for it as a child: a supervisor's SIGTERM then
+    # stops the server itself, where it used to stop only this process and leave the
+    # server running as an orphan on its port.
+    os.execve(sys.executable, argv, env)

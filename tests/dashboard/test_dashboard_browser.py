@@ -67,6 +67,10 @@ def dashboard_url(live_settings: Settings, dashboard_data: DashboardData) -> Ite
     yield url
     server.terminate()
     server.wait(timeout=20)
+    # `heritage dashboard` is the server itself: stopping it leaves nothing on the port (it
+    # used to run Streamlit as a child, which outlived a SIGTERM).
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
 
 
 @pytest.fixture
