@@ -129,7 +129,8 @@ def merge_then_append(
     # Each source row with its key in the table, or null when the id is new.
     looked_up = source.join(existing, F.col(source_key) == F.col("_key"), how="left")
     found = F.col("_key").isNotNull()
-    new_rows = looked_up.filter(~found & insert_when).select(
+    inserted = ~found & F.coalesce(insert_when, F.lit(False))
+    new_rows = looked_up.filter(inserted).select(
         *[F.col(f.name).cast(f.dataType).alias(f.name) for f in table.schema.fields]
     )
     try:
@@ -138,7 +139,7 @@ def merge_then_append(
         flags = looked_up.agg(
             F.count(F.lit(1)).alias("rows"),
             F.max(found).alias("matches"),
-            F.max(~found & F.coalesce(insert_when, F.lit(False))).alias("inserts"),
+            F.max(inserted).alias("inserts"),
         ).first()
         matches = bool(flags and flags["matches"])
         inserts = bool(flags and flags["inserts"])
