@@ -138,8 +138,9 @@ def _cleanse_stream(
         cleansed = (valid if valid is not None else batch.limit(0)).persist()
         dead_letters = rejected.persist()
         try:
-            dead_count = dead_letters.count()
-            valid_count = cleansed.count() if valid is not None else 0
+            dead_count, valid_count = _count_outcomes(
+                dead_letters, cleansed if valid is not None else None
+            )
             if dead_count:
                 run_idempotent(
                     spark,
@@ -176,6 +177,18 @@ def _cleanse_stream(
             lambda: writer.trigger(availableNow=True).start().awaitTermination(),
         )
     return counts
+
+
+def _count_outcomes(dead_letters: DataFrame, valid: DataFrame | None) -> tuple[int, int]:
+    """(dead letters, valid rows) of a micro-batch, counted in one Spark job."""
+    outcomes = dead_letters.select(F.lit(False).alias("valid"))
+    if valid is not None:
+        outcomes = outcomes.unionByName(valid.select(F.lit(True).alias("valid")))
+    counts = outcomes.agg(
+        F.count(F.when(~F.col("valid"), 1)).alias("dead"),
+        F.count(F.when(F.col("valid"), 1)).alias("valid"),
+    ).first()
+    return (int(counts["dead"]), int(counts["valid"])) if counts else (0, 0)
 
 
 def _split_records(validated: DataFrame) -> tuple[DataFrame, DataFrame]:

@@ -21,7 +21,12 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from heritage.lakehouse_layout import LakehouseLayout
-from heritage.spark_apps.delta_tables import ensure_delta_table, merge_then_append, table_version
+from heritage.spark_apps.delta_tables import (
+    commit_info,
+    ensure_delta_table,
+    merge_then_append,
+    table_version,
+)
 from heritage.spark_apps.record_validation import CLEANSED_COLUMNS
 from heritage.spark_apps.table_schemas import CANONICAL_IDS, CURATED_RECORDS
 
@@ -108,18 +113,26 @@ def _consumed_versions(spark: SparkSession, curated: str) -> dict[str, int]:
     """The source versions the newest curate commit consumed (-1 each before the first).
 
     That commit is nearly always among the newest few (only maintenance commits come
-    between), so those are read first: the whole history grows with every run."""
-    table = DeltaTable.forPath(spark, curated)
-    for limit in (_RECENT_COMMITS, None):
-        newest = (
-            table.history(limit)
-            .filter(F.col("userMetadata").startswith('{"curate"'))
-            .orderBy(F.col("version").desc())
-            .select("userMetadata")
-            .first()
-        )
-        if newest is not None:
-            return dict(json.loads(newest[0])["curate"])
+    between), so their log files are read first, newest first, on the driver (no Spark
+    job); the whole history, which grows with every run, only if none of them is one."""
+    newest = table_version(spark, curated)
+    for version in range(newest, max(newest - _RECENT_COMMITS, -1), -1):
+        info = commit_info(spark, curated, version)
+        if info is None:
+            break
+        metadata = info.get("userMetadata")
+        if isinstance(metadata, str) and metadata.startswith('{"curate"'):
+            return dict(json.loads(metadata)["curate"])
+    found = (
+        DeltaTable.forPath(spark, curated)
+        .history()
+        .filter(F.col("userMetadata").startswith('{"curate"'))
+        .orderBy(F.col("version").desc())
+        .select("userMetadata")
+        .first()
+    )
+    if found is not None:
+        return dict(json.loads(found[0])["curate"])
     return dict.fromkeys(SOURCES, -1)
 
 

@@ -17,7 +17,7 @@ from pyspark.sql.streaming import StreamingQuery
 from heritage.kafka_topics import topic_end_offsets
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.settings import Settings
-from heritage.spark_apps.delta_tables import ensure_delta_table, table_version
+from heritage.spark_apps.delta_tables import commit_info, ensure_delta_table, table_version
 from heritage.spark_apps.source_positions import run_unless_unmoved
 from heritage.spark_apps.table_schemas import ENVELOPE, RAW_RECORDS
 
@@ -130,10 +130,16 @@ def _ingest_available(
 def _rows_added_since(spark: SparkSession, path: str, version: int) -> int:
     from delta.tables import DeltaTable
 
-    newer = table_version(spark, path) - version
-    if newer <= 0:
+    newest = table_version(spark, path)
+    if newest <= version:
         return 0
-    # The newest commits only: reading the whole history would cost more with every run.
+    # The commits added, read from their log files: no Spark job, and the cost does not grow
+    # with the history.
+    infos = [commit_info(spark, path, v) for v in range(version + 1, newest + 1)]
+    known = [info for info in infos if info is not None]
+    if len(known) == len(infos):
+        return sum(int(info.get("operationMetrics", {}).get("numOutputRows", 0)) for info in known)
+    newer = newest - version
     history = DeltaTable.forPath(spark, path).history(newer).filter(F.col("version") > version)
     total = history.select(
         F.sum(F.coalesce(F.col("operationMetrics")["numOutputRows"], F.lit("0")).cast("long"))

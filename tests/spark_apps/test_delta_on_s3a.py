@@ -10,7 +10,12 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from heritage.settings import Settings
-from heritage.spark_apps.delta_tables import merge_then_append, run_idempotent, table_version
+from heritage.spark_apps.delta_tables import (
+    commit_info,
+    merge_then_append,
+    run_idempotent,
+    table_version,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -100,3 +105,47 @@ def test_merge_then_append_upserts_once_per_guard_and_tags_its_last_commit(
     upsert(("test-upsert", 1))
     rows = sorted(tuple(r) for r in spark.read.format("delta").load(path).collect())
     assert rows == [(1, "a"), (2, "X"), (3, "c")]  # the update was not applied again
+
+
+def test_merge_then_append_appends_what_the_lookup_before_the_merge_found_new(
+    spark: SparkSession, live_settings: Settings
+) -> None:
+    """A key the MERGE deletes is not appended again: the rows to append are decided by the
+    lookup made before the MERGE, not by one Spark rebuilds from the table after it."""
+    path = f"s3a://{live_settings.bucket}/tests/lookup-{uuid.uuid4().hex[:8]}"
+    spark.createDataFrame([(1, "a"), (2, "b")], "k int, v string").write.format("delta").save(path)
+    changes = spark.createDataFrame(
+        [(2, None, True), (3, "c", False)], "k int, v string, gone boolean"
+    ).persist()
+    try:
+        merge_then_append(
+            spark,
+            path,
+            changes,
+            ("k", "k"),
+            lambda merge: merge.whenMatchedDelete(condition="s.gone"),
+            insert_when=F.lit(True),
+        )
+    finally:
+        changes.unpersist()
+    rows = sorted(tuple(r) for r in spark.read.format("delta").load(path).collect())
+    assert rows == [(1, "a"), (3, "c")]
+
+
+def test_commit_info_reads_a_commit_from_the_log(
+    spark: SparkSession, live_settings: Settings
+) -> None:
+    path = f"s3a://{live_settings.bucket}/tests/commits-{uuid.uuid4().hex[:8]}"
+    spark.createDataFrame([(1, "a"), (2, "b")], "k int, v string").write.format("delta").save(path)
+    spark.conf.set("spark.databricks.delta.commitInfo.userMetadata", '{"run": 1}')
+    try:
+        spark.createDataFrame([(3, "c")], "k int, v string").write.format("delta").mode(
+            "append"
+        ).save(path)
+    finally:
+        spark.conf.unset("spark.databricks.delta.commitInfo.userMetadata")
+    first, second = commit_info(spark, path, 0), commit_info(spark, path, 1)
+    assert first is not None and second is not None
+    assert second["userMetadata"] == '{"run": 1}' and "userMetadata" not in first
+    assert second["operationMetrics"]["numOutputRows"] == "1"
+    assert commit_info(spark, path, 2) is None
