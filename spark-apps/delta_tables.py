@@ -153,31 +153,39 @@ def merge_then_append(
     existing = (
         table.select(F.col(target_key).alias("_key")).join(source_keys, "_key", "left_semi")
     ).localCheckpoint(eager=False)
-    # Each source row with its key in the table, or null when the id is new.
-    looked_up = source.join(existing, F.col(source_key) == F.col("_key"), how="left")
+    key_match = F.col(source_key) == F.col("_key")
     found = F.col("_key").isNotNull()
-    inserted = ~found & F.coalesce(insert_when, F.lit(False))
-    new_rows = looked_up.filter(inserted).select(
-        *[F.col(f.name).cast(f.dataType).alias(f.name) for f in table.schema.fields]
-    )
+    insertable = F.coalesce(insert_when, F.lit(False))
     try:
         # One job counts the source and says whether there is anything to MERGE and
-        # anything to append.
-        flags = looked_up.agg(
-            F.count(F.lit(1)).alias("rows"),
-            F.max(found).alias("matches"),
-            F.max(inserted).alias("inserts"),
-        ).first()
-        matches = bool(flags and flags["matches"])
+        # anything to append. Each source row is joined with its key in the table, or null
+        # when the id is new.
+        flags = (
+            source.join(existing, key_match, how="left")
+            .agg(
+                F.count(F.lit(1)).alias("rows"),
+                F.count(F.col("_key")).alias("found"),
+                F.max(~found & insertable).alias("inserts"),
+            )
+            .first()
+        )
+        found_rows = int(flags["found"]) if flags else 0
         inserts = bool(flags and flags["inserts"])
         app, version = guard if guard else (None, 0)
-        if matches:
+        if found_rows:
             merge = matched(
                 target.alias("t").merge(source.alias("s"), f"t.{target_key} = s.{source_key}")
             )
             _commit(spark, app, version, merge.execute, None if inserts else last_commit_metadata)
         if inserts:
-            append = new_rows.write.format("delta").mode("append")
+            new_rows = _rows_to_append(source, existing, key_match, found, insertable, found_rows)
+            append = (
+                new_rows.select(
+                    *[F.col(f.name).cast(f.dataType).alias(f.name) for f in table.schema.fields]
+                )
+                .write.format("delta")
+                .mode("append")
+            )
             _commit(
                 spark,
                 f"{app}:inserts" if app else None,
@@ -188,6 +196,28 @@ def merge_then_append(
     finally:
         _release_checkpoint(existing)
     return int(flags["rows"]) if flags else 0
+
+
+# Up to this many keys found, the lookup is broadcast to the append's join. A checkpoint
+# has no size statistics of its own (Spark keeps the estimate of the plan it came from, the
+# target's whole key column), so without the hint a large table would make Spark shuffle
+# every source row with all its columns to join them with a few found keys.
+_BROADCAST_LOOKUP_ROWS = 200_000
+
+
+def _rows_to_append(
+    source: DataFrame,
+    existing: DataFrame,
+    key_match: Column,
+    found: Column,
+    insertable: Column,
+    found_rows: int,
+) -> DataFrame:
+    """The source rows whose key is not in the table and that ``insertable`` lets in."""
+    if found_rows == 0:  # no key of the source is in the table (a first load): no join
+        return source.filter(insertable)
+    lookup = F.broadcast(existing) if found_rows <= _BROADCAST_LOOKUP_ROWS else existing
+    return source.join(lookup, key_match, how="left").filter(~found & insertable)
 
 
 def _release_checkpoint(frame: DataFrame) -> None:
