@@ -11,6 +11,7 @@ from pyspark.sql import functions as F
 
 from heritage.settings import Settings
 from heritage.spark_apps.delta_tables import (
+    USER_METADATA,
     commit_info,
     merge_then_append,
     run_idempotent,
@@ -137,13 +138,13 @@ def test_commit_info_reads_a_commit_from_the_log(
 ) -> None:
     path = f"s3a://{live_settings.bucket}/tests/commits-{uuid.uuid4().hex[:8]}"
     spark.createDataFrame([(1, "a"), (2, "b")], "k int, v string").write.format("delta").save(path)
-    spark.conf.set("spark.databricks.delta.commitInfo.userMetadata", '{"run": 1}')
+    spark.conf.set(USER_METADATA, '{"run": 1}')
     try:
         spark.createDataFrame([(3, "c")], "k int, v string").write.format("delta").mode(
             "append"
         ).save(path)
     finally:
-        spark.conf.unset("spark.databricks.delta.commitInfo.userMetadata")
+        spark.conf.unset(USER_METADATA)
     first, second = commit_info(spark, path, 0), commit_info(spark, path, 1)
     assert first is not None and second is not None
     assert second["userMetadata"] == '{"run": 1}' and "userMetadata" not in first
