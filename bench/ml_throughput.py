@@ -51,6 +51,7 @@ def _write_cleansed(spark, layout, base: str, count: int) -> None:  # type: igno
             now,
             0,
             i,
+            0,  # cleanse_batch
         )
         for i in range(count)
     ]

@@ -293,7 +293,7 @@ def _lakehouse_maintain(args: argparse.Namespace) -> int:
     for name, path in _layout(args).tables().items():
         result = maintain_table(spark, name, path, args.retention_hours)
         print(
-            f"{name:<9} compacted {result.files_compacted} files into {result.files_added}; "
+            f"{name:<20} compacted {result.files_compacted} files into {result.files_added}; "
             f"vacuumed files older than {args.retention_hours} h"
         )
     return 0
@@ -590,7 +590,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     history.add_argument(
         "table",
-        choices=("raw", "raw_annotations", "cleansed", "cleansed_annotations", "curated", "dlq"),
+        choices=(
+            "raw",
+            "raw_annotations",
+            "raw_dead_letters",
+            "cleansed",
+            "cleansed_annotations",
+            "cleansed_deletes",
+            "curated",
+            "dlq",
+        ),
         help="which table",
     )
     history.add_argument("--limit", type=int, default=20, help="commits to show (default 20)")

@@ -59,6 +59,11 @@ class LakehouseLayout:
         return f"{self.table_root}/cleansed/records"
 
     @property
+    def cleansed_record_deletes(self) -> str:
+        """Append-only: the record ids each cleanse micro-batch deleted (tombstones)."""
+        return f"{self.table_root}/cleansed/record_deletes"
+
+    @property
     def dead_letters(self) -> str:
         return f"{self.table_root}/dlq/records"
 
@@ -122,6 +127,7 @@ class LakehouseLayout:
             "raw_dead_letters": self.raw_dead_letters,
             "cleansed": self.cleansed_records,
             "cleansed_annotations": self.cleansed_annotations,
+            "cleansed_deletes": self.cleansed_record_deletes,
             "curated": self.curated_records,
             "dlq": self.dead_letters,
         }

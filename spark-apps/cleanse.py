@@ -6,10 +6,16 @@ validate, then MERGE the dead letters and upsert the latest valid version of eac
 (``merge_then_append``: a MERGE of the ids that exist, then an append of the new ones), each
 commit guarded by txnAppId/txnVersion so a replayed batch changes nothing. A change is
 applied only when content_hash differs and the incoming version is not older.
+
+cleansed/records keeps no change data feed. Each row it writes carries its micro-batch id
+(``cleanse_batch``), each tombstone's id goes to the append-only cleansed/record_deletes,
+and the last commit of a batch says in its userMetadata that the batch is complete: that is
+what curate reads to find what changed.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -23,6 +29,7 @@ from heritage.spark_apps.annotation_validation import (
     validate_annotations,
 )
 from heritage.spark_apps.delta_tables import (
+    append_once,
     ensure_delta_table,
     merge_then_append,
     run_idempotent,
@@ -36,9 +43,16 @@ from heritage.spark_apps.record_validation import (
     with_producer_rejections,
 )
 from heritage.spark_apps.source_positions import run_unless_unmoved
-from heritage.spark_apps.table_schemas import CLEANSED_ANNOTATIONS, CLEANSED_RECORDS, DEAD_LETTERS
+from heritage.spark_apps.table_schemas import (
+    CLEANSED_ANNOTATIONS,
+    CLEANSED_RECORDS,
+    DEAD_LETTERS,
+    RECORD_DELETES,
+)
 
 STAGE = "cleanse"
+# userMetadata key of the last commit of each micro-batch on cleansed/records.
+BATCH_METADATA = "cleanse_batch"
 ANNOTATION_STAGE = "cleanse_annotations"
 
 # Newer = later source update time; equal update times fall back to arrival time.
@@ -58,15 +72,32 @@ class CleanseCounts:
 
 
 def merge_cleansed(
-    spark: SparkSession, path: str, changes: DataFrame, guard: tuple[str, int] | None = None
+    spark: SparkSession,
+    path: str,
+    changes: DataFrame,
+    guard: tuple[str, int],
+    deletes_path: str,
 ) -> None:
-    """Apply the latest change per record_id: tombstones delete, other rows upsert; neither
-    applies when the incoming version is older than the stored one."""
-    columns: dict[str, str | Column] = {name: f"s.{name}" for name in CLEANSED_COLUMNS}
+    """Apply the latest change per record_id of micro-batch ``guard[1]``: tombstones delete,
+    other rows upsert; neither applies when the incoming version is older than the stored
+    one. Written rows carry the batch id in ``cleanse_batch``; the tombstones' ids are
+    appended to ``deletes_path`` first (each commit once per batch, by ``guard``)."""
+    app, batch_id = guard
+    stamped = changes.withColumn(BATCH_METADATA, F.lit(batch_id).cast("long"))
+    tombstones = changes.filter(F.col("deleted")).select(
+        "record_id", F.lit(batch_id).cast("long").alias(BATCH_METADATA)
+    )
+    if not tombstones.isEmpty():
+        # Before the MERGE: a crash in between leaves ids listed that may not be deleted
+        # yet; readers treat a listed id as "look again", which is harmless.
+        append_once(tombstones, deletes_path, (f"{app}:deletes", batch_id))
+    columns: dict[str, str | Column] = {
+        name: f"s.{name}" for name in (*CLEANSED_COLUMNS, BATCH_METADATA)
+    }
     merge_then_append(
         spark,
         path,
-        changes,
+        stamped,
         ("record_id", "record_id"),
         lambda merge: merge.whenMatchedDelete(
             condition=f"s.deleted AND ({_INCOMING_IS_NEWER})"
@@ -77,6 +108,7 @@ def merge_cleansed(
         ),
         insert_when=~F.col("deleted"),
         guard=guard,
+        last_commit_metadata=json.dumps({BATCH_METADATA: batch_id}),
     )
 
 
@@ -214,13 +246,8 @@ def run_cleanse(
     spark: SparkSession, layout: LakehouseLayout, processing_time: str | None = None
 ) -> CleanseCounts:
     """Cleanse every raw record and annotation not yet cleansed; returns what batches saw."""
-    ensure_delta_table(
-        spark,
-        layout.cleansed_records,
-        CLEANSED_RECORDS,
-        change_data_feed=True,
-        deletion_vectors=True,
-    )
+    ensure_delta_table(spark, layout.cleansed_records, CLEANSED_RECORDS, deletion_vectors=True)
+    ensure_delta_table(spark, layout.cleansed_record_deletes, RECORD_DELETES)
     ensure_delta_table(
         spark,
         layout.cleansed_annotations,
@@ -237,7 +264,9 @@ def run_cleanse(
         "cleanse_records",
         validate_records,
         _split_records,
-        merge_cleansed,
+        lambda spark, path, changes, guard: merge_cleansed(
+            spark, path, changes, guard, layout.cleansed_record_deletes
+        ),
         processing_time,
     )
     annotations = _cleanse_stream(

@@ -1,10 +1,13 @@
 """curate stage: cleansed records + annotations + canonical ids -> curated/records.
 
 Incremental: only record ids touched since the last run are recomputed — records that
-changed, the canonical records of annotations that changed, and the members of duplicate
-groups that changed. The source table versions a run has consumed are stored in the last
-Delta commit of its upsert (commit userMetadata), so a crash before that commit leaves them
-unconsumed and the rerun completes the work; a run with no new input commits nothing.
+changed (found by the cleanse batch that wrote them and by cleanse's list of tombstones),
+the canonical records of annotations that changed, and the members of duplicate groups that
+changed (those two by their tables' change data feeds). What a run has consumed is stored
+in the last Delta commit of its upsert (commit userMetadata), so a crash before that commit
+leaves it unconsumed and the rerun completes the work; a run with no new input commits
+nothing. Each row a run writes carries its run number (``curate_run``), which is how the
+PostgreSQL export finds what changed.
 
 Annotations on any member of a duplicate group attach to the group's canonical record; an
 annotation whose record has not arrived yet waits in the cleansed table and is joined when
@@ -16,21 +19,28 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from delta.tables import DeltaTable
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from heritage.lakehouse_layout import LakehouseLayout
+from heritage.spark_apps.cleanse import BATCH_METADATA
 from heritage.spark_apps.delta_tables import (
-    commit_info,
     ensure_delta_table,
     merge_then_append,
+    newest_commit_metadata,
     table_version,
 )
 from heritage.spark_apps.record_validation import CLEANSED_COLUMNS
-from heritage.spark_apps.table_schemas import CANONICAL_IDS, CURATED_RECORDS
+from heritage.spark_apps.table_schemas import (
+    CANONICAL_IDS,
+    CURATED_RECORDS,
+)
 
-SOURCES = ("records", "annotations", "canonical_ids")
+# What a run consumes: the newest complete cleanse batch, and the table versions of the
+# annotations and canonical ids; stored in the userMetadata of its last commit under
+# METADATA_KEY, with the run number that stamps the rows it writes (``curate_run``).
+SOURCES = ("cleanse_batch", "annotations", "canonical_ids")
+METADATA_KEY = "curate"
 
 
 @dataclass(frozen=True)
@@ -94,46 +104,18 @@ def build_curated(records: DataFrame, annotations: DataFrame, canonical: DataFra
     )
 
 
-def latest_record_states(changes: DataFrame) -> DataFrame:
-    """Change-feed rows of the cleansed records -> one row per record_id: its state after
-    its newest change, with ``present`` false when that change deleted it (pure)."""
-    newest = Window.partitionBy("record_id").orderBy(F.col("_commit_version").desc())
-    return (
-        changes.filter(F.col("_change_type").isin("insert", "update_postimage", "delete"))
-        .withColumn("_rank", F.row_number().over(newest))
-        .filter(F.col("_rank") == 1)
-        .select(*CLEANSED_COLUMNS, (F.col("_change_type") != "delete").alias("present"))
-    )
+_NO_RUN: dict[str, int] = {"run": -1, "cleanse_batch": -1, "annotations": -1, "canonical_ids": -1}
 
 
-_RECENT_COMMITS = 10
-
-
-def _consumed_versions(spark: SparkSession, curated: str) -> dict[str, int]:
-    """The source versions the newest curate commit consumed (-1 each before the first).
-
-    That commit is nearly always among the newest few (only maintenance commits come
-    between), so their log files are read first, newest first, on the driver (no Spark
-    job); the whole history, which grows with every run, only if none of them is one."""
-    newest = table_version(spark, curated)
-    for version in range(newest, max(newest - _RECENT_COMMITS, -1), -1):
-        info = commit_info(spark, curated, version)
-        if info is None:
-            break
-        metadata = info.get("userMetadata")
-        if isinstance(metadata, str) and metadata.startswith('{"curate"'):
-            return dict(json.loads(metadata)["curate"])
-    found = (
-        DeltaTable.forPath(spark, curated)
-        .history()
-        .filter(F.col("userMetadata").startswith('{"curate"'))
-        .orderBy(F.col("version").desc())
-        .select("userMetadata")
-        .first()
-    )
-    if found is not None:
-        return dict(json.loads(found[0])["curate"])
-    return dict.fromkeys(SOURCES, -1)
+def consumed_positions(spark: SparkSession, curated: str) -> tuple[int, dict[str, int]]:
+    """(version, positions) of the newest curate commit: the run number, the newest complete
+    cleanse batch and the annotation and canonical-id table versions it consumed; (-1, all
+    -1) before the first run."""
+    found = newest_commit_metadata(spark, curated, METADATA_KEY)
+    if found is None:
+        return -1, dict(_NO_RUN)
+    version, positions = found
+    return version, {**_NO_RUN, **positions}
 
 
 def _changes(spark: SparkSession, path: str, after: int, upto: int) -> DataFrame | None:
@@ -148,33 +130,64 @@ def _changes(spark: SparkSession, path: str, after: int, upto: int) -> DataFrame
     )
 
 
-def run_curate(spark: SparkSession, layout: LakehouseLayout) -> CurateResult:
-    ensure_delta_table(
-        spark, layout.curated_records, CURATED_RECORDS, change_data_feed=True, deletion_vectors=True
+def changed_records_since(
+    spark: SparkSession, layout: LakehouseLayout, version: int, after_batch: int
+) -> tuple[DataFrame, DataFrame]:
+    """(rows, deleted ids) of what cleanse changed after batch ``after_batch``.
+
+    rows: the cleansed rows at ``version`` that a later batch wrote, found by their
+    ``cleanse_batch`` (Delta skips every file whose statistics say it is older), so the
+    cost follows the change, not the table. deleted ids (column ``id``): every id a later
+    tombstone named; whether it is gone is for the caller to look up (a tombstone older than
+    the stored version does not delete).
+    """
+    rows = (
+        spark.read.format("delta")
+        .option("versionAsOf", version)
+        .load(layout.cleansed_records)
+        .filter(F.col("cleanse_batch") > after_batch)
+        .select(*CLEANSED_COLUMNS)
     )
+    deleted = (
+        spark.read.format("delta")
+        .load(layout.cleansed_record_deletes)
+        .filter(F.col("cleanse_batch") > after_batch)
+        .select(F.col("record_id").alias("id"))
+        .distinct()
+    )
+    return rows, deleted
+
+
+def run_curate(spark: SparkSession, layout: LakehouseLayout) -> CurateResult:
+    ensure_delta_table(spark, layout.curated_records, CURATED_RECORDS, deletion_vectors=True)
     ensure_delta_table(
         spark, layout.canonical_ids, CANONICAL_IDS, change_data_feed=True, deletion_vectors=True
     )
-    paths = {
-        "records": layout.cleansed_records,
-        "annotations": layout.cleansed_annotations,
-        "canonical_ids": layout.canonical_ids,
+    _, consumed = consumed_positions(spark, layout.curated_records)
+    batch = newest_commit_metadata(spark, layout.cleansed_records, BATCH_METADATA)
+    current = {
+        "run": consumed["run"] + 1,
+        "cleanse_batch": int(batch[1]) if batch else -1,
+        "annotations": table_version(spark, layout.cleansed_annotations),
+        "canonical_ids": table_version(spark, layout.canonical_ids),
     }
-    consumed = _consumed_versions(spark, layout.curated_records)
-    current = {name: table_version(spark, path) for name, path in paths.items()}
-    if all(current[name] <= consumed.get(name, -1) for name in SOURCES):
+    if all(current[name] <= consumed[name] for name in SOURCES):
         return CurateResult(consumed, 0, committed=False)
 
     canonical = spark.read.format("delta").load(layout.canonical_ids)
     annotations = spark.read.format("delta").load(layout.cleansed_annotations)
+    cleansed_version = table_version(spark, layout.cleansed_records)
     touched_parts: list[DataFrame] = []
-    record_changes = _changes(spark, paths["records"], consumed["records"], current["records"])
-    changed_records = None
-    if record_changes is not None:
-        changed_records = latest_record_states(record_changes).persist()
+    changed_records = deleted = None
+    if current["cleanse_batch"] > consumed["cleanse_batch"]:
+        rows, deleted = changed_records_since(
+            spark, layout, cleansed_version, consumed["cleanse_batch"]
+        )
+        changed_records = rows.persist()
         touched_parts.append(changed_records.select(F.col("record_id").alias("id")))
+        touched_parts.append(deleted)
     annotation_changes = _changes(
-        spark, paths["annotations"], consumed["annotations"], current["annotations"]
+        spark, layout.cleansed_annotations, consumed["annotations"], current["annotations"]
     )
     if annotation_changes is not None:
         targets = annotation_changes.select("target_record_id")
@@ -184,7 +197,7 @@ def run_curate(spark: SparkSession, layout: LakehouseLayout) -> CurateResult:
             )
         )
     canonical_changes = _changes(
-        spark, paths["canonical_ids"], consumed["canonical_ids"], current["canonical_ids"]
+        spark, layout.canonical_ids, consumed["canonical_ids"], current["canonical_ids"]
     )
     if canonical_changes is not None:
         touched_parts.append(canonical_changes.select(F.col("record_id").alias("id")))
@@ -197,10 +210,12 @@ def run_curate(spark: SparkSession, layout: LakehouseLayout) -> CurateResult:
     records = _touched_records(
         spark,
         layout,
-        current["records"],
+        cleansed_version,
         touched,
         changed_records,
-        only_changed_records=annotation_changes is None and canonical_changes is None,
+        only_changed_records=annotation_changes is None
+        and canonical_changes is None
+        and deleted is None,
     )
     # Only annotations that count for a touched record: aggregating all of them would make
     # the cost grow with the table instead of with the change.
@@ -209,15 +224,29 @@ def run_curate(spark: SparkSession, layout: LakehouseLayout) -> CurateResult:
         .join(touched.withColumnRenamed("id", "canonical_id"), "canonical_id", how="left_semi")
         .drop("canonical_id")
     )
-    curated = build_curated(records, relevant_annotations, canonical)
+    curated = build_curated(records, relevant_annotations, canonical).withColumn(
+        "curate_run", F.lit(current["run"]).cast("long")
+    )
     # Every touched id: its new curated row, or nulls when the record is gone (deleted).
+    # ``was_deleted``: a tombstone named it in this run's range. Such a row is written even
+    # when its curated_hash is unchanged (deleted, then back as it was), so that the export,
+    # which reads tombstones as "delete unless written since", sees it present.
+    source = touched.join(curated, F.col("id") == F.col("record_id"), how="left")
+    if deleted is not None:
+        source = source.join(
+            deleted.select(F.col("id").alias("_deleted_id"), F.lit(True).alias("was_deleted")),
+            F.col("id") == F.col("_deleted_id"),
+            how="left",
+        ).drop("_deleted_id")
+    else:
+        source = source.withColumn("was_deleted", F.lit(None).cast("boolean"))
     # Materialised once: the upsert reads its source several times (the keys to look up,
     # the files to change, the rows to write), and recomputing it would read the inputs again.
-    source = touched.join(curated, F.col("id") == F.col("record_id"), how="left").persist()
+    source = source.persist()
     columns: dict[str, str | Column] = {f.name: f"s.{f.name}" for f in CURATED_RECORDS.fields}
     try:
-        # The consumed versions go with the last commit: a crash before it leaves them
-        # unconsumed, and the rerun (idempotent: the same rows, compared by curated_hash)
+        # The consumed positions go with the last commit: a crash before it leaves them
+        # unconsumed, and the rerun (the same run number; rows compared by curated_hash)
         # completes the work.
         touched_count = merge_then_append(
             spark,
@@ -226,9 +255,11 @@ def run_curate(spark: SparkSession, layout: LakehouseLayout) -> CurateResult:
             ("record_id", "id"),
             lambda merge: merge.whenMatchedDelete(
                 condition="s.record_id IS NULL"
-            ).whenMatchedUpdate(condition="s.curated_hash <> t.curated_hash", set=columns),
+            ).whenMatchedUpdate(
+                condition="s.curated_hash <> t.curated_hash OR s.was_deleted", set=columns
+            ),
             insert_when=F.col("record_id").isNotNull(),
-            last_commit_metadata=json.dumps({"curate": current}),
+            last_commit_metadata=json.dumps({METADATA_KEY: current}),
         )
     finally:
         source.unpersist()
@@ -248,16 +279,16 @@ def _touched_records(
 ) -> DataFrame:
     """The cleansed rows (at ``version``) of the touched ids that still exist.
 
-    A record that changed has its current row in the change feed already; only ids touched
-    by an annotation or a duplicate group are looked up in the table. Scanning the whole
-    cleansed table for a 1% change made the run cost grow with the table.
-    ``only_changed_records``: the touched ids are exactly the changed records' (no
-    annotation or duplicate group changed), so there is nothing to look up.
+    A record that cleanse wrote since the last run is in ``changed_records`` already; only
+    ids touched by a tombstone, an annotation or a duplicate group are looked up in the
+    table. Scanning the whole cleansed table for a 1% change made the run cost grow with
+    the table. ``only_changed_records``: the touched ids are exactly the changed records'
+    (no tombstone, annotation or duplicate group), so there is nothing to look up.
     """
     unchanged = touched
     parts: list[DataFrame] = []
     if changed_records is not None:
-        parts.append(changed_records.filter(F.col("present")).select(*CLEANSED_COLUMNS))
+        parts.append(changed_records)
         unchanged = touched.join(
             changed_records.select(F.col("record_id").alias("id")), "id", how="left_anti"
         )

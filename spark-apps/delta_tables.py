@@ -92,13 +92,63 @@ def parse_commit_info(commit: str) -> dict[str, Any]:
     return {}
 
 
+_RECENT_COMMITS = 10
+
+
+def newest_commit_metadata(spark: SparkSession, path: str, key: str) -> tuple[int, Any] | None:
+    """(version, value) of the newest commit of the table at ``path`` whose userMetadata is
+    a JSON object with ``key`` (as written through ``last_commit_metadata``); None if none.
+
+    That commit is nearly always among the newest few (only maintenance commits or another
+    writer's come between), so their log files are read first, newest first, on the driver
+    (no Spark job); the whole history, which grows with every commit, only if none is one."""
+    newest = table_version(spark, path)
+    for version in range(newest, max(newest - _RECENT_COMMITS, -1), -1):
+        info = commit_info(spark, path, version)
+        if info is None:
+            break
+        found = _metadata_value(info.get("userMetadata"), key)
+        if found is not None:
+            return version, found
+    if newest < 0:
+        return None
+    history = (
+        DeltaTable.forPath(spark, path)
+        .history()
+        .filter(F.col("userMetadata").startswith(f'{{"{key}"'))
+        .orderBy(F.col("version").desc())
+        .select("version", "userMetadata")
+        .first()
+    )
+    if history is None:
+        return None
+    return int(history[0]), _metadata_value(history[1], key)
+
+
+def _metadata_value(metadata: object, key: str) -> Any:
+    if not isinstance(metadata, str) or not metadata.startswith(f'{{"{key}"'):
+        return None
+    return json.loads(metadata).get(key)
+
+
+def metadata_at(spark: SparkSession, path: str, version: int, key: str) -> Any:
+    """The ``key`` of commit ``version``'s userMetadata; None when the commit has none or
+    its log file is gone (removed by log cleanup)."""
+    if version < 0:
+        return None
+    info = commit_info(spark, path, version)
+    return None if info is None else _metadata_value(info.get("userMetadata"), key)
+
+
 def run_idempotent(
     spark: SparkSession, app_id: str, version: int, write: Callable[[], object]
 ) -> None:
     """Run a Delta write (a MERGE, say) at most once per (app_id, version).
 
     Delta records the pair in the commit and skips any later write that carries the same
-    pair, so a micro-batch replayed after a crash does not apply twice.
+    pair, so a micro-batch replayed after a crash does not apply twice. The pair is set on
+    ``spark``, so ``write`` must run in that session: a MERGE of ``DeltaTable.forPath(spark,
+    ...)`` does; a DataFrame write runs in the DataFrame's session (use ``append_once``).
     """
     spark.conf.set(TXN_APP_ID, app_id)
     spark.conf.set(TXN_VERSION, str(version))
@@ -107,6 +157,24 @@ def run_idempotent(
     finally:
         spark.conf.unset(TXN_APP_ID)
         spark.conf.unset(TXN_VERSION)
+
+
+def append_once(
+    frame: DataFrame, path: str, guard: tuple[str, int] | None, metadata: str | None = None
+) -> None:
+    """Append ``frame`` to the Delta table at ``path``, at most once per ``guard`` (txn app
+    id, version), with ``metadata`` as the commit's userMetadata.
+
+    Both go in as writer options, not session settings: the write runs in the session of
+    ``frame``, which inside foreachBatch is the stream's own clone of the session, where
+    settings made on the outer session are not seen.
+    """
+    writer = frame.write.format("delta").mode("append")
+    if guard is not None:
+        writer = writer.option("txnAppId", guard[0]).option("txnVersion", str(guard[1]))
+    if metadata is not None:
+        writer = writer.option("userMetadata", metadata)
+    writer.save(path)
 
 
 MatchedClauses = Callable[[DeltaMergeBuilder], DeltaMergeBuilder]
@@ -179,18 +247,12 @@ def merge_then_append(
             _commit(spark, app, version, merge.execute, None if inserts else last_commit_metadata)
         if inserts:
             new_rows = _rows_to_append(source, existing, key_match, found, insertable, found_rows)
-            append = (
+            append_once(
                 new_rows.select(
                     *[F.col(f.name).cast(f.dataType).alias(f.name) for f in table.schema.fields]
-                )
-                .write.format("delta")
-                .mode("append")
-            )
-            _commit(
-                spark,
-                f"{app}:inserts" if app else None,
-                version,
-                lambda: append.save(path),
+                ),
+                path,
+                (f"{app}:inserts", version) if app else None,
                 last_commit_metadata,
             )
     finally:

@@ -1,6 +1,7 @@
 """export stage: curated Delta -> PostgreSQL ``heritage.objects``, incrementally.
 
-Reads only what changed since the last exported table version (Delta's change data feed),
+Reads only what changed since the last exported table version (the rows curate stamped
+since, and cleanse's tombstones; Delta's change data feed for annotations and rejections),
 COPYs it into a staging table and applies it with ``INSERT ... ON CONFLICT``; the new
 watermark is written in the same PostgreSQL transaction, so a crash anywhere leaves either
 the old state or the new one, and a rerun with no new version does nothing.
@@ -20,7 +21,9 @@ from pyspark.sql import functions as F
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.postgres_db import connect
 from heritage.settings import Settings
-from heritage.spark_apps.delta_tables import table_version
+from heritage.spark_apps.curate import METADATA_KEY as CURATE_METADATA
+from heritage.spark_apps.delta_tables import metadata_at, newest_commit_metadata, table_version
+from heritage.spark_apps.table_schemas import CURATED_RECORDS
 
 EXPORT_COLUMNS = (
     "record_id",
@@ -97,45 +100,83 @@ class ExportResult:
         return self.rows_staged == 0 and self.from_version >= self.to_version
 
 
-def latest_changes(changes: DataFrame) -> DataFrame:
-    """Change-feed rows -> the last change per record_id, in export column order."""
-    relevant = changes.filter(F.col("_change_type").isin("insert", "update_postimage", "delete"))
-    newest = Window.partitionBy("record_id").orderBy(
-        F.col("_commit_version").desc(), (F.col("_change_type") == "delete").asc()
+def object_rows(curated: DataFrame, version: int, is_delete: bool) -> DataFrame:
+    """Curated rows -> staged rows (export column order), from table version ``version``."""
+    return curated.select(
+        "record_id",
+        "source",
+        "title",
+        F.to_json("titles").alias("titles_json"),
+        F.to_json("creators").alias("creators_json"),
+        "description",
+        "date_original",
+        F.col("date_start").cast("string").alias("date_start"),
+        F.col("date_end").cast("string").alias("date_end"),
+        "object_type",
+        "rights_uri",
+        "image_url",
+        "data_provider",
+        "provider",
+        "country",
+        F.to_json("languages").alias("languages_json"),
+        "content_hash",
+        F.date_format("source_updated_at", "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX").alias(
+            "source_updated_at"
+        ),
+        F.date_format("ingested_at", "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX").alias("ingested_at"),
+        "canonical_id",
+        F.to_json("tags").alias("tags_json"),
+        "comment_count",
+        "annotation_count",
+        F.lit(version).cast("long").alias("delta_version"),
+        F.lit(is_delete).alias("is_delete"),
     )
-    return (
-        relevant.withColumn("_rank", F.row_number().over(newest))
-        .filter(F.col("_rank") == 1)
-        .select(
-            "record_id",
-            "source",
-            "title",
-            F.to_json("titles").alias("titles_json"),
-            F.to_json("creators").alias("creators_json"),
-            "description",
-            "date_original",
-            F.col("date_start").cast("string").alias("date_start"),
-            F.col("date_end").cast("string").alias("date_end"),
-            "object_type",
-            "rights_uri",
-            "image_url",
-            "data_provider",
-            "provider",
-            "country",
-            F.to_json("languages").alias("languages_json"),
-            "content_hash",
-            F.date_format("source_updated_at", "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX").alias(
-                "source_updated_at"
-            ),
-            F.date_format("ingested_at", "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX").alias("ingested_at"),
-            "canonical_id",
-            F.to_json("tags").alias("tags_json"),
-            "comment_count",
-            "annotation_count",
-            F.col("_commit_version").alias("delta_version"),
-            (F.col("_change_type") == "delete").alias("is_delete"),
-        )
+
+
+def changed_objects(
+    spark: SparkSession, layout: LakehouseLayout, done: int
+) -> tuple[DataFrame, int] | None:
+    """What curate changed after curated version ``done`` (the newest exported curate
+    commit): staged rows, and the version of the newest curate commit they bring PostgreSQL
+    to; None when there is no newer curate commit.
+
+    curated/records keeps no change data feed. Rows written since are found by their
+    ``curate_run`` (Delta skips older files by their statistics); deletions are the ids
+    cleanse's tombstones named in the cleanse batches those runs consumed, less the ids
+    written since (curate writes a named id that is present, even unchanged). Both ranges
+    come from the userMetadata of the two curate commits.
+    """
+    newest = newest_commit_metadata(spark, layout.curated_records, CURATE_METADATA)
+    if newest is None or newest[0] <= done:
+        return None
+    version, upto = newest
+    # {} when nothing was exported yet, or the commit's log file is gone: export everything.
+    after = metadata_at(spark, layout.curated_records, done, CURATE_METADATA) or {}
+    written = (
+        spark.read.format("delta")
+        .option("versionAsOf", version)
+        .load(layout.curated_records)
+        .filter(F.col("curate_run") > after.get("run", -1))
     )
+    batch = F.col("cleanse_batch")
+    gone = (
+        spark.read.format("delta")
+        .load(layout.cleansed_record_deletes)
+        .filter((batch > after.get("cleanse_batch", -1)) & (batch <= upto.get("cleanse_batch", -1)))
+        .select("record_id")
+        .distinct()
+        .join(written.select("record_id"), "record_id", how="left_anti")
+    )
+    nulls = [
+        F.lit(None).cast(f.dataType).alias(f.name)
+        for f in CURATED_RECORDS.fields
+        if f.name != "record_id"
+    ]
+    deletes = gone.select("record_id", *nulls)
+    rows = object_rows(written, version, is_delete=False).unionByName(
+        object_rows(deletes, version, is_delete=True)
+    )
+    return rows, version
 
 
 class _CsvStream(io.RawIOBase):
@@ -186,7 +227,7 @@ ROWS_PER_PARTITION = 20_000
 class ExportSpec:
     """One Delta table exported into PostgreSQL through a staging table."""
 
-    # Delta path read through its change data feed; also the watermark's key.
+    # Delta path read through its change data feed (unless ``changes``); the watermark's key.
     source: str
     # Change-feed rows -> staged rows, columns in the order of ``staging``.
     to_rows: Callable[[DataFrame], DataFrame]
@@ -196,6 +237,9 @@ class ExportSpec:
     apply: tuple[str, ...]
     # The source may not exist yet (written by a stage that has not run): then skip it.
     optional: bool = False
+    # For a source without a change data feed: (session, exported version) -> (staged
+    # rows, the version they bring PostgreSQL to), or None when nothing is newer.
+    changes: Callable[[SparkSession, int], tuple[DataFrame, int] | None] | None = None
 
 
 def export_table(
@@ -205,16 +249,22 @@ def export_table(
     if spec.optional and not DeltaTable.isDeltaTable(spark, spec.source):
         return ExportResult(-1, -1, 0)
     done = exported_version(settings, database, spec.source)
-    current = table_version(spark, spec.source)
-    if current <= done:
-        return ExportResult(done, current, 0)
-    changes = spec.to_rows(
-        spark.read.format("delta")
-        .option("readChangeFeed", "true")
-        .option("startingVersion", done + 1)
-        .option("endingVersion", current)
-        .load(spec.source)
-    )
+    if spec.changes is not None:
+        found = spec.changes(spark, done)
+        if found is None:
+            return ExportResult(done, done, 0)
+        changes, current = found
+    else:
+        current = table_version(spark, spec.source)
+        if current <= done:
+            return ExportResult(done, current, 0)
+        changes = spec.to_rows(
+            spark.read.format("delta")
+            .option("readChangeFeed", "true")
+            .option("startingVersion", done + 1)
+            .option("endingVersion", current)
+            .load(spec.source)
+        )
     # toLocalIterator brings one partition at a time to the driver: keep each one small.
     changes = changes.persist()
     partitions = max(1, changes.count() // ROWS_PER_PARTITION + 1)
@@ -284,7 +334,8 @@ def new_dead_letters(changes: DataFrame) -> DataFrame:
 def export_specs(layout: LakehouseLayout) -> tuple[ExportSpec, ...]:
     objects = ExportSpec(
         source=layout.curated_records,
-        to_rows=latest_changes,
+        to_rows=lambda rows: rows,  # unused: ``changes`` reads what changed
+        changes=lambda spark, done: changed_objects(spark, layout, done),
         staging=tuple(
             (
                 name,

@@ -80,8 +80,8 @@ EUROPEANA_ITEM = StructType(
     ]
 )
 
-# cleansed/records: one row per valid record_id, its latest version.
-CLEANSED_RECORDS = StructType(
+# The columns of a valid record, as cleansed (record_validation.CLEANSED_COLUMNS).
+CLEANSED_RECORD_FIELDS = StructType(
     [
         StructField("record_id", StringType(), nullable=False),
         StructField("source", StringType(), nullable=False),
@@ -105,6 +105,23 @@ CLEANSED_RECORDS = StructType(
         StructField("ingested_at", TimestampType(), nullable=False),
         StructField("kafka_partition", IntegerType(), nullable=False),
         StructField("kafka_offset", LongType(), nullable=False),
+    ]
+)
+
+# cleansed/records: one row per valid record_id, its latest version, with the cleanse
+# micro-batch that last wrote it: curate finds what changed since its last run by this
+# column (Delta's file statistics skip every file older than that), which spares the table
+# a change data feed (a MERGE with one costs 1 to 2 s more at 1M rows, docs/benchmarks.md).
+CLEANSED_RECORDS = StructType(
+    [*CLEANSED_RECORD_FIELDS.fields, StructField("cleanse_batch", LongType(), nullable=False)]
+)
+
+# cleansed/record_deletes: append-only, the record ids of the tombstones each cleanse
+# micro-batch applied (a deleted row leaves nothing in cleansed/records to find it by).
+RECORD_DELETES = StructType(
+    [
+        StructField("record_id", StringType(), nullable=False),
+        StructField("cleanse_batch", LongType(), nullable=False),
     ]
 )
 
@@ -165,12 +182,15 @@ CANONICAL_IDS = StructType(
 # attached to them (annotations on any member of a duplicate group attach to its canonical).
 CURATED_RECORDS = StructType(
     [
-        *CLEANSED_RECORDS.fields,
+        *CLEANSED_RECORD_FIELDS.fields,
         StructField("canonical_id", StringType(), nullable=False),
         StructField("tags", STRINGS, nullable=False),
         StructField("comment_count", IntegerType(), nullable=False),
         StructField("annotation_count", IntegerType(), nullable=False),
         StructField("curated_hash", StringType(), nullable=False),
+        # The curate run that last wrote the row: the PostgreSQL export reads what changed
+        # by this column, as curate reads cleansed/records by cleanse_batch.
+        StructField("curate_run", LongType(), nullable=False),
     ]
 )
 

@@ -56,6 +56,7 @@ def write_cleansed(
             now,
             0,
             i,
+            0,  # cleanse_batch
         )
         for i, r in enumerate(records)
     ]
