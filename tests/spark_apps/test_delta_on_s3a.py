@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
 from delta.tables import DeltaTable
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from heritage.settings import Settings
 from heritage.spark_apps.delta_tables import (
     USER_METADATA,
+    append_once,
     commit_info,
     merge_then_append,
     run_idempotent,
@@ -150,3 +152,49 @@ def test_commit_info_reads_a_commit_from_the_log(
     assert second["userMetadata"] == '{"run": 1}' and "userMetadata" not in first
     assert second["operationMetrics"]["numOutputRows"] == "1"
     assert commit_info(spark, path, 2) is None
+
+
+def test_writes_inside_foreach_batch_keep_their_guard_and_metadata(
+    spark: SparkSession, live_settings: Settings, tmp_path: Path
+) -> None:
+    """foreachBatch hands each micro-batch over in the stream's own clone of the session,
+    where settings made on the outer session are not seen: the append's guard and commit
+    metadata must still take effect there."""
+    base = f"s3a://{live_settings.bucket}/tests/stream-{uuid.uuid4().hex[:8]}"
+    source, target, listed = f"{base}/source", f"{base}/target", f"{base}/listed"
+    spark.createDataFrame([(1, "a"), (2, "b")], "k int, v string").write.format("delta").save(
+        source
+    )
+    spark.createDataFrame([], "k int, v string").write.format("delta").save(target)
+    spark.createDataFrame([], "k int, v string").write.format("delta").save(listed)
+
+    def handle(batch: DataFrame, batch_id: int) -> None:
+        rows = batch.persist()
+        try:
+            for _ in range(2):  # the second time is a replay of the same batch: skipped
+                append_once(rows, listed, ("test-stream:listed", batch_id))
+            merge_then_append(
+                spark,
+                target,
+                rows,
+                ("k", "k"),
+                lambda merge: merge.whenMatchedUpdate(set={"v": "s.v"}),
+                insert_when=F.lit(True),
+                guard=("test-stream", batch_id),
+                last_commit_metadata=f'{{"batch": {batch_id}}}',
+            )
+        finally:
+            rows.unpersist()
+
+    (
+        spark.readStream.format("delta")
+        .load(source)
+        .writeStream.foreachBatch(handle)
+        .option("checkpointLocation", str(tmp_path / "checkpoint"))
+        .trigger(availableNow=True)
+        .start()
+        .awaitTermination()
+    )
+    assert spark.read.format("delta").load(listed).count() == 2
+    newest = commit_info(spark, target, table_version(spark, target))
+    assert newest is not None and newest["userMetadata"] == '{"batch": 0}'
