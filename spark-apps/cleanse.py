@@ -90,7 +90,12 @@ def merge_cleansed(
     if not tombstones.isEmpty():
         # Before the MERGE: a crash in between leaves ids listed that may not be deleted
         # yet; readers treat a listed id as "look again", which is harmless.
-        append_once(tombstones, deletes_path, (f"{app}:deletes", batch_id))
+        append_once(
+            tombstones,
+            deletes_path,
+            (f"{app}:deletes", batch_id),
+            json.dumps({BATCH_METADATA: batch_id}),
+        )
     columns: dict[str, str | Column] = {
         name: f"s.{name}" for name in (*CLEANSED_COLUMNS, BATCH_METADATA)
     }

@@ -28,6 +28,7 @@ from heritage.spark_apps.delta_tables import (
     ensure_delta_table,
     merge_then_append,
     newest_commit_metadata,
+    read_version,
     table_version,
 )
 from heritage.spark_apps.record_validation import CLEANSED_COLUMNS
@@ -130,24 +131,31 @@ def _changes(spark: SparkSession, path: str, after: int, upto: int) -> DataFrame
     )
 
 
+def tombstones_since(spark: SparkSession, layout: LakehouseLayout, after_batch: int) -> bool:
+    """Whether a cleanse batch after ``after_batch`` listed tombstones (each list commit
+    names its batch in its userMetadata: read from the Delta log, no Spark job)."""
+    newest = newest_commit_metadata(spark, layout.cleansed_record_deletes, BATCH_METADATA)
+    return newest is not None and int(newest[1]) > after_batch
+
+
 def changed_records_since(
     spark: SparkSession, layout: LakehouseLayout, version: int, after_batch: int
-) -> tuple[DataFrame, DataFrame]:
+) -> tuple[DataFrame, DataFrame | None]:
     """(rows, deleted ids) of what cleanse changed after batch ``after_batch``.
 
     rows: the cleansed rows at ``version`` that a later batch wrote, found by their
     ``cleanse_batch`` (Delta skips every file whose statistics say it is older), so the
     cost follows the change, not the table. deleted ids (column ``id``): every id a later
-    tombstone named; whether it is gone is for the caller to look up (a tombstone older than
-    the stored version does not delete).
+    tombstone named, None when there is none; whether it is gone is for the caller to look
+    up (a tombstone older than the stored version does not delete).
     """
     rows = (
-        spark.read.format("delta")
-        .option("versionAsOf", version)
-        .load(layout.cleansed_records)
+        read_version(spark, layout.cleansed_records, version)
         .filter(F.col("cleanse_batch") > after_batch)
         .select(*CLEANSED_COLUMNS)
     )
+    if not tombstones_since(spark, layout, after_batch):
+        return rows, None
     deleted = (
         spark.read.format("delta")
         .load(layout.cleansed_record_deletes)
@@ -185,7 +193,8 @@ def run_curate(spark: SparkSession, layout: LakehouseLayout) -> CurateResult:
         )
         changed_records = rows.persist()
         touched_parts.append(changed_records.select(F.col("record_id").alias("id")))
-        touched_parts.append(deleted)
+        if deleted is not None:
+            touched_parts.append(deleted)
     annotation_changes = _changes(
         spark, layout.cleansed_annotations, consumed["annotations"], current["annotations"]
     )
@@ -294,9 +303,7 @@ def _touched_records(
         )
     if not parts or (not only_changed_records and not unchanged.isEmpty()):
         parts.append(
-            spark.read.format("delta")
-            .option("versionAsOf", version)
-            .load(layout.cleansed_records)
+            read_version(spark, layout.cleansed_records, version)
             .join(unchanged.withColumnRenamed("id", "record_id"), "record_id", how="left_semi")
             .select(*CLEANSED_COLUMNS)
         )

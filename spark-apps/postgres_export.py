@@ -22,7 +22,13 @@ from heritage.lakehouse_layout import LakehouseLayout
 from heritage.postgres_db import connect
 from heritage.settings import Settings
 from heritage.spark_apps.curate import METADATA_KEY as CURATE_METADATA
-from heritage.spark_apps.delta_tables import metadata_at, newest_commit_metadata, table_version
+from heritage.spark_apps.curate import tombstones_since
+from heritage.spark_apps.delta_tables import (
+    metadata_at,
+    newest_commit_metadata,
+    read_version,
+    table_version,
+)
 from heritage.spark_apps.table_schemas import CURATED_RECORDS
 
 EXPORT_COLUMNS = (
@@ -152,17 +158,18 @@ def changed_objects(
     version, upto = newest
     # {} when nothing was exported yet, or the commit's log file is gone: export everything.
     after = metadata_at(spark, layout.curated_records, done, CURATE_METADATA) or {}
-    written = (
-        spark.read.format("delta")
-        .option("versionAsOf", version)
-        .load(layout.curated_records)
-        .filter(F.col("curate_run") > after.get("run", -1))
+    written = read_version(spark, layout.curated_records, version).filter(
+        F.col("curate_run") > after.get("run", -1)
     )
+    rows = object_rows(written, version, is_delete=False)
+    after_batch = after.get("cleanse_batch", -1)
+    if not tombstones_since(spark, layout, after_batch):
+        return rows, version
     batch = F.col("cleanse_batch")
     gone = (
         spark.read.format("delta")
         .load(layout.cleansed_record_deletes)
-        .filter((batch > after.get("cleanse_batch", -1)) & (batch <= upto.get("cleanse_batch", -1)))
+        .filter((batch > after_batch) & (batch <= upto.get("cleanse_batch", -1)))
         .select("record_id")
         .distinct()
         .join(written.select("record_id"), "record_id", how="left_anti")
@@ -173,10 +180,7 @@ def changed_objects(
         if f.name != "record_id"
     ]
     deletes = gone.select("record_id", *nulls)
-    rows = object_rows(written, version, is_delete=False).unionByName(
-        object_rows(deletes, version, is_delete=True)
-    )
-    return rows, version
+    return rows.unionByName(object_rows(deletes, version, is_delete=True)), version
 
 
 class _CsvStream(io.RawIOBase):
