@@ -6,14 +6,16 @@ Kafka-to-Delta append of the same messages, and the cost of an incremental run.
 On the running local stack (`heritage services up`), in an isolated namespace removed
 afterwards: publish N sample records (5% malformed, about 5% later updates); time a bare
 `readStream(kafka) -> writeStream(delta)` append of the topic; time raw, cleanse, curate and
-export; then publish changes to 1% of the records and time the same stages again. Prints
-each figure and the ratios (stage time / bare append time; incremental / full).
+export; then, `--rounds` times, publish changes to another 1% of the records and time the
+same stages again. Prints each figure and the ratios (stage time / bare append time;
+incremental / full, per round and the median: one round alone varies by a few seconds).
 """
 
 from __future__ import annotations
 
 import argparse
 import platform
+import statistics
 import time
 import uuid
 
@@ -63,15 +65,17 @@ def _stage_seconds(spark, settings, layout: LakehouseLayout) -> dict[str, float]
     return timings
 
 
-def _publish_changes(settings, layout: LakehouseLayout, records: int, seed: int) -> int:  # type: ignore[no-untyped-def]
-    collection = generate_sample_collection(records, seed)
-    valid = [m for m in collection.messages if m.record_id in collection.manifest.valid_record_ids]
-    changed = valid[: max(1, records // 100)]
+def _publish_changes(settings, layout: LakehouseLayout, valid: list, round_number: int) -> int:  # type: ignore[no-untyped-def]
+    """Change 1% of the records, a different 1% each round, each round newer than the last."""
+    size = max(1, len(valid) // 100)
+    changed = valid[round_number * size : (round_number + 1) * size]
     items = [
         SourceRecord(
             m.record_id,
             dict(
-                m.payload, dcDescription=["Re-catalogued."], timestamp_update="2026-01-01T00:00:00Z"
+                m.payload,
+                dcDescription=[f"Re-catalogued ({round_number + 1})."],
+                timestamp_update=f"2026-01-{round_number + 1:02d}T00:00:00Z",
             ),
         )
         for m in changed
@@ -79,7 +83,7 @@ def _publish_changes(settings, layout: LakehouseLayout, records: int, seed: int)
     return publish_records(settings, layout, items, progress=False).published
 
 
-def run(records: int, seed: int) -> None:
+def run(records: int, seed: int, rounds: int) -> None:
     settings = up(report=lambda _line: None)
     layout = LakehouseLayout.namespaced(settings, f"lakebench{uuid.uuid4().hex[:8]}")
     prepare(settings, layout)
@@ -95,8 +99,14 @@ def run(records: int, seed: int) -> None:
         bare = _bare_append_seconds(spark, settings, layout)
         print(f"    (bare append done in {bare:.2f} s)", flush=True)
         full = _stage_seconds(spark, settings, layout)
-        changed = _publish_changes(settings, layout, records, seed)
-        incremental = _stage_seconds(spark, settings, layout)
+        collection = generate_sample_collection(records, seed)
+        valid = [
+            m for m in collection.messages if m.record_id in collection.manifest.valid_record_ids
+        ]
+        incremental_rounds = []
+        for number in range(rounds):
+            changed = _publish_changes(settings, layout, valid, number)
+            incremental_rounds.append((changed, _stage_seconds(spark, settings, layout)))
         print(f"  {'bare Kafka->Delta append':<28} {bare:8.2f} s  {messages / bare:>10,.0f} msgs/s")
         for name, seconds in full.items():
             print(
@@ -108,12 +118,16 @@ def run(records: int, seed: int) -> None:
             f"  {'end to end (4 stages)':<28} {total:8.2f} s  {messages / total:>10,.0f} msgs/s"
             f"  ({total / bare:.2f}x bare)"
         )
-        incremental_total = sum(incremental.values())
-        print(
-            f"  incremental run, {changed:,} changed records (1%): {incremental_total:.2f} s = "
-            f"{incremental_total / total:.1%} of the full run "
-            f"({', '.join(f'{k} {v:.1f} s' for k, v in incremental.items())})"
-        )
+        ratios = []
+        for number, (changed, incremental) in enumerate(incremental_rounds, start=1):
+            incremental_total = sum(incremental.values())
+            ratios.append(incremental_total / total)
+            print(
+                f"  incremental run {number}, {changed:,} changed records (1%): "
+                f"{incremental_total:.2f} s = {incremental_total / total:.1%} of the full run "
+                f"({', '.join(f'{k} {v:.1f} s' for k, v in incremental.items())})"
+            )
+        print(f"  incremental / full, median of {len(ratios)}: {statistics.median(ratios):.1%}")
     finally:
         drop_namespace(settings, layout)
 
@@ -122,8 +136,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000, help="records (default 100000)")
     parser.add_argument("--seed", type=int, default=13, help="generator seed (default 13)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="incremental rounds of 1%% each (default 3)"
+    )
     args = parser.parse_args()
-    run(args.records, args.seed)
+    if args.rounds < 1 or args.rounds > 100:
+        parser.error("--rounds must be between 1 and 100 (each changes another 1%)")
+    run(args.records, args.seed, args.rounds)
 
 
 if __name__ == "__main__":
