@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from heritage.json_logging import configure_logging, correlation_scope
-from heritage.lakehouse_layout import LakehouseLayout
+from heritage.lakehouse_layout import TABLE_NAMES, LakehouseLayout
 from heritage.services.processes import ServiceError
 
 log = logging.getLogger("heritage.cli")
@@ -590,16 +590,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     history.add_argument(
         "table",
-        choices=(
-            "raw",
-            "raw_annotations",
-            "raw_dead_letters",
-            "cleansed",
-            "cleansed_annotations",
-            "cleansed_deletes",
-            "curated",
-            "dlq",
-        ),
+        choices=TABLE_NAMES,
         help="which table",
     )
     history.add_argument("--limit", type=int, default=20, help="commits to show (default 20)")

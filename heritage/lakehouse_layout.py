@@ -13,6 +13,19 @@ from pathlib import Path
 from heritage.kafka_topics import ANNOTATIONS_TOPIC, DEAD_LETTER_TOPIC, RECORDS_TOPIC
 from heritage.settings import Settings
 
+# Short table names (as the CLI takes them) -> the LakehouseLayout property of each path.
+_TABLE_ATTRIBUTES = {
+    "raw": "raw_records",
+    "raw_annotations": "raw_annotations",
+    "raw_dead_letters": "raw_dead_letters",
+    "cleansed": "cleansed_records",
+    "cleansed_annotations": "cleansed_annotations",
+    "cleansed_deletes": "cleansed_record_deletes",
+    "curated": "curated_records",
+    "dlq": "dead_letters",
+}
+TABLE_NAMES = tuple(_TABLE_ATTRIBUTES)
+
 
 @dataclass(frozen=True)
 class LakehouseLayout:
@@ -120,17 +133,8 @@ class LakehouseLayout:
         return f"heritage_objects_{namespace}" if namespace else "heritage_objects"
 
     def tables(self) -> dict[str, str]:
-        """Short table names (as the CLI takes them) -> Delta paths."""
-        return {
-            "raw": self.raw_records,
-            "raw_annotations": self.raw_annotations,
-            "raw_dead_letters": self.raw_dead_letters,
-            "cleansed": self.cleansed_records,
-            "cleansed_annotations": self.cleansed_annotations,
-            "cleansed_deletes": self.cleansed_record_deletes,
-            "curated": self.curated_records,
-            "dlq": self.dead_letters,
-        }
+        """Short table names (as the CLI takes them, ``TABLE_NAMES``) -> Delta paths."""
+        return {name: getattr(self, attribute) for name, attribute in _TABLE_ATTRIBUTES.items()}
 
     def checkpoint(self, query: str) -> str:
         return f"{self.table_root}/_checkpoints/{query}"

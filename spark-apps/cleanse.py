@@ -83,6 +83,7 @@ def merge_cleansed(
     one. Written rows carry the batch id in ``cleanse_batch``; the tombstones' ids are
     appended to ``deletes_path`` first (each commit once per batch, by ``guard``)."""
     app, batch_id = guard
+    metadata = json.dumps({BATCH_METADATA: batch_id})
     stamped = changes.withColumn(BATCH_METADATA, F.lit(batch_id).cast("long"))
     tombstones = changes.filter(F.col("deleted")).select(
         "record_id", F.lit(batch_id).cast("long").alias(BATCH_METADATA)
@@ -94,7 +95,7 @@ def merge_cleansed(
             tombstones,
             deletes_path,
             (f"{app}:deletes", batch_id),
-            json.dumps({BATCH_METADATA: batch_id}),
+            metadata,
         )
     columns: dict[str, str | Column] = {
         name: f"s.{name}" for name in (*CLEANSED_COLUMNS, BATCH_METADATA)
@@ -113,7 +114,7 @@ def merge_cleansed(
         ),
         insert_when=~F.col("deleted"),
         guard=guard,
-        last_commit_metadata=json.dumps({BATCH_METADATA: batch_id}),
+        last_commit_metadata=metadata,
     )
 
 

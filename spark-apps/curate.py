@@ -108,15 +108,11 @@ def build_curated(records: DataFrame, annotations: DataFrame, canonical: DataFra
 _NO_RUN: dict[str, int] = {"run": -1, "cleanse_batch": -1, "annotations": -1, "canonical_ids": -1}
 
 
-def consumed_positions(spark: SparkSession, curated: str) -> tuple[int, dict[str, int]]:
-    """(version, positions) of the newest curate commit: the run number, the newest complete
-    cleanse batch and the annotation and canonical-id table versions it consumed; (-1, all
-    -1) before the first run."""
+def consumed_positions(spark: SparkSession, curated: str) -> dict[str, int]:
+    """What the newest curate commit consumed: its run number, the newest complete cleanse
+    batch and the annotation and canonical-id table versions; all -1 before the first run."""
     found = newest_commit_metadata(spark, curated, METADATA_KEY)
-    if found is None:
-        return -1, dict(_NO_RUN)
-    version, positions = found
-    return version, {**_NO_RUN, **positions}
+    return dict(_NO_RUN) if found is None else {**_NO_RUN, **found[1]}
 
 
 def _changes(spark: SparkSession, path: str, after: int, upto: int) -> DataFrame | None:
@@ -171,7 +167,7 @@ def run_curate(spark: SparkSession, layout: LakehouseLayout) -> CurateResult:
     ensure_delta_table(
         spark, layout.canonical_ids, CANONICAL_IDS, change_data_feed=True, deletion_vectors=True
     )
-    _, consumed = consumed_positions(spark, layout.curated_records)
+    consumed = consumed_positions(spark, layout.curated_records)
     batch = newest_commit_metadata(spark, layout.cleansed_records, BATCH_METADATA)
     current = {
         "run": consumed["run"] + 1,
