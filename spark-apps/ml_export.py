@@ -96,6 +96,7 @@ def _spec(
     names = [name for name, _ in columns]
     return ExportSpec(
         source=source,
+        table=table,
         to_rows=latest_keyed_changes(keys, select),
         staging=(*columns, ("is_delete", "boolean")),
         apply=_apply(table, names, keys, casts or {}),
