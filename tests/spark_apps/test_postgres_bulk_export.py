@@ -3,6 +3,8 @@ pay for that (autovacuum would otherwise do it in the background, during the nex
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -11,7 +13,12 @@ from heritage.lakehouse_layout import LakehouseLayout
 from heritage.postgres_db import connect
 from heritage.settings import Settings
 from heritage.spark_apps.delta_tables import ensure_delta_table
-from heritage.spark_apps.postgres_export import export_specs, export_table, needs_vacuum
+from heritage.spark_apps.postgres_export import (
+    export_specs,
+    export_table,
+    needs_vacuum,
+    vacuum_analyze,
+)
 from heritage.spark_apps.table_schemas import DEAD_LETTERS
 
 
@@ -79,3 +86,18 @@ def test_a_bulk_export_vacuums_and_analyses_its_table_and_a_small_one_does_not(
     small = export_table(spark, live_settings, layout.pg_database, rejections)
     assert small.rows_staged == 100
     assert _statistics(live_settings, layout)[0] == 1_500  # left to autovacuum
+
+
+@pytest.mark.integration
+def test_a_failed_vacuum_is_a_warning_not_a_failed_export(
+    live_settings: Settings, layout: LakehouseLayout, caplog: pytest.LogCaptureFixture
+) -> None:
+    connection = connect(live_settings, layout.pg_database)
+    try:
+        with caplog.at_level(logging.WARNING):
+            vacuum_analyze(connection, "heritage.no_such_table")
+    finally:
+        connection.close()
+    warning = next(r for r in caplog.records if "VACUUM" in r.getMessage())
+    assert warning.table == "heritage.no_such_table"  # type: ignore[attr-defined]
+    assert "does not exist" in warning.error  # type: ignore[attr-defined]
