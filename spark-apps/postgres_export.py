@@ -15,7 +15,6 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-import psycopg2
 import psycopg2.extensions
 from delta.tables import DeltaTable
 from psycopg2 import sql
@@ -289,9 +288,6 @@ def export_table(
     connection = connect(settings, database)
     try:
         with connection, connection.cursor() as cursor:
-            cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", (spec.table,))
-            estimate = cursor.fetchone()
-            rows_before = float(estimate[0]) if estimate else 0.0
             cursor.execute(f"CREATE TEMP TABLE export_staging ({staging}) ON COMMIT DROP")
             cursor.copy_expert(
                 f"COPY export_staging ({', '.join(n for n, _ in spec.staging)}) FROM STDIN "
@@ -306,8 +302,7 @@ def export_table(
                 " SET delta_version = EXCLUDED.delta_version, exported_at = now()",
                 (spec.source, current),
             )
-        if needs_vacuum(stream.count, rows_before):
-            vacuum_analyze(connection, spec.table)
+        vacuum_if_bulk(connection, spec.table, stream.count)
     finally:
         connection.close()
         changes.unpersist()
@@ -319,6 +314,20 @@ def needs_vacuum(rows_staged: int, rows_before: float) -> bool:
     as its default insert trigger (1,000 + 20% of the rows the table had; ``rows_before``
     is PostgreSQL's estimate, -1 or 0 when it has none)."""
     return rows_staged >= 1_000 + 0.2 * max(rows_before, 0.0)
+
+
+def vacuum_if_bulk(
+    connection: psycopg2.extensions.connection, table: str, rows_staged: int
+) -> None:
+    """``vacuum_analyze`` ``table`` when ``needs_vacuum`` says the export just committed was
+    a bulk one. PostgreSQL's row estimate (``reltuples``) changes only with VACUUM, ANALYZE
+    and index builds, so read after the commit it is still the one from before."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", (table,))
+        estimate = cursor.fetchone()
+    connection.rollback()  # end the transaction the query opened: VACUUM runs outside one
+    if needs_vacuum(rows_staged, float(estimate[0]) if estimate else 0.0):
+        vacuum_analyze(connection, table)
 
 
 def vacuum_analyze(connection: psycopg2.extensions.connection, table: str) -> None:
