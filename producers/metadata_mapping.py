@@ -3,10 +3,14 @@
 Pure: an lxml element in, a dict out, no I/O. Values stay as the source wrote them
 (trimmed); validating and normalising dates, rights and types is the cleanse stage's job,
 so a mapping neither drops nor invents content, and a field the source does not fill is
-simply absent. Two things are crosswalked rather than copied, because the model defines
-them that way: language terms become ISO 639 codes (``ger``, ``deu`` -> ``de``) and a DCMI
-type term becomes a Europeana type (``Text`` -> ``TEXT``). A value repeated verbatim inside
-one list field is kept once (``dc:creator`` written four times is one creator).
+simply absent. A few things are crosswalked rather than copied, because the model defines
+them that way: language terms become ISO 639 codes (``ger``, ``deu`` -> ``de``), a DCMI
+type term becomes a Europeana type (``Text`` -> ``TEXT``), a LIDO object classification
+without a Europeana type gets one from :data:`EUROPEANA_TYPE_BY_CLASSIFICATION`
+(``Gemälde`` -> ``IMAGE``), and a LIDO licence written by name with its version becomes
+its URI (``CC BY-SA 4.0``). A value repeated verbatim inside one list field is kept once
+(``dc:creator`` written four times is one creator). docs/source_mappings.md describes
+each format's mapping.
 
 Also here: :func:`lido_record_problems`, the content rules a LIDO record must pass before
 the file-drop producer publishes it. They cover what the LIDO XSD cannot see (blank
@@ -17,10 +21,14 @@ plus the few once-only elements that data providers most often repeat.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from lxml import etree
+
+from heritage.rights import canonical_rights_uri
+from heritage.source_rejections import SourceRejection
 
 SUPPORTED_PREFIXES = ("oai_dc", "lido", "edm", "iso19139")
 
@@ -39,6 +47,7 @@ NS = {
     "ore": "http://www.openarchives.org/ore/terms/",
     "skos": "http://www.w3.org/2004/02/skos/core#",
     "gmd": "http://www.isotc211.org/2005/gmd",
+    "gmi": "http://www.isotc211.org/2005/gmi",
     "gco": "http://www.isotc211.org/2005/gco",
     "gmx": "http://www.isotc211.org/2005/gmx",
     "xlink": "http://www.w3.org/1999/xlink",
@@ -47,9 +56,12 @@ _LIDO_TYPE = f"{{{LIDO_NS}}}type"
 _LIDO_PREF = f"{{{LIDO_NS}}}pref"
 _RDF_ABOUT = f"{{{NS['rdf']}}}about"
 _RDF_RESOURCE = f"{{{NS['rdf']}}}resource"
+_XLINK_HREF = f"{{{NS['xlink']}}}href"
+# Attributes that hold a link to a concept or a statement, wherever a source puts them.
+_LINK_ATTRIBUTES = (_RDF_ABOUT, _RDF_RESOURCE, _XLINK_HREF)
 
 
-class MappingError(ValueError):
+class MappingError(SourceRejection):
     """The metadata cannot be mapped: the message names the field or element and the fix."""
 
 
@@ -167,13 +179,12 @@ def _unique(values: Iterable[str]) -> list[str]:
 
 
 def _titles_by_language(titles: Iterable[tuple[str | None, str]]) -> dict[str, list[str]]:
-    by_language: dict[str, list[str]] = {}
+    # dicts as ordered sets: a membership test per title must not scan the titles so far
+    by_language: dict[str, dict[str, None]] = {}
     for language, title in titles:
         key = (iso639_language(language) if language else "") or UNKNOWN_LANGUAGE_KEY
-        values = by_language.setdefault(key, [])
-        if title not in values:
-            values.append(title)
-    return by_language
+        by_language.setdefault(key, {})[title] = None
+    return {key: list(values) for key, values in by_language.items()}
 
 
 def _common_record(**fields: Any) -> dict[str, Any]:
@@ -326,13 +337,213 @@ def _event_dates(event: etree._Element) -> list[str]:
     return [value for value in (earliest or latest,) if value]
 
 
-def _rights_uris(rights_types: Iterable[etree._Element]) -> list[str]:
-    """Rights statement URIs of ``rightsType`` elements; a term alone (``Verwertungsrecht``,
-    ``CC0 1.0``) names a kind of right, not a statement, and is not one."""
+# Licence names providers write in a rightsType term instead of the URI; only a name with
+# its version is a statement ("CC BY-SA" alone could be any of five versions).
+_CC_LICENCE_NAME = re.compile(
+    r"^(?:cc|creative commons)[ -]+(?P<code>by(?:[ -](?:nc|sa|nd))*)[ -]+v?(?P<version>\d\.\d)\b"
+)
+_CC_ZERO_NAME = re.compile(r"^(?:cc0|cc zero|creative commons zero)[ -]+v?1\.0\b")
+_PUBLIC_DOMAIN_MARK_NAME = re.compile(r"^(?:public domain mark|pdm)[ -]+v?1\.0\b")
+_WEB_URI = re.compile(r"^https?://\S+$", re.IGNORECASE)
+
+
+def rights_uri_from_licence_name(name: str) -> str | None:
+    """The URI of a licence written by name (``CC BY-SA 4.0``, ``CC0 1.0 Universell``,
+    ``Public Domain Mark 1.0``); None for anything else."""
+    text = " ".join(name.lower().split())
+    if _CC_ZERO_NAME.match(text):
+        return "http://creativecommons.org/publicdomain/zero/1.0/"
+    if _PUBLIC_DOMAIN_MARK_NAME.match(text):
+        return "http://creativecommons.org/publicdomain/mark/1.0/"
+    licence = _CC_LICENCE_NAME.match(text)
+    if not licence:
+        return None
+    code = licence.group("code").replace(" ", "-")
+    return canonical_rights_uri(
+        f"http://creativecommons.org/licenses/{code}/{licence.group('version')}/"
+    )
+
+
+def _rights_type_uris(rights_type: etree._Element) -> list[str]:
+    """The URIs one ``rightsType`` gives: every ``conceptID`` whatever its ``lido:type``, a
+    term (or any value) that is a URI, ``skos:Concept/@rdf:about`` and link attributes
+    (``rdf:resource``, ``xlink:href``); without any, a licence named in a term."""
     uris: list[str] = []
-    for rights_type in rights_types:
-        uris += _texts(_xp(rights_type, "lido:conceptID | skos:Concept/@rdf:about"))
-    return uris
+    for element in rights_type.iter(etree.Element):
+        value = _text(element) if _is_leaf(element) else ""
+        if value and (_local_name(element) == "conceptID" or _WEB_URI.match(value)):
+            uris.append(value)
+        uris += _texts(element.get(name, "") for name in _LINK_ATTRIBUTES)
+    if uris:
+        return uris
+    terms = _texts(_xp(rights_type, "lido:term | skos:Concept/skos:prefLabel"))
+    return [uri for uri in map(rights_uri_from_licence_name, terms) if uri]
+
+
+def _known_statements_first(uris: Iterable[str]) -> list[str]:
+    """Statements the cleanse stage knows (rightsstatements.org, Creative Commons, the
+    retired Europeana URIs) before other URIs, each group in source order."""
+    return sorted(uris, key=lambda uri: canonical_rights_uri(uri) is None)
+
+
+def _rights_uris(rights_types: Iterable[etree._Element]) -> list[str]:
+    """Rights statement URIs of ``rightsType`` elements; a term that names a kind of right
+    (``Verwertungsrecht``) is no statement and is left out."""
+    return [uri for rights_type in rights_types for uri in _rights_type_uris(rights_type)]
+
+
+# The Europeana type of a LIDO object derived from what the object is, for records without
+# a ``europeana:type`` classification: normalised terms (lower case, a trailing "(...)"
+# qualifier and hyphens dropped) in English, German, French, Italian, Spanish and Dutch,
+# and Getty AAT concept URIs. A one-word term of five letters or more also matches as the
+# end of a compound ("Ölgemälde", "Federzeichnung"). Physical objects (sculpture,
+# furniture, coins) have no entry: their type depends on the digital object, not on them.
+# Documented in docs/source_mappings.md.
+EUROPEANA_TYPE_BY_CLASSIFICATION: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "painting", "paintings", "drawing", "drawings", "print", "prints", "photograph",
+            "photographs", "photography", "photo", "poster", "posters", "map", "maps",
+            "watercolour", "watercolor", "engraving", "etching", "lithograph", "woodcut",
+            "postcard", "picture", "image", "still image", "negative", "gemälde", "malerei",
+            "bild", "zeichnung", "druckgrafik", "druckgraphik", "grafik", "graphik",
+            "fotografie", "photographie", "foto", "lichtbild", "plakat", "landkarte",
+            "postkarte", "ansichtskarte", "seekarte", "aquarell", "holzschnitt", "kupferstich",
+            "stahlstich", "radierung", "lithografie", "lithographie", "diapositiv", "negativ",
+            "peinture", "tableau", "dessin", "estampe", "gravure", "affiche", "dipinto",
+            "pittura", "disegno", "stampa", "incisione", "fotografia", "pintura", "cuadro",
+            "dibujo", "grabado", "fotografía", "cartel", "mapa", "schilderij", "tekening",
+            "prent", "kaart", "landkaart",
+            "http://vocab.getty.edu/aat/300033618",  # paintings (visual works)
+            "http://vocab.getty.edu/aat/300033973",  # drawings (visual works)
+            "http://vocab.getty.edu/aat/300041273",  # prints (visual works)
+            "http://vocab.getty.edu/aat/300041405",  # woodcuts (prints)
+            "http://vocab.getty.edu/aat/300041365",  # etchings (prints)
+            "http://vocab.getty.edu/aat/300041379",  # lithographs
+            "http://vocab.getty.edu/aat/300026816",  # postcards
+            "http://vocab.getty.edu/aat/300128371",  # slides (photographs)
+            "http://vocab.getty.edu/aat/300046300",  # photographs
+            "http://vocab.getty.edu/aat/300027221",  # posters
+            "http://vocab.getty.edu/aat/300028094",  # maps (documents)
+        ),
+        "IMAGE",
+    ),
+    **dict.fromkeys(
+        (
+            "book", "books", "manuscript", "manuscripts", "letter", "letters", "document",
+            "documents", "periodical", "periodicals", "newspaper", "journal", "magazine",
+            "pamphlet", "text", "diary", "correspondence", "charter", "buch", "handschrift",
+            "manuskript", "typoskript", "brief", "dokument", "urkunde", "akte", "zeitschrift",
+            "zeitung", "periodikum", "schriftstück", "tagebuch", "stammbuch", "flugschrift",
+            "livre", "manuscrit", "lettre", "périodique", "revue", "libro", "manoscritto",
+            "lettera", "documento", "periodico", "giornale", "manuscrito", "periódico",
+            "revista", "boek", "tijdschrift", "krant",
+            "http://vocab.getty.edu/aat/300028051",  # books
+            "http://vocab.getty.edu/aat/300028569",  # manuscripts (documents)
+            "http://vocab.getty.edu/aat/300026879",  # letters (correspondence)
+            "http://vocab.getty.edu/aat/300026030",  # documents
+            "http://vocab.getty.edu/aat/300026657",  # periodicals
+            "http://vocab.getty.edu/aat/300026656",  # newspapers
+            "http://vocab.getty.edu/aat/300215389",  # magazines (periodicals)
+            "http://vocab.getty.edu/aat/300220572",  # pamphlets
+            "http://vocab.getty.edu/aat/300026877",  # correspondence
+            "http://vocab.getty.edu/aat/300028577",  # typescripts
+        ),
+        "TEXT",
+    ),
+    **dict.fromkeys(
+        (
+            "sound recording", "sound recordings", "audio recording", "sound", "audio",
+            "tonaufnahme", "tonträger", "audioaufnahme", "schallplatte", "tonaufzeichnung",
+            "tonbandaufnahme", "tonbandaufzeichnung", "enregistrement sonore",
+            "registrazione sonora", "grabación sonora", "geluidsopname",
+            "http://vocab.getty.edu/aat/300028633",  # sound recordings
+        ),
+        "SOUND",
+    ),
+    **dict.fromkeys(
+        (
+            "film", "films", "motion picture", "motion pictures", "moving image", "video",
+            "video recording", "video recordings", "videoaufnahme", "filmaufnahme", "bewegtbild",
+            "videoaufzeichnung", "filmaufzeichnung",
+            "vidéo", "filmato", "película",
+            "http://vocab.getty.edu/aat/300136900",  # motion pictures (visual works)
+            "http://vocab.getty.edu/aat/300028682",  # video recordings
+        ),
+        "VIDEO",
+    ),
+    **dict.fromkeys(
+        ("3d model", "3d models", "3d modell", "3d modelle", "modèle 3d", "modello 3d",
+         "modelo 3d"),
+        "3D",
+    ),
+}  # fmt: skip
+# Longest first, so "Videoaufzeichnung" ends in "videoaufzeichnung", not in "zeichnung".
+_COMPOUND_ENDINGS = tuple(
+    sorted(
+        (key for key in EUROPEANA_TYPE_BY_CLASSIFICATION if len(key) >= 5 and key.isalpha()),
+        key=len,
+        reverse=True,
+    )
+)
+_QUALIFIER = re.compile(r"\s*\([^)]*\)\s*$")
+
+
+def _classification_key(term: str) -> str:
+    """``Druckgrafik (Visuelles Werk)`` -> ``druckgrafik``; ``3D-Modell`` -> ``3d modell``."""
+    return " ".join(_QUALIFIER.sub("", term).lower().replace("-", " ").replace("_", " ").split())
+
+
+def _getty_concept_uri(uri: str) -> str | None:
+    """``https://vocab.getty.edu/page/aat/300033618.json`` -> ``http://vocab.getty.edu/aat/300033618``."""
+    getty = _GETTY_URI.match(uri.strip())
+    entity = _GETTY_ENTITY.fullmatch(getty.group(2)) if getty else None
+    if not getty or not entity:
+        return None
+    return f"http://vocab.getty.edu/{getty.group(1).lower()}/{entity.group(1)}"
+
+
+def europeana_type_of_term(term: str) -> str | None:
+    """The Europeana type :data:`EUROPEANA_TYPE_BY_CLASSIFICATION` gives an object type
+    term or concept URI, by the whole term, else by its last word (``panel painting``) or
+    that word's end (``farbige Federzeichnung``); None when the table does not know it."""
+    getty = _getty_concept_uri(term)
+    if getty:
+        return EUROPEANA_TYPE_BY_CLASSIFICATION.get(getty)
+    key = _classification_key(term)
+    if not key:
+        return None
+    word = key.rsplit(" ", 1)[-1]
+    found = EUROPEANA_TYPE_BY_CLASSIFICATION.get(key) or EUROPEANA_TYPE_BY_CLASSIFICATION.get(word)
+    ending = None if found else next((e for e in _COMPOUND_ENDINGS if word.endswith(e)), None)
+    return EUROPEANA_TYPE_BY_CLASSIFICATION[ending] if ending else found
+
+
+def _lido_type(lido: etree._Element) -> str | None:
+    """``europeana:type`` as written; else the type derived from the object work types, then
+    the other classifications (concept URIs before terms, in document order)."""
+    classification = "lido:descriptiveMetadata/lido:objectClassificationWrap"
+    explicit = _first(
+        _xp(
+            lido,
+            f"{classification}/lido:classificationWrap/"
+            "lido:classification[@lido:type='europeana:type']/lido:term",
+        )
+    )
+    if explicit:
+        return explicit
+    concepts = _xp(
+        lido,
+        f"{classification}/lido:objectWorkTypeWrap/lido:objectWorkType | "
+        f"{classification}/lido:classificationWrap/lido:classification",
+    )
+    for concept in concepts:
+        ids = _texts(_xp(concept, "lido:conceptID | skos:Concept/@rdf:about"))
+        terms = _texts(_xp(concept, "lido:term | skos:Concept/skos:prefLabel"))
+        found = next(filter(None, map(europeana_type_of_term, ids + terms)), None)
+        if found:
+            return found
+    return None
 
 
 def _lido_image_links(lido: etree._Element) -> list[str]:
@@ -381,11 +592,13 @@ def _lido_last_change(lido: etree._Element) -> str | None:
 def map_lido_record(lido: etree._Element) -> dict[str, Any]:
     """``lido:lido`` (or the first record of a ``lido:lidoWrap``) -> common record.
 
-    Creators and dates come from the production, creation and designing events; rights are
-    the statement URIs of the digital resources, then of the work (the record's own
-    metadata licence is not the object's); the data provider is the current repository,
-    else the record source Europeana's profile marks as data provider; record sources other
-    than the data provider (aggregators such as museum-digital) become ``provider``.
+    Creators and dates come from the production, creation and designing events; the type
+    is ``europeana:type``, else derived from the object work types and classifications;
+    rights are the statement URIs of the digital resources, then of the work (the record's
+    own metadata licence is not the object's), known statements first; the data provider
+    is the current repository, else the record source Europeana's profile marks as data
+    provider; record sources other than the data provider (aggregators such as
+    museum-digital) become ``provider``.
     """
     lido = _lido_element(lido)
     descriptive = _xp(lido, "lido:descriptiveMetadata")
@@ -394,8 +607,14 @@ def map_lido_record(lido: etree._Element) -> dict[str, Any]:
     titles = _lido_titles(lido)
     administrative = "lido:administrativeMetadata"
     rights = _rights_uris(
-        _xp(lido, f"{administrative}/lido:resourceWrap/lido:resourceSet/lido:rightsResource/*")
-    ) + _rights_uris(_xp(lido, f"{administrative}/lido:rightsWorkWrap/lido:rightsWorkSet/*"))
+        _xp(
+            lido,
+            f"{administrative}/lido:resourceWrap/lido:resourceSet/lido:rightsResource/"
+            "lido:rightsType",
+        )
+    ) + _rights_uris(
+        _xp(lido, f"{administrative}/lido:rightsWorkWrap/lido:rightsWorkSet/lido:rightsType")
+    )
     repositories = [
         repository
         for repository in _xp(
@@ -411,15 +630,10 @@ def map_lido_record(lido: etree._Element) -> dict[str, Any]:
         name for r in repositories for name in _legal_body_names(_xp(r, "lido:repositoryName"))
     ]
     data_providers = _unique(holders or _legal_body_names(marked or sources))
+    known_providers = set(data_providers)
     return _common_record(
         id=_first(_xp(lido, "lido:lidoRecID")),
-        type=_first(
-            _xp(
-                lido,
-                "lido:descriptiveMetadata/lido:objectClassificationWrap/lido:classificationWrap/"
-                "lido:classification[@lido:type='europeana:type']/lido:term",
-            )
-        ),
+        type=_lido_type(lido),
         title=[title for _, title in titles],
         dcTitleLangAware=_titles_by_language(titles),
         dcCreator=[name for event in creation_events for name in _actor_names(event)],
@@ -431,10 +645,10 @@ def map_lido_record(lido: etree._Element) -> dict[str, Any]:
             )
         ),
         dcDate=[date for event in creation_events for date in _event_dates(event)],
-        rights=rights,
+        rights=_known_statements_first(rights),
         edmIsShownBy=_lido_image_links(lido),
         dataProvider=data_providers,
-        provider=[n for n in _legal_body_names(sources) if n not in data_providers],
+        provider=[n for n in _legal_body_names(sources) if n not in known_providers],
         language=[iso639_language(v) for v in _texts(e.get(XML_LANG, "") for e in descriptive)],
         timestamp_update=_lido_last_change(lido),
     )
@@ -443,18 +657,33 @@ def map_lido_record(lido: etree._Element) -> dict[str, Any]:
 # --- EDM ------------------------------------------------------------------------------
 
 
-def _edm_labels(element: etree._Element, path: str, rdf: etree._Element) -> list[str]:
-    """Literal values of ``path``; a reference (``rdf:resource``) becomes the preferred label
-    of the contextual entity it names in the same RDF, else stays the URI as written."""
+def _edm_entities(rdf: etree._Element) -> dict[str, etree._Element]:
+    """The RDF's top-level resources by ``rdf:about`` (the first of each): one index, so a
+    reference is resolved without scanning the RDF again."""
+    entities: dict[str, etree._Element] = {}
+    for entity in rdf.iterchildren(etree.Element):
+        about = entity.get(_RDF_ABOUT)
+        if about is not None:
+            entities.setdefault(about.strip(), entity)
+    return entities
+
+
+def _edm_labels(
+    elements: Iterable[etree._Element], path: str, entities: dict[str, etree._Element]
+) -> list[str]:
+    """Literal values of ``path`` in each element; a reference (``rdf:resource``) becomes
+    the preferred label of the contextual entity it names in the same RDF, else stays the
+    URI as written."""
     values = []
-    for node in _xp(element, path):
-        reference = node.get(_RDF_RESOURCE)
-        if reference is None:
-            values.append(_text(node))
-            continue
-        entity = [e for e in rdf if isinstance(e.tag, str) and e.get(_RDF_ABOUT) == reference]
-        label = _first(_xp(entity[0], "skos:prefLabel")) if entity else None
-        values.append(label or reference.strip())
+    for element in elements:
+        for node in _xp(element, path):
+            reference = node.get(_RDF_RESOURCE)
+            if reference is None:
+                values.append(_text(node))
+                continue
+            entity = entities.get(reference.strip())
+            label = _first(_xp(entity, "skos:prefLabel")) if entity is not None else None
+            values.append(label or reference.strip())
     return [value for value in values if value]
 
 
@@ -462,41 +691,78 @@ def _edm_resources(element: etree._Element, path: str) -> list[str]:
     return _texts(_xp(element, f"{path}/@rdf:resource"))
 
 
+def _is_europeana_proxy(proxy: etree._Element) -> bool:
+    return (_first(_xp(proxy, "edm:europeanaProxy")) or "").lower() in ("true", "1")
+
+
+def _edm_descriptions(rdf: etree._Element, cho: etree._Element) -> list[etree._Element]:
+    """Where a CHO's description sits: the CHO itself (provider EDM), then the provider's
+    ``ore:Proxy`` of it, then Europeana's proxy (enrichments), as Europeana publishes EDM."""
+    about = (cho.get(_RDF_ABOUT) or "").strip()
+    proxies = [
+        proxy
+        for proxy in _xp(rdf, "ore:Proxy")
+        if (_first(_xp(proxy, "ore:proxyFor/@rdf:resource")) or about) == about
+    ]
+    europeana = [proxy for proxy in proxies if _is_europeana_proxy(proxy)]
+    provider = [proxy for proxy in proxies if not _is_europeana_proxy(proxy)]
+    return [cho, *provider, *europeana]
+
+
+def _edm_rights(
+    aggregation: etree._Element | None, descriptions: list[etree._Element]
+) -> list[str]:
+    """``edm:rights`` of the aggregation, then ``dc:rights`` that are statement URIs."""
+    granted = _edm_resources(aggregation, "edm:rights") if aggregation is not None else []
+    written = [
+        value
+        for element in descriptions
+        for value in _edm_resources(element, "dc:rights") + _texts(_xp(element, "dc:rights"))
+        if _WEB_URI.match(value)
+    ]
+    return granted + _known_statements_first(written)
+
+
 def map_edm_record(rdf: etree._Element) -> dict[str, Any]:
     """``rdf:RDF`` of an EDM record -> common record: the ProvidedCHO the aggregation points
-    at, the provider's ``ore:Aggregation`` and, when present, the Europeana aggregation
-    (country, language)."""
+    at, described by itself or by its proxies (the provider's first, then Europeana's), the
+    provider's ``ore:Aggregation`` and, when present, the Europeana aggregation (country,
+    language)."""
     _expect(rdf, NS["rdf"], ("RDF",), "edm")
     aggregation = next(iter(_xp(rdf, "ore:Aggregation")), None)
     chos = _xp(rdf, "edm:ProvidedCHO")
     if aggregation is not None:
         target = _first(_xp(aggregation, "edm:aggregatedCHO/@rdf:resource"))
-        chos = [c for c in chos if c.get(_RDF_ABOUT) == target] or chos
+        chos = [c for c in chos if (c.get(_RDF_ABOUT) or "").strip() == target] or chos
     if not chos:
         raise MappingError(
             "EDM record has no edm:ProvidedCHO; an EDM record describes one ProvidedCHO "
             "and the ore:Aggregation of it, so send both"
         )
     cho = chos[0]
+    entities = _edm_entities(rdf)
+    described = _edm_descriptions(rdf, cho)
     europeana = next(iter(_xp(rdf, "edm:EuropeanaAggregation")), None)
-    titles = [(_language_of(e), _text(e)) for e in _xp(cho, "dc:title") if _text(e)]
+    titles = [
+        (_language_of(e), _text(e)) for d in described for e in _xp(d, "dc:title") if _text(e)
+    ]
     record = _common_record(
         id=(cho.get(_RDF_ABOUT) or "").strip(),
-        type=_first(_xp(cho, "edm:type")),
+        type=_first(e for d in described for e in _xp(d, "edm:type")),
         title=[title for _, title in titles],
         dcTitleLangAware=_titles_by_language(titles),
-        dcCreator=_edm_labels(cho, "dc:creator", rdf),
-        dcDescription=_texts(_xp(cho, "dc:description")),
-        dcDate=_edm_labels(cho, "dc:date | dcterms:created", rdf),
+        dcCreator=_edm_labels(described, "dc:creator", entities),
+        dcDescription=[text for d in described for text in _texts(_xp(d, "dc:description"))],
+        dcDate=_edm_labels(described, "dc:date | dcterms:created", entities),
+        rights=_edm_rights(aggregation, described),
     )
     languages = _texts(_xp(europeana, "edm:language")) if europeana is not None else []
-    languages = languages or _texts(_xp(cho, "dc:language"))
+    languages = languages or [v for d in described for v in _texts(_xp(d, "dc:language"))]
     if aggregation is not None:
         record |= _common_record(
-            rights=_edm_resources(aggregation, "edm:rights"),
             edmIsShownBy=_edm_resources(aggregation, "edm:isShownBy"),
-            dataProvider=_edm_labels(aggregation, "edm:dataProvider", rdf),
-            provider=_edm_labels(aggregation, "edm:provider", rdf),
+            dataProvider=_edm_labels([aggregation], "edm:dataProvider", entities),
+            provider=_edm_labels([aggregation], "edm:provider", entities),
         )
     # Europeana stamps its own aggregation with the last change; a provider's EDM may
     # stamp the ore:Aggregation.
@@ -514,17 +780,23 @@ def map_edm_record(rdf: etree._Element) -> dict[str, Any]:
 _ISO_CREATOR_ROLES = ("originator", "author", "principalInvestigator")
 
 
+# ISO 19139 (ISO 19115) and ISO 19115-2 roots; 19115-2 keeps the 19115 children in gmd.
+_ISO_METADATA_TAGS = (f"{{{NS['gmd']}}}MD_Metadata", f"{{{NS['gmi']}}}MI_Metadata")
+
+
 def _iso_metadata_element(element: etree._Element) -> etree._Element:
-    """``gmd:MD_Metadata`` itself, or the first one inside a wrapper (a CSW response)."""
-    if isinstance(element.tag, str) and element.tag == f"{{{NS['gmd']}}}MD_Metadata":
+    """``gmd:MD_Metadata`` or ``gmi:MI_Metadata`` itself, or the first one inside a wrapper
+    (a CSW response)."""
+    if isinstance(element.tag, str) and element.tag in _ISO_METADATA_TAGS:
         return element
-    found = _xp(element, ".//gmd:MD_Metadata")
-    if not found:
+    found = next(element.iter(*_ISO_METADATA_TAGS), None)
+    if found is None:
         raise MappingError(
-            f"metadataPrefix 'iso19139' expects a gmd:MD_Metadata element, got {element.tag} "
-            "with none inside; check that the records were harvested as ISO 19139"
+            "metadataPrefix 'iso19139' expects a gmd:MD_Metadata or gmi:MI_Metadata element, "
+            f"got {element.tag} with none inside; check that the records were harvested as "
+            "ISO 19139 or ISO 19115-2"
         )
-    return found[0]
+    return found
 
 
 def _iso_code(element: etree._Element) -> str:
@@ -574,7 +846,8 @@ def _first_per(elements: Iterable[etree._Element], path: str) -> list[str]:
 
 
 def map_iso19139_record(metadata: etree._Element) -> dict[str, Any]:
-    """``gmd:MD_Metadata`` (a dataset or service record) -> common record. ``type`` is the
+    """``gmd:MD_Metadata`` or ISO 19115-2 ``gmi:MI_Metadata`` (a dataset or service
+    record), bare or in a CSW response -> common record. ``type`` is the
     ISO scope code as written (``dataset``, ``service``): there is no Europeana type for it,
     and the cleanse stage decides what it accepts."""
     md = _iso_metadata_element(metadata)
@@ -661,13 +934,22 @@ _UNSAFE_ID_CHARACTER = re.compile(r"[^A-Za-z0-9\-._~:/,+@;=!$&'()*]")
 _FULL_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:\S")
 _URI_TYPED = ("http://terminology.lido-schema.org/lido00099", "uri", "/uri")
 _LIDO_TERMINOLOGY_CODE = re.compile(r"^https?://terminology\.lido-schema\.org/lido(\d+)$")
-# Getty vocabularies: AAT ids are 9 digits from 300000000, TGN 7 digits from 7000000, ULAN
-# 9 digits from 500000000; anything else cannot resolve.
-_GETTY_ID = re.compile(r"^https?://vocab\.getty\.edu/(?:page/)?(aat|tgn|ulan)/([^/\s]*)")
+# Getty vocabulary URIs as Getty publishes them: http or https, the HTML page under /page/,
+# the entity URI of a place or agent (-place, -agent) or concept (-concept), and a
+# representation (.html, .json, .jsonld, .rdf, .ttl, .nt, .n3, .xml).
+_GETTY_URI = re.compile(r"^https?://vocab\.getty\.edu/(?:page/)?(aat|tgn|ulan)/(.*)$", re.I)
+_GETTY_ENTITY = re.compile(
+    r"(\d+)(?:-place|-agent|-concept)?(?:\.(?:html|json|jsonld|rdf|ttl|nt|n3|xml))?/?(?:[?#].*)?"
+)
+# Other Getty resources under a vocabulary's path (terms, revisions, sources, contributors,
+# scope notes) are not concept ids and are not checked.
+_GETTY_OTHER_RESOURCE = re.compile(r"^(?:term|rev|source|contrib|scopeNote)/", re.I)
+# The id spaces: AAT 300000000-300999999, TGN 1000000-1999999 (Italy is 1000080) and
+# 7000000-7999999 (Siena is 7011179), ULAN 500000000-500999999.
 _GETTY_ID_SHAPE = {
-    "aat": (r"3\d{8}", "9 digits starting with 3"),
-    "tgn": (r"7\d{6}", "7 digits starting with 7"),
-    "ulan": (r"5\d{8}", "9 digits starting with 5"),
+    "aat": (r"300\d{6}", "9 digits starting with 300"),
+    "tgn": (r"[17]\d{6}", "7 digits starting with 1 or 7"),
+    "ulan": (r"500\d{6}", "9 digits starting with 500"),
 }
 _WEB_LINKS = ("linkResource", "objectWebResource", "recordInfoLink", "legalBodyWeblink")
 # Elements that hold one value (as opposed to wrappers of other elements).
@@ -770,24 +1052,39 @@ def _value_problems(lido: etree._Element) -> list[str]:
 
 def _repetition_problems(lido: etree._Element) -> list[str]:
     problems = []
-    for element in [lido, *_lido_elements(lido)]:
+    for element in _lido_elements(lido):  # the record itself included
         once_only = _LIDO_ONCE_ONLY.get(_local_name(element), ())
         if not once_only:
             continue
-        names = [_local_name(c) for c in element.iterchildren(f"{{{LIDO_NS}}}*")]
-        for name in once_only:
-            if names.count(name) > 1:
-                problems.append(
-                    f"{name} appears {names.count(name)} times in {_where(element)}; the LIDO "
-                    f"schema allows one {name} there: merge them into one"
-                )
+        counts = Counter(_local_name(c) for c in element.iterchildren(f"{{{LIDO_NS}}}*"))
+        problems += [
+            f"{name} appears {counts[name]} times in {_where(element)}; the LIDO schema "
+            f"allows one {name} there: merge them into one"
+            for name in once_only
+            if counts[name] > 1
+        ]
     return problems
+
+
+_TERMINOLOGY_ATTRIBUTES = etree.XPath(".//@*[contains(., 'terminology.lido-schema.org/lido')]")
+
+
+def _terminology_attributes(lido: etree._Element) -> dict[etree._Element, list[tuple[str, str]]]:
+    """(value, ``@name``) of the attributes that name a LIDO terminology URI, by element.
+    One XPath pass: lxml's ``attrib.items()`` looks each attribute up by name again, which
+    is quadratic on an element with thousands of attributes."""
+    found: dict[etree._Element, list[tuple[str, str]]] = {}
+    for attribute in _TERMINOLOGY_ATTRIBUTES(lido):
+        place = f"@{str(attribute.attrname).rpartition('}')[2]}"
+        found.setdefault(attribute.getparent(), []).append((str(attribute), place))
+    return found
 
 
 def _vocabulary_problems(lido: etree._Element) -> list[str]:
     """Concept identifiers that are not URIs, invented LIDO terminology codes and Getty
     ids of the wrong shape."""
     problems = []
+    terminology_attributes = _terminology_attributes(lido)
     for element in lido.iter(etree.Element):
         value = _text(element) if _is_leaf(element) else ""
         kind = element.get(_LIDO_TYPE, "")
@@ -802,7 +1099,7 @@ def _vocabulary_problems(lido: etree._Element) -> list[str]:
                 f"{_where(element)} {value!r} is typed as a URI but is not a full URI; "
                 "write the concept's URI with its scheme (e.g. http://vocab.getty.edu/aat/300041405)"
             )
-        attributes = [(v, f"@{k.rpartition('}')[2]}") for k, v in element.attrib.items()]
+        attributes = terminology_attributes.get(element, [])
         for candidate, place in [(value, "value"), *attributes]:
             if "terminology.lido-schema.org/lido" not in candidate:
                 continue
@@ -816,19 +1113,26 @@ def _vocabulary_problems(lido: etree._Element) -> list[str]:
         # A Getty id is checked where it names a concept, not where @source names the
         # vocabulary (http://vocab.getty.edu/tgn/).
         for candidate, place in [(value, "value"), (element.get(_RDF_ABOUT, ""), "@about")]:
-            if "vocab.getty.edu" not in candidate:
-                continue
-            getty = _GETTY_ID.match(candidate.strip())
-            if not getty:
-                continue
-            shape, described = _GETTY_ID_SHAPE[getty.group(1)]
-            if not re.fullmatch(shape, getty.group(2)):
-                problems.append(
-                    f"{candidate.strip()!r} ({place} of {_where(element)}) is not a Getty "
-                    f"{getty.group(1).upper()} URI: its ids are {described}; use the "
-                    "concept's real URI"
-                )
+            problem = _getty_uri_problem(candidate) if "vocab.getty.edu" in candidate else None
+            if problem:
+                problems.append(f"{candidate.strip()!r} ({place} of {_where(element)}) {problem}")
     return problems
+
+
+def _getty_uri_problem(uri: str) -> str | None:
+    """Why a Getty AAT, TGN or ULAN URI cannot resolve; None when it can (or is not one)."""
+    getty = _GETTY_URI.match(uri.strip())
+    if not getty or _GETTY_OTHER_RESOURCE.match(getty.group(2)):
+        return None
+    vocabulary = getty.group(1).lower()
+    entity = _GETTY_ENTITY.fullmatch(getty.group(2))
+    shape, described = _GETTY_ID_SHAPE[vocabulary]
+    if entity and re.fullmatch(shape, entity.group(1)):
+        return None
+    return (
+        f"is not a Getty {vocabulary.upper()} URI: its ids are {described}; use the "
+        "concept's real URI (e.g. http://vocab.getty.edu/aat/300033618)"
+    )
 
 
 def _link_problems(lido: etree._Element) -> list[str]:

@@ -143,6 +143,7 @@ def test_lido_mapping_of_the_graphics_example(corpus_dir: Path) -> None:
     (element,) = lido_records(corpus_dir / "lido/valid/graphics_example_record.xml")
     assert map_lido_record(element) == {
         "id": "DE-MUS-079214/lido/05091715,T,001",
+        "type": "IMAGE",  # objectWorkType woodcut (Holzschnitt, aat/300041405)
         "title": ["Die Jungfrau erscheint Johannes", "Die Apokalypse"],
         "dcTitleLangAware": {"de": ["Die Jungfrau erscheint Johannes", "Die Apokalypse"]},
         "dcCreator": ["Dürer, Albrecht"],
