@@ -7,7 +7,8 @@ file. Parsing is XXE-safe: entities are never expanded, nothing is fetched from 
 network, and a file that declares a DTD is refused; a file over the size cap is refused
 before it is read.
 
-Every record ends in one place. One that passes :func:`lido_record_problems` goes to
+Every record ends in one place. One that passes :func:`lido_record_problems` and the LIDO
+XSD (:func:`lido_schema_problems`) goes to
 ``heritage.records`` keyed ``lido:<lidoRecID>`` (``lido:<source>:<lidoRecID>`` when the
 lidoRecID names its source) with its XML text as payload and the mapped common record; one
 that fails goes to the dead-letter topic with its XML, the file, the line and every
@@ -31,6 +32,7 @@ from tqdm import tqdm
 
 from heritage.kafka_topics import DEAD_LETTER_TOPIC, RECORDS_TOPIC, ensure_topics
 from heritage.producers.kafka_publisher import create_producer, envelopes_from, publish_envelopes
+from heritage.producers.lido_schema import lido_schema_problems
 from heritage.producers.metadata_mapping import (
     LIDO_NS,
     MappingError,
@@ -272,6 +274,7 @@ def _read_record(path: Path, element: etree._Element) -> LidoRecordRead:
     except MappingError as error:
         record = None
         problems.append(str(error))
+    problems.extend(lido_schema_problems(element))
     size = len(xml.encode("utf-8"))
     if size > MAX_RECORD_XML_BYTES:
         problems.append(

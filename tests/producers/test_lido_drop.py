@@ -27,12 +27,21 @@ from heritage.producers.lido_drop import (
 )
 from heritage.settings import Settings
 
+# A record valid against the LIDO XSD and the content rules; lines continued with a backslash
+# keep it at ten lines, which the line numbers below count on.
 RECORD = """<lido:lido xmlns:lido="http://www.lido-schema.org">
   <lido:lidoRecID lido:type="local">{id}</lido:lidoRecID>
-  <lido:descriptiveMetadata xml:lang="en"><lido:objectIdentificationWrap><lido:titleWrap>
+  <lido:descriptiveMetadata xml:lang="en"><lido:objectClassificationWrap>\
+<lido:objectWorkTypeWrap><lido:objectWorkType><lido:term>jug</lido:term></lido:objectWorkType>\
+</lido:objectWorkTypeWrap></lido:objectClassificationWrap>\
+<lido:objectIdentificationWrap><lido:titleWrap>
     <lido:titleSet><lido:appellationValue>Jug {id}</lido:appellationValue></lido:titleSet>
   </lido:titleWrap></lido:objectIdentificationWrap></lido:descriptiveMetadata>
-  <lido:administrativeMetadata xml:lang="en"><lido:recordWrap><lido:recordRights>
+  <lido:administrativeMetadata xml:lang="en"><lido:recordWrap>\
+<lido:recordID lido:type="local">{id}</lido:recordID>\
+<lido:recordType><lido:term>item</lido:term></lido:recordType><lido:recordSource>\
+<lido:legalBodyName><lido:appellationValue>Museum</lido:appellationValue></lido:legalBodyName>\
+</lido:recordSource><lido:recordRights>
     <lido:rightsType><lido:conceptID lido:type="http://terminology.lido-schema.org/lido00099"
     >http://creativecommons.org/publicdomain/zero/1.0/</lido:conceptID></lido:rightsType>
   </lido:recordRights></lido:recordWrap></lido:administrativeMetadata>
