@@ -61,6 +61,9 @@ class SourceRecord:
     deleted: bool = False
 
 
+# The Europeana object types, the only values the common record's ``type`` may take.
+OBJECT_TYPES = ("IMAGE", "TEXT", "SOUND", "VIDEO", "3D")
+
 # The common record model: the fields the cleanse stage reads, named as in a Europeana
 # Search API item, so Europeana items need no mapping. Lists hold one value per occurrence.
 COMMON_RECORD_FIELDS = {

@@ -1,18 +1,26 @@
 """The one producer path every source uses: envelopes keyed by record_id, acks=all,
-idempotence on, and delivery confirmed before any state is committed."""
+idempotence on, and delivery confirmed before any state is committed.
+
+Every envelope sent to a records topic is classified with the cleanse stage's own rules
+(:func:`heritage.record_contract.classify_envelope`). An invalid record is still published,
+since cleanse stays the authority and nothing may be lost, but the producer says so at
+once: one warning per record and the list on :class:`PublishResult`.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from tqdm import tqdm
 
 from heritage.json_logging import current_correlation_id
+from heritage.kafka_topics import RECORDS_TOPIC
 from heritage.producers.publish_ledger import PublishLedger
+from heritage.record_contract import classify_envelope
 from heritage.record_model import Envelope, SourceRecord, envelope_for, utc_now_iso
 from heritage.settings import Settings
 
@@ -25,8 +33,35 @@ class PublishError(RuntimeError):
 
 @dataclass(frozen=True)
 class PublishResult:
+    # Messages Kafka confirmed in this call.
     published: int
+    # Messages confirmed by an earlier call with the same content, not sent again.
     skipped: int
+    # (record_id, reasons) of each record sent that the cleanse stage will reject.
+    invalid: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+
+
+def is_records_topic(topic: str) -> bool:
+    """The records topic of the product or of a namespace (``heritage.records.<ns>``)."""
+    return topic == RECORDS_TOPIC or topic.startswith(f"{RECORDS_TOPIC}.")
+
+
+def invalid_records(topic: str, envelopes: Iterable[Envelope]) -> list[tuple[str, tuple[str, ...]]]:
+    """(record_id, reasons) of the envelopes cleanse will reject, each logged as a warning."""
+    found = []
+    for envelope in envelopes:
+        verdict = classify_envelope(envelope)
+        if not verdict.valid:
+            found.append((envelope.record_id, verdict.reasons))
+            log.warning(
+                "publishing a record the cleanse stage will reject",
+                extra={
+                    "topic": topic,
+                    "record_id": envelope.record_id,
+                    "reasons": "; ".join(verdict.reasons),
+                },
+            )
+    return found
 
 
 def create_producer(settings: Settings) -> KafkaProducer:
@@ -48,10 +83,15 @@ def publish_envelopes(
     envelopes: Iterable[Envelope],
     progress: bool = True,
     chunk_size: int = 5000,
+    classify: bool | None = None,
 ) -> PublishResult:
     """Send the envelopes not yet confirmed for this topic, in chunks; each chunk is flushed
-    and every future checked before its pairs go into the ledger."""
+    and every future checked before its pairs go into the ledger. Records sent to a records
+    topic (``classify`` None: told by the topic's name) are classified as they are sent;
+    invalid ones are sent all the same and reported in the result."""
     published = skipped = 0
+    check = is_records_topic(topic) if classify is None else classify
+    invalid: list[tuple[str, tuple[str, ...]]] = []
     batch: list[Envelope] = []
     bar = tqdm(desc=f"publish {topic}", unit="msg", disable=not progress, leave=False)
 
@@ -69,6 +109,9 @@ def publish_envelopes(
             )
             for e in fresh
         ]
+        if check:
+            # Here, while the broker acknowledges the chunk, the work overlaps the wait.
+            invalid.extend(invalid_records(topic, fresh))
         producer.flush()
         confirmed: list[tuple[str, str]] = []
         failures: list[str] = []
@@ -99,9 +142,14 @@ def publish_envelopes(
         bar.close()
     log.info(
         "publish finished",
-        extra={"topic": topic, "published": published, "already_published": skipped},
+        extra={
+            "topic": topic,
+            "published": published,
+            "already_published": skipped,
+            "invalid": len(invalid),
+        },
     )
-    return PublishResult(published, skipped)
+    return PublishResult(published, skipped, invalid)
 
 
 def envelopes_from(source: str, items: Iterable[SourceRecord]) -> Iterable[Envelope]:

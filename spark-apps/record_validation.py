@@ -9,10 +9,9 @@ from itertools import chain
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from heritage.record_model import OBJECT_TYPES
 from heritage.rights import CANONICAL_RIGHTS_PATTERN, LEGACY_EUROPEANA_RIGHTS
 from heritage.spark_apps.table_schemas import EUROPEANA_ITEM
-
-OBJECT_TYPES = ("IMAGE", "TEXT", "SOUND", "VIDEO", "3D")
 
 
 def first_nonblank(values: Column) -> Column:
