@@ -12,7 +12,12 @@ from heritage.dashboard.explorer_queries import (
     duplicate_groups_query,
     group_members_query,
 )
-from heritage.dashboard.page_support import open_object_button, rows_or_stop, show_thumbnail
+from heritage.dashboard.page_support import (
+    open_object_button,
+    rows_or_stop,
+    show_thumbnail,
+    table_with_download,
+)
 from heritage.dashboard.review_decisions import (
     PairDecision,
     confirm_group,
@@ -111,7 +116,7 @@ def main() -> None:
     st.subheader("Recent decisions")
     decisions = rows_or_stop(*decisions_query(20))
     if decisions:
-        st.dataframe(decisions, hide_index=True, width="stretch")
+        table_with_download(decisions, "recent-decisions")
     else:
         st.caption("No decisions yet.")
 

@@ -32,6 +32,10 @@ def launch_dashboard(port: int, address: str, headless: bool) -> NoReturn:
         str(headless).lower(),
         "--browser.gatherUsageStats",
         "false",
+        # The tables' own CSV export writes cells like "=HYPERLINK(...)" as they are, and a
+        # spreadsheet runs them: each table has an escaping download button instead.
+        "--client.disableDataExport",
+        "true",
     ]
     print(f"dashboard: http://{address}:{port} (Ctrl-C to stop)", flush=True)
     # Become Streamlit rather than wait for it as a child: a supervisor's SIGTERM then

@@ -19,6 +19,7 @@ from heritage.dashboard.page_support import (
     open_object_button,
     rows_or_stop,
     show_thumbnail,
+    table_with_download,
 )
 from heritage.dashboard.rights_labels import rights_label
 
@@ -105,7 +106,7 @@ def main() -> None:
     st.subheader("Annotations")
     annotations = rows_or_stop(*annotations_query(record_id))
     if annotations:
-        st.dataframe(annotations, hide_index=True, width="stretch")
+        table_with_download(annotations, "annotations")
     else:
         st.caption("No tags or comments.")
 

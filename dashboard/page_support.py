@@ -4,6 +4,7 @@ and links to the object page."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
 import psycopg2
@@ -18,6 +19,7 @@ from heritage.dashboard.connection_pool import (
     unavailable_message,
 )
 from heritage.dashboard.thumbnails import thumbnail
+from heritage.spreadsheet_cells import spreadsheet_csv
 
 OBJECT_PAGE = "object_page.py"
 
@@ -42,6 +44,22 @@ def rows_or_stop(query: str | sql.Composable, params: tuple[Any, ...] = ()) -> R
                 "(it applies the schema) and reload."
             )
         stop_with_error(unavailable_message(error))
+
+
+def table_with_download(rows: Sequence[Mapping[str, Any]], name: str) -> None:
+    """A table and a button that downloads it as CSV, cells that a spreadsheet would run as
+    formulas escaped. The tables' own CSV export is off (`heritage dashboard` starts
+    Streamlit with client.disableDataExport): it writes such cells unescaped."""
+    st.dataframe(rows, hide_index=True, width="stretch")
+    st.download_button(
+        "Download CSV",
+        spreadsheet_csv(rows),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        key=f"download-{name}",
+        on_click="ignore",
+        icon=":material/download:",
+    )
 
 
 def escape_markdown(text: str) -> str:

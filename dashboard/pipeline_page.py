@@ -18,7 +18,7 @@ from heritage.dashboard.explorer_queries import (
     throughput_query,
 )
 from heritage.dashboard.kafka_lag import partition_lags
-from heritage.dashboard.page_support import rows_or_stop
+from heritage.dashboard.page_support import rows_or_stop, table_with_download
 from heritage.kafka_topics import topic_end_offsets
 from heritage.settings import load_settings
 
@@ -48,7 +48,7 @@ def show_lag() -> None:
     total = sum(lag.lag for lag in lags)
     st.metric("messages waiting for the raw stage", f"{total:,}")
     st.caption(f"as of the raw run finished at {latest[0]['finished_at']:%Y-%m-%d %H:%M:%S %Z}")
-    st.dataframe(
+    table_with_download(
         [
             {
                 "topic": lag.topic,
@@ -59,8 +59,7 @@ def show_lag() -> None:
             }
             for lag in lags
         ],
-        hide_index=True,
-        width="stretch",
+        "consumer-lag",
     )
 
 
@@ -84,7 +83,7 @@ def show_dead_letters() -> None:
     if not reasons:
         st.caption("No dead letters.")
         return
-    st.dataframe(reasons, hide_index=True, width="stretch")
+    table_with_download(reasons, "dead-letters-by-reason")
     choice: dict[str, Any] | None = st.selectbox(
         "Show the messages of",
         reasons,
@@ -115,7 +114,7 @@ def main() -> None:
     st.subheader("Last run of each stage")
     last_runs = rows_or_stop(*LAST_RUNS_QUERY)
     if last_runs:
-        st.dataframe(last_runs, hide_index=True, width="stretch")
+        table_with_download(last_runs, "last-runs")
     else:
         st.info("No pipeline runs recorded yet (`heritage lakehouse run` records one per stage).")
     show_lag()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from heritage.dashboard.explorer_queries import VIEWS_QUERY
-from heritage.dashboard.page_support import rows_or_stop
+from heritage.dashboard.page_support import rows_or_stop, table_with_download
 
 EXAMPLE_QUERIES: tuple[tuple[str, str], ...] = (
     (
@@ -60,7 +60,7 @@ def main() -> None:
         st.subheader(title)
         st.code(query, language="sql")
         if st.button("Run", key=f"run-example-{index}"):
-            st.dataframe(rows_or_stop(query), hide_index=True, width="stretch")
+            table_with_download(rows_or_stop(query), f"example-query-{index + 1}")
 
 
 main()

@@ -8,14 +8,20 @@ disappeared since the collection's last run into tombstones. The state changes o
 Kafka confirmed what it covers.
 
 Rows that cannot be read (no id, a repeated id, the wrong number of cells, bytes that are
-not in the file's encoding) are never skipped silently: each goes to the dead-letter topic
-with the file, the line, the reason and the raw text. A row that could not be identified
-also withholds this run's tombstones, since the missing id might be that row's.
+not in the file's encoding, a quote never closed) are never skipped silently: each goes to
+the dead-letter topic with the file, the line, the reason and the raw text. A row that could
+not be identified also withholds this run's tombstones, since the missing id might be that
+row's. A quote that is never closed does not swallow the rows after it: its line is
+rejected and the lines it ran over are read again as rows.
 
-Encodings: UTF-8 with or without a byte-order mark, else the encoding the caller declares
-(byte-oriented ones: cp1252, latin-1...); a line that does not decode can fall back to a
-declared second encoding (a UTF-8 export with a few cp1252 lines). The delimiter is the one
-of ``,``, ``;`` and tab that the header line uses most, unless given.
+Encodings: a byte-order mark names the encoding (UTF-8, UTF-16 or UTF-32, either byte
+order: Excel's "Unicode Text" is UTF-16 LE with a mark, tab-separated); else the encoding the
+caller declares (UTF-8 by default, cp1252, latin-1, utf-16...); in byte-oriented encodings a
+line that does not decode can fall back to a declared second encoding (a UTF-8 export with a
+few cp1252 lines). Lines end in CR LF, LF or CR alone (classic Mac exports), mixed in one file
+too. The delimiter is the one of ``,``, ``;`` and tab that the header line uses most, unless
+given. Cells are kept exactly as received: one that looks like a spreadsheet formula stays
+text here; exports to spreadsheets escape it (:mod:`heritage.spreadsheet_cells`).
 """
 
 from __future__ import annotations
@@ -26,10 +32,11 @@ import csv
 import logging
 import re
 import sqlite3
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, AnyStr, BinaryIO, NamedTuple
 
 from tqdm import tqdm
 
@@ -40,6 +47,7 @@ from heritage.producers.metadata_mapping import UNKNOWN_LANGUAGE_KEY, iso639_lan
 from heritage.producers.publish_ledger import PublishLedger
 from heritage.record_model import SourceRecord, content_hash, unidentified_record_id, utc_now_iso
 from heritage.settings import Settings
+from heritage.source_rejections import SourceRejection
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +55,24 @@ SOURCE = "csv"
 STAGE = "csv-drop"
 DELIMITER_CANDIDATES = (",", ";", "\t")
 _COLLECTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-_UTF8_BOM = codecs.BOM_UTF8
-# What undecodable bytes become when a line is kept with errors="surrogateescape".
-_SURROGATE = re.compile("[\udc80-\udcff]")
+# Bytes read at a time; lines are split from these chunks, so a file streams in any size.
+READ_CHUNK_BYTES = 1 << 16
+_TEXT_LINE_PIECES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+# UTF-32 first: its little-endian mark starts with UTF-16's.
+_BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+# The codec error handler that keeps undecodable bytes as escapes (registered below).
+_UNDECODABLE = "heritage-csv-undecodable"
+# Escaped undecodable bytes, and lone surrogates, which no correctly decoded text holds.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_RUN = re.compile("([\ud800-\udfff]+)")
+# What the csv module says when a file ends inside a quoted cell.
+_END_OF_DATA = "unexpected end of data"
 
 
 @dataclass(frozen=True)
@@ -104,7 +127,7 @@ _LIST_FIELDS = {
 }
 
 
-class CsvDropError(ValueError):
+class CsvDropError(SourceRejection):
     """The export cannot be read at all (no header, no id column, unknown encoding...)."""
 
 
@@ -205,44 +228,184 @@ def sniff_delimiter(header_line: str) -> str:
     return best if counts[best] else ","
 
 
-class _LineTape:
-    """Binary lines decoded for the csv reader, remembering what each record consumed."""
+class _Line(NamedTuple):
+    """One physical line of the export: its number, its bytes, and its text."""
 
-    def __init__(self, raw: BinaryIO, encodings: tuple[str, ...]) -> None:
-        self._raw = raw
-        self._encodings = encodings
-        self._first = True
-        self.taken: list[tuple[bytes, str, bool]] = []
+    number: int
+    data: bytes
+    text: str
+    # False when some bytes are not in the file's encoding (they are escaped in ``text``).
+    decoded: bool
+
+
+@dataclass(frozen=True)
+class FileEncoding:
+    """How the bytes of one export become text."""
+
+    # Codecs tried on each line in turn: the file's, then the declared fallback.
+    codecs: tuple[str, ...]
+    # Bytes of the byte-order mark the file starts with (0 when it has none).
+    bom_length: int
+    # True where CR and LF are not single ASCII bytes (UTF-16, UTF-32): the stream is decoded
+    # first and split into lines after.
+    decode_first: bool
+
+
+def _undecodable_as_escapes(error: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: bytes that do not decode become the code points U+DC00 + byte
+    (:func:`_encoded_line` turns them back into the same bytes), so each line keeps its
+    exact bytes and the reader stays in step."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    bad = error.object[error.start : error.end]
+    return "".join(chr(0xDC00 + byte) for byte in bad), error.end
+
+
+codecs.register_error(_UNDECODABLE, _undecodable_as_escapes)
+
+
+def _ascii_line_ends(codec: str) -> bool:
+    """Whether the codec writes CR, LF, quote and the delimiters as their ASCII bytes, so
+    that lines can be split before decoding (UTF-8, cp1252, latin-1...; not UTF-16)."""
+    sample = 'id,;\t"\r\n'
+    try:
+        return sample.encode(codec) == sample.encode("ascii")
+    except UnicodeError:
+        return False
+
+
+def detect_file_encoding(start: bytes, encodings: tuple[str, ...]) -> FileEncoding:
+    """The encoding of an export from its first bytes and the declared ``encodings`` (the
+    file's, then a fallback). A byte-order mark wins over the declaration; a declared
+    ``utf-16`` or ``utf-32`` without a mark is read in the byte order its first character
+    shows."""
+    for bom, codec in _BYTE_ORDER_MARKS:
+        if start.startswith(bom):
+            if codec == "utf-8":
+                return FileEncoding((codec, *encodings[1:]), len(bom), False)
+            return FileEncoding((codec,), len(bom), True)
+    declared = codecs.lookup(encodings[0]).name
+    if declared in ("utf-16", "utf-32"):
+        width = 2 if declared == "utf-16" else 4
+        big_endian = start[:1] == b"\x00" and start[width - 1 : width] != b"\x00"
+        return FileEncoding((f"{declared}-{'be' if big_endian else 'le'}",), 0, True)
+    if declared == "utf-8-sig":
+        declared = "utf-8"
+    if _ascii_line_ends(declared):
+        return FileEncoding((declared, *encodings[1:]), 0, False)
+    return FileEncoding((declared,), 0, True)
+
+
+def _chunks(raw: BinaryIO) -> Iterator[bytes]:
+    while chunk := raw.read(READ_CHUNK_BYTES):
+        yield chunk
+
+
+def _decoded_chunks(raw: BinaryIO, codec: str) -> Iterator[str]:
+    decoder = codecs.getincrementaldecoder(codec)(errors=_UNDECODABLE)
+    for chunk in _chunks(raw):
+        yield decoder.decode(chunk)
+    yield decoder.decode(b"", final=True)
+
+
+def _line_pieces(chunk: AnyStr) -> list[AnyStr]:
+    """Lines with their ends (CR LF, CR or LF), the last maybe without one."""
+    if isinstance(chunk, bytes):
+        return chunk.splitlines(keepends=True)  # bytes split on these three ends only
+    return _TEXT_LINE_PIECES.findall(chunk)  # str.splitlines would split on more
+
+
+def split_lines(chunks: Iterable[AnyStr], ends: tuple[AnyStr, AnyStr]) -> Iterator[AnyStr]:
+    """Lines with their ends, where a line ends in CR LF, CR alone or LF alone, from chunks
+    that may cut a line, or a CR LF pair, anywhere; ``ends`` is CR and LF as str or bytes.
+    Linear in the size of the input."""
+    carriage_return = ends[0]
+    empty = carriage_return[:0]
+    partial: list[AnyStr] = []  # the start of a line that goes on in the next chunk
+    held = empty  # a CR closing a chunk: the next chunk may open with its LF
+    for chunk in chunks:
+        chunk = held + chunk
+        held = empty
+        if chunk.endswith(carriage_return):
+            chunk, held = chunk[:-1], carriage_return
+        pieces = _line_pieces(chunk)
+        tail = pieces.pop() if pieces and not pieces[-1].endswith(ends) else None
+        if pieces:
+            if partial:
+                partial.append(pieces[0])
+                pieces[0] = empty.join(partial)
+                partial = []
+            yield from pieces
+        if tail is not None:
+            partial.append(tail)
+    partial.append(held)
+    last = empty.join(partial)
+    if last:
+        yield last
+
+
+def _decode_line(data: bytes, fallbacks: tuple[str, ...], primary: str) -> tuple[str, bool]:
+    """A line that is not in the file's encoding: in a fallback one, else kept escaped."""
+    for encoding in fallbacks:
+        try:
+            return data.decode(encoding), True
+        except UnicodeDecodeError:
+            continue
+    return data.decode(primary, errors=_UNDECODABLE), False
+
+
+def _encoded_line(text: str, codec: str) -> bytes:
+    """The bytes a decoded line came from, escaped undecodable bytes included."""
+    return b"".join(  # split() alternates: text, escapes, text, ..., text
+        part.encode(codec) if index % 2 == 0 else bytes(ord(char) - 0xDC00 for char in part)
+        for index, part in enumerate(_SURROGATE_RUN.split(text))
+    )
+
+
+def _physical_lines(raw: BinaryIO, encoding: FileEncoding) -> Iterator[_Line]:
+    """The lines of the export after its byte-order mark, numbered from 1, read in chunks."""
+    if encoding.decode_first:
+        codec = encoding.codecs[0]
+        texts = split_lines(_decoded_chunks(raw, codec), ("\r", "\n"))
+        for number, text in enumerate(texts, start=1):
+            decoded = not _SURROGATE.search(text)
+            data = text.encode(codec) if decoded else _encoded_line(text, codec)
+            yield _Line(number, data, text, decoded)
+    else:
+        primary = encoding.codecs[0]
+        for number, data in enumerate(split_lines(_chunks(raw), (b"\r", b"\n")), start=1):
+            try:
+                text = data.decode(primary)
+            except UnicodeDecodeError:
+                yield _Line(number, data, *_decode_line(data, encoding.codecs[1:], primary))
+                continue
+            yield _Line(number, data, text, True)
+
+
+class _LineTape:
+    """Lines handed to the csv reader, remembering which lines each record took; lines
+    can be put back to be read again."""
+
+    def __init__(self, lines: Iterator[_Line]) -> None:
+        self._lines = lines
+        self._again: deque[_Line] = deque()
+        self._taken: list[_Line] = []
 
     def __iter__(self) -> _LineTape:
         return self
 
     def __next__(self) -> str:
-        data = self._raw.readline()
-        if not data:
-            raise StopIteration
-        if self._first:
-            self._first = False
-            data = data.removeprefix(_UTF8_BOM)
-        for encoding in self._encodings:
-            try:
-                text = data.decode(encoding)
-                self.taken.append((data, text, True))
-                return text
-            except UnicodeDecodeError:
-                continue
-        # Keep the row in the stream (surrogate escapes) so the reader stays in step; the
-        # row is reported as undecodable.
-        text = data.decode(self._encodings[0], errors="surrogateescape")
-        self.taken.append((data, text, False))
-        return text
+        line = self._again.popleft() if self._again else next(self._lines)
+        self._taken.append(line)
+        return line.text
 
-    def take(self) -> tuple[bytes, bool]:
-        """The bytes of the record just read, and whether all of them decoded."""
-        data = b"".join(d for d, _, _ in self.taken)
-        decoded = all(ok for _, _, ok in self.taken)
-        self.taken = []
-        return data, decoded
+    def take(self) -> list[_Line]:
+        """The lines of the record just read."""
+        taken, self._taken = self._taken, []
+        return taken
+
+    def read_again(self, lines: list[_Line]) -> None:
+        self._again.extendleft(reversed(lines))
 
 
 def _encodings(encoding: str, fallback_encoding: str | None) -> tuple[str, ...]:
@@ -253,7 +416,7 @@ def _encodings(encoding: str, fallback_encoding: str | None) -> tuple[str, ...]:
         except LookupError:
             raise CsvDropError(
                 f"unknown encoding {name!r}; name a Python codec such as "
-                "'utf-8', 'cp1252' or 'latin-1'"
+                "'utf-8', 'cp1252', 'latin-1' or 'utf-16'"
             ) from None
     return names
 
@@ -267,87 +430,216 @@ def read_csv_rows(
 ) -> Iterator[CsvRow | BadCsvRow]:
     """Stream the data rows of one export. Raises :class:`CsvDropError` when the header
     cannot be read or lacks the id column."""
-    encodings = _encodings(encoding, fallback_encoding)
+    declared = _encodings(encoding, fallback_encoding)
     with path.open("rb") as raw:
-        tape = _LineTape(raw, encodings)
+        file_encoding = detect_file_encoding(raw.read(4), declared)
+        raw.seek(file_encoding.bom_length)
+        tape = _LineTape(_physical_lines(raw, file_encoding))
         header_line = next(tape, None)
+        tape.take()
         if header_line is None:
             raise CsvDropError(f"{path}: the file is empty; a CSV export starts with a header")
-        _, decoded = tape.take()
-        if not decoded:
-            raise CsvDropError(
-                f"{path}: the header line is not {' or '.join(encodings)}; declare the file's "
-                "encoding (encoding=...)"
-            )
+        _check_header_text(path, header_line, file_encoding)
         chosen = delimiter or sniff_delimiter(header_line)
-        header = [name.strip() for name in next(csv.reader([header_line], delimiter=chosen))]
+        header = _header_columns(path, header_line, chosen)
         _check_header(path, header, columns)
         id_index = [h.lower() for h in header].index(columns.id.strip().lower())
-        reader = csv.reader(tape, delimiter=chosen, strict=True)
-        line = 1
-        seen: dict[str, int] = {}
-        while True:
-            start = line + 1
-            try:
-                cells = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as error:
-                data, _ = tape.take()
-                line = reader.line_num + 1
-                yield _bad(start, f"not valid CSV: {error}", data, None)
-                continue
-            line = reader.line_num + 1
-            data, decoded = tape.take()
-            if not cells or (len(cells) == 1 and not cells[0].strip()):
-                continue  # a blank line is no row
-            row_id = cells[id_index].strip() if len(cells) > id_index else ""
-            if _SURROGATE.search(row_id):
-                row_id = ""  # the id itself did not decode: the row is unidentified
-            if not decoded:
-                reason = (
-                    f"bytes that are not {' or '.join(encodings)}; declare the file's encoding "
-                    "(encoding=... or fallback_encoding=...)"
-                )
-                yield _bad(start, reason, data, row_id or None)
-            elif len(cells) != len(header):
-                reason = (
-                    f"{len(cells)} cells where the header has {len(header)} columns; quote "
-                    f"cells that contain the delimiter {chosen!r}"
-                )
-                yield _bad(start, reason, data, row_id or None)
-            elif not row_id:
-                yield _bad(
-                    start, f"no id in column {columns.id!r}; every row needs one", data, None
-                )
-            elif row_id in seen:
-                reason = f"id {row_id!r} repeats the row at line {seen[row_id]}; ids must be unique"
-                yield _bad(start, reason, data, row_id)
-            else:
-                seen[row_id] = start
-                yield CsvRow(start, row_id, dict(zip(header, cells, strict=True)), len(data))
+        layout = _RowLayout(header, chosen, columns.id, id_index, file_encoding.codecs)
+        yield from _data_rows(tape, layout)
+
+
+@dataclass(frozen=True)
+class _RowLayout:
+    """What reading the data rows needs to know of the header and the file."""
+
+    header: list[str]
+    delimiter: str
+    id_column: str
+    # Where the id column is in the header.
+    id_index: int
+    encodings: tuple[str, ...]
+
+
+def _data_rows(tape: _LineTape, layout: _RowLayout) -> Iterator[CsvRow | BadCsvRow]:
+    reader = csv.reader(tape, delimiter=layout.delimiter, strict=True)
+    id_index = layout.id_index
+    seen: dict[str, int] = {}
+    while True:
+        error: str | None = None
+        try:
+            cells: list[str] = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as failure:
+            cells, error = [], str(failure)
+        lines = tape.take()
+        if len(lines) > 1 and _quote_swallowed_rows(lines, error is None, cells, layout):
+            tape.read_again(lines[1:])
+            opener = _cells_of_opening_line(lines[0].text, layout.delimiter)
+            reason = _swallowed_rows_reason(lines, at_end=error == _END_OF_DATA)
+            yield _bad(lines[:1], reason, _readable_id(opener, id_index))
+            continue
+        if error is None and (not cells or (len(cells) == 1 and not cells[0].strip())):
+            continue  # a blank line is no row
+        row_id = _readable_id(cells, id_index)
+        problem = (
+            f"not valid CSV: {error}" if error else _row_problem(lines, cells, row_id, layout, seen)
+        )
+        if problem:
+            yield _bad(lines, _spanning(lines, problem), row_id)
+            continue
+        seen[row_id] = lines[0].number
+        size = len(lines[0].data) if len(lines) == 1 else sum(len(x.data) for x in lines)
+        yield CsvRow(lines[0].number, row_id, dict(zip(layout.header, cells, strict=True)), size)
+
+
+def _row_problem(
+    lines: list[_Line], cells: list[str], row_id: str, layout: _RowLayout, seen: dict[str, int]
+) -> str | None:
+    """Why a row read as CSV cannot be published, or None when it can."""
+    if not (lines[0].decoded if len(lines) == 1 else all(line.decoded for line in lines)):
+        return (
+            f"bytes that are not {' or '.join(layout.encodings)}; declare the file's encoding "
+            "(encoding=... or fallback_encoding=...)"
+        )
+    if len(cells) != len(layout.header):
+        return (
+            f"{len(cells)} cells where the header has {len(layout.header)} columns; quote "
+            f"cells that contain the delimiter {layout.delimiter!r}"
+        )
+    if not row_id:
+        return f"no id in column {layout.id_column!r}; every row needs one"
+    if row_id in seen:
+        return f"id {row_id!r} repeats the row at line {seen[row_id]}; ids must be unique"
+    return None
+
+
+def _readable_id(cells: list[str], id_index: int) -> str:
+    """The row's id, or "" when it has none or its bytes did not decode."""
+    row_id = cells[id_index].strip() if len(cells) > id_index else ""
+    return "" if _SURROGATE.search(row_id) else row_id
+
+
+def _line_cells(text: str, delimiter: str) -> list[str]:
+    """The cells of one line read by itself (none where the csv module refuses it)."""
+    try:
+        return next(csv.reader([text], delimiter=delimiter), [])
+    except csv.Error:
+        return []
+
+
+def _cells_of_opening_line(text: str, delimiter: str) -> list[str]:
+    """The cells of a line whose last quote is never closed, that quote read as a plain
+    character: what the line holds if the quote was a typing slip."""
+    cells = _line_cells(text, delimiter)
+    if not cells:
+        return []
+    return [*cells[:-1], *cells[-1].rstrip("\r\n").split(delimiter)]
+
+
+def _is_whole_row(cells: list[str], layout: _RowLayout, id_index: int) -> bool:
+    return len(cells) == len(layout.header) and bool(_readable_id(cells, id_index))
+
+
+def _quote_swallowed_rows(
+    lines: list[_Line], valid: bool, cells: list[str], layout: _RowLayout
+) -> bool:
+    """Whether a record over several lines is rows run together by a quote never closed,
+    rather than one row with a multi-line cell (descriptions with line breaks are common).
+
+    A record that is broken anyway (not valid CSV, the wrong number of cells) is rows run
+    together when its opening line holds a whole row by itself. A record that reads well is
+    only when every one of its lines holds a whole row (all the columns, an id), which a
+    cell's text over several lines hardly ever does, and it spans three lines or its last
+    quote is not at a line end; with fewer than three columns the quotes are trusted."""
+    id_index = layout.id_index
+    opener = _cells_of_opening_line(lines[0].text, layout.delimiter)
+    if not _is_whole_row(opener, layout, id_index):
+        return False
+    if not valid or len(cells) != len(layout.header):
+        return True
+    if len(layout.header) < 3:
+        return False
+    closes_at_line_end = lines[-1].text.rstrip("\r\n").endswith('"')
+    if len(lines) == 2 and closes_at_line_end:
+        return False
+    return all(
+        _is_whole_row(_line_cells(line.text, layout.delimiter), layout, id_index)
+        for line in lines[1:]
+    )
+
+
+def _swallowed_rows_reason(lines: list[_Line], at_end: bool) -> str:
+    opened, first, last = lines[0].number, lines[1].number, lines[-1].number
+    count = last - opened
+    span = f"{first}-{last}" if count > 1 else f"{first}"
+    until = " up to the end of the file" if at_end else ""
+    return (
+        f"the quote opened at line {opened} is never closed: it swallowed {count} "
+        f"line{'s' if count > 1 else ''} ({span}){until} into one cell; those lines are read "
+        'as rows of their own. Close the quote, or double it ("") where it is part of the '
+        "text, and export again"
+    )
+
+
+def _spanning(lines: list[_Line], reason: str) -> str:
+    if len(lines) == 1:
+        return reason
+    return f"a record over lines {lines[0].number}-{lines[-1].number}: {reason}"
+
+
+def _header_columns(path: Path, header_line: str, delimiter: str) -> list[str]:
+    try:
+        names = next(csv.reader([header_line], delimiter=delimiter), [])
+    except csv.Error as error:
+        raise CsvDropError(
+            f"{path}: the header line is not valid CSV ({error}); the first line must name "
+            f"the columns, separated by {delimiter!r}"
+        ) from None
+    return [name.strip() for name in names]
+
+
+def _check_header_text(path: Path, header_line: str, encoding: FileEncoding) -> None:
+    if _SURROGATE.search(header_line):
+        raise CsvDropError(
+            f"{path}: the header line is not {' or '.join(encoding.codecs)}; declare the "
+            "file's encoding (encoding=...)"
+        )
+    if "\x00" in header_line:
+        raise CsvDropError(
+            f"{path}: the header line holds NUL characters, as UTF-16 without a byte-order "
+            "mark reads as UTF-8; declare the encoding (encoding='utf-16')"
+        )
 
 
 def _check_header(path: Path, header: list[str], columns: CsvColumnMapping) -> None:
-    lowered = [h.lower() for h in header]
-    repeated = sorted({h for h in lowered if h and lowered.count(h) > 1})
+    counts = Counter(h.lower() for h in header)
+    repeated = sorted(name for name, count in counts.items() if name and count > 1)
     if repeated:
         raise CsvDropError(f"{path}: header repeats the columns {repeated}; name each once")
-    if columns.id.strip().lower() not in lowered:
+    if columns.id.strip().lower() not in counts:
         raise CsvDropError(
             f"{path}: no {columns.id!r} column (the header has {header}); name the id column "
             "with CsvColumnMapping(id=...)"
         )
 
 
-def _bad(line: int, reason: str, data: bytes, row_id: str | None) -> BadCsvRow:
-    text = data.decode("utf-8", errors="backslashreplace")
+def _readable_text(line: _Line) -> str:
+    """The line's text, with bytes that did not decode written as ``\\xNN``."""
+    if line.decoded:
+        return line.text
+    return _SURROGATE.sub(lambda match: f"\\x{ord(match[0]) - 0xDC00:02x}", line.text)
+
+
+def _bad(lines: list[_Line], reason: str, row_id: str) -> BadCsvRow:
+    data = b"".join(line.data for line in lines)
+    text = "".join(_readable_text(line) for line in lines)
     try:
         data.decode("utf-8")
         exact = None
     except UnicodeDecodeError:
         exact = base64.b64encode(data).decode("ascii")
-    return BadCsvRow(line, reason, text, exact, row_id, len(data))
+    return BadCsvRow(lines[0].number, reason, text, exact, row_id or None, len(data))
 
 
 class CsvRowState:
