@@ -18,6 +18,10 @@ Message payload (one JSON object per annotation):
     body              the tag or the comment text (many languages)
     user              a pseudonymous user name
     created           when it was made, UTC ISO 8601 ("...Z")
+
+An annotation that cannot be published as it is (not an object, a field missing or of a
+type other than string, a lone surrogate or nesting no UTF-8 JSON message can carry) goes
+to ``heritage.dlq`` with its reasons instead; the run goes on.
 """
 
 from __future__ import annotations
@@ -32,18 +36,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from tqdm import tqdm
 
-from heritage.kafka_topics import ANNOTATIONS_TOPIC, RECORDS_TOPIC
+from heritage.kafka_topics import ANNOTATIONS_TOPIC, DEAD_LETTER_TOPIC, RECORDS_TOPIC, ensure_topics
+from heritage.producers.json_value_checks import (
+    escape_lone_surrogates,
+    excerpt,
+    has_lone_surrogate,
+    safe_json_text,
+    unencodable_parts,
+)
 from heritage.producers.kafka_publisher import create_producer, envelopes_from, publish_envelopes
 from heritage.producers.publish_ledger import PublishLedger
-from heritage.record_model import SourceRecord, canonical_json, utc_now_iso
+from heritage.record_contract import json_type_name
+from heritage.record_model import SourceRecord, canonical_json, unidentified_record_id, utc_now_iso
 from heritage.settings import Settings
+from heritage.source_rejections import SourceRejection
 
 log = logging.getLogger(__name__)
 
 SOURCE = "annotations"
+# Named in dead-letter messages as the stage that refused an annotation.
+STAGE = "annotation-simulator"
 CONSUMER_GROUP = "heritage-annotation-simulator"
 # Fixed, so that the same annotation content and seed give the same id on every machine.
 ANNOTATION_NAMESPACE = uuid.UUID("6f1c2a52-3b7e-5d0a-9c41-2e8f7b5d9a10")
@@ -170,6 +185,85 @@ def annotations_due(elapsed_s: float, rate: float, made: int) -> int:
     return max(0, math.floor(elapsed_s * rate) + 1 - made)
 
 
+# --- annotations that cannot be published ---------------------------------------------------
+
+
+class AnnotationRejection(SourceRejection):
+    """An annotation that cannot be published as it is; each reason names it and the field.
+    The simulator sends it to the dead-letter topic and goes on."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("; ".join(reasons) + ": it goes to the dead-letter topic")
+        self.reasons = reasons
+
+
+def _annotation_label(annotation: Any) -> str:
+    identifier = annotation.get("annotation_id") if isinstance(annotation, dict) else None
+    if isinstance(identifier, str) and identifier:
+        return f"annotation {escape_lone_surrogates(identifier[:200])}"
+    return "annotation without a string annotation_id"
+
+
+def annotation_problems(annotation: Any) -> list[str]:
+    """Why ``annotation`` cannot be published as it is, each reason naming the annotation
+    and the field; empty when it can. Every field of ANNOTATION_FIELDS must be a string;
+    nothing in it may be what a UTF-8 JSON message cannot carry (lone surrogates, NaN,
+    nesting of any depth is walked without recursion)."""
+    label = _annotation_label(annotation)
+    if not isinstance(annotation, dict):
+        return [f"{label} is {json_type_name(annotation)}, expected a JSON object"]
+    problems = [
+        f"field {name!r} is missing"
+        if name not in annotation
+        else f"field {name!r} is {json_type_name(annotation[name])}, expected a string"
+        for name in ANNOTATION_FIELDS
+        if not isinstance(annotation.get(name), str)
+    ]
+    problems += unencodable_parts(annotation)
+    return [f"{label}: {escape_lone_surrogates(problem)}" for problem in problems]
+
+
+def dead_letter_annotation(annotation: Any, reasons: list[str]) -> SourceRecord:
+    """The dead-letter message of a refused annotation: its JSON text (lone surrogates as
+    escapes, nesting cut, at most 64 KiB) and the reasons, keyed by its id when usable."""
+    text = safe_json_text(annotation)
+    raw, truncated = excerpt(text)
+    identifier = annotation.get("annotation_id") if isinstance(annotation, dict) else None
+    usable = isinstance(identifier, str) and identifier and not has_lone_surrogate(identifier)
+    key = identifier if usable else unidentified_record_id(SOURCE, text.encode("utf-8"))
+    payload = {"raw": raw, "raw_truncated": truncated, "reasons": reasons, "stage": STAGE}
+    return SourceRecord(str(key), payload)
+
+
+@dataclass(frozen=True)
+class SortedAnnotations:
+    """A batch split into messages for the annotations topic and dead letters, in order."""
+
+    records: list[SourceRecord]
+    dead_letters: list[SourceRecord]
+
+
+def annotation_record(annotation: Any) -> SourceRecord:
+    """The message of an annotation, keyed by its id; raises AnnotationRejection when it
+    cannot be published as it is (see :func:`annotation_problems`)."""
+    problems = annotation_problems(annotation)
+    if problems:
+        raise AnnotationRejection(problems)
+    return SourceRecord(annotation["annotation_id"], annotation)
+
+
+def sort_annotations(batch: list[Any]) -> SortedAnnotations:
+    """Messages for the annotations that can be published, dead letters for the others."""
+    records: list[SourceRecord] = []
+    dead_letters: list[SourceRecord] = []
+    for annotation in batch:
+        try:
+            records.append(annotation_record(annotation))
+        except AnnotationRejection as rejection:
+            dead_letters.append(dead_letter_annotation(annotation, rejection.reasons))
+    return SortedAnnotations(records, dead_letters)
+
+
 # --- the record ids seen on the records topic -----------------------------------------------
 
 
@@ -257,18 +351,21 @@ class AnnotationRunResult:
     # Ids targeted while no record with that id had been seen (for late-arrival checks).
     unseen_targets: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # Annotations sent to the dead-letter topic (or already there) instead.
+    rejected: int = 0
 
     @property
     def annotations(self) -> int:
-        return self.tags + self.comments
+        return self.tags + self.comments + self.rejected
 
     def summary(self) -> str:
         rate = self.annotations / self.seconds if self.seconds > 0 else 0.0
         return (
             f"annotations: {self.annotations} made ({self.tags} tags, {self.comments} "
             f"comments) in {self.seconds:.1f} s ({rate:,.1f}/s), {self.published} published, "
-            f"{self.skipped} already published, {len(self.unseen_targets)} on records not "
-            f"seen yet, {self.known_record_ids} known records"
+            f"{self.skipped} already published, {self.rejected} rejected to the dead-letter "
+            f"topic, {len(self.unseen_targets)} on records not seen yet, "
+            f"{self.known_record_ids} known records"
         )
 
 
@@ -290,9 +387,11 @@ def simulate_annotations(
     progress: bool = True,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    dlq_topic: str = DEAD_LETTER_TOPIC,
 ) -> AnnotationRunResult:
     """Publish ``count`` annotations (or as many as ``duration_s`` allows, whichever ends
-    first) at ``rate`` per second, drawn deterministically from ``seed``."""
+    first) at ``rate`` per second, drawn deterministically from ``seed``; one that cannot be
+    published as it is goes to ``dlq_topic`` with its reasons (see annotation_problems)."""
     if rate <= 0:
         raise ValueError(f"annotation rate must be above 0 per second, got {rate}")
     if count is None and duration_s is None:
@@ -346,15 +445,24 @@ def simulate_annotations(
             for _ in range(min(due, max_batch)):
                 batch.append(_next_annotation(rng, seed, made, known, unknown_fraction, result))
                 made += 1
+            sorted_batch = sort_annotations(batch)
             outcome = publish_envelopes(
                 producer,
                 ledger,
                 topic,
-                envelopes_from(SOURCE, (SourceRecord(a["annotation_id"], a) for a in batch)),
+                envelopes_from(SOURCE, sorted_batch.records),
                 progress=False,
             )
             result.published += outcome.published
             result.skipped += outcome.skipped
+            comments = sum(r.payload["kind"] == "comment" for r in sorted_batch.records)
+            result.comments += comments
+            result.tags += len(sorted_batch.records) - comments
+            if sorted_batch.dead_letters:
+                if not result.rejected:
+                    ensure_topics(settings, (dlq_topic,))
+                _publish_dead_letters(producer, ledger, dlq_topic, sorted_batch.dead_letters)
+                result.rejected += len(sorted_batch.dead_letters)
             bar.update(len(batch))
         result.seconds = clock() - started
     finally:
@@ -368,10 +476,25 @@ def simulate_annotations(
         extra={
             "published": result.published,
             "already_published": result.skipped,
+            "rejected": result.rejected,
             "unseen_targets": len(result.unseen_targets),
         },
     )
     return result
+
+
+def _publish_dead_letters(
+    producer: KafkaProducer, ledger: PublishLedger, topic: str, dead_letters: list[SourceRecord]
+) -> None:
+    for message in dead_letters:
+        log.warning(
+            "annotation rejected",
+            extra={
+                "record_id": message.record_id,
+                "reasons": "; ".join(message.payload["reasons"]),
+            },
+        )
+    publish_envelopes(producer, ledger, topic, envelopes_from(SOURCE, dead_letters), progress=False)
 
 
 def _wait_for_records(
@@ -402,9 +525,4 @@ def _next_annotation(
         result.unseen_targets.append(target)
     else:
         target = rng.choice(known.sorted_ids)
-    annotation = make_annotation(rng, seed, sequence, target, utc_now_iso())
-    if annotation["kind"] == "tag":
-        result.tags += 1
-    else:
-        result.comments += 1
-    return annotation
+    return make_annotation(rng, seed, sequence, target, utc_now_iso())

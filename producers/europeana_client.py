@@ -17,6 +17,16 @@ response is redacted before anything is kept (the redaction does not depend on t
 so a rotated key does not make every record look changed), every error text is scrubbed,
 and urllib3's loggers are filtered for the duration of a harvest. The published payload
 is the item as received but for that redaction.
+
+One hostile item must not cost the page. A page is split into its items' texts by a linear
+scanner that does not recurse (:mod:`heritage.producers.json_page_split`), and each item is
+decoded on its own. An item nested deeper than MAX_ITEM_DEPTH, one that is not valid JSON
+or not an object, one holding a lone surrogate (UTF-8 cannot encode it) and one whose
+common-record fields have the wrong JSON types (the record contract's
+``record_shape_problems``) goes to ``heritage.dlq`` with reasons naming its place, its
+cursor and the field; the others are published and the cursor moves on. A page that cannot be
+split at all (not JSON, truncated) is retried like a failed request, then stops the
+harvest with :class:`EuropeanaPageError` before its cursor.
 """
 
 from __future__ import annotations
@@ -44,9 +54,19 @@ import requests
 from tqdm import tqdm
 
 from heritage.atomic_files import write_json_atomically
-from heritage.kafka_topics import RECORDS_TOPIC
+from heritage.kafka_topics import DEAD_LETTER_TOPIC, RECORDS_TOPIC, ensure_topics
+from heritage.producers.json_page_split import JsonElement, JsonSyntaxError, split_json_object
+from heritage.producers.json_value_checks import (
+    MAX_JSON_DEPTH,
+    escape_lone_surrogates,
+    excerpt,
+    has_lone_surrogate,
+    safe_json_text,
+    unencodable_parts,
+)
 from heritage.producers.kafka_publisher import create_producer, envelopes_from, publish_envelopes
 from heritage.producers.publish_ledger import PublishLedger
+from heritage.record_contract import json_type_name, record_shape_problems
 from heritage.record_model import (
     RecordIdentityError,
     SourceRecord,
@@ -56,6 +76,7 @@ from heritage.record_model import (
     utc_now_iso,
 )
 from heritage.settings import Secret, Settings
+from heritage.source_rejections import SourceRejection
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +87,12 @@ START_CURSOR = "*"
 MAX_ROWS = 100  # the Search API's ceiling per page
 REDACTED = "[redacted]"
 UNIDENTIFIED_PREFIX = f"{SOURCE}:unidentified:"
+# Named in dead-letter messages as the stage that refused an item.
+STAGE = "europeana-harvest"
+# Arrays and objects may nest this deep in one item; a deeper one is dead-lettered undecoded.
+MAX_ITEM_DEPTH = MAX_JSON_DEPTH
+# The members of a page the client reads; the others (facets, breadCrumbs) are not decoded.
+_HEADER_MEMBERS = ("success", "error", "nextCursor", "totalResults")
 # Loggers that write request URLs (with the wskey parameter) at DEBUG or WARNING level.
 _URL_LOGGING_LOGGERS = (
     "urllib3.connectionpool",
@@ -205,14 +232,29 @@ def redact_api_key(value: Any, secret: Secret) -> Any:
     return value
 
 
+class EuropeanaJsonError(SourceRejection):
+    """A Europeana response (or a part of one) is not JSON, or nests too deep to decode."""
+
+
 def parse_redacted_response(text: str, secret: Secret) -> Any:
     """The response JSON with the key removed. The key is redacted in the raw text when that
     is provably the same as redacting each decoded string (a key of URL-safe characters and
-    no \\u escapes in the text: every occurrence is then literal), else string by string."""
+    no \\u escapes in the text: every occurrence is then literal), else string by string.
+
+    Decodes in one piece: a page goes through :func:`read_search_page`, which isolates its
+    items. Raises EuropeanaJsonError for text that is not JSON or nests too deep."""
     key = secret.reveal()
-    if _URL_SAFE_KEY.match(key) and "\\u" not in text:
-        return json.loads(redact_key_in_text(text, key, in_json_text=True))
-    return redact_api_key(json.loads(text), secret)
+    try:
+        if _URL_SAFE_KEY.match(key) and "\\u" not in text:
+            return json.loads(redact_key_in_text(text, key, in_json_text=True))
+        return redact_api_key(json.loads(text), secret)
+    except json.JSONDecodeError as error:
+        raise EuropeanaJsonError(f"Europeana response is not JSON: {error}") from None
+    except RecursionError:
+        raise EuropeanaJsonError(
+            "Europeana response nests arrays or objects too deep to decode in one piece: "
+            "read pages with read_search_page, which isolates each item"
+        ) from None
 
 
 class _SecretScrubbingFilter(logging.Filter):
@@ -331,6 +373,32 @@ class EuropeanaUnavailableError(EuropeanaApiError):
     """The API kept failing (5xx, 429, timeouts, resets) through every retry."""
 
 
+class EuropeanaPageError(EuropeanaApiError, SourceRejection):
+    """The API sent a page that cannot be read as a page of results (not JSON on every try,
+    an unusable cursor): the harvest stops before that page's cursor."""
+
+
+class EuropeanaPageSyntaxError(EuropeanaPageError):
+    """The body of a page is not JSON: truncated on the way (worth a retry), or sent so."""
+
+    def __init__(self, message: str, syntax: str) -> None:
+        super().__init__(message)
+        # What the JSON scanner found, without the endpoint and cursor.
+        self.syntax = syntax
+
+
+class EuropeanaItemRejection(SourceRejection):
+    """An item that cannot be published as a record; each reason names the item and the
+    field. The harvest sends it to the dead-letter topic and goes on."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__(
+            "; ".join(reasons) + ": it goes to the dead-letter topic; the provider can correct "
+            "the record at its source"
+        )
+        self.reasons = reasons
+
+
 @dataclass(frozen=True)
 class ClientConfig:
     """How hard the client may push the API and how long it keeps trying."""
@@ -358,9 +426,21 @@ class ClientConfig:
 
 
 @dataclass(frozen=True)
+class UnreadableItem:
+    """An item of a page that could not be decoded on its own; it goes to the dead letters."""
+
+    # Its place on the page, from 1.
+    position: int
+    # Its JSON text as received, the key removed.
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class SearchPage:
     """One page of search results, the key already redacted."""
 
+    # The decoded items in page order; one that could not be decoded is an UnreadableItem.
     items: list[Any]
     next_cursor: str | None
     total_results: int | None
@@ -370,10 +450,111 @@ class SearchPage:
 class _Retryable:
     reason: str
     retry_after: float | None = None
+    # The body was not JSON: when every try ends so, the page itself is at fault.
+    unreadable_page: bool = False
+
+
+def decode_page_item(element: JsonElement, position: int, secret: Secret) -> Any:
+    """One item of a page decoded on its own, the key removed; an UnreadableItem when it
+    nests deeper than MAX_ITEM_DEPTH (never decoded, so never a RecursionError) or is not
+    valid JSON, so the page's other items are kept."""
+    if element.depth > MAX_ITEM_DEPTH:
+        reason = (
+            f"arrays and objects nest {element.depth} levels deep in it, more than the "
+            f"{MAX_ITEM_DEPTH} a record may have"
+        )
+    else:
+        try:
+            return parse_redacted_response(element.text, secret)
+        except ValueError as error:
+            reason = f"it is not valid JSON ({error})"
+    text = redact_key_in_text(element.text, secret.reveal(), in_json_text=True)
+    return UnreadableItem(position, scrub_secret(text, secret), reason)
 
 
 def _short(cursor: str) -> str:
     return cursor if len(cursor) <= 24 else f"{cursor[:20]}..."
+
+
+def _page_member(
+    element: JsonElement, name: str, secret: Secret, cursor: str, endpoint: str
+) -> Any:
+    """A page member decoded, the key removed; one nested too deep to decode safely (the
+    members the client reads hold scalars) or not JSON makes the page unusable."""
+    problem = f"nested {element.depth} levels deep" if element.depth > MAX_ITEM_DEPTH else ""
+    if not problem:
+        try:
+            return parse_redacted_response(element.text, secret)
+        except ValueError as error:
+            problem = f"not JSON ({error})"
+    raise EuropeanaPageError(
+        f"Europeana search at {endpoint} answered cursor {_short(cursor)} with '{name}' "
+        f"{problem}: the page cannot be read, so the harvest stops before it; report the page "
+        "to Europeana"
+    )
+
+
+def read_search_page(
+    text: str, secret: Secret, cursor: str, endpoint: str = SEARCH_URL
+) -> SearchPage:
+    """The page of results in a response body (the one asked for with ``cursor``), the key
+    removed. The body is split, not decoded whole: each item is decoded on its own
+    (:func:`decode_page_item`), so one hostile item does not cost the page.
+
+    Raises EuropeanaPageSyntaxError when the body is not a JSON object (truncated?), and
+    EuropeanaPageError when it is not a usable page of results."""
+    try:
+        split = split_json_object(text, "items")
+    except JsonSyntaxError as error:
+        raise EuropeanaPageSyntaxError(
+            f"Europeana search at {endpoint} answered cursor {_short(cursor)} with a body that "
+            f"is {error}",
+            str(error),
+        ) from None
+    header = {
+        name: _page_member(split.members[name], name, secret, cursor, endpoint)
+        for name in _HEADER_MEMBERS
+        if name in split.members
+    }
+    if header.get("success") is False:
+        said = scrub_secret(" ".join(str(header.get("error") or "-").split())[:200], secret)
+        raise EuropeanaPageError(
+            f"Europeana search at {endpoint} answered without success for cursor "
+            f"{_short(cursor)}: {said}: check the query"
+        )
+    elements = split.elements
+    if elements is None:
+        items = split.members.get("items")
+        if items is not None and _page_member(items, "items", secret, cursor, endpoint):
+            raise EuropeanaPageError(
+                f"Europeana search at {endpoint} sent 'items' that is not a list for cursor "
+                f"{_short(cursor)}: is base_url a Search API endpoint?"
+            )
+        elements = []
+    page_items = [
+        decode_page_item(element, position, secret)
+        for position, element in enumerate(elements, start=1)
+    ]
+    next_cursor = header.get("nextCursor")
+    if next_cursor is not None and (
+        not isinstance(next_cursor, str) or has_lone_surrogate(next_cursor)
+    ):
+        held = " holding a lone surrogate" if isinstance(next_cursor, str) else ""
+        raise EuropeanaPageError(
+            f"Europeana search at {endpoint} answered cursor {_short(cursor)} with a nextCursor "
+            f"that is {json_type_name(next_cursor)}{held}, not a cursor: the next page cannot "
+            "be requested, so the harvest stops before this page; report the page to Europeana"
+        )
+    total = header.get("totalResults")
+    log.debug(
+        "europeana page fetched",
+        extra={"cursor": _short(cursor), "items": len(page_items), "total_results": total},
+    )
+    return SearchPage(
+        items=page_items,
+        next_cursor=next_cursor or None,
+        total_results=total if isinstance(total, int) else None,
+    )
 
 
 class EuropeanaSearchClient:
@@ -449,6 +630,14 @@ class EuropeanaSearchClient:
             )
             self._sleep(delay)
         reason = outcome.reason if isinstance(outcome, _Retryable) else ""
+        if isinstance(outcome, _Retryable) and outcome.unreadable_page:
+            raise EuropeanaPageError(
+                f"Europeana search at {self.base_url} answered cursor {_short(cursor)} with a "
+                f"page that is not JSON {self.config.max_attempts} times (last: {reason}): the "
+                "page cannot be read, so the harvest stops before it; records confirmed so far "
+                "are kept and a rerun resumes at this cursor; if it persists, report the page "
+                "to Europeana"
+            )
         raise EuropeanaUnavailableError(
             f"Europeana search at {self.base_url} failed {self.config.max_attempts} times "
             f"for cursor {_short(cursor)} (last: {reason}): check the API status or the "
@@ -473,15 +662,12 @@ class EuropeanaSearchClient:
         status = response.status_code
         if status == 200:
             try:
-                body = parse_redacted_response(response.text, self._key)
-            except ValueError:
-                return _Retryable("HTTP 200 with a body that is not JSON (truncated response?)")
-            if not isinstance(body, dict) or body.get("success") is False:
-                raise EuropeanaRequestError(
-                    f"Europeana search at {self.base_url} answered without success for cursor "
-                    f"{_short(cursor)}: {self._error_text(response)}: check the query"
+                return read_search_page(response.text, self._key, cursor, self.base_url)
+            except EuropeanaPageSyntaxError as error:
+                return _Retryable(
+                    f"HTTP 200 with a body that is {error.syntax} (truncated response?)",
+                    unreadable_page=True,
                 )
-            return self._page_from(body, cursor)
         detail = self._error_text(response)
         if status in (401, 403):
             raise EuropeanaAuthError(
@@ -498,30 +684,11 @@ class EuropeanaSearchClient:
             f"for query {self._describe(params)}: fix the query, qf, profile or rows"
         )
 
-    def _page_from(self, body: dict[str, Any], cursor: str) -> SearchPage:
-        items = body.get("items") or []
-        if not isinstance(items, list):
-            raise EuropeanaRequestError(
-                f"Europeana search at {self.base_url} sent 'items' that is not a list for "
-                f"cursor {_short(cursor)}: is base_url a Search API endpoint?"
-            )
-        next_cursor = body.get("nextCursor")
-        total = body.get("totalResults")
-        log.debug(
-            "europeana page fetched",
-            extra={"cursor": _short(cursor), "items": len(items), "total_results": total},
-        )
-        return SearchPage(
-            items=items,
-            next_cursor=next_cursor if isinstance(next_cursor, str) and next_cursor else None,
-            total_results=total if isinstance(total, int) else None,
-        )
-
     def _error_text(self, response: requests.Response) -> str:
         try:
             body = response.json()
             text = str(body.get("error") or body) if isinstance(body, dict) else str(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             text = response.text
         return scrub_secret(" ".join(text.split())[:200], self._key) or response.reason or "-"
 
@@ -595,14 +762,97 @@ def resume_point(state: CursorState | None) -> tuple[str, int, int]:
 # --- from items to source records -----------------------------------------------------------
 
 
-def source_record_from_item(item: Any) -> SourceRecord:
+def source_record_from_item(
+    item: Any, position: int | None = None, cursor: str | None = None
+) -> SourceRecord:
     """Key an item by its Europeana id; one without a usable id keeps a deterministic key so
-    the cleanse stage can dead-letter it."""
+    the cleanse stage can dead-letter it. Raises EuropeanaItemRejection for an item that
+    cannot be published at all (see :func:`item_problems`; ``position`` and ``cursor`` say
+    where it was, for the reasons)."""
+    problems = item_problems(item, position, cursor)
+    if problems:
+        raise EuropeanaItemRejection(problems)
     try:
         record_id = europeana_record_id(item.get("id") if isinstance(item, dict) else None)
     except RecordIdentityError:
         record_id = unidentified_record_id(SOURCE, canonical_json(item).encode("utf-8"))
     return SourceRecord(record_id=record_id, payload=item)
+
+
+def _item_label(item: Any, position: int | None, cursor: str | None) -> str:
+    """``europeana item 3 of the page at cursor AoJw... (id /2021672/x)``, printable."""
+    label = "europeana item"
+    if position is not None:
+        label += f" {position}"
+    if cursor is not None:
+        label += f" of the page at cursor {_short(cursor)}"
+    europeana_id = item.get("id") if isinstance(item, dict) else None
+    if isinstance(europeana_id, str):
+        label += f" (id {escape_lone_surrogates(europeana_id[:200])})"
+    return escape_lone_surrogates(label)
+
+
+def item_problems(item: Any, position: int | None = None, cursor: str | None = None) -> list[str]:
+    """Why ``item`` (at ``position`` from 1 on the page fetched with ``cursor``) cannot be
+    published as a record, each reason naming the item and the field; empty when it can.
+
+    An item must be a JSON object, hold nothing a UTF-8 JSON message cannot carry (lone
+    surrogates, NaN, nesting beyond MAX_ITEM_DEPTH) and give the common record's fields their
+    JSON types; the Search API's own fields pass unchecked."""
+    label = _item_label(item, position, cursor)
+    if isinstance(item, UnreadableItem):
+        return [f"{label}: {item.reason}"]
+    if not isinstance(item, dict):
+        return [f"{label} is {json_type_name(item)}, expected a JSON object (a record)"]
+    problems = unencodable_parts(item, MAX_ITEM_DEPTH) + record_shape_problems(item)
+    return [f"{label}: {escape_lone_surrogates(problem)}" for problem in problems]
+
+
+def _dead_letter_key(item: Any, text: str) -> str:
+    europeana_id = item.get("id") if isinstance(item, dict) else None
+    if isinstance(europeana_id, str) and not has_lone_surrogate(europeana_id):
+        try:
+            return europeana_record_id(europeana_id)
+        except RecordIdentityError:
+            pass
+    return unidentified_record_id(SOURCE, text.encode("utf-8"))
+
+
+def dead_letter_item(item: Any, position: int, cursor: str, reasons: list[str]) -> SourceRecord:
+    """The dead-letter message of a refused item: its JSON text (the key removed, lone
+    surrogates written as escapes, cut at 64 KiB), where it was and why, keyed by its
+    Europeana id when it has a usable one."""
+    text = item.text if isinstance(item, UnreadableItem) else safe_json_text(item)
+    raw, truncated = excerpt(text)
+    payload: dict[str, Any] = {
+        "raw": raw,
+        "raw_truncated": truncated,
+        "reasons": [escape_lone_surrogates(reason) for reason in reasons],
+        "cursor": escape_lone_surrogates(cursor),
+        "position": position,
+        "stage": STAGE,
+    }
+    return SourceRecord(_dead_letter_key(item, text), payload)
+
+
+@dataclass(frozen=True)
+class SortedItems:
+    """A page's items split into records to publish and dead letters, in page order."""
+
+    records: list[SourceRecord]
+    dead_letters: list[SourceRecord]
+
+
+def sort_page_items(items: Sequence[Any], cursor: str) -> SortedItems:
+    """Records for the items that can be published, dead letters for the others."""
+    records: list[SourceRecord] = []
+    dead_letters: list[SourceRecord] = []
+    for position, item in enumerate(items, start=1):
+        try:
+            records.append(source_record_from_item(item, position, cursor))
+        except EuropeanaItemRejection as rejection:
+            dead_letters.append(dead_letter_item(item, position, cursor, rejection.reasons))
+    return SortedItems(records, dead_letters)
 
 
 class _PageFetcher:
@@ -651,13 +901,15 @@ class EuropeanaHarvestResult:
     resumed: bool
     total_results: int | None
     state_file: Path
+    # Items sent to the dead-letter topic (or already there): unreadable, or of wrong types.
+    rejected: int = 0
 
     def summary(self) -> str:
         end = "finished" if self.finished else "stopped before the end (rerun to resume)"
         return (
             f"europeana: {self.pages} pages, {self.records} records, {self.published} "
             f"published, {self.skipped} already published, {self.unidentified} without a "
-            f"usable id; {end}"
+            f"usable id, {self.rejected} rejected to the dead-letter topic; {end}"
         )
 
 
@@ -673,12 +925,15 @@ def publish_europeana(
     client_config: ClientConfig | None = None,
     commit_every: int = 1000,
     progress: bool = True,
+    dlq_topic: str = DEAD_LETTER_TOPIC,
 ) -> EuropeanaHarvestResult:
-    """Harvest ``query`` page by page and publish every item to ``topic``.
+    """Harvest ``query`` page by page and publish every item to ``topic``, or to
+    ``dlq_topic`` with its reasons when it cannot be a record (see :func:`item_problems`).
 
     Records are published in groups of at least ``commit_every`` (whole pages); after each
-    group is confirmed the cursor of the next page is saved, so an interrupted run resumes
-    there. ``max_records`` stops early (a partly used page is fetched again next run).
+    group and its dead letters are confirmed the cursor of the next page is saved, so an
+    interrupted run resumes there. ``max_records`` stops early (a partly used page is
+    fetched again next run).
     """
     if max_records is not None and max_records < 1:
         raise ValueError(f"max_records must be at least 1, got {max_records}")
@@ -696,10 +951,12 @@ def publish_europeana(
             "state_file": str(state_path),
         },
     )
-    pages = records = published = skipped = unidentified = 0
+    pages = records = published = skipped = unidentified = rejected = 0
     total_results: int | None = None
     finished = False
     pending: list[SourceRecord] = []
+    dead_letters: list[SourceRecord] = []
+    dead_letter_topic_ready = False
     producer = create_producer(settings)
     ledger = PublishLedger(ledger_path)
     client = EuropeanaSearchClient(api_key, base_url, client_config)
@@ -707,7 +964,7 @@ def publish_europeana(
     bar = tqdm(desc="europeana", unit="rec", disable=not progress, initial=records_before)
 
     def commit(next_cursor: str, done: bool) -> None:
-        nonlocal published, skipped, pending
+        nonlocal published, skipped, pending, dead_letters, dead_letter_topic_ready
         if pending:
             outcome = publish_envelopes(
                 producer, ledger, topic, envelopes_from(SOURCE, pending), progress=False
@@ -715,6 +972,14 @@ def publish_europeana(
             published += outcome.published
             skipped += outcome.skipped
             pending = []
+        if dead_letters:
+            if not dead_letter_topic_ready:
+                ensure_topics(settings, (dlq_topic,))
+                dead_letter_topic_ready = True
+            publish_envelopes(
+                producer, ledger, dlq_topic, envelopes_from(SOURCE, dead_letters), progress=False
+            )
+            dead_letters = []
         # Only now, with every record before next_cursor confirmed, may the cursor move.
         save_cursor_state(
             state_path,
@@ -744,11 +1009,14 @@ def publish_europeana(
                 taken = page.items if room is None else page.items[:room]
                 pages += 1
                 records += len(taken)
-                for item in taken:
-                    source_record = source_record_from_item(item)
-                    if source_record.record_id.startswith(UNIDENTIFIED_PREFIX):
-                        unidentified += 1
-                    pending.append(source_record)
+                sorted_items = sort_page_items(taken, cursor)
+                unidentified += sum(
+                    r.record_id.startswith(UNIDENTIFIED_PREFIX) for r in sorted_items.records
+                )
+                pending.extend(sorted_items.records)
+                dead_letters.extend(sorted_items.dead_letters)
+                rejected += len(sorted_items.dead_letters)
+                _log_dead_letters(sorted_items.dead_letters)
                 bar.update(len(taken))
                 if len(taken) < len(page.items):
                     # Stopped inside this page: the next run fetches it again.
@@ -765,7 +1033,7 @@ def publish_europeana(
                 limit_reached = max_records is not None and records >= max_records
                 if not (finished or limit_reached):
                     fetcher.fetch_ahead(next_cursor)
-                if finished or limit_reached or len(pending) >= commit_every:
+                if finished or limit_reached or len(pending) + len(dead_letters) >= commit_every:
                     commit(next_cursor, finished)
                 if finished or limit_reached:
                     break
@@ -786,6 +1054,7 @@ def publish_europeana(
         resumed=resumed,
         total_results=total_results,
         state_file=state_path,
+        rejected=rejected,
     )
     log.info(
         result.summary(),
@@ -795,8 +1064,20 @@ def publish_europeana(
             "published": published,
             "already_published": skipped,
             "unidentified": unidentified,
+            "rejected": rejected,
             "finished": finished,
             "requests": client.requests_sent,
         },
     )
     return result
+
+
+def _log_dead_letters(dead_letters: list[SourceRecord]) -> None:
+    for message in dead_letters:
+        log.warning(
+            "europeana item rejected",
+            extra={
+                "record_id": message.record_id,
+                "reasons": "; ".join(message.payload["reasons"]),
+            },
+        )

@@ -10,25 +10,33 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kafka import KafkaConsumer
 
 from heritage.kafka_topics import ensure_topics
+from heritage.producers import annotation_simulator
 from heritage.producers.annotation_simulator import (
     ANNOTATION_FIELDS,
+    AnnotationRejection,
     AnnotationRunResult,
     annotation_id,
+    annotation_problems,
+    annotation_record,
     annotations_due,
+    dead_letter_annotation,
     make_annotation,
     simulate_annotations,
+    sort_annotations,
     targets_unknown,
     unseen_record_id,
 )
 from heritage.producers.kafka_publisher import create_producer, envelopes_from, publish_envelopes
 from heritage.producers.publish_ledger import PublishLedger
-from heritage.record_model import SourceRecord, europeana_record_id
+from heritage.record_model import SourceRecord, envelope_for, europeana_record_id
 from heritage.settings import Settings
+from heritage.source_rejections import SourceRejection
 
 CREATED = "2026-03-01T10:00:00.000000Z"
 
@@ -238,3 +246,129 @@ def test_simulator_learns_records_that_arrive_while_it_runs(
     assert len(targets) == result.annotations
     assert set(targets) <= set(early) | set(late)
     assert set(targets) & set(late), "records published mid-run never became targets"
+
+
+# --- hostile annotations: dead-lettered with a reason, never a crash -------------------------
+
+
+def good_annotation() -> dict[str, Any]:
+    return make_annotation(random.Random(2), 2, 0, "europeana:/90402/SK_A_2344", CREATED)
+
+
+def nested(levels: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+def hostile_annotations() -> dict[str, Any]:
+    surrogate = {**good_annotation(), "body": "Prachtig \ud83d licht"}
+    deep = {**good_annotation(), "body": nested(100_000)}
+    wrong_type = {**good_annotation(), "created": 1733400000}
+    missing = {k: v for k, v in good_annotation().items() if k != "user"}
+    return {
+        "surrogate": surrogate,
+        "deep": deep,
+        "wrong_type": wrong_type,
+        "missing": missing,
+        "not_an_object": "tag:portrait",
+        "id_of_wrong_type": {**good_annotation(), "annotation_id": ["annotation:1"]},
+    }
+
+
+def test_a_good_annotation_has_no_problems() -> None:
+    assert annotation_problems(good_annotation()) == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "words"),
+    [
+        ("surrogate", ["body", "surrogate", "\\ud83d"]),
+        ("deep", ["body", "a list", "expected a string", "levels deep"]),
+        ("wrong_type", ["created", "a number", "expected a string"]),
+        ("missing", ["user", "missing"]),
+        ("not_an_object", ["a string", "expected a JSON object"]),
+        ("id_of_wrong_type", ["annotation_id", "a list", "expected a string"]),
+    ],
+)
+def test_a_hostile_annotation_is_dead_lettered_with_its_reason(kind: str, words: list[str]) -> None:
+    annotation = hostile_annotations()[kind]
+    problems = annotation_problems(annotation)
+    text = " ".join(problems)
+    assert all(word in text for word in words), problems
+    if isinstance(annotation, dict) and isinstance(annotation.get("annotation_id"), str):
+        assert annotation["annotation_id"] in text
+    dead = dead_letter_annotation(annotation, problems)
+    wire = envelope_for("annotations", dead, "run-1", CREATED).to_json().encode("utf-8")
+    payload = json.loads(wire)["payload"]
+    assert payload["reasons"] == problems and payload["stage"] == "annotation-simulator"
+    assert len(payload["raw"]) <= 64 * 1024
+    dead.record_id.encode("utf-8")
+
+
+def test_sorting_a_batch_keeps_the_good_annotations_in_order() -> None:
+    batch = [good_annotation(), *hostile_annotations().values(), good_annotation()]
+    batch[-1] = {**batch[-1], "annotation_id": "annotation:second"}
+    sorted_batch = sort_annotations(batch)
+    assert [r.record_id for r in sorted_batch.records] == [
+        batch[0]["annotation_id"],
+        "annotation:second",
+    ]
+    assert len(sorted_batch.dead_letters) == 6
+    for record in sorted_batch.records:
+        envelope_for("annotations", record, "c", CREATED).to_json().encode("utf-8")
+
+
+@pytest.mark.integration
+def test_hostile_annotations_go_to_the_dead_letters_and_the_run_goes_on(
+    live_settings: Settings,
+    topics: tuple[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    records_topic, annotations_topic = topics
+    dlq_topic = f"heritage.test.dlq.{uuid.uuid4().hex[:8]}"
+    publish_records(
+        live_settings, records_topic, tmp_path / "records.sqlite", ["europeana:/90402/SK_A_1"]
+    )
+    hostile = list(hostile_annotations().values())
+    made = annotation_simulator.make_annotation
+
+    def sometimes_hostile(
+        rng: random.Random, seed: int, sequence: int, target: str, created: str
+    ) -> Any:
+        annotation = made(rng, seed, sequence, target, created)
+        return hostile[sequence // 2] if sequence % 2 else annotation
+
+    monkeypatch.setattr(annotation_simulator, "make_annotation", sometimes_hostile)
+    result = simulate_annotations(
+        live_settings,
+        rate=500,
+        count=12,
+        seed=4,
+        unknown_fraction=0.0,
+        records_topic=records_topic,
+        topic=annotations_topic,
+        ledger_path=tmp_path / "annotations.sqlite",
+        group_id=f"annotation-test-{uuid.uuid4().hex[:6]}",
+        max_batch=5,
+        progress=False,
+        dlq_topic=dlq_topic,
+    )
+    assert (result.published, result.rejected, result.annotations) == (6, 6, 12)
+    assert len(consume(live_settings, annotations_topic, 6)) == 6
+    dead = consume(live_settings, dlq_topic, 6)
+    assert len(dead) == 6
+    reasons = " ".join(r for _key, envelope in dead for r in envelope["payload"]["reasons"])
+    assert "surrogate" in reasons and "levels deep" in reasons and "missing" in reasons
+
+
+def test_a_hostile_annotation_is_a_rejection_naming_it() -> None:
+    for annotation in hostile_annotations().values():
+        with pytest.raises(AnnotationRejection) as refused:
+            annotation_record(annotation)
+        assert isinstance(refused.value, SourceRejection)
+        assert "annotation" in str(refused.value) and refused.value.reasons
+    good = good_annotation()
+    assert annotation_record(good) == SourceRecord(good["annotation_id"], good)

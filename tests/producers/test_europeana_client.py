@@ -628,3 +628,83 @@ def test_max_records_stops_inside_a_page_and_the_next_run_completes_it(
     )
     keys = [key for key, _value in consume_all(live_settings, topic, 50)]
     assert len(keys) == 50 and len(set(keys)) == 50
+
+
+def _hostile_page(items: list[str], next_cursor: str | None) -> str:
+    header = {"apikey": "__REPLAY_WSKEY__", "success": True, "totalResults": 9}
+    if next_cursor:
+        header["nextCursor"] = next_cursor
+    return json.dumps(header)[:-1] + ',"items":[' + ",".join(items) + "]}"
+
+
+def _museum_item(local_id: str, title: str = "Winterlandschap met ijsvermaak") -> str:
+    return json.dumps(
+        {
+            "id": f"/90402/{local_id}",
+            "type": "IMAGE",
+            "title": [title],
+            "dcCreator": ["Hendrick Avercamp"],
+            "rights": ["http://creativecommons.org/publicdomain/zero/1.0/"],
+            "dataProvider": ["Rijksmuseum"],
+            "link": f"https://api.europeana.eu/record/v2/90402/{local_id}.json?wskey=__REPLAY_WSKEY__",
+        },
+        ensure_ascii=False,
+    )
+
+
+@pytest.mark.integration
+def test_hostile_items_go_to_the_dead_letters_and_the_harvest_goes_on(
+    live_settings: Settings, topic: str, tmp_path: Path
+) -> None:
+    dlq_topic = f"heritage.test.dlq.{uuid.uuid4().hex[:8]}"
+    key = "Hostile0K"
+    first_page = [
+        _museum_item("SK_A_1718"),
+        _museum_item("SK_A_4118").replace("Winterlandschap", "\\ud83d Winter", 1),
+        '{"id": "/90402/SK_A_9999", "title": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        _museum_item("SK_A_2344"),
+        _museum_item("SK_C_5").replace('"title": [', '"title": 5, "x": [', 1),
+        '"abc"',
+    ]
+    pages = RecordedPages(
+        {
+            START_CURSOR: (1, _hostile_page(first_page, "AoJpage2")),
+            "AoJpage2": (2, _hostile_page([_museum_item("SK_A_3262")], None)),
+        }
+    )
+    with ReplayServer(pages) as server:
+
+        def harvest() -> EuropeanaHarvestResult:
+            return publish_europeana(
+                live_settings,
+                EuropeanaQuery(rows=6),
+                Secret(key),
+                tmp_path / "state",
+                tmp_path / "ledger.sqlite",
+                topic=topic,
+                base_url=server.base_url,
+                client_config=FAST_RETRIES,
+                progress=False,
+                dlq_topic=dlq_topic,
+            )
+
+        first = harvest()
+        again = harvest()  # the query starts over; the ledger skips both topics' messages
+    assert (first.pages, first.records, first.published, first.rejected) == (2, 7, 3, 4)
+    assert first.finished
+    assert (again.published, again.skipped, again.rejected) == (0, 3, 4)
+    records = consume_all(live_settings, topic, 3)
+    assert sorted(k.decode() for k, _v in records) == [
+        "europeana:/90402/SK_A_1718",
+        "europeana:/90402/SK_A_2344",
+        "europeana:/90402/SK_A_3262",
+    ]
+    dead = consume_all(live_settings, dlq_topic, 4)
+    assert len(dead) == 4, "a rerun sent the dead letters again"
+    payloads = [json.loads(value.decode("utf-8"))["payload"] for _k, value in dead]
+    assert sorted(p["position"] for p in payloads) == [2, 3, 5, 6]
+    reasons = " ".join(r for p in payloads for r in p["reasons"])
+    assert "surrogate" in reasons and "levels deep" in reasons
+    assert "'title' is a number" in reasons and "is a string, expected a JSON object" in reasons
+    assert all(p["cursor"] == START_CURSOR for p in payloads)
+    assert key not in json.dumps(payloads)
