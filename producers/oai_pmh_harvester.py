@@ -31,7 +31,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -60,6 +60,7 @@ from heritage.producers.oai_pmh_mapping_pool import MappingOutcome, RecordMapper
 from heritage.producers.oai_pmh_protocol import (
     IdentifiersPage,
     Identify,
+    InvalidDatestamp,
     OaiErrorResponse,
     OaiHeader,
     OaiMalformedResponse,
@@ -81,6 +82,9 @@ log = logging.getLogger(__name__)
 
 SOURCE = "oai"
 DEAD_LETTER_STAGE = "oai-harvest"
+# How far ahead of this machine's clock a repository's responseDate may be before it is
+# taken for a wrong clock: as the `until` of a list it would become the next `from`.
+REPOSITORY_CLOCK_AHEAD_LIMIT = timedelta(days=1)
 # A request and the page it will give.
 _InFlight = tuple[dict[str, str], "Future[RecordsPage | IdentifiersPage]"]
 
@@ -115,6 +119,16 @@ class OaiEndpointConfig:
     # Processes that map records onto the common record model (0: the harvest thread does;
     # 2 keeps a two-core machine busy, see bench/oai_harvest.py).
     mapping_workers: int = 0
+
+    def __post_init__(self) -> None:
+        if self.initial_from is not None:
+            try:
+                parse_datestamp(self.initial_from)
+            except InvalidDatestamp as error:
+                raise InvalidDatestamp(
+                    f"initial `from` of {self.base_url}: {error}; give YYYY-MM-DD or "
+                    "YYYY-MM-DDThh:mm:ssZ"
+                ) from None
 
 
 @dataclass
@@ -186,13 +200,22 @@ def harvest_window(
     identify: Identify, completed_until: str | None, initial_from: str | None
 ) -> tuple[str | None, str]:
     """(from, until) of the next list, at the repository's granularity: from where the last
-    complete list ended, until the repository's clock now (its responseDate)."""
+    complete list ended, until the repository's clock now (its responseDate). A responseDate
+    that is not a datestamp, or more than a day ahead of this machine's clock, is replaced
+    by this machine's clock: an earlier `until` only moves records to the next list."""
     granularity = identify.granularity
+    local_now = datetime.now(tz=UTC)
     try:
         now = parse_datestamp(identify.response_date)
-    except ValueError:
-        # Without a readable responseDate the local clock stands in for the repository's.
-        now = datetime.now(tz=UTC)
+    except InvalidDatestamp:
+        now = local_now
+    if now - local_now > REPOSITORY_CLOCK_AHEAD_LIMIT:
+        log.warning(
+            "repository responseDate is far ahead of the local clock; the local clock ends "
+            "the list",
+            extra={"response_date": identify.response_date, "local": local_now.isoformat()},
+        )
+        now = local_now
     until = format_datestamp(now, granularity)
     start = completed_until or initial_from
     return (format_datestamp(parse_datestamp(start), granularity) if start else None), until
@@ -346,9 +369,16 @@ class _ListHarvest:
                 extra=self._log_fields(token=bool(state.token), from_=state.run_from),
             )
         else:
-            run_from, run_until = harvest_window(
-                self.identify, state.completed_until, self.endpoint.initial_from
-            )
+            try:
+                run_from, run_until = harvest_window(
+                    self.identify, state.completed_until, self.endpoint.initial_from
+                )
+            except InvalidDatestamp as error:
+                raise ListHarvestFailed(
+                    f"the harvest state of {self.endpoint.base_url} {self.prefix}/"
+                    f"{self.set_spec or 'all'} holds completed_until "
+                    f"{state.completed_until!r}: {error}; fix or delete the state file"
+                ) from None
             if run_from and parse_datestamp(run_from) > parse_datestamp(run_until):
                 log.warning(
                     "repository clock is behind the last harvest; nothing to harvest",
@@ -436,9 +466,15 @@ class _ListHarvest:
                     log.warning("record vanished before GetRecord", extra=self._log_fields())
                     return None
                 raise
-            if not isinstance(page, RecordsPage) or not page.records:
+            if not isinstance(page, RecordsPage):
                 return None
-            return page.records[0]
+            for problem in page.problems:
+                self._dead_letters.append(
+                    dead_letter_record(
+                        self.endpoint.base_url, request, problem.reason, problem.xml.encode()
+                    )
+                )
+            return page.records[0] if page.records else None
 
         fetched = list(pool.map(get, [h for h in headers if not h.deleted]))
         return [r for r in fetched if r is not None]
@@ -689,6 +725,14 @@ def harvest(
     return result
 
 
+def _datestamp_argument(text: str) -> str:
+    try:
+        parse_datestamp(text)
+    except InvalidDatestamp as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m heritage.producers.oai_pmh_harvester",
@@ -704,7 +748,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--set", action="append", dest="sets", help="setSpec (repeatable)")
     parser.add_argument("--list-identifiers", action="store_true", help="ListIdentifiers+GetRecord")
-    parser.add_argument("--from", dest="initial_from", help="from-datestamp of a first harvest")
+    parser.add_argument(
+        "--from",
+        dest="initial_from",
+        type=_datestamp_argument,
+        help="from-datestamp of a first harvest (YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ)",
+    )
     parser.add_argument(
         "--ledger", type=Path, help="publish ledger (default STATE_DIR/published.sqlite)"
     )

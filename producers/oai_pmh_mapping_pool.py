@@ -5,7 +5,9 @@ Mapping (``metadata_mapping.map_record``) is the largest CPU cost of a harvest, 
 runs one thread at a time, so a harvester that must keep up with a fast repository can map
 in a few worker processes while its own process fetches, hashes and publishes. Both mappers
 give the same outcome for the same record: the worker re-parses the ``<record>`` XML the
-harvest thread serialised, with the same XXE-safe parser.
+harvest thread serialised, with the same XXE-safe parser, repairs and recovery
+(``parse_record_xml``), and a record that cannot be read or mapped is an outcome with its
+reason, never an exception that crosses the process boundary.
 """
 
 from __future__ import annotations
@@ -15,10 +17,9 @@ from concurrent.futures import ProcessPoolExecutor
 from itertools import repeat
 from typing import Any, Protocol
 
-from lxml import etree
-
 from heritage.producers.metadata_mapping import MappingError, map_record
-from heritage.producers.oai_pmh_protocol import OAI_NS, OaiRecord, xml_parser
+from heritage.producers.oai_pmh_protocol import OAI_NS, OaiRecord, parse_record_xml
+from heritage.source_rejections import SourceRejection
 
 # (the mapped record, or None with the reason it could not be mapped)
 MappingOutcome = tuple[dict[str, Any] | None, str | None]
@@ -32,21 +33,36 @@ def map_metadata(metadata_prefix: str, metadata: Any) -> MappingOutcome:
         return None, "record has no <metadata>"
     try:
         return map_record(metadata_prefix, metadata), None
-    except MappingError as error:
+    except (MappingError, SourceRejection) as error:
         return None, str(error)
+
+
+class MappingWorkerFailed(RuntimeError):
+    """A mapping worker failed on something other than the input; carries the original
+    error as text, because not every exception (lxml's among them) can be pickled back."""
 
 
 def map_record_xml_batch(metadata_prefix: str, record_xmls: list[str]) -> list[MappingOutcome]:
     """Map serialised <record> elements (what a worker process receives)."""
-    outcomes: list[MappingOutcome] = []
-    for text in record_xmls:
-        record = etree.fromstring(text.encode("utf-8"), xml_parser())
-        container = record.find(_METADATA)
-        child = None
-        if container is not None:
-            child = next((c for c in container if isinstance(c.tag, str)), None)
-        outcomes.append(map_metadata(metadata_prefix, child))
-    return outcomes
+    try:
+        return [_map_record_xml(metadata_prefix, text) for text in record_xmls]
+    except Exception as error:
+        raise MappingWorkerFailed(
+            f"mapping {metadata_prefix} records in a worker process failed: "
+            f"{type(error).__name__}: {error}; rerun with --mapping-workers 0 to see where"
+        ) from None
+
+
+def _map_record_xml(metadata_prefix: str, text: str) -> MappingOutcome:
+    try:
+        record = parse_record_xml(text)
+    except SourceRejection as error:
+        return None, str(error)
+    container = record.find(_METADATA)
+    child = None
+    if container is not None:
+        child = next((c for c in container if isinstance(c.tag, str)), None)
+    return map_metadata(metadata_prefix, child)
 
 
 class RecordMapper(Protocol):
