@@ -8,10 +8,19 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from heritage.json_logging import configure_logging, correlation_scope
+from heritage.json_logging import (
+    LOG_FORMAT_CHOICES,
+    configure_logging,
+    correlation_scope,
+    is_terminal,
+)
 from heritage.lakehouse_layout import TABLE_NAMES, LakehouseLayout
 from heritage.services.processes import ServiceError
+
+if TYPE_CHECKING:
+    from heritage.producers.producer_report import ProducerReport
 
 log = logging.getLogger("heritage.cli")
 
@@ -40,6 +49,19 @@ def _layout(args: argparse.Namespace) -> LakehouseLayout:
             dead_letter_topic=source.dead_letter_topic,
         )
     return layout
+
+
+def _progress_bars_shown() -> bool:
+    """Progress bars only on a terminal: in a pipe or a file they are noise between log lines."""
+    return is_terminal(sys.stderr)
+
+
+def _finish_produce(report: ProducerReport, args: argparse.Namespace) -> int:
+    """Print each rejected record, then the summary line; exit 1 under --strict when anything
+    was rejected (or published but flagged invalid), else 0."""
+    for line in report.lines():
+        print(line)
+    return 1 if args.strict and report.has_rejections else 0
 
 
 def _services_up(args: argparse.Namespace) -> int:
@@ -90,14 +112,16 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _produce_sample(args: argparse.Namespace) -> int:
     from heritage.pipeline import prepare, produce_sample
+    from heritage.producers.producer_report import sample_report
     from heritage.settings import load_settings
 
     settings = load_settings()
     layout = _layout(args)
     prepare(settings, layout)
-    result = produce_sample(settings, layout, args.records, args.seed)
-    print(f"published {result.published} messages; {result.skipped} already published before")
-    return 0
+    result = produce_sample(
+        settings, layout, args.records, args.seed, progress=_progress_bars_shown()
+    )
+    return _finish_produce(sample_report(result), args)
 
 
 def _produce_europeana(args: argparse.Namespace) -> int:
@@ -111,6 +135,7 @@ def _produce_europeana(args: argparse.Namespace) -> int:
         load_api_key,
         publish_europeana,
     )
+    from heritage.producers.producer_report import europeana_report
     from heritage.settings import load_settings
 
     settings = load_settings()
@@ -126,32 +151,41 @@ def _produce_europeana(args: argparse.Namespace) -> int:
             base_url=args.base_url or SEARCH_URL,
             max_records=args.max_records,
             client_config=ClientConfig(requests_per_second=args.requests_per_second),
+            progress=_progress_bars_shown(),
         )
     except (ApiKeyMissingError, EuropeanaApiError) as error:
         print(f"heritage produce europeana: {error}", file=sys.stderr)
         return 1
-    print(result.summary())
-    return 0
+    return _finish_produce(europeana_report(result), args)
 
 
 def _produce_lido(args: argparse.Namespace) -> int:
     from heritage.producers.lido_drop import LidoDropError, publish_lido
+    from heritage.producers.producer_report import lido_report
+    from heritage.producers.xml_sniff import not_xml_refusal
     from heritage.settings import load_settings
 
+    refusal = not_xml_refusal(args.paths)
+    if refusal is not None:
+        print(f"heritage produce lido: {refusal}", file=sys.stderr)
+        return 2
     settings = load_settings()
     try:
         result = publish_lido(
-            settings, args.paths, settings.state_dir / "producers" / "lido.sqlite"
+            settings,
+            args.paths,
+            settings.state_dir / "producers" / "lido.sqlite",
+            progress=_progress_bars_shown(),
         )
     except LidoDropError as error:
         print(f"heritage produce lido: {error}", file=sys.stderr)
         return 1
-    print(result.summary())
-    return 0
+    return _finish_produce(lido_report(result, Path.cwd()), args)
 
 
 def _produce_csv(args: argparse.Namespace) -> int:
     from heritage.producers.csv_drop import CsvDropError, publish_csv
+    from heritage.producers.producer_report import csv_report
     from heritage.settings import load_settings
 
     settings = load_settings()
@@ -167,17 +201,15 @@ def _produce_csv(args: argparse.Namespace) -> int:
             fallback_encoding=args.fallback_encoding,
             delimiter=args.delimiter,
             allow_empty_export=args.allow_empty_export,
+            progress=_progress_bars_shown(),
         )
     except CsvDropError as error:
         print(f"heritage produce csv: {error}", file=sys.stderr)
         return 1
-    print(result.summary())
-    return 0
+    return _finish_produce(csv_report(result, args.path, args.collection, Path.cwd()), args)
 
 
 def _produce_oai(args: argparse.Namespace) -> int:
-    import json
-
     from heritage.producers.oai_pmh_harvest_state import reset_quarantine
     from heritage.producers.oai_pmh_harvester import (
         EndpointQuarantined,
@@ -186,6 +218,7 @@ def _produce_oai(args: argparse.Namespace) -> int:
         harvest,
     )
     from heritage.producers.oai_pmh_http import OaiHttpError
+    from heritage.producers.producer_report import oai_report
     from heritage.settings import load_settings
 
     settings = load_settings()
@@ -218,8 +251,8 @@ def _produce_oai(args: argparse.Namespace) -> int:
     except (EndpointQuarantined, OaiHttpError) as error:
         print(f"heritage produce oai: {error}", file=sys.stderr)
         return 3 if isinstance(error, EndpointQuarantined) else 2
-    print(json.dumps(result.summary(), indent=2))
-    return 0 if result.ok else 1
+    status = _finish_produce(oai_report(result), args)
+    return status if result.ok else 1
 
 
 def _oai_serve(args: argparse.Namespace) -> int:
@@ -231,6 +264,7 @@ def _oai_serve(args: argparse.Namespace) -> int:
 
 def _produce_annotations(args: argparse.Namespace) -> int:
     from heritage.producers.annotation_simulator import simulate_annotations
+    from heritage.producers.producer_report import annotations_report
     from heritage.settings import load_settings
 
     if args.count is None and args.duration is None:
@@ -244,9 +278,9 @@ def _produce_annotations(args: argparse.Namespace) -> int:
         duration_s=args.duration,
         unknown_fraction=args.unknown_fraction,
         refresh_interval_s=args.refresh_interval,
+        progress=_progress_bars_shown(),
     )
-    print(result.summary())
-    return 0
+    return _finish_produce(annotations_report(result), args)
 
 
 def _lakehouse_run(args: argparse.Namespace) -> int:
@@ -319,6 +353,19 @@ def _dashboard(args: argparse.Namespace) -> int:
     return launch_dashboard(port=args.port, address=args.address, headless=args.headless)
 
 
+def _validate(args: argparse.Namespace) -> int:
+    from heritage.producers.record_file_validation import ValidationInputError, validate_paths
+
+    try:
+        report = validate_paths(args.paths, args.format, args.collection)
+    except ValidationInputError as error:
+        print(f"heritage validate: {error}", file=sys.stderr)
+        return 2
+    for line in report.lines():
+        print(line)
+    return 0 if report.all_ok else 1
+
+
 def _run_bench_script(name: str, arguments: list[str]) -> int:
     import runpy
 
@@ -348,15 +395,33 @@ def _add_namespace_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_strict_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when any record was rejected (or published but flagged invalid); "
+        "default: exit 0, the rejections are only listed",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="heritage",
         description="Cultural-heritage lakehouse: Kafka -> Delta on S3 -> PostgreSQL, "
         "with near-duplicates in Qdrant and a Streamlit explorer.",
         epilog="Start with `heritage services up`, then `heritage demo`. "
-        "Logs are JSON lines on stderr, each with the run's correlation_id.",
+        "Logs go to stderr, each line with the run's correlation_id: human lines on a "
+        "terminal, JSON lines otherwise (see --log-format).",
     )
     parser.add_argument("--log-level", default="INFO", help="log level (default: INFO)")
+    parser.add_argument(
+        "--log-format",
+        choices=LOG_FORMAT_CHOICES,
+        default="auto",
+        help="log lines on stderr: json (one object a line, for tools), human (time, level, "
+        "message, key=value, short correlation id) or auto: human on a terminal, else json "
+        "(default: auto)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     services = commands.add_parser(
@@ -408,7 +473,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_demo)
 
     produce = commands.add_parser(
-        "produce", help="publish records to Kafka", description="Publish records to Kafka."
+        "produce",
+        help="publish records to Kafka",
+        description="Publish records to Kafka. Each command prints one line per rejected "
+        "record on stdout (file:line, or the record id, then the reasons) and ends with a "
+        "summary: read, published, rejected, unchanged. With --strict it exits 1 when "
+        "anything was rejected.",
     )
     produce_commands = produce.add_subparsers(dest="source", required=True, metavar="SOURCE")
     sample = produce_commands.add_parser(
@@ -420,6 +490,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--records", type=int, default=1000, help="sample size (default 1000)")
     sample.add_argument("--seed", type=int, default=7, help="generator seed (default 7)")
     _add_namespace_option(sample)
+    _add_strict_option(sample)
     sample.set_defaults(handler=_produce_sample)
     europeana = produce_commands.add_parser(
         "europeana",
@@ -441,6 +512,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     europeana.add_argument("--base-url", help="Search API URL (default: the public API)")
     europeana.add_argument("--state-dir", type=Path, help="cursor state folder")
+    _add_strict_option(europeana)
     europeana.set_defaults(handler=_produce_europeana)
     lido = produce_commands.add_parser(
         "lido",
@@ -448,9 +520,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Publish LIDO records from files and folders (searched recursively for "
         "*.xml; lido:lido, lido:lidoWrap or OAI-PMH responses). Records that break the LIDO "
         "content rules go to heritage.dlq with every reason; a rerun publishes only new or "
-        "changed records.",
+        "changed records. A file named here that is not XML is refused (exit 2) before "
+        "anything is published.",
     )
     lido.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders")
+    _add_strict_option(lido)
     lido.set_defaults(handler=_produce_lido)
     csv_drop = produce_commands.add_parser(
         "csv",
@@ -471,6 +545,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="accept an export with no rows (it deletes the whole collection)",
     )
+    _add_strict_option(csv_drop)
     csv_drop.set_defaults(handler=_produce_csv)
     oai = produce_commands.add_parser(
         "oai",
@@ -479,8 +554,9 @@ def build_parser() -> argparse.ArgumentParser:
         "heritage.records: incremental from/until, resumption tokens, Retry-After and backoff, "
         "a circuit breaker per endpoint, deletions as tombstones, unusable pages to "
         "heritage.dlq. State is saved only after Kafka confirmed the records, so a killed "
-        "harvest resumes where it stopped. Exit 1: a list failed; 2: requests kept failing; "
-        "3: the endpoint is quarantined.",
+        "harvest resumes where it stopped. Exit 1: a list failed (with --strict, also: a page "
+        "or record was dead-lettered); 2: requests kept failing; 3: the endpoint is "
+        "quarantined.",
     )
     oai.add_argument("--base-url", required=True, help="the repository's OAI-PMH base URL")
     oai.add_argument(
@@ -499,6 +575,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--reset-quarantine", action="store_true", help="lift the endpoint's quarantine and exit"
     )
     _add_namespace_option(oai)
+    _add_strict_option(oai)
     oai.set_defaults(handler=_produce_oai)
     annotations = produce_commands.add_parser(
         "annotations",
@@ -519,6 +596,7 @@ def build_parser() -> argparse.ArgumentParser:
     annotations.add_argument(
         "--refresh-interval", type=float, default=5.0, help="seconds between record-list refreshes"
     )
+    _add_strict_option(annotations)
     annotations.set_defaults(handler=_produce_annotations)
 
     lakehouse = commands.add_parser(
@@ -625,6 +703,29 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard.add_argument("--headless", action="store_true", help="do not open a browser window")
     dashboard.set_defaults(handler=_dashboard)
 
+    validate = commands.add_parser(
+        "validate",
+        help="check source files against the record contract (publishes nothing)",
+        description="Read LIDO, CSV, OAI-PMH, EDM or Europeana JSON files (folders are "
+        "searched for *.xml, *.csv, *.tsv and *.json), map each record with the code its "
+        "producer uses and apply the cleanse stage's rules. Prints `OK <where>` per good "
+        "record and `<where>: <reason>` per problem (where: file:line, or file and record id), "
+        "then a summary. Needs no services. Exit 0: every record valid; 1: some are not; "
+        "2: a path does not exist.",
+    )
+    validate.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders")
+    validate.add_argument(
+        "--format",
+        choices=("lido", "csv", "oai-xml", "edm", "europeana-json"),
+        help="the files' format (default: told per file from its name and root element)",
+    )
+    validate.add_argument(
+        "--collection",
+        default="validate",
+        help="CSV only: the collection name the records would be published under",
+    )
+    validate.set_defaults(handler=_validate)
+
     bench = commands.add_parser(
         "bench", help="benchmarks (figures go to docs/benchmarks.md)", description="Benchmarks."
     )
@@ -661,7 +762,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if passthrough and not getattr(args, "takes_passthrough", False):
         parser.error(f"unrecognized arguments: {' '.join(passthrough)}")
     args.passthrough = passthrough
-    configure_logging(args.log_level)
+    configure_logging(args.log_level, args.log_format)
     handler: Handler = args.handler
     with correlation_scope() as correlation_id:
         log.debug("command started", extra={"command": args.command})
