@@ -18,6 +18,7 @@ from heritage.json_logging import (
 )
 from heritage.lakehouse_layout import TABLE_NAMES, LakehouseLayout
 from heritage.services.processes import ServiceError
+from heritage.source_rejections import SourceRejection
 
 if TYPE_CHECKING:
     from heritage.producers.producer_report import ProducerReport
@@ -228,17 +229,21 @@ def _produce_oai(args: argparse.Namespace) -> int:
         lifted = reset_quarantine(state_dir, args.base_url)
         print(f"{args.base_url}: " + ("quarantine lifted" if lifted else "was not quarantined"))
         return 0
-    endpoint = OaiEndpointConfig(
-        base_url=args.base_url,
-        metadata_prefixes=tuple(args.prefixes or ("oai_dc",)),
-        sets=tuple(args.sets or (None,)),
-        use_list_identifiers=args.list_identifiers,
-        initial_from=args.initial_from,
-        max_concurrent_requests=args.max_concurrent,
-        retry=RetryPolicy(max_attempts=args.max_attempts, timeout_s=args.timeout),
-        failure_threshold=args.failure_threshold,
-        mapping_workers=args.mapping_workers,
-    )
+    try:
+        endpoint = OaiEndpointConfig(
+            base_url=args.base_url,
+            metadata_prefixes=tuple(args.prefixes or ("oai_dc",)),
+            sets=tuple(args.sets or (None,)),
+            use_list_identifiers=args.list_identifiers,
+            initial_from=args.initial_from,
+            max_concurrent_requests=args.max_concurrent,
+            retry=RetryPolicy(max_attempts=args.max_attempts, timeout_s=args.timeout),
+            failure_threshold=args.failure_threshold,
+            mapping_workers=args.mapping_workers,
+        )
+    except SourceRejection as error:
+        print(f"heritage produce oai: {error}", file=sys.stderr)
+        return 2
     try:
         result = harvest(
             settings,
@@ -537,7 +542,12 @@ def build_parser() -> argparse.ArgumentParser:
     csv_drop.add_argument(
         "--collection", required=True, help="collection name (part of every record id)"
     )
-    csv_drop.add_argument("--encoding", default="utf-8", help="file encoding (default utf-8)")
+    csv_drop.add_argument(
+        "--encoding",
+        default="utf-8",
+        help="file encoding when it has no byte-order mark (default utf-8; a BOM names UTF-8, "
+        "UTF-16 or UTF-32 itself)",
+    )
     csv_drop.add_argument("--fallback-encoding", help="for lines that do not decode")
     csv_drop.add_argument("--delimiter", help="field delimiter (default: sniffed)")
     csv_drop.add_argument(

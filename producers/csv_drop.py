@@ -172,6 +172,8 @@ class CsvDropResult:
     # True when unidentifiable bad rows kept this run from sending tombstones.
     tombstones_withheld: bool = False
     bad_rows: list[BadCsvRow] = field(default_factory=list)
+    # (record_id, reasons) of rows published that the record contract flags as invalid.
+    invalid: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
 
     def summary(self) -> str:
         withheld = ", tombstones withheld" if self.tombstones_withheld else ""
@@ -759,6 +761,7 @@ def publish_csv(
             producer, records_ledger, topic, envelopes_from(SOURCE, changed_rows()), progress=False
         )
         result.published += sent.published
+        result.invalid.extend(sent.invalid)
         unidentified = [row for row in result.bad_rows if not row.row_id]
         if result.rows == 0 and not result.bad_rows and previous and not allow_empty_export:
             raise CsvDropError(

@@ -903,6 +903,10 @@ class EuropeanaHarvestResult:
     state_file: Path
     # Items sent to the dead-letter topic (or already there): unreadable, or of wrong types.
     rejected: int = 0
+    # (record_id, reasons) of each item sent to the dead-letter topic in this run.
+    rejections: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # (record_id, reasons) of records published that the record contract flags as invalid.
+    invalid: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def summary(self) -> str:
         end = "finished" if self.finished else "stopped before the end (rerun to resume)"
@@ -956,6 +960,8 @@ def publish_europeana(
     finished = False
     pending: list[SourceRecord] = []
     dead_letters: list[SourceRecord] = []
+    rejections: list[tuple[str, tuple[str, ...]]] = []
+    invalid: list[tuple[str, tuple[str, ...]]] = []
     dead_letter_topic_ready = False
     producer = create_producer(settings)
     ledger = PublishLedger(ledger_path)
@@ -971,6 +977,7 @@ def publish_europeana(
             )
             published += outcome.published
             skipped += outcome.skipped
+            invalid.extend(outcome.invalid)
             pending = []
         if dead_letters:
             if not dead_letter_topic_ready:
@@ -1016,6 +1023,10 @@ def publish_europeana(
                 pending.extend(sorted_items.records)
                 dead_letters.extend(sorted_items.dead_letters)
                 rejected += len(sorted_items.dead_letters)
+                rejections.extend(
+                    (letter.record_id, tuple(letter.payload.get("reasons", ())))
+                    for letter in sorted_items.dead_letters
+                )
                 _log_dead_letters(sorted_items.dead_letters)
                 bar.update(len(taken))
                 if len(taken) < len(page.items):
@@ -1055,6 +1066,8 @@ def publish_europeana(
         total_results=total_results,
         state_file=state_path,
         rejected=rejected,
+        rejections=tuple(rejections),
+        invalid=tuple(invalid),
     )
     log.info(
         result.summary(),

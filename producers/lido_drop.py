@@ -129,6 +129,8 @@ class LidoDropResult:
     # Deleted-record headers in OAI-PMH responses: deletions are the harvester's to apply.
     oai_deleted_headers: int = 0
     rejections: list[Rejection] = field(default_factory=list)
+    # (record_id, reasons) of records published that the record contract flags as invalid.
+    invalid: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
 
     def summary(self) -> str:
         return (
@@ -396,6 +398,7 @@ def publish_lido(
             )
             result.published += outcome.published
             result.skipped += outcome.skipped
+            result.invalid.extend(outcome.invalid)
         if rejected:
             publish_envelopes(
                 producer, ledger, dlq_topic, envelopes_from(SOURCE, rejected), progress=False

@@ -41,7 +41,12 @@ from kafka import KafkaProducer
 
 from heritage.json_logging import configure_logging, correlation_scope
 from heritage.kafka_topics import DEAD_LETTER_TOPIC
-from heritage.producers.kafka_publisher import create_producer, envelopes_from, publish_envelopes
+from heritage.producers.kafka_publisher import (
+    PublishResult,
+    create_producer,
+    envelopes_from,
+    publish_envelopes,
+)
 from heritage.producers.metadata_mapping import SUPPORTED_PREFIXES
 from heritage.producers.oai_pmh_harvest_state import (
     ListHarvestState,
@@ -148,6 +153,10 @@ class ListResult:
     recovered_pages: int = 0
     completed: bool = False
     error: str | None = None
+    # (record id or page, reasons) of each page or record sent to the dead-letter topic.
+    rejections: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    # (record_id, reasons) of records published that the record contract flags as invalid.
+    invalid: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
 
 
 @dataclass
@@ -176,7 +185,12 @@ class HarvestResult:
             "ok": self.ok,
             "published": self.published,
             "already_published": self.already_published,
-            "lists": [item.__dict__ for item in self.lists],
+            # Counts per list; the records behind them are in the dead-letter topic.
+            "lists": [
+                {k: v for k, v in item.__dict__.items() if k not in ("rejections", "invalid")}
+                | {"invalid": len(item.invalid)}
+                for item in self.lists
+            ],
         }
 
 
@@ -239,6 +253,12 @@ def dead_letter_payload(
     }
 
 
+def _dead_letter_reasons(letter: SourceRecord) -> tuple[str, ...]:
+    payload = letter.payload if isinstance(letter.payload, dict) else {}
+    reasons = payload.get("reasons") or [payload.get("reason") or "no reason given"]
+    return tuple(str(reason) for reason in reasons)
+
+
 def dead_letter_record(
     endpoint: str, request: dict[str, str], reason: str, raw: bytes
 ) -> SourceRecord:
@@ -296,10 +316,10 @@ class _Publisher:
         self._producer: KafkaProducer = create_producer(settings)
         self._ledger = PublishLedger(ledger_path)
 
-    def publish(self, topic: str, records: list[SourceRecord]) -> tuple[int, int]:
+    def publish(self, topic: str, records: list[SourceRecord]) -> PublishResult:
         if not records:
-            return 0, 0
-        result = publish_envelopes(
+            return PublishResult(0, 0)
+        return publish_envelopes(
             self._producer,
             self._ledger,
             topic,
@@ -307,7 +327,6 @@ class _Publisher:
             progress=False,
             chunk_size=max(len(records), 1),
         )
-        return result.published, result.skipped
 
     def close(self) -> None:
         try:
@@ -395,9 +414,10 @@ class _ListHarvest:
     def _commit(self, state: ListHarvestState, pending: _Pending, complete: bool) -> None:
         """Publish what is pending, then (and only then) move the state forward."""
         self._publish_dead_letters()
-        published, skipped = self.publisher.publish(self.publisher.topic, pending.records)
-        self.result.published += published
-        self.result.already_published += skipped
+        sent = self.publisher.publish(self.publisher.topic, pending.records)
+        self.result.published += sent.published
+        self.result.already_published += sent.skipped
+        self.result.invalid.extend(sent.invalid)
         state.records_committed += len(pending.records)
         state.last_committed_datestamp = later_datestamp(
             state.last_committed_datestamp, pending.max_datestamp
@@ -418,6 +438,9 @@ class _ListHarvest:
         if letters:
             self.publisher.publish(self.publisher.dlq_topic, letters)
             self.result.dead_lettered += len(letters)
+            self.result.rejections.extend(
+                (letter.record_id, _dead_letter_reasons(letter)) for letter in letters
+            )
 
     # -- requests --------------------------------------------------------------------------
 

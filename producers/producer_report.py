@@ -250,11 +250,9 @@ def europeana_report(result: EuropeanaHarvestResult, base: Path | None = None) -
         source="europeana",
         read=result.records,
         published=result.published,
-        rejected=0,
+        rejected=result.rejected,
         unchanged=result.skipped,
-        rejection_lines=tuple(
-            flagged_line(item, base) for item in getattr(result, "rejections", ())
-        ),
+        rejection_lines=tuple(flagged_line(item, base) for item in result.rejections),
         invalid=invalid,
         invalid_lines=invalid_lines,
         notes=tuple(notes),
@@ -336,7 +334,7 @@ def annotations_report(result: AnnotationRunResult, base: Path | None = None) ->
         source="annotations",
         read=result.annotations,
         published=result.published,
-        rejected=0,
+        rejected=result.rejected,
         unchanged=result.skipped,
         invalid=invalid,
         invalid_lines=invalid_lines,

@@ -14,6 +14,7 @@ from typing import Any, cast
 
 import pytest
 
+from heritage.producers.kafka_publisher import PublishResult
 from heritage.producers.oai_pmh_harvest_state import load_list_state
 from heritage.producers.oai_pmh_harvester import (
     OaiEndpointConfig,
@@ -280,9 +281,9 @@ class _RecordingPublisher:
     dlq_topic: str = "dead-letters"
     sent: dict[str, list[SourceRecord]] = field(default_factory=dict)
 
-    def publish(self, topic: str, records: list[SourceRecord]) -> tuple[int, int]:
+    def publish(self, topic: str, records: list[SourceRecord]) -> PublishResult:
         self.sent.setdefault(topic, []).extend(records)
-        return len(records), 0
+        return PublishResult(len(records), 0)
 
     def close(self) -> None:
         return None
