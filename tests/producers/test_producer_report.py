@@ -171,6 +171,39 @@ def test_europeana_reports_skipped_as_unchanged(tmp_path: Path) -> None:
     assert not report.has_rejections
 
 
+def test_europeana_lists_each_dead_lettered_item_and_counts_it() -> None:
+    result = EuropeanaHarvestResult(
+        pages=1, records=100, published=99, skipped=0, unidentified=0, finished=True,
+        resumed=False, total_results=100, state_file=Path("cursor.json"), rejected=1,
+        rejections=(("europeana:/9200397/BibliographicResource_3000126284212",
+                     ("item 7 of the page at cursor '*': field 'title' is a number, "
+                      "expected a list of strings",)),),
+    )  # fmt: skip
+    report = europeana_report(result)
+    assert report.summary_line().startswith("europeana: 100 read, 99 published, 1 rejected")
+    assert report.rejection_lines == (
+        "europeana:/9200397/BibliographicResource_3000126284212: item 7 of the page at cursor "
+        "'*': field 'title' is a number, expected a list of strings",
+    )
+    assert report.has_rejections
+
+
+def test_oai_lists_each_dead_letter_it_carries() -> None:
+    result = HarvestResult("https://example.org/oai", "example.org")
+    listed = ListResult("oai_dc", None, published=5, dead_lettered=1, completed=True)
+    listed.rejections.append(
+        ("oai:example.org:42", ("header of oai:example.org:42 has the datestamp "
+                                "'0000-00-00T00:00:00Z', which is not a date",))
+    )  # fmt: skip
+    result.lists.append(listed)
+    report = oai_report(result)
+    assert report.rejection_lines == (
+        "oai:example.org:42: header of oai:example.org:42 has the datestamp "
+        "'0000-00-00T00:00:00Z', which is not a date",
+    )
+    assert report.problem_lines == ()
+
+
 def test_oai_dead_letters_are_rejections_and_failed_lists_are_named() -> None:
     result = HarvestResult("https://example.org/oai", "example.org")
     result.lists.append(
