@@ -5,24 +5,27 @@ entities, and elements with tens of thousands of attributes."""
 from __future__ import annotations
 
 import codecs
+import threading
 import time
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from heritage.producers.kafka_publisher import PublishResult
+from heritage.kafka_topics import ensure_topics
 from heritage.producers.oai_pmh_harvest_state import load_list_state
 from heritage.producers.oai_pmh_harvester import (
+    ListResult,
     OaiEndpointConfig,
-    _ListHarvest,
-    _Publisher,
+    harvest,
     harvest_window,
 )
-from heritage.producers.oai_pmh_http import OaiHttpClient
 from heritage.producers.oai_pmh_mapping_pool import InlineMapper, ProcessMapper
 from heritage.producers.oai_pmh_protocol import (
     Granularity,
@@ -38,7 +41,7 @@ from heritage.producers.oai_pmh_protocol import (
     parse_response,
     shift_datestamp,
 )
-from heritage.record_model import SourceRecord
+from heritage.settings import Settings
 from heritage.source_rejections import SourceRejection
 
 _DC = (
@@ -240,7 +243,11 @@ def test_token_expiration_and_earliest_datestamp_that_are_not_dates_are_dropped(
             "<protocolVersion>2.0</protocolVersion><adminEmail>a@example.org</adminEmail>"
             "<earliestDatestamp>9999-12-31T23:59:59-14:00</earliestDatestamp>"
             "<deletedRecord>persistent</deletedRecord>"
-            "<granularity>YYYY-MM-DDThh:mm:ssZ</granularity></Identify>",
+            "<granularity>YYYY-MM-DDThh:mm:ssZ</granularity><description>"
+            '<oai-identifier xmlns="http://www.openarchives.org/OAI/2.0/oai-identifier">'
+            "<scheme>oai</scheme><repositoryIdentifier>repo.example.org</repositoryIdentifier>"
+            "<delimiter>:</delimiter><sampleIdentifier>oai:repo.example.org:1</sampleIdentifier>"
+            "</oai-identifier></description></Identify>",
             "Identify",
         ).encode()
     )
@@ -273,57 +280,89 @@ def test_an_initial_from_that_is_not_a_datestamp_is_refused_with_the_endpoint() 
         OaiEndpointConfig("https://repo.example.org/oai", initial_from="2021-13-45")
 
 
-@dataclass
-class _RecordingPublisher:
-    """Stands in for the Kafka publisher: keeps what would be sent."""
+class _CannedRepository(BaseHTTPRequestHandler):
+    """A repository on loopback that answers each request with a fixed body: Identify, the
+    first page, and the page of each resumptionToken or GetRecord identifier."""
 
-    topic: str = "records"
-    dlq_topic: str = "dead-letters"
-    sent: dict[str, list[SourceRecord]] = field(default_factory=dict)
+    bodies: ClassVar[dict[str, bytes]] = {}
 
-    def publish(self, topic: str, records: list[SourceRecord]) -> PublishResult:
-        self.sent.setdefault(topic, []).extend(records)
-        return PublishResult(len(records), 0)
+    def do_GET(self) -> None:
+        arguments = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
+        if arguments.get("verb") == "Identify":
+            payload = _response(_IDENTIFY_BODY, "Identify").encode()
+        else:
+            key = arguments.get("resumptionToken") or arguments.get("identifier") or "first"
+            payload = self.bodies[key]
+        self.send_response(200)
+        self.send_header("Content-Type", "text/xml; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
 
-    def close(self) -> None:
+    def log_message(self, format: str, *args: object) -> None:
         return None
 
 
-@dataclass
-class _CannedRepository:
-    """Answers each request with a fixed body, as the HTTP client would hand it over."""
+_IDENTIFY_BODY = (
+    "<Identify><repositoryName>Repo</repositoryName><baseURL>https://repo.example.org/oai"
+    "</baseURL><protocolVersion>2.0</protocolVersion><earliestDatestamp>2000-01-01T00:00:00Z"
+    "</earliestDatestamp><deletedRecord>persistent</deletedRecord>"
+    "<granularity>YYYY-MM-DDThh:mm:ssZ</granularity><description>"
+    '<oai-identifier xmlns="http://www.openarchives.org/OAI/2.0/oai-identifier">'
+    "<scheme>oai</scheme><repositoryIdentifier>repo.example.org</repositoryIdentifier>"
+    "<delimiter>:</delimiter><sampleIdentifier>oai:repo.example.org:1</sampleIdentifier>"
+    "</oai-identifier></description></Identify>"
+)
 
-    bodies: dict[str, bytes]
-    requests: list[dict[str, str]] = field(default_factory=list)
 
-    def fetch(self, arguments: dict[str, str], parse: Callable[[bytes], Any], _: Any = None) -> Any:
-        self.requests.append(arguments)
-        key = arguments.get("resumptionToken") or arguments.get("identifier") or "first"
-        return parse(self.bodies[key])
+@dataclass(frozen=True)
+class _Harvested:
+    result: ListResult
+    records: list[tuple[str, dict[str, Any]]]
+    dead_letters: list[dict[str, Any]]
+    base_url: str
 
 
 def _run_list(
-    bodies: dict[str, bytes], state_dir: Path, list_identifiers: bool = False
-) -> tuple[Any, _RecordingPublisher]:
-    endpoint = OaiEndpointConfig(
-        "https://repo.example.org/oai", use_list_identifiers=list_identifiers
+    settings: Settings,
+    read_topic: Callable[[str], list[tuple[str, dict[str, Any]]]],
+    bodies: dict[str, bytes],
+    state_dir: Path,
+    list_identifiers: bool = False,
+) -> _Harvested:
+    """One harvest of the canned repository into fresh topics of the live broker."""
+    handler = type("Repository", (_CannedRepository,), {"bodies": bodies})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    suffix = uuid.uuid4().hex[:8]
+    topic, dlq = f"heritage.test.oai.faults.{suffix}", f"heritage.test.oai.faults.dlq.{suffix}"
+    ensure_topics(settings, (topic, dlq))
+    base_url = f"http://127.0.0.1:{server.server_address[1]}/oai"
+    try:
+        endpoint = OaiEndpointConfig(base_url, use_list_identifiers=list_identifiers)
+        harvested = harvest(
+            settings,
+            endpoint,
+            state_dir,
+            topic,
+            ledger_path=state_dir / "ledger.sqlite",
+            dead_letter_topic=dlq,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    (result,) = harvested.lists
+    return _Harvested(
+        result, read_topic(topic), [m["payload"] for _, m in read_topic(dlq)], base_url
     )
-    publisher = _RecordingPublisher()
-    harvest = _ListHarvest(
-        endpoint,
-        cast(OaiHttpClient, _CannedRepository(bodies)),
-        cast(_Publisher, publisher),
-        state_dir,
-        _identify("2024-05-01T10:00:00Z"),
-        "repo.example.org",
-        "oai_dc",
-        None,
-        InlineMapper(),
-    )
-    return harvest.run(), publisher
 
 
-def test_a_list_with_invalid_datestamps_completes_and_dead_letters_them(tmp_path: Path) -> None:
+@pytest.mark.integration
+def test_a_list_with_invalid_datestamps_completes_and_dead_letters_them(
+    live_settings: Settings,
+    read_topic: Callable[[str], list[tuple[str, dict[str, Any]]]],
+    tmp_path: Path,
+) -> None:
     first = _list_records(
         [
             _record("oai:repo.example.org:1", "2024-01-02", "Eins"),
@@ -339,25 +378,31 @@ def test_a_list_with_invalid_datestamps_completes_and_dead_letters_them(tmp_path
         ]
     )
     bodies = {"first": _response(first).encode(), "t-2": _response(second).encode()}
-    result, publisher = _run_list(bodies, tmp_path)
+    run = _run_list(live_settings, read_topic, bodies, tmp_path)
+    result = run.result
     assert result.completed and result.error is None
     assert result.published == 2
-    assert [r.record_id for r in publisher.sent["records"]] == [
+    assert sorted(key for key, _ in run.records) == [
         "oai:repo.example.org:1",
         "oai:repo.example.org:5",
     ]
-    reasons = [r.payload["reason"] for r in publisher.sent["dead-letters"]]
-    assert len(reasons) == 3
+    reasons = sorted(letter["reason"] for letter in run.dead_letters)
+    assert len(reasons) == 3 and result.dead_lettered == 3 and len(result.rejections) == 3
     assert "oai:repo.example.org:2" in reasons[0] and "9999-12-31T23:59:59-14:00" in reasons[0]
     assert "oai:repo.example.org:3" in reasons[1] and "0000-00-00T00:00:00Z" in reasons[1]
     assert "oai:repo.example.org:4" in reasons[2] and "2021-13-45" in reasons[2]
-    state = load_list_state(tmp_path, "https://repo.example.org/oai", "oai_dc", None)
+    state = load_list_state(tmp_path, run.base_url, "oai_dc", None)
     assert state.completed_until == "2024-05-01T10:00:00Z"  # the next harvest's `from`
     assert state.last_committed_datestamp == "2024-03-04T05:06:07Z"
     assert not state.in_progress
 
 
-def test_get_record_answers_with_invalid_datestamps_are_dead_lettered(tmp_path: Path) -> None:
+@pytest.mark.integration
+def test_get_record_answers_with_invalid_datestamps_are_dead_lettered(
+    live_settings: Settings,
+    read_topic: Callable[[str], list[tuple[str, dict[str, Any]]]],
+    tmp_path: Path,
+) -> None:
     headers = "".join(
         f"<header><identifier>oai:repo.example.org:{i}</identifier>"
         "<datestamp>2024-01-02</datestamp></header>"
@@ -376,12 +421,12 @@ def test_get_record_answers_with_invalid_datestamps_are_dead_lettered(tmp_path: 
             "GetRecord",
         ).encode(),
     }
-    result, publisher = _run_list(bodies, tmp_path, list_identifiers=True)
-    assert result.completed and result.published == 1
-    (letter,) = publisher.sent["dead-letters"]
-    assert "oai:repo.example.org:2" in letter.payload["reason"]
-    assert "2021-13-45" in letter.payload["reason"]
-    assert letter.payload["request"]["identifier"] == "oai:repo.example.org:2"
+    run = _run_list(live_settings, read_topic, bodies, tmp_path, list_identifiers=True)
+    assert run.result.completed and run.result.published == 1
+    (letter,) = run.dead_letters
+    assert "oai:repo.example.org:2" in letter["reason"]
+    assert "2021-13-45" in letter["reason"]
+    assert letter["request"]["identifier"] == "oai:repo.example.org:2"
 
 
 # -- surrogates written as character references, HTML entities --------------------------
