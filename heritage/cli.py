@@ -171,11 +171,14 @@ def _produce_lido(args: argparse.Namespace) -> int:
         print(f"heritage produce lido: {refusal}", file=sys.stderr)
         return 2
     settings = load_settings()
+    layout = _layout(args)
     try:
         result = publish_lido(
             settings,
             args.paths,
-            settings.state_dir / "producers" / "lido.sqlite",
+            layout.producer_state_dir / "lido.sqlite",
+            topic=layout.records_topic,
+            dlq_topic=layout.dead_letter_topic,
             progress=_progress_bars_shown(),
         )
     except LidoDropError as error:
@@ -190,7 +193,8 @@ def _produce_csv(args: argparse.Namespace) -> int:
     from heritage.settings import load_settings
 
     settings = load_settings()
-    producers_dir = settings.state_dir / "producers"
+    layout = _layout(args)
+    producers_dir = layout.producer_state_dir
     try:
         result = publish_csv(
             settings,
@@ -202,6 +206,8 @@ def _produce_csv(args: argparse.Namespace) -> int:
             fallback_encoding=args.fallback_encoding,
             delimiter=args.delimiter,
             allow_empty_export=args.allow_empty_export,
+            topic=layout.records_topic,
+            dlq_topic=layout.dead_letter_topic,
             progress=_progress_bars_shown(),
         )
     except CsvDropError as error:
@@ -529,6 +535,7 @@ def build_parser() -> argparse.ArgumentParser:
         "anything is published.",
     )
     lido.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders")
+    _add_namespace_option(lido)
     _add_strict_option(lido)
     lido.set_defaults(handler=_produce_lido)
     csv_drop = produce_commands.add_parser(
@@ -555,6 +562,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="accept an export with no rows (it deletes the whole collection)",
     )
+    _add_namespace_option(csv_drop)
     _add_strict_option(csv_drop)
     csv_drop.set_defaults(handler=_produce_csv)
     oai = produce_commands.add_parser(
