@@ -6,7 +6,7 @@ HERITAGE := $(VENV)/bin/heritage
 PYTHON := $(VENV)/bin/python
 RECORDS ?= 1000
 
-.PHONY: help setup env up down status demo test lint typecheck bench dashboard
+.PHONY: help setup env up down status demo test fuzz lint typecheck bench dashboard
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ demo: setup ## set up, start the stack and run the sample through every hop, the
 
 test: setup ## run the whole test suite against the real services (started and stopped as needed)
 	@$(PYTHON) -m pytest
+
+fuzz: setup ## property-based fuzzing of every parser and mapper, 10,000 examples each (no services)
+	@HERITAGE_FUZZ_EXAMPLES=10000 $(PYTHON) -m pytest -m fuzz
 
 lint: setup ## ruff and mypy
 	@$(VENV)/bin/ruff check .
