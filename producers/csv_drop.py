@@ -197,7 +197,21 @@ def _cells(value: str | None, separator: str) -> list[str]:
 def map_csv_row(cells: dict[str, str], columns: CsvColumnMapping) -> dict[str, Any]:
     """A row (``{column: cell}``, columns as in the header) -> common record. Multi-value
     cells split on the separator; values trimmed; empty fields left out."""
-    by_name = {name.strip().lower(): value for name, value in cells.items()}
+    # Only the mapped columns are looked up: an export with tens of thousands of columns
+    # costs one pass over the names, not a second dictionary of them all.
+    wanted = {
+        name.strip().lower()
+        for name in (
+            columns.id,
+            columns.type,
+            columns.updated,
+            *(getattr(columns, option) for option in _LIST_FIELDS),
+        )
+        if name
+    }
+    by_name = {
+        key: value for name, value in cells.items() if (key := name.strip().lower()) in wanted
+    }
 
     def column(name: str | None) -> str | None:
         return by_name.get(name.strip().lower()) if name else None
@@ -444,8 +458,7 @@ def read_csv_rows(
         _check_header_text(path, header_line, file_encoding)
         chosen = delimiter or sniff_delimiter(header_line)
         header = _header_columns(path, header_line, chosen)
-        _check_header(path, header, columns)
-        id_index = [h.lower() for h in header].index(columns.id.strip().lower())
+        id_index = _id_column_index(path, header, columns)
         layout = _RowLayout(header, chosen, columns.id, id_index, file_encoding.codecs)
         yield from _data_rows(tape, layout)
 
@@ -614,16 +627,21 @@ def _check_header_text(path: Path, header_line: str, encoding: FileEncoding) -> 
         )
 
 
-def _check_header(path: Path, header: list[str], columns: CsvColumnMapping) -> None:
-    counts = Counter(h.lower() for h in header)
-    repeated = sorted(name for name, count in counts.items() if name and count > 1)
-    if repeated:
-        raise CsvDropError(f"{path}: header repeats the columns {repeated}; name each once")
-    if columns.id.strip().lower() not in counts:
+def _id_column_index(path: Path, header: list[str], columns: CsvColumnMapping) -> int:
+    """Where the id column is; raises when the header repeats a name or lacks the id."""
+    lowered = [name.lower() for name in header]
+    if len(set(lowered)) != len(lowered):
+        counts = Counter(lowered)
+        repeated = sorted(name for name, count in counts.items() if name and count > 1)
+        if repeated:
+            raise CsvDropError(f"{path}: header repeats the columns {repeated}; name each once")
+    try:
+        return lowered.index(columns.id.strip().lower())
+    except ValueError:
         raise CsvDropError(
             f"{path}: no {columns.id!r} column (the header has {header}); name the id column "
             "with CsvColumnMapping(id=...)"
-        )
+        ) from None
 
 
 def _readable_text(line: _Line) -> str:
