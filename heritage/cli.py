@@ -365,10 +365,15 @@ def _dashboard(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from heritage.producers.record_file_validation import ValidationInputError, validate_paths
+    from heritage.producers.record_file_validation import (
+        CsvReading,
+        ValidationInputError,
+        validate_paths,
+    )
 
+    csv_reading = CsvReading(args.encoding, args.fallback_encoding, args.delimiter)
     try:
-        report = validate_paths(args.paths, args.format, args.collection)
+        report = validate_paths(args.paths, args.format, args.collection, csv_reading)
     except ValidationInputError as error:
         print(f"heritage validate: {error}", file=sys.stderr)
         return 2
@@ -410,8 +415,9 @@ def _add_strict_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--strict",
         action="store_true",
-        help="exit 1 when any record was rejected (or published but flagged invalid); "
-        "default: exit 0, the rejections are only listed",
+        help="exit 1 when any record was rejected in this run (or published in this run but "
+        "flagged invalid; unchanged records are not sent or checked again); default: exit 0, "
+        "the rejections are only listed",
     )
 
 
@@ -742,6 +748,14 @@ def build_parser() -> argparse.ArgumentParser:
         default="validate",
         help="CSV only: the collection name the records would be published under",
     )
+    validate.add_argument(
+        "--encoding",
+        default="utf-8",
+        help="file encoding when it has no byte-order mark (default utf-8; a BOM names UTF-8, "
+        "UTF-16 or UTF-32 itself)",
+    )
+    validate.add_argument("--fallback-encoding", help="for lines that do not decode")
+    validate.add_argument("--delimiter", help="field delimiter (default: sniffed)")
     validate.set_defaults(handler=_validate)
 
     bench = commands.add_parser(

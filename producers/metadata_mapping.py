@@ -486,12 +486,23 @@ _COMPOUND_ENDINGS = tuple(
         reverse=True,
     )
 )
-_QUALIFIER = re.compile(r"\s*\([^)]*\)\s*$")
+
+
+def _without_qualifier(term: str) -> str:
+    """``term`` without the qualifier in parentheses that ends it: from the first ``(`` after
+    the last but one ``)`` (``Druckgrafik (Visuelles Werk)`` -> ``Druckgrafik``)."""
+    # Found by scanning, not by a regular expression: an unanchored ``\s*\(`` is retried
+    # from every blank and every "(" of the term, which is quadratic in a long term.
+    text = term.rstrip()
+    if not text.endswith(")"):
+        return term
+    opening = text.find("(", text.rfind(")", 0, -1) + 1, -1)
+    return term if opening < 0 else text[:opening]
 
 
 def _classification_key(term: str) -> str:
     """``Druckgrafik (Visuelles Werk)`` -> ``druckgrafik``; ``3D-Modell`` -> ``3d modell``."""
-    return " ".join(_QUALIFIER.sub("", term).lower().replace("-", " ").replace("_", " ").split())
+    return " ".join(_without_qualifier(term).lower().replace("-", " ").replace("_", " ").split())
 
 
 def _getty_concept_uri(uri: str) -> str | None:

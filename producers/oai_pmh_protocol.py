@@ -20,7 +20,6 @@ A header whose datestamp is not a date is a per-record problem, never an error o
 
 from __future__ import annotations
 
-import codecs
 import logging
 import re
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from typing import Any
 
 from lxml import etree
 
+from heritage.producers.leading_bytes import UTF16_BOMS, without_bom_and_whitespace
 from heritage.source_rejections import SourceRejection
 
 log = logging.getLogger(__name__)
@@ -113,6 +113,19 @@ class OaiMalformedResponse(OaiProtocolError):
         )
         self.reason = reason
         self.payload = payload
+
+
+class UnreadableRecordXml(SourceRejection):
+    """A harvested record's serialised XML that cannot be parsed again where it is mapped:
+    one record's problem, never its page's."""
+
+    def __init__(self, reason: str, text: str) -> None:
+        super().__init__(
+            f"record XML cannot be read: {reason} ({len(text)} characters, starting "
+            f"{text[:_PAYLOAD_PREVIEW]!r}); this record is kept without mapped metadata, "
+            "the rest of its page is mapped"
+        )
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -274,10 +287,6 @@ class ParsedDocument:
     recovered_faults: tuple[str, ...]
 
 
-# What servers put before the XML declaration: whitespace (a blank line from a script that
-# printed before the XML) and byte-order marks, in either order.
-_LEADING_WHITESPACE = b" \t\r\n"
-_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _XML_DECLARATION = re.compile(r"<\?xml\s[^>]*\?>")
 # References that never need repair: XML's five entities, and character references to
 # characters XML allows that lie below the surrogates (U+0020 to U+C34F written in decimal,
@@ -300,12 +309,11 @@ _REPLACEMENT_CHARACTER = b"&#65533;"
 
 
 def without_leading_bytes(payload: bytes) -> tuple[bytes, tuple[str, ...]]:
-    """``payload`` with whitespace and byte-order marks before its first markup removed; a
-    UTF-16 body (which has a BOM) is re-encoded as UTF-8 without its declaration."""
-    body = payload.lstrip(_LEADING_WHITESPACE)
-    if body.startswith(codecs.BOM_UTF8):
-        return body[len(codecs.BOM_UTF8) :].lstrip(_LEADING_WHITESPACE), ()
-    if not body.startswith(_UTF16_BOMS):
+    """``payload`` with what servers put before the XML declaration removed: whitespace (a
+    blank line from a script that printed before the XML) and a byte-order mark, in either
+    order; a UTF-16 body (which has a BOM) is re-encoded as UTF-8 without its declaration."""
+    body = without_bom_and_whitespace(payload)
+    if not body.startswith(UTF16_BOMS):
         return body, ()
     faults: tuple[str, ...] = ()
     try:
@@ -542,16 +550,32 @@ def parse_document(payload: bytes) -> ParsedDocument:
 
 def parse_record_xml(text: str) -> Any:
     """A serialised ``<record>`` (``OaiRecord.xml``) read again, as a mapping worker does:
-    with the repairs and recovery of :func:`parse_document`, so it is the page's tree."""
-    body, _ = repair_references(text.encode("utf-8"))
+    with the repairs and recovery of :func:`parse_document`, so it is the page's tree.
+    Raises :class:`UnreadableRecordXml` for text that yields no element."""
+    try:
+        body, _ = repair_references(text.encode("utf-8"))
+    except UnicodeEncodeError as error:
+        raise UnreadableRecordXml(
+            f"character {error.start} is a lone surrogate, not encodable as UTF-8", text
+        ) from None
     try:
         return etree.fromstring(body, xml_parser())
-    except etree.XMLSyntaxError:
-        pass
-    root = etree.fromstring(body, xml_parser(recover=True))
+    except etree.LxmlError as error:
+        strict_error = _parse_error_text(error)
+    try:
+        # The recover parser still raises where nothing is left to recover ("Document is
+        # empty" for "" or a lone NUL).
+        root = etree.fromstring(body, xml_parser(recover=True))
+    except etree.LxmlError as error:
+        raise UnreadableRecordXml(_parse_error_text(error), text) from None
     if root is None:
-        raise OaiMalformedResponse("a harvested record's XML could not be read again", body)
+        raise UnreadableRecordXml(f"no element could be recovered ({strict_error})", text)
     return root
+
+
+def _parse_error_text(error: etree.LxmlError) -> str:
+    """lxml's message with its line and column, without the "(<string>, line 1)" it adds."""
+    return str(getattr(error, "msg", "") or error)
 
 
 def _oai_root(root: Any, faults: tuple[str, ...], payload: bytes) -> ParsedDocument:

@@ -9,6 +9,7 @@ records the lakehouse would reject, and why, without Kafka, Spark or any service
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -24,7 +25,15 @@ from heritage.producers.csv_drop import (
     map_csv_row,
     read_csv_rows,
 )
-from heritage.producers.europeana_client import source_record_from_item
+from heritage.producers.europeana_client import (
+    START_CURSOR,
+    EuropeanaPageError,
+    EuropeanaPageSyntaxError,
+    read_search_page,
+    source_record_from_item,
+)
+from heritage.producers.json_page_split import JsonSyntaxError, split_json_object
+from heritage.producers.leading_bytes import without_bom_and_whitespace
 from heritage.producers.lido_drop import LidoFileFailure, LidoRecordRead, read_lido_file
 from heritage.producers.metadata_mapping import LIDO_NS, NS, map_edm_record
 from heritage.producers.oai_pmh_harvester import source_record_for
@@ -38,6 +47,7 @@ from heritage.producers.oai_pmh_protocol import (
 )
 from heritage.record_contract import classify_record, record_shape_problems
 from heritage.record_model import SourceRecord, unidentified_record_id
+from heritage.settings import Secret
 from heritage.source_rejections import SourceRejection
 
 FORMATS = ("lido", "csv", "oai-xml", "edm", "europeana-json")
@@ -57,10 +67,27 @@ _LIDO_ROOTS = (f"{{{LIDO_NS}}}lido", f"{{{LIDO_NS}}}lidoWrap")
 _FILE_NAMESPACE = "file"
 # How much of a file's start is read to tell its format.
 _SNIFF_BYTES = 64 * 1024
+# A saved Europeana response holds no API key to remove.
+_NO_API_KEY = Secret("")
+# The member of a Search API page that holds its items.
+_ITEMS = "items"
+_JSON_WHITESPACE = " \t\r\n"
 
 
 class ValidationInputError(SourceRejection):
     """The paths given cannot be validated at all (missing, or a folder of nothing)."""
+
+
+@dataclass(frozen=True)
+class CsvReading:
+    """How CSV exports are decoded and split: what ``heritage produce csv`` is told."""
+
+    # Encoding of a file without a byte-order mark (a BOM names its own encoding).
+    encoding: str = "utf-8"
+    # Tried on a line that does not decode in the file's encoding; None tries none.
+    fallback_encoding: str | None = None
+    # Field delimiter; None sniffs it from the header line.
+    delimiter: str | None = None
 
 
 @dataclass(frozen=True)
@@ -154,7 +181,7 @@ def detect_format(path: Path) -> str | None:
         return "europeana-json"
     with path.open("rb") as raw:
         head = raw.read(_SNIFF_BYTES)
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    text = without_bom_and_whitespace(head)
     if text.startswith((b"{", b"[")):
         return "europeana-json"
     tag = _root_tag(head)
@@ -189,9 +216,12 @@ def _lido_checks(path: Path) -> Iterator[RecordCheck]:
                 yield _check(where, source_record, item.problems)
 
 
-def _csv_checks(path: Path, collection: str) -> Iterator[RecordCheck]:
+def _csv_checks(path: Path, collection: str, reading: CsvReading) -> Iterator[RecordCheck]:
     columns = CsvColumnMapping()
-    for row in read_csv_rows(path, columns):
+    rows = read_csv_rows(
+        path, columns, reading.encoding, reading.fallback_encoding, reading.delimiter
+    )
+    for row in rows:
         if isinstance(row, BadCsvRow):
             yield RecordCheck(_where(path, row.line), (row.reason,))
             continue
@@ -231,18 +261,54 @@ def _edm_checks(path: Path) -> Iterator[RecordCheck]:
     yield _check(f"{path}: {record.get('id') or 'record'}", SourceRecord(record_id, "", record))
 
 
-def _europeana_items(document: Any) -> list[Any]:
-    """The items of a Search API page (``items``), a JSON list of items, or one item."""
-    if isinstance(document, dict) and isinstance(document.get("items"), list):
-        return list(document["items"])
-    if isinstance(document, list):
-        return document
-    return [document]
+def _page_items(page: str, path: Path) -> list[Any]:
+    """The items of the Search API page ``page`` as ``heritage produce europeana`` reads
+    them: each decoded on its own (one it cannot decode, nested too deep say, is an
+    UnreadableItem), so one bad item does not cost the others."""
+    return read_search_page(page, _NO_API_KEY, START_CURSOR, str(path)).items
+
+
+def _items_as_in_a_page(text: str, path: Path) -> list[Any]:
+    """The items of the JSON list ``text``, or the one item it is, read as a page's items;
+    a syntax error names its place in ``text``."""
+    opening = text.lstrip(_JSON_WHITESPACE)[:1]
+    if not opening:
+        raise JsonSyntaxError("the file holds no JSON value", len(text))
+    prefix, suffix = (f'{{"{_ITEMS}": ', "}") if opening == "[" else (f'{{"{_ITEMS}": [', "]}")
+    page = f"{prefix}{text}{suffix}"
+    try:
+        return _page_items(page, path)
+    except EuropeanaPageSyntaxError:
+        try:
+            split_json_object(page, _ITEMS)
+        except JsonSyntaxError as error:
+            offset = error.offset - len(prefix)
+            if offset >= len(text.rstrip(_JSON_WHITESPACE)):
+                reason = "brackets do not match at the end of the text (truncated?)"
+                raise JsonSyntaxError(reason, offset) from None
+            raise JsonSyntaxError(error.reason, offset) from None
+        raise
+
+
+def _europeana_items(path: Path) -> list[Any]:
+    """The items of a Search API page (an object whose ``items`` is a list), of a JSON list
+    of items, or the one item in a file."""
+    data = path.read_bytes()
+    # As json.loads reads bytes: UTF-8, -16 or -32, a byte-order mark dropped.
+    text = data.decode(json.detect_encoding(data), "surrogatepass")
+    if text.lstrip(_JSON_WHITESPACE).startswith("{"):
+        with contextlib.suppress(EuropeanaPageError):
+            items = _page_items(text, path)
+            if items:
+                return items
+        # No items read: an empty page, one item, or no page at all; splitting tells which.
+        if split_json_object(text, _ITEMS).elements is not None:
+            return _page_items(text, path)
+    return _items_as_in_a_page(text, path)
 
 
 def _europeana_checks(path: Path) -> Iterator[RecordCheck]:
-    document = json.loads(path.read_bytes())
-    for index, item in enumerate(_europeana_items(document)):
+    for index, item in enumerate(_europeana_items(path)):
         label = item.get("id") if isinstance(item, dict) and item.get("id") else f"item {index}"
         try:
             source_record = source_record_from_item(item, position=index + 1)
@@ -270,7 +336,10 @@ def _unique(reasons: Iterable[str]) -> tuple[str, ...]:
 
 
 def check_file(
-    path: Path, file_format: str | None = None, collection: str = "validate"
+    path: Path,
+    file_format: str | None = None,
+    collection: str = "validate",
+    csv_reading: CsvReading = CsvReading(),
 ) -> list[RecordCheck]:
     """The verdict on every record of one file; a file that cannot be read gives one failed
     check naming the file and the reason."""
@@ -280,7 +349,7 @@ def check_file(
             case "lido":
                 return list(_lido_checks(path))
             case "csv":
-                return list(_csv_checks(path, collection))
+                return list(_csv_checks(path, collection, csv_reading))
             case "oai-xml":
                 return list(_oai_checks(path))
             case "edm":
@@ -299,11 +368,14 @@ def check_file(
 
 
 def validate_paths(
-    paths: Iterable[Path], file_format: str | None = None, collection: str = "validate"
+    paths: Iterable[Path],
+    file_format: str | None = None,
+    collection: str = "validate",
+    csv_reading: CsvReading = CsvReading(),
 ) -> ValidationReport:
     """Check every record of the files and folders given; raises ValidationInputError when a
     path does not exist or a folder holds nothing to check."""
     report = ValidationReport()
     for path in validation_files(paths):
-        report.checks.extend(check_file(path, file_format, collection))
+        report.checks.extend(check_file(path, file_format, collection, csv_reading))
     return report

@@ -8,16 +8,16 @@ whitespace, its first character is ``<``) goes on to the parser, which judges th
 
 from __future__ import annotations
 
-import codecs
 from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
+
+from heritage.producers.leading_bytes import UTF8_BOM, UTF16_BOMS, without_bom_and_whitespace
 
 # Bytes read at a time while skipping leading whitespace; most files need one read.
 _CHUNK_BYTES = 4096
 # Characters of the file's start an error message quotes.
 _QUOTED_CHARACTERS = 40
-_ASCII_WHITESPACE = b" \t\r\n"
 # Signatures of what is sent instead of XML, and how to say what it is.
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"PK\x03\x04", "a ZIP archive: unpack it and pass the XML files inside"),
@@ -25,15 +25,14 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"%PDF", "a PDF document"),
     (b"\xd0\xcf\x11\xe0", "an old Microsoft Office document"),
 )
-_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 def _decoded_start(head: bytes) -> str:
     """The first characters of ``head`` as text (UTF-16 when it starts with its BOM)."""
-    for bom in _UTF16_BOMS:
+    for bom in UTF16_BOMS:
         if head.startswith(bom):
             return head.decode("utf-16", errors="replace")
-    return head.removeprefix(codecs.BOM_UTF8).decode("utf-8", errors="replace")
+    return head.removeprefix(UTF8_BOM).decode("utf-8", errors="replace")
 
 
 def not_xml_description(head: bytes, at_end: bool = True) -> str | None:
@@ -58,14 +57,15 @@ def _head_of(stream: BinaryIO) -> tuple[bytes, bool]:
     """The first bytes of ``stream`` that are not leading whitespace (the first chunk as it
     is for UTF-16), and whether the stream ended before any; one read for most files."""
     head = stream.read(_CHUNK_BYTES)
-    if head.startswith(_UTF16_BOMS):
+    if head.startswith(UTF16_BOMS):
         return head, len(head) < _CHUNK_BYTES
-    start = head.removeprefix(codecs.BOM_UTF8)
-    while not start.strip(_ASCII_WHITESPACE):
-        start = stream.read(_CHUNK_BYTES)
-        if not start:
+    start = without_bom_and_whitespace(head)
+    while not start:
+        more = stream.read(_CHUNK_BYTES)
+        if not more:
             return head, True
-    return start.lstrip(_ASCII_WHITESPACE), False
+        start = without_bom_and_whitespace(more)
+    return start, False
 
 
 def not_xml_reason(path: Path) -> str | None:

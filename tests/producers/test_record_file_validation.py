@@ -3,17 +3,18 @@ as their producer does, and judged by the cleanse stage's rules, with no service
 
 from __future__ import annotations
 
+import codecs
 import json
-import logging
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from heritage.cli import main
-from heritage.producers.kafka_publisher import is_records_topic, publish_envelopes
-from heritage.producers.publish_ledger import PublishLedger
+from heritage.producers.europeana_client import read_search_page, sort_page_items
+from heritage.producers.kafka_publisher import is_records_topic
 from heritage.producers.record_file_validation import (
+    CsvReading,
     RecordCheck,
     ValidationInputError,
     ValidationReport,
@@ -21,7 +22,7 @@ from heritage.producers.record_file_validation import (
     detect_format,
     validate_paths,
 )
-from heritage.record_model import SourceRecord, envelope_for
+from heritage.settings import Secret
 
 # A museum's collection export as it comes out of its collection management system.
 MUSEUM_CSV = (
@@ -34,6 +35,16 @@ MUSEUM_CSV = (
     ";Zonder nummer;;;;;;;\n"
     "SK-A-4118;Stilleven;;1650;alle rechten voorbehouden;;Rijksmuseum;schilderij;Nederlands\n"
 )
+# The same kind of export as a German spreadsheet saves it: Windows-1252, ';' between fields.
+SPREADSHEET_CSV = (
+    "id;title;creator;date;rights;image_url;data_provider;type;language\r\n"
+    "KM-1;Stillleben mit Käse;Clara Peeters;1615;"
+    "http://creativecommons.org/publicdomain/mark/1.0/;https://example.org/k.jpg;Städel Museum;"
+    "IMAGE;de\r\n"
+    "KM-2;Bildnis eines Goldschmieds, „Meister“;;1520;"
+    "http://creativecommons.org/publicdomain/mark/1.0/;https://example.org/g.jpg;Städel Museum;"
+    "IMAGE;de\r\n"
+).encode("cp1252")
 GOOD_ITEM: dict[str, Any] = {
     "id": "/90402/SK_A_1718",
     "type": "IMAGE",
@@ -147,6 +158,74 @@ def test_an_item_the_producer_refuses_is_reported_with_its_reason(tmp_path: Path
     assert "field 'title' is a number, expected a list of strings" in check.reasons[0]
 
 
+def test_a_deeply_nested_item_fails_alone_as_the_producer_dead_letters_it(
+    tmp_path: Path,
+) -> None:
+    deep_item = "[" * 100_000 + "]" * 100_000
+    good, other = json.dumps(GOOD_ITEM), json.dumps(dict(GOOD_ITEM, id="/90402/SK_A_4118"))
+    text = f'{{"success": true, "items": [{good}, {deep_item}, {other}], "nextCursor": null}}'
+    page = write(tmp_path, "page.json", text)
+    checks = check_file(page)
+    assert [(c.where, c.ok) for c in checks] == [
+        (f"{page}: /90402/SK_A_1718", True),
+        (f"{page}: item 1", False),
+        (f"{page}: /90402/SK_A_4118", True),
+    ]
+    [reason] = checks[1].reasons
+    assert reason.startswith(
+        "europeana item 2: arrays and objects nest 100000 levels deep in it, more than the 32 "
+    )
+    harvested = sort_page_items(read_search_page(text, Secret(""), "*").items, "*")
+    assert [r.record_id for r in harvested.records] == [
+        "europeana:/90402/SK_A_1718",
+        "europeana:/90402/SK_A_4118",
+    ]
+    assert [letter.payload["position"] for letter in harvested.dead_letters] == [2]
+    deep_list = write(tmp_path, "deep.json", deep_item)
+    [alone] = check_file(deep_list)
+    assert alone.where == f"{deep_list}: item 0" and "nest 99999 levels" in alone.reasons[0]
+
+
+@pytest.mark.parametrize(
+    ("start", "found"),
+    [
+        (codecs.BOM_UTF8 + b'\r\n {"id": "/1/a"}', "europeana-json"),
+        (b"\n" + codecs.BOM_UTF8 + b'[{"id": "/1/a"}]', "europeana-json"),
+        (b'\xbf{"id": "/1/a"}', None),
+        (b"\xef\xbb[]", None),
+    ],
+    ids=["bom-then-space", "space-then-bom", "stray-bom-byte", "part-of-a-bom"],
+)
+def test_json_is_told_after_a_byte_order_mark_not_after_stray_bytes(
+    tmp_path: Path, start: bytes, found: str | None
+) -> None:
+    path = tmp_path / "export.dat"
+    path.write_bytes(start)
+    assert detect_format(path) == found
+
+
+def test_csv_is_read_with_the_encoding_and_delimiter_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = tmp_path / "export.csv"
+    export.write_bytes(SPREADSHEET_CSV)
+    assert main(["validate", str(export)]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"{export}:2: bytes that are not utf-8; declare the file's encoding (encoding=... or "
+        "fallback_encoding=...)"
+    )
+    assert main(["validate", "--encoding", "cp1252", "--delimiter", ";", str(export)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"OK {export}:2",
+        f"OK {export}:3",
+        "2 records: 2 ok, 0 invalid",
+    ]
+    assert main(["validate", "--fallback-encoding", "cp1252", str(export)]) == 0
+    capsys.readouterr()
+    [check] = check_file(export, csv_reading=CsvReading("cp1252", delimiter=","))
+    assert "no 'id' column" in check.reasons[0]
+
+
 def test_report_lines_show_reasons_then_warnings() -> None:
     report = ValidationReport(
         [
@@ -187,9 +266,12 @@ def test_an_unreadable_file_is_one_failed_check_naming_it(tmp_path: Path) -> Non
     broken = write(tmp_path, "broken.json", '{"items": [')
     [check] = check_file(broken)
     assert check.where == str(broken) and check.reasons[0].startswith("cannot be read as")
-    deep = write(tmp_path, "deep.json", "[" * 100_000 + "]" * 100_000)
-    [check] = check_file(deep)
-    assert check.reasons[0].startswith("cannot be read as europeana-json: maximum recursion")
+    truncated = write(tmp_path, "truncated.json", '[{"id": "/90402/SK_A_1718"')
+    [check] = check_file(truncated)
+    assert check.reasons == (
+        "cannot be read as europeana-json: not JSON at character 27: brackets do not match at "
+        "the end of the text (truncated?)",
+    )
     unknown = write(tmp_path, "notes.xml", "<notes/>")
     [check] = check_file(unknown)
     assert "cannot tell the format" in check.reasons[0] and "--format" in check.reasons[0]
@@ -245,73 +327,6 @@ def test_the_command_prints_each_record_and_exits_by_the_verdict(
     assert out[-1] == "4 records: 1 ok, 3 invalid"
     assert main(["validate", str(tmp_path / "missing.csv")]) == 2
     assert "no such file or folder" in capsys.readouterr().err
-
-
-class _Sent:
-    def get(self, timeout: float) -> None:
-        return None
-
-
-class _FakeProducer:
-    """Stands in for KafkaProducer: every send is confirmed."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, bytes]] = []
-
-    def send(self, topic: str, key: bytes, value: bytes) -> _Sent:
-        self.sent.append((topic, key))
-        return _Sent()
-
-    def flush(self) -> None:
-        return None
-
-
-def test_invalid_records_are_published_and_reported(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    items = [
-        SourceRecord("europeana:/90402/SK_A_1718", GOOD_ITEM),
-        SourceRecord("europeana:/90402/SK_A_4118", dict(GOOD_ITEM, type="PAINTING")),
-        SourceRecord("europeana:unidentified:3fa2", '{"id": "/90402/SK'),
-    ]
-    producer = _FakeProducer()
-    ledger = PublishLedger(tmp_path / "ledger.sqlite")
-    envelopes = [envelope_for("europeana", item, "c", "t") for item in items]
-    try:
-        with caplog.at_level(logging.WARNING, "heritage.producers.kafka_publisher"):
-            result = publish_envelopes(
-                producer,
-                ledger,
-                "heritage.records",
-                envelopes,
-                progress=False,  # type: ignore[arg-type]
-            )
-        dead_letters = publish_envelopes(
-            producer,
-            ledger,
-            "heritage.dlq",
-            envelopes,
-            progress=False,  # type: ignore[arg-type]
-        )
-    finally:
-        ledger.close()
-    assert result.published == 3 and len(producer.sent) == 6
-    assert result.invalid == [
-        (
-            "europeana:/90402/SK_A_4118",
-            ("type 'PAINTING' is not one of IMAGE, TEXT, SOUND, VIDEO, 3D",),
-        ),
-        (
-            "europeana:unidentified:3fa2",
-            ("payload is not a JSON object (truncated, or not JSON)",),
-        ),
-    ]
-    warned = [r for r in caplog.records if r.getMessage().startswith("publishing a record")]
-    assert [r.record_id for r in warned] == [  # type: ignore[attr-defined]
-        "europeana:/90402/SK_A_4118",
-        "europeana:unidentified:3fa2",
-    ]
-    assert dead_letters.invalid == []
 
 
 def test_records_topics_are_told_by_name() -> None:

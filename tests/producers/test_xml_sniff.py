@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from heritage.producers.leading_bytes import without_bom_and_whitespace
 from heritage.producers.lido_drop import lido_files
 from heritage.producers.xml_sniff import not_xml_description, not_xml_reason
 
@@ -71,3 +72,29 @@ def test_long_leading_whitespace_is_read_past(tmp_path: Path) -> None:
 
     assert not_xml_reason(padded) is None
     assert not_xml_reason(note) == "it starts with 'Depot 3, shelf 2'"
+
+
+@pytest.mark.parametrize(
+    ("data", "start"),
+    [
+        (codecs.BOM_UTF8 + b"\r\n<a/>", b"<a/>"),
+        (b"\n\n" + codecs.BOM_UTF8 + b" <a/>", b"<a/>"),
+        (b"\xbf<a/>", b"\xbf<a/>"),
+        (b"\n\xef\xbb<a/>", b"\xef\xbb<a/>"),
+        (codecs.BOM_UTF16_LE + b"<\x00", codecs.BOM_UTF16_LE + b"<\x00"),
+        (b" \t\r\n", b""),
+    ],
+    ids=["bom-then-space", "space-then-bom", "stray-byte", "part-of-a-bom", "utf-16", "blank"],
+)
+def test_a_byte_order_mark_and_whitespace_are_skipped_whole(data: bytes, start: bytes) -> None:
+    assert without_bom_and_whitespace(data) == start
+
+
+def test_a_byte_order_mark_after_a_chunk_of_whitespace_is_skipped(tmp_path: Path) -> None:
+    padded = tmp_path / "padded.xml"
+    padded.write_bytes(b"\n" * 5_000 + codecs.BOM_UTF8 + b"<lido:lido/>")
+    stray = tmp_path / "stray.xml"
+    stray.write_bytes(b"\xbf<lido:lido/>")
+
+    assert not_xml_reason(padded) is None
+    assert not_xml_reason(stray) == "it starts with '\ufffd<lido:lido/>'"
