@@ -4,8 +4,6 @@ naming it, the page's other items are published and the cursor moves on (no serv
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -300,31 +298,6 @@ def test_the_scanner_refuses_text_that_is_not_a_json_object(text: str) -> None:
         split_json_object(text, "items")
     assert isinstance(refused.value, SourceRejection)
     assert "character" in str(refused.value)
-
-
-def _best_of_three(run: Callable[[], object]) -> float:
-    times = []
-    for _ in range(3):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return min(times)
-
-
-@pytest.mark.parametrize(
-    ("make", "size"),
-    [
-        (lambda n: '{"items": [' + deep_array(n) + "]}", 100_000),
-        (lambda n: '{"items": [' + ",".join(['{"t": ["a\\"b"]}'] * (n // 10)) + "]}", 200_000),
-        (lambda n: '{"items": ["' + '\\"' * n + '"]}', 400_000),
-    ],
-    ids=["nested", "many-items", "escapes"],
-)
-def test_the_scanner_is_linear(make: Callable[[int], str], size: int) -> None:
-    small, large = make(size), make(2 * size)
-    t_small = _best_of_three(lambda: split_json_object(small, "items"))
-    t_large = _best_of_three(lambda: split_json_object(large, "items"))
-    assert t_large < 3.0 * t_small + 0.01, (t_small, t_large)
 
 
 def test_a_page_is_read_without_the_network_and_keeps_its_cursor() -> None:

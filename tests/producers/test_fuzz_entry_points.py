@@ -2,7 +2,9 @@
 
 The property, for each entry point: it returns (rejection values among the results are
 fine) or raises a :class:`SourceRejection` whose message names the input and gives a
-reason. Any other exception is a defect, and no output ever carries /etc/passwd.
+reason. Any other exception is a defect, and no output ever carries /etc/passwd. What is
+read is never lost on the way: every Europeana item and every annotation ends as a record
+or a dead letter, and every data line of a CSV export as a row or a bad row.
 ``HERITAGE_FUZZ_EXAMPLES`` sets the examples per test (200 by default; ``make fuzz`` runs
 10,000); the seed is fixed, so a failure reproduces on every run.
 """
@@ -40,15 +42,27 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from heritage.producers.annotation_simulator import SOURCE as ANNOTATION_SOURCE
-from heritage.producers.annotation_simulator import annotation_record, sort_annotations
-from heritage.producers.csv_drop import CsvColumnMapping, CsvRow, map_csv_row, read_csv_rows
-from heritage.producers.europeana_client import (
-    SOURCE as EUROPEANA_SOURCE,
+from heritage.producers.annotation_simulator import (
+    SortedAnnotations,
+    annotation_record,
+    sort_annotations,
+)
+from heritage.producers.csv_drop import (
+    BadCsvRow,
+    CsvColumnMapping,
+    CsvRow,
+    map_csv_row,
+    read_csv_rows,
 )
 from heritage.producers.europeana_client import (
+    MAX_ITEM_DEPTH,
+    SortedItems,
     read_search_page,
     sort_page_items,
     source_record_from_item,
+)
+from heritage.producers.europeana_client import (
+    SOURCE as EUROPEANA_SOURCE,
 )
 from heritage.producers.lido_drop import read_lido_file
 from heritage.producers.metadata_mapping import SUPPORTED_PREFIXES, map_record
@@ -148,9 +162,38 @@ def envelope_bytes(source: str, records: Iterable[SourceRecord]) -> list[bytes]:
     ]
 
 
+def item_outcomes(items: Sequence[Any], sorted_items: SortedItems) -> list[str]:
+    """What became of each item, in page order: "record", or its dead letter's reasons.
+    Fails when an item is lost, counted twice or published as another item."""
+    records, dead_letters = sorted_items.records, sorted_items.dead_letters
+    assert len(records) + len(dead_letters) == len(items), (len(records), len(dead_letters))
+    reasons = {d.payload["position"]: "; ".join(d.payload["reasons"]) for d in dead_letters}
+    assert len(reasons) == len(dead_letters), "two dead letters for one position"
+    assert set(reasons) <= set(range(1, len(items) + 1)), sorted(reasons)
+    published = iter(records)
+    outcomes = []
+    for position, item in enumerate(items, start=1):
+        if position in reasons:
+            outcomes.append(reasons[position])
+        else:
+            assert next(published).payload is item, f"item {position} published as another"
+            outcomes.append("record")
+    return outcomes
+
+
+def assert_every_annotation_kept(batch: Sequence[Any], sorted_batch: SortedAnnotations) -> None:
+    """Every annotation is a record or a dead letter; the records keep the batch's order."""
+    records, dead_letters = sorted_batch.records, sorted_batch.dead_letters
+    assert len(records) + len(dead_letters) == len(batch), (len(records), len(dead_letters))
+    remaining = iter(batch)
+    for record in records:
+        assert any(record.payload is annotation for annotation in remaining), record.record_id
+
+
 def sorted_item_envelopes(items: Sequence[Any]) -> list[bytes]:
     """The harvest's path for a page's items: records and dead letters, each an envelope."""
     sorted_items = sort_page_items(items, CURSOR)
+    item_outcomes(items, sorted_items)
     return envelope_bytes(EUROPEANA_SOURCE, [*sorted_items.records, *sorted_items.dead_letters])
 
 
@@ -169,20 +212,22 @@ def europeana_page_envelopes(text: str) -> str:
     )
 
 
+def sorted_annotation_envelopes(batch: Sequence[Any]) -> list[bytes]:
+    """The simulator's path for a batch: records and dead letters, each an envelope."""
+    sorted_batch = sort_annotations(list(batch))
+    assert_every_annotation_kept(batch, sorted_batch)
+    return envelope_bytes(ANNOTATION_SOURCE, [*sorted_batch.records, *sorted_batch.dead_letters])
+
+
 def annotation_envelope(annotation: Any) -> str:
     """The annotation on its own (keyed, then wrapped) and through the batch's sorting."""
-
-    def sorted_envelopes() -> list[bytes]:
-        sorted_batch = sort_annotations([annotation])
-        return envelope_bytes(
-            ANNOTATION_SOURCE, [*sorted_batch.records, *sorted_batch.dead_letters]
-        )
-
     direct = produced_text(
         lambda: envelope_bytes(ANNOTATION_SOURCE, [annotation_record(annotation)]),
         ("annotation",),
     )
-    return direct + produced_text(sorted_envelopes, ("annotation",))
+    return direct + produced_text(
+        lambda: sorted_annotation_envelopes([annotation]), ("annotation",)
+    )
 
 
 # --- OAI-PMH responses -----------------------------------------------------------------------
@@ -250,6 +295,16 @@ def test_europeana_item_to_envelope_survives_any_json(item: Any) -> None:
 
 @FUZZ
 @given(
+    items=st.lists(
+        st.one_of(st.sampled_from(europeana_item_seeds()), generated_items()), max_size=8
+    )
+)
+def test_every_item_of_a_page_is_a_record_or_a_dead_letter(items: list[Any]) -> None:
+    produced_text(lambda: sorted_item_envelopes(items), ("europeana",))
+
+
+@FUZZ
+@given(
     text=mutated([t.encode() for t in europeana_page_texts()] or [b"{}"], xml=False).map(
         lambda data: data.decode("utf-8", errors="replace")
     )
@@ -262,6 +317,12 @@ def test_europeana_page_parsing_survives_mutated_pages(text: str) -> None:
 @given(annotation=generated_annotations())
 def test_annotation_to_envelope_survives_any_values(annotation: Any) -> None:
     annotation_envelope(annotation)
+
+
+@FUZZ
+@given(batch=st.lists(generated_annotations(), max_size=8))
+def test_every_annotation_of_a_batch_is_a_record_or_a_dead_letter(batch: list[Any]) -> None:
+    produced_text(lambda: sorted_annotation_envelopes(batch), ("annotation",))
 
 
 # --- hostile inputs, each once: entity bombs, external entities, huge and deep values -------
@@ -297,31 +358,98 @@ def test_hostile_xml_is_rejected_or_read_safely(kind: str, name: str, drop_dir: 
     assert_no_passwd(produced)
 
 
+# The line of each data line of a hostile export (each must be a row or a bad row); None
+# where the export as a whole is refused: its header cannot be read or names no id column.
+HOSTILE_CSV_DATA_LINES: dict[str, list[int] | None] = {
+    "50,000 columns": [2],
+    "1 MB cell": [2],
+    "1 MB quoted cell never closed": [2],
+    "NUL bytes": [2],
+    "UTF-16 with BOM": [2, 3, 4],
+    "latin-1 header": None,
+    "only a BOM": None,
+    "no id column": None,
+    "1 MB header line": None,
+}
+
+
 @pytest.mark.parametrize("name", sorted(hostile_csv()))
 def test_hostile_csv_is_rejected_or_read(name: str, drop_dir: Path) -> None:
-    csv_file_results(drop_dir / "hostile.csv", hostile_csv()[name])
+    path = drop_dir / "hostile.csv"
+    csv_file_results(path, hostile_csv()[name])
+    expected_lines = HOSTILE_CSV_DATA_LINES[name]
+    if expected_lines is None:
+        with pytest.raises(SourceRejection):
+            list(read_csv_rows(path))
+        return
+    rows = list(read_csv_rows(path))
+    assert [row.line for row in rows] == expected_lines
+    assert all(row.reason for row in rows if isinstance(row, BadCsvRow))
 
 
-HOSTILE_JSON_PAGES = {
-    "1 MB string": json.dumps({"items": [{"id": "/1/a", "title": ["x" * (1 << 20)]}]}),
-    "50,000 fields": json.dumps({"items": [{"id": "/1/a", **{f"f{i}": i for i in range(50_000)}}]}),
-    "nesting 100,000 deep": '{"items": [' + "[" * 100_000 + "]" * 100_000 + "]}",
-    "5,000-digit number": '{"items": [{"id": "/1/a", "score": ' + "9" * 5000 + "}]}",
-    "lone surrogate escape": '{"items": [{"id": "/1/a", "title": ["\\ud800"]}]}',
-    "NaN and Infinity": '{"items": [{"id": "/1/a", "score": NaN, "rank": -Infinity}]}',
-    "items not a list": '{"items": {"id": "/1/a"}}',
-    "not JSON": "<html><body>Service unavailable</body></html>",
-    "empty": "",
+# Each hostile page, and what each of its items becomes: "record", or words of its dead
+# letter's reasons; None where the page as a whole is refused.
+HOSTILE_JSON_PAGES: dict[str, tuple[str, list[str] | None]] = {
+    "1 MB string": (
+        json.dumps({"items": [{"id": "/1/a", "title": ["x" * (1 << 20)]}]}),
+        ["record"],
+    ),
+    "50,000 fields": (
+        json.dumps({"items": [{"id": "/1/a", **{f"f{i}": i for i in range(50_000)}}]}),
+        ["record"],
+    ),
+    "nesting 100,000 deep": (
+        '{"items": [' + "[" * 100_000 + "]" * 100_000 + "]}",
+        [f"nest 100000 levels deep in it, more than the {MAX_ITEM_DEPTH}"],
+    ),
+    "5,000-digit number": (
+        '{"items": [{"id": "/1/a", "score": ' + "9" * 5000 + "}]}",
+        ["not valid JSON"],
+    ),
+    "lone surrogate escape": (
+        '{"items": [{"id": "/1/a", "title": ["\\ud800"]}]}',
+        ["lone UTF-16 surrogate"],
+    ),
+    "NaN and Infinity": (
+        '{"items": [{"id": "/1/a", "score": NaN, "rank": -Infinity}]}',
+        ["score is nan"],
+    ),
+    "items not a list": ('{"items": {"id": "/1/a"}}', None),
+    "not JSON": ("<html><body>Service unavailable</body></html>", None),
+    "empty": ("", None),
 }
 
 
 @pytest.mark.parametrize("name", sorted(HOSTILE_JSON_PAGES))
 def test_hostile_europeana_pages_are_rejected_or_read(name: str) -> None:
-    europeana_page_envelopes(HOSTILE_JSON_PAGES[name])
+    text, expected = HOSTILE_JSON_PAGES[name]
+    europeana_page_envelopes(text)
+    if expected is None:
+        with pytest.raises(SourceRejection):
+            read_search_page(text, API_KEY, CURSOR)
+        return
+    items = read_search_page(text, API_KEY, CURSOR).items
+    outcomes = item_outcomes(items, sort_page_items(items, CURSOR))
+    assert len(outcomes) == len(expected)
+    for outcome, words in zip(outcomes, expected, strict=True):
+        assert words in outcome, outcome
 
 
 @pytest.mark.parametrize("depth", [50, 5000])
 def test_deeply_nested_europeana_item_and_annotation(depth: int) -> None:
-    europeana_item_envelope({"id": "/1/a", "title": nested(depth)})
-    europeana_item_envelope({"title": nested(depth)})
-    annotation_envelope({"annotation_id": "annotation:1", "body": nested(depth)})
+    nesting = f"nest more than {MAX_ITEM_DEPTH} levels deep"
+    items = [{"id": "/1/a", "title": nested(depth)}, {"title": nested(depth)}]
+    for item in items:
+        europeana_item_envelope(item)
+    sorted_items = sort_page_items(items, CURSOR)
+    assert sorted_items.records == []
+    assert all(nesting in outcome for outcome in item_outcomes(items, sorted_items))
+    assert sorted_items.dead_letters[0].record_id == "europeana:/1/a"
+
+    annotation = {"annotation_id": "annotation:1", "body": nested(depth)}
+    annotation_envelope(annotation)
+    sorted_batch = sort_annotations([annotation])
+    assert_every_annotation_kept([annotation], sorted_batch)
+    [dead_letter] = sorted_batch.dead_letters
+    assert dead_letter.record_id == "annotation:1"
+    assert any(nesting in reason for reason in dead_letter.payload["reasons"])
