@@ -39,8 +39,9 @@ from heritage.producers.europeana_client import (
     sort_page_items,
     source_record_from_item,
 )
+from heritage.producers.json_page_split import split_json_object
 from heritage.producers.lido_drop import read_lido_file
-from heritage.producers.metadata_mapping import map_record
+from heritage.producers.metadata_mapping import lido_record_problems, map_record
 from heritage.producers.oai_pmh_protocol import parse_response, xml_parser
 from heritage.record_model import SourceRecord, envelope_for
 from heritage.settings import Secret
@@ -84,6 +85,29 @@ def oai_error_with_attributes(n: int, _: Path) -> bytes:
         f'<OAI-PMH xmlns="{OAI}"><responseDate>2026-11-20T10:00:00Z</responseDate>'
         f'<request verb="ListRecords">https://repo.example.org/oai</request>'
         f'<error code="badArgument" {attributes}>bad</error></OAI-PMH>'
+    ).encode()
+
+
+def oai_request_with_attributes(n: int, _: Path) -> bytes:
+    attributes = " ".join(f'a{i}="v{i}"' for i in range(n))
+    return (
+        f'<OAI-PMH xmlns="{OAI}"><responseDate>2026-11-20T10:00:00Z</responseDate>'
+        f'<request verb="ListRecords" {attributes}>https://repo.example.org/oai</request>'
+        f'<error code="badResumptionToken">expired</error></OAI-PMH>'
+    ).encode()
+
+
+def oai_page_with_entity_references(n: int, _: Path) -> bytes:
+    """A record whose title refers n times to an entity that would expand to 10^9 'lol's."""
+    laughs = "".join(f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10))
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE OAI-PMH [<!ENTITY lol0 "lol">'
+        f'{laughs}]><OAI-PMH xmlns="{OAI}"><responseDate>2026-11-20T10:00:00Z</responseDate>'
+        f'<request verb="ListRecords">https://repo.example.org/oai</request><ListRecords>'
+        f"<record><header><identifier>oai:x:1</identifier><datestamp>2026-11-01</datestamp>"
+        f"</header><metadata><dc xmlns='http://www.openarchives.org/OAI/2.0/oai_dc/'>"
+        f"<title xmlns='http://purl.org/dc/elements/1.1/'>{'&lol9;' * n}</title></dc>"
+        f"</metadata></record></ListRecords></OAI-PMH>"
     ).encode()
 
 
@@ -169,6 +193,32 @@ def lido_with_attributes(n: int, _: Path) -> Any:
     return _element(f"<lido:lidoWrap {LIDO}>{_lido_record(body)}</lido:lidoWrap>")[0]
 
 
+def lido_with_long_work_type(n: int, _: Path) -> Any:
+    """One objectWorkType term of ``n`` characters: a word, blanks, then unclosed ``(``."""
+    term = "Gemälde" + " " * (n // 2) + "(" * max(0, n - n // 2 - 8) + "x"
+    body = (
+        "<lido:objectClassificationWrap><lido:objectWorkTypeWrap><lido:objectWorkType>"
+        f"<lido:term>{term}</lido:term></lido:objectWorkType></lido:objectWorkTypeWrap>"
+        "</lido:objectClassificationWrap>"
+    )
+    return _element(f"<lido:lidoWrap {LIDO}>{_lido_record(body)}</lido:lidoWrap>")[0]
+
+
+def lido_with_terminology_attributes(n: int, _: Path) -> Any:
+    """One value with n attributes holding LIDO terminology URIs, one of them unknown."""
+    attributes = " ".join(
+        f'x:a{i}="http://terminology.lido-schema.org/lido{i:05d}"' for i in range(n)
+    )
+    attributes += ' x:invented="http://terminology.lido-schema.org/lido123456"'
+    body = (
+        "<lido:objectIdentificationWrap><lido:titleWrap><lido:titleSet>"
+        f"<lido:appellationValue {attributes}>t</lido:appellationValue></lido:titleSet>"
+        "</lido:titleWrap></lido:objectIdentificationWrap>"
+    )
+    wrap = f'<lido:lidoWrap {LIDO} xmlns:x="urn:example:x">{_lido_record(body)}</lido:lidoWrap>'
+    return _element(wrap)[0]
+
+
 def edm_with_references(n: int, _: Path) -> Any:
     references = "".join(f'<dc:creator rdf:resource="#agent{i}"/>' for i in range(n))
     entities = "".join(
@@ -223,6 +273,25 @@ def lido_attributes_file(n: int, folder: Path) -> Path:
     return path
 
 
+def lido_xsd_errors_file(n: int, folder: Path) -> Path:
+    """One record on one line with N lidoRecIDs, the first carrying N attributes LIDO does
+    not define: N XSD errors among N elements of one name on one line. (N faulty siblings
+    would time libxml2 instead: it gives each error a path, found by scanning the siblings
+    before the element.)"""
+    attributes = " ".join(f'bogus{i}="x"' for i in range(n))
+    more_ids = "".join(
+        f"<lido:lidoRecID lido:type='local'>R{i}</lido:lidoRecID>" for i in range(1, n)
+    )
+    record = (
+        _lido_record("")
+        .replace("<lido:lidoRecID ", f"<lido:lidoRecID {attributes} ", 1)
+        .replace("</lido:lidoRecID>", f"</lido:lidoRecID>{more_ids}", 1)
+    )
+    path = folder / f"xsd-errors-{n}.xml"
+    path.write_text(f"<lido:lidoWrap {LIDO}>{record}</lido:lidoWrap>", "utf-8")
+    return path
+
+
 def csv_columns_file(n: int, folder: Path) -> Path:
     header = "id,title," + ",".join(f"extra{i}" for i in range(n))
     row = "1,t," + ",".join(f"v{i}" for i in range(n))
@@ -255,6 +324,18 @@ def page_with_items(n: int, _: Path) -> str:
         for i in range(n)
     ]
     return json.dumps({"apikey": "api2demo", "success": True, "items": items})
+
+
+def json_page_nested(n: int, _: Path) -> str:
+    return '{"items": [' + "[" * n + "]" * n + "]}"
+
+
+def json_page_items(n: int, _: Path) -> str:
+    return '{"items": [' + ",".join(['{"t": ["a\\"b"]}'] * n) + "]}"
+
+
+def json_page_escapes(n: int, _: Path) -> str:
+    return '{"items": ["' + '\\"' * n + '"]}'
 
 
 def annotation_with_fields(n: int, _: Path) -> dict[str, Any]:
@@ -293,8 +374,12 @@ def europeana_page(text: str) -> int:
 CASES = (
     Case("oai parse_response", "error element with 10N attributes", oai_error_with_attributes,
          parse_response, 10),
+    Case("oai parse_response", "request with 10N attributes", oai_request_with_attributes,
+         parse_response, 10),
     Case("oai parse_response", "ListRecords with N/10 records", oai_page_with_records,
          parse_response, 0.1),
+    Case("oai parse_response", "N refs to a 10^9-fold entity", oai_page_with_entity_references,
+         parse_response),
     Case("oai parse_response", "header with 10N setSpecs", oai_header_with_set_specs,
          parse_response, 10),
     Case("map_record oai_dc", "N titles and N creators", dc_with_values,
@@ -303,6 +388,10 @@ CASES = (
          lambda e: map_record("lido", e)),
     Case("map_record lido", "N attributes on one value (x50)", lido_with_attributes,
          lambda e: [map_record("lido", e) for _ in range(50)]),
+    Case("map_record lido", "work-type term of N characters", lido_with_long_work_type,
+         lambda e: map_record("lido", e)),
+    Case("lido_record_problems", "N terminology URIs on one value",
+         lido_with_terminology_attributes, lido_record_problems),
     Case("map_record edm", "N rdf:resource refs + N entities", edm_with_references,
          lambda e: map_record("edm", e)),
     Case("map_record iso19139", "N keywords and N contacts", iso_with_keywords,
@@ -315,6 +404,8 @@ CASES = (
     # measure that range with --n 50000.
     Case("read_lido_file", "2N attributes on one value", lido_attributes_file,
          lambda p: list(read_lido_file(p)), 2),
+    Case("read_lido_file", "N XSD errors on one line", lido_xsd_errors_file,
+         lambda p: list(read_lido_file(p))),
     Case("read_csv_rows+map_csv_row", "2N columns", csv_columns_file, read_all_csv, 2),
     Case("read_csv_rows+map_csv_row", "N rows", csv_rows_file, read_all_csv),
     Case("source_record_from_item", "item with 5N fields", item_with_fields,
@@ -325,6 +416,12 @@ CASES = (
          lambda item: europeana_items([item] * 200), 0.02),
     Case("read_search_page+sort", "page with N/4 items", page_with_items,
          europeana_page, 0.25),
+    Case("split_json_object", "items nested 5N deep", json_page_nested,
+         lambda text: split_json_object(text, "items"), 5),
+    Case("split_json_object", "N items", json_page_items,
+         lambda text: split_json_object(text, "items")),
+    Case("split_json_object", "a string of 100N escapes", json_page_escapes,
+         lambda text: split_json_object(text, "items"), 100),
     Case("annotation_record -> envelope", "annotation with 5N fields", annotation_with_fields,
          lambda a: envelope_json(ANNOTATION_SOURCE, annotation_record(a)), 5),
 )  # fmt: skip

@@ -9,16 +9,21 @@ network, and the parser expands no entities and loads no DTD.
 
 :func:`lido_schema_problems` validates one ``lido:lido`` (as streamed by the LIDO drop)
 against the version its ``xsi:schemaLocation`` names, 1.1 when it names none (1.1 is
-backwards compatible with 1.0), and turns each XSD error into a reason that names the line,
+backwards compatible with 1.0), and turns its XSD errors into reasons that name the line,
 the element and the fix, in the style of the content rules of
-:func:`heritage.producers.metadata_mapping.lido_record_problems`.
+:func:`heritage.producers.metadata_mapping.lido_record_problems`: each message once per
+line, the first :data:`MAX_SCHEMA_REASONS` of them and a count of the rest. Reasons are built
+for those first ones only, so a record with thousands of faults on one line costs no more
+than one walk over its elements.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import threading
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -224,15 +229,76 @@ def _display_names(text: str) -> str:
     return _QNAME.sub(lambda m: _display(m.group(0)), text)
 
 
-def _element_at(record: etree._Element, error: SchemaViolation, tag: str) -> etree._Element | None:
+def _child_steps(parent: etree._Element) -> dict[str, etree._Element]:
+    """Each element child of ``parent`` by its step in a libxml2 node path: ``lido:term``,
+    ``lido:term[2]`` when siblings share the name, ``*[3]`` in a default namespace."""
+    children = list(parent.iterchildren(etree.Element))
+    keys: list[tuple[str | None, str] | None] = []
+    for child in children:
+        qname = etree.QName(child)
+        # libxml2 cannot name an element of a default namespace: "*", counted among all.
+        generic = qname.namespace is not None and child.prefix is None
+        keys.append(None if generic else (child.prefix, qname.localname))
+    totals = Counter(keys)
+    seen: Counter[tuple[str | None, str] | None] = Counter()
+    steps = {}
+    for position, (child, key) in enumerate(zip(children, keys, strict=True), start=1):
+        if key is None:
+            name, occurrence, total = "*", position, len(children)
+        else:
+            prefix, local = key
+            seen[key] += 1
+            name = f"{prefix}:{local}" if prefix else local
+            occurrence, total = seen[key], totals[key]
+        steps[f"{name}[{occurrence}]" if total > 1 else name] = child
+    return steps
+
+
+class RecordElements:
+    """The elements of one record, by tag and line and by the node path libxml2 gives an
+    error; each index is built on first use, at most once per record."""
+
+    def __init__(self, record: etree._Element) -> None:
+        self.record = record
+        self._by_line: dict[tuple[str, int | None], list[etree._Element]] | None = None
+        self._steps: dict[etree._Element, dict[str, etree._Element]] = {}
+
+    def on_line(self, tag: str, line: int | None) -> list[etree._Element]:
+        """The elements named ``tag`` (``{namespace}local``) that start on ``line``."""
+        if self._by_line is None:
+            self._by_line = defaultdict(list)
+            for element in self.record.iter(etree.Element):
+                self._by_line[(element.tag, element.sourceline)].append(element)
+        return self._by_line.get((tag, line), [])
+
+    def at_path(self, path: str) -> etree._Element | None:
+        """The element at ``path`` (``/lido:lido/lido:lidoRecID[2]``, its first step the
+        record itself); None when no element of the record is there."""
+        steps = path.split("/")
+        if len(steps) < 2 or steps[0]:
+            return None
+        element = self.record
+        for step in steps[2:]:
+            children = self._steps.get(element)
+            if children is None:
+                children = self._steps[element] = _child_steps(element)
+            found = children.get(step)
+            if found is None:
+                return None
+            element = found
+        return element
+
+
+def _element_at(
+    elements: RecordElements, error: SchemaViolation, tag: str
+) -> etree._Element | None:
     """The element an error is about: the one with its tag on its line, told apart by its
     path when one line holds several."""
-    candidates = [e for e in record.iter(tag) if e.sourceline == error.line]
+    candidates = elements.on_line(tag, error.line)
     if len(candidates) > 1:
-        tree = record.getroottree()
-        base = len(tree.getpath(record)) + 1
-        wanted = error.path.split("/", 2)[2] if error.path.count("/") >= 2 else ""
-        return next((c for c in candidates if tree.getpath(c)[base:] == wanted), candidates[0])
+        found = elements.at_path(error.path)
+        if found is not None and found.tag == tag and found.sourceline == error.line:
+            return found
     return candidates[0] if candidates else None
 
 
@@ -334,14 +400,20 @@ def _detail_reason(
     return f"{_display_names(detail).rstrip('.')}; correct it to match LIDO {version}"
 
 
-def schema_error_reason(record: etree._Element, error: SchemaViolation, version: str) -> str:
-    """``XSD: line N: element X: <what is wrong> (<what LIDO allows>); <the fix>``."""
+def schema_error_reason(
+    record: etree._Element,
+    error: SchemaViolation,
+    version: str,
+    elements: RecordElements | None = None,
+) -> str:
+    """``XSD: line N: element X: <what is wrong> (<what LIDO allows>); <the fix>``; pass the
+    ``elements`` of the record when explaining several of its errors."""
     where = f"XSD: line {error.line}: " if error.line else "XSD: "
     match = _MESSAGE.match(error.message)
     if not match:
         return f"{where}{_display_names(error.message).rstrip('.')}; correct it to match LIDO"
     tag, attribute = match.group("element", "attribute")
-    element = _element_at(record, error, tag)
+    element = _element_at(elements or RecordElements(record), error, tag)
     name = _display(tag)
     shown_attribute = _display(attribute, attribute=True) if attribute else None
     subject = f"element {name}" + (f", attribute {shown_attribute}" if shown_attribute else "")
@@ -350,19 +422,21 @@ def schema_error_reason(record: etree._Element, error: SchemaViolation, version:
 
 
 def lido_schema_problems(record: etree._Element) -> list[str]:
-    """Every XSD error of one ``lido:lido`` as a reason naming its line, the element and the
-    fix (empty when the record is valid against the LIDO version it declares)."""
+    """The XSD errors of one ``lido:lido`` as reasons naming the line, the element and the
+    fix, at most :data:`MAX_SCHEMA_REASONS` and a count of the rest (empty when the record
+    is valid against the LIDO version it declares)."""
     version = declared_lido_version(record)
-    reasons = list(
-        dict.fromkeys(
-            schema_error_reason(record, e, version) for e in schema_errors(record, version)
-        )
-    )
-    if len(reasons) > MAX_SCHEMA_REASONS:
-        rest = len(reasons) - MAX_SCHEMA_REASONS
-        reasons = [
-            *reasons[:MAX_SCHEMA_REASONS],
+    # libxml2 repeats a message for every faulty element of a run: once per line is enough.
+    distinct: dict[tuple[int | None, str], SchemaViolation] = {}
+    for violation in schema_errors(record, version):
+        distinct.setdefault((violation.line, violation.message), violation)
+    shown = itertools.islice(distinct.values(), MAX_SCHEMA_REASONS)
+    elements = RecordElements(record)
+    reasons = list(dict.fromkeys(schema_error_reason(record, v, version, elements) for v in shown))
+    if len(distinct) > MAX_SCHEMA_REASONS:
+        rest = len(distinct) - MAX_SCHEMA_REASONS
+        reasons.append(
             f"XSD: {rest} more LIDO {version} schema errors; fix the ones above and validate "
-            "the record again",
-        ]
+            "the record again"
+        )
     return reasons

@@ -25,7 +25,7 @@ from heritage.producers.lido_schema import (
     schema_parser,
     vendored_schema_path,
 )
-from heritage.producers.metadata_mapping import lido_record_problems
+from heritage.producers.metadata_mapping import LIDO_NS, lido_record_problems
 from heritage.producers.oai_pmh_generated_records import generated_object, lido_xml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -169,10 +169,11 @@ def test_a_broken_export_gets_one_reason_per_fault_with_its_line(tmp_path: Path)
     ]
 
 
-def test_reasons_on_a_one_line_record_name_the_element_at_fault() -> None:
+@pytest.mark.parametrize("default_namespace", [False, True])
+def test_reasons_on_a_one_line_record_name_the_element_at_fault(default_namespace: bool) -> None:
     """Generated and minified exports put a whole record on one line: the element is told
-    apart from others of its name by its place."""
-    record = etree.fromstring(
+    apart from others of its name by its place, also where LIDO is the default namespace."""
+    xml = (
         lido_xml(generated_object(7, 1), "oai:heritage.example.org:object-1", "2024-05-01")
         .replace(
             "</lido:resourceSet></lido:resourceWrap>",
@@ -185,8 +186,14 @@ def test_reasons_on_a_one_line_record_name_the_element_at_fault() -> None:
             "<lido:resourceType><lido:term>Bild</lido:term></lido:resourceType>"
             "<lido:rightsResource>",
         )
-        .encode()
     )
+    if default_namespace:
+        xml = (
+            xml.replace("<lido:", "<")
+            .replace("</lido:", "</")
+            .replace("xmlns:lido=", f'xmlns="{LIDO_NS}" xmlns:lido=')
+        )
+    record = etree.fromstring(xml.encode())
     # Three resourceType on line 1; only the second of the second resourceSet is at fault.
     assert lido_schema_problems(record) == [
         "XSD: line 1: element resourceType: this element is not expected here (LIDO 1.1 "
@@ -204,6 +211,38 @@ def test_a_record_that_is_not_lido_and_a_flood_of_errors_are_reported_briefly() 
     )
     problems = lido_schema_problems(flood)
     assert len(problems) == MAX_SCHEMA_REASONS + 1
+    assert problems[-1].startswith("XSD: 6 more LIDO 1.1 schema errors; fix the ones above")
+
+
+def test_a_flood_of_errors_on_one_line_gives_one_reason_per_message_and_a_count() -> None:
+    """Minified exports put thousands of faulty elements on one line: libxml2 reports each,
+    the reasons say each fault once and count what is past the first ones."""
+    lido = 'xmlns:lido="http://www.lido-schema.org"'
+    repeated = "".join('<lido:lidoRecID bogus="x">R</lido:lidoRecID>' for _ in range(300))
+    record = etree.fromstring(f"<lido:lido {lido}>{repeated}</lido:lido>".encode())
+    assert len(schema_errors(record, "1.1")) == 601
+    assert lido_schema_problems(record) == [
+        "XSD: line 1: element lidoRecID, attribute bogus: attribute bogus is not allowed here "
+        "(LIDO 1.1 does not define it on lidoRecID); remove it",
+        "XSD: line 1: element lidoRecID: the required attribute lido:type is missing (LIDO "
+        "1.1); add it",
+        "XSD: line 1: element lido: a required child element is missing (LIDO 1.1 requires "
+        "one of lidoRecID, objectPublishedID, category, applicationProfile, "
+        "descriptiveMetadata in lido after its last child); add it",
+    ]
+
+    attributes = " ".join(f'bogus{i}="x"' for i in range(MAX_SCHEMA_REASONS + 5))
+    valid = "".join(f"<lido:lidoRecID lido:type='local'>R{i}</lido:lidoRecID>" for i in range(300))
+    record = etree.fromstring(
+        f"<lido:lido {lido}>{valid}<lido:lidoRecID lido:type='local' {attributes}>R"
+        f"</lido:lidoRecID></lido:lido>".encode()
+    )
+    problems = lido_schema_problems(record)
+    assert len(problems) == MAX_SCHEMA_REASONS + 1
+    assert problems[0] == (
+        "XSD: line 1: element lidoRecID, attribute bogus0: attribute bogus0 is not allowed "
+        "here (LIDO 1.1 does not define it on lidoRecID); remove it"
+    )
     assert problems[-1].startswith("XSD: 6 more LIDO 1.1 schema errors; fix the ones above")
 
 
