@@ -4,7 +4,8 @@ idempotence on, and delivery confirmed before any state is committed.
 Every envelope sent to a records topic is classified with the cleanse stage's own rules
 (:func:`heritage.record_contract.classify_envelope`). An invalid record is still published,
 since cleanse stays the authority and nothing may be lost, but the producer says so at
-once: one warning per record and the list on :class:`PublishResult`.
+once: a warning per chunk sent, naming the first few, and the whole list on
+:class:`PublishResult`.
 """
 
 from __future__ import annotations
@@ -47,20 +48,24 @@ def is_records_topic(topic: str) -> bool:
 
 
 def invalid_records(topic: str, envelopes: Iterable[Envelope]) -> list[tuple[str, tuple[str, ...]]]:
-    """(record_id, reasons) of the envelopes cleanse will reject, each logged as a warning."""
+    """(record_id, reasons) of the envelopes cleanse will reject; one warning names how many
+    and the first few (the command line lists them all)."""
     found = []
     for envelope in envelopes:
         verdict = classify_envelope(envelope)
         if not verdict.valid:
             found.append((envelope.record_id, verdict.reasons))
-            log.warning(
-                "publishing a record the cleanse stage will reject",
-                extra={
-                    "topic": topic,
-                    "record_id": envelope.record_id,
-                    "reasons": "; ".join(verdict.reasons),
-                },
-            )
+    if found:
+        log.warning(
+            "publishing records the cleanse stage will reject",
+            extra={
+                "topic": topic,
+                "invalid": len(found),
+                "first": " | ".join(
+                    f"{record_id}: {'; '.join(reasons)}" for record_id, reasons in found[:3]
+                ),
+            },
+        )
     return found
 
 
