@@ -530,9 +530,67 @@ def europeana_type_of_term(term: str) -> str | None:
     return EUROPEANA_TYPE_BY_CLASSIFICATION[ending] if ending else found
 
 
+# The Europeana type of the digital resource itself, for objects whose kind says nothing of
+# it (a coffee pot, a coin, a tool: photographed, they are IMAGE in EDM, whose edm:type is
+# the type of the digital object): ``resourceSet/resourceType`` terms (qualifier dropped, as
+# above) and the file name extension of the resource's link. Documented in
+# docs/source_mappings.md.
+EUROPEANA_TYPE_BY_RESOURCE_TYPE: dict[str, str] = {
+    **dict.fromkeys(
+        ("image", "images", "digital image", "still image", "stillimage", "digitales bild",
+         "digitalbild", "bild", "digitalisat", "foto", "photo", "image numérique",
+         "immagine digitale", "imagen digital", "digitale afbeelding", "afbeelding",
+         "http://vocab.getty.edu/aat/300215302"),
+        "IMAGE",
+    ),
+    **dict.fromkeys(
+        ("text", "full text", "volltext", "digital text", "document", "pdf", "texte"),
+        "TEXT",
+    ),
+    **dict.fromkeys(("audio", "sound", "sound recording", "tondokument", "ton"), "SOUND"),
+    **dict.fromkeys(("video", "moving image", "film", "bewegtbild"), "VIDEO"),
+    **dict.fromkeys(("3d", "3d model", "3d modell", "3d object", "3d objekt"), "3D"),
+}  # fmt: skip
+EUROPEANA_TYPE_BY_FILE_EXTENSION: dict[str, str] = {
+    **dict.fromkeys(
+        ("jpg", "jpeg", "jpe", "tif", "tiff", "png", "gif", "jp2", "jpx", "webp", "bmp"), "IMAGE"
+    ),
+    **dict.fromkeys(("pdf", "txt", "epub"), "TEXT"),
+    **dict.fromkeys(("mp3", "wav", "ogg", "oga", "flac", "m4a", "aac"), "SOUND"),
+    **dict.fromkeys(("mp4", "m4v", "mov", "webm", "ogv", "avi", "mpg", "mpeg"), "VIDEO"),
+    **dict.fromkeys(("glb", "gltf", "obj", "ply", "stl", "x3d"), "3D"),
+}  # fmt: skip
+
+
+def _resource_type_of_term(term: str) -> str | None:
+    getty = _getty_concept_uri(term)
+    key = getty or _classification_key(term)
+    return EUROPEANA_TYPE_BY_RESOURCE_TYPE.get(key) if key else None
+
+
+def _resource_type_of_link(link: str) -> str | None:
+    path = link.split("?", 1)[0].split("#", 1)[0]
+    name = path.rsplit("/", 1)[-1]
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    return EUROPEANA_TYPE_BY_FILE_EXTENSION.get(extension)
+
+
+def _lido_resource_type(lido: etree._Element) -> str | None:
+    """The type of the record's digital resource: its first ``resourceType`` the table
+    knows, else the file name extension of its first link."""
+    resource_sets = "lido:administrativeMetadata/lido:resourceWrap/lido:resourceSet"
+    for resource_type in _xp(lido, f"{resource_sets}/lido:resourceType"):
+        values = _texts(_xp(resource_type, "lido:conceptID | lido:term"))
+        found = next(filter(None, map(_resource_type_of_term, values)), None)
+        if found:
+            return found
+    return next(filter(None, map(_resource_type_of_link, _lido_image_links(lido))), None)
+
+
 def _lido_type(lido: etree._Element) -> str | None:
     """``europeana:type`` as written; else the type derived from the object work types, then
-    the other classifications (concept URIs before terms, in document order)."""
+    the other classifications (concept URIs before terms, in document order); else the type
+    of the digital resource (:data:`EUROPEANA_TYPE_BY_RESOURCE_TYPE`)."""
     classification = "lido:descriptiveMetadata/lido:objectClassificationWrap"
     explicit = _first(
         _xp(
@@ -554,7 +612,7 @@ def _lido_type(lido: etree._Element) -> str | None:
         found = next(filter(None, map(europeana_type_of_term, ids + terms)), None)
         if found:
             return found
-    return None
+    return _lido_resource_type(lido)
 
 
 def _lido_image_links(lido: etree._Element) -> list[str]:

@@ -12,6 +12,7 @@ from lxml import etree
 
 from heritage.producers import metadata_mapping
 from heritage.producers.metadata_mapping import (
+    LIDO_NS,
     MappingError,
     lido_record_problems,
     map_lido_record,
@@ -295,9 +296,48 @@ def test_lido_type_comes_from_other_classifications_and_europeana_type_wins() ->
     assert record["type"] == "SOUND"
 
 
+def _with_resource(record: etree._Element, link: str, resource_type: str = "") -> etree._Element:
+    """The record with its digital resource's link (and resourceType term) replaced."""
+    (link_element,) = record.iter(f"{{{LIDO_NS}}}linkResource")
+    link_element.text = link
+    if resource_type:
+        resource_set = next(record.iter(f"{{{LIDO_NS}}}resourceSet"))
+        kind = etree.SubElement(resource_set, f"{{{LIDO_NS}}}resourceType")
+        etree.SubElement(kind, f"{{{LIDO_NS}}}term").text = resource_type
+    return record
+
+
 def test_lido_type_stays_absent_for_objects_the_table_does_not_know() -> None:
     work_types = _work_type("Kaffeekanne") + _work_type("Skulptur")
-    assert "type" not in map_lido_record(lido_record(work_types=work_types))
+    record = _with_resource(lido_record(work_types=work_types), "https://images.example.org/1")
+    assert "type" not in map_lido_record(record)
+
+
+@pytest.mark.parametrize(
+    ("link", "resource_type", "expected"),
+    [
+        ("https://images.example.org/DE-MUS-038411/210566.jpg", "", "IMAGE"),
+        ("https://images.example.org/view?id=210566", "Digitales Bild", "IMAGE"),
+        ("https://img.example/v?id=1", "digital image (digitized from analog source)", "IMAGE"),
+        ("https://images.example.org/v?id=1", "http://vocab.getty.edu/aat/300215302", "IMAGE"),
+        ("https://repository.example.org/bitstream/4711/Inventar.pdf", "", "TEXT"),
+        ("https://media.example.org/interview.mp3?download=1", "", "SOUND"),
+        ("https://media.example.org/film", "Video", "VIDEO"),
+        ("https://media.example.org/scan.glb", "", "3D"),
+    ],
+)  # fmt: skip
+def test_an_object_the_table_does_not_know_gets_the_type_of_its_digital_resource(
+    link: str, resource_type: str, expected: str
+) -> None:
+    # A coffee pot photographed is an image in EDM: edm:type is the digital object's type.
+    record = lido_record(work_types=_work_type("Kaffeekanne"))
+    assert map_lido_record(_with_resource(record, link, resource_type))["type"] == expected
+
+
+def test_what_the_object_is_wins_over_its_digital_resource() -> None:
+    # A book scanned page by page is TEXT, though every resource is an image.
+    record = _with_resource(lido_record(work_types=_work_type("Buch")), "https://x.example/1.tif")
+    assert map_lido_record(record)["type"] == "TEXT"
 
 
 def test_the_type_table_holds_only_europeana_types() -> None:
@@ -318,7 +358,7 @@ def test_corpus_lido_records_get_types_from_their_work_types(corpus_dir: Path) -
     assert record_of("KHB.xml")["type"] == "IMAGE"  # Gemälde, aat/300033618
     assert record_of("Wannseekonferenz.xml")["type"] == "IMAGE"  # Fotografie
     assert record_of("graphics_example_record.xml")["type"] == "IMAGE"  # Holzschnitt
-    assert "type" not in record_of("dkult-Benrath.xml")  # Kaffeekanne
+    assert record_of("dkult-Benrath.xml")["type"] == "IMAGE"  # Kaffeekanne; resourceType image
 
 
 # --- EDM as Europeana publishes it ---------------------------------------------------
