@@ -129,7 +129,9 @@ _JAVA_SPACE = r"[ \t\n\x0b\f\r]"
 _LANGUAGE_CODE = re.compile(rf"[a-z]{{2,3}}{_JAVA_END}")
 _HTTP_URL = re.compile(r"https?://[^ \t\n\x0b\f\r/]")
 _YEAR = re.compile(rf"[0-9]{{4}}{_JAVA_END}")
-_CIRCA = re.compile(rf"(?:c\.?|ca\.?|circa){_JAVA_SPACE}*([0-9]{{4}}){_JAVA_END}", re.I | re.A)
+_CIRCA = re.compile(
+    rf"(?:c\.?|ca\.?|circa|um|vers|hacia){_JAVA_SPACE}*([0-9]{{4}}){_JAVA_END}", re.I | re.A
+)
 _RANGE = re.compile(rf"([0-9]{{4}}){_JAVA_SPACE}*[-\u2013/]{_JAVA_SPACE}*([0-9]{{4}}){_JAVA_END}")
 _DAY = re.compile(rf"([0-9]{{4}})-([0-9]{{2}})-([0-9]{{2}}){_JAVA_END}")
 _DAY_FIRST = re.compile(rf"([0-9]{{2}})/([0-9]{{2}})/([0-9]{{4}}){_JAVA_END}")

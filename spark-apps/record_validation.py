@@ -44,11 +44,12 @@ def _year_end(year: Column) -> Column:
 def date_bounds(original: Column) -> tuple[Column, Column]:
     """(start, end) dates in UTC for the date forms providers send; nulls when unparseable.
 
-    Understood: ``1665``, ``c. 1665`` / ``ca 1665`` / ``circa 1665``, ``1660-1670``,
+    Understood: ``1665``, ``c. 1665`` / ``ca 1665`` / ``circa 1665`` / ``um 1665`` (German) /
+    ``vers 1665`` (French) / ``hacia 1665`` (Spanish), ``1660-1670``,
     ``1665-03-01``, ``01/03/1665`` (day first), and ISO timestamps with an offset.
     """
     text = F.trim(original)
-    circa = F.regexp_extract(text, r"^(?i)(?:c\.?|ca\.?|circa)\s*(\d{4})$", 1)
+    circa = F.regexp_extract(text, r"^(?i)(?:c\.?|ca\.?|circa|um|vers|hacia)\s*(\d{4})$", 1)
     range_from = F.regexp_extract(text, r"^(\d{4})\s*[-\u2013/]\s*(\d{4})$", 1)
     range_to = F.regexp_extract(text, r"^(\d{4})\s*[-\u2013/]\s*(\d{4})$", 2)
     iso_timestamp = F.to_date(F.try_to_timestamp(text))
