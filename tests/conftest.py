@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,6 +22,15 @@ CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 # The pipeline's ml stage embeds with the tiny random CLIP in tests (fast, no weights); a test
 # that needs a real encoder sets HERITAGE_ML_ENCODER itself.
 os.environ.setdefault("HERITAGE_ML_ENCODER", "tiny")
+
+
+@pytest.fixture(autouse=True)
+def _main_module_restored() -> Iterator[None]:
+    """Streamlit's AppTest runs a page as ``__main__`` and leaves it there; a process pool
+    started later (spawn) would run that page again in every worker. Put the real one back."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 @pytest.fixture(scope="session")
