@@ -17,7 +17,8 @@ pytestmark = pytest.mark.integration
 
 # A museum's export as its collection system writes it: one record the cleanse stage will
 # accept as it is (type from the work type, rights on the images, the holding museum), one
-# whose object type no table knows (published, flagged), and one with no title (rejected).
+# whose type neither its kind (a jug) nor its image link tells (published, flagged), and one
+# with no title (rejected).
 HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n<lido:lidoWrap xmlns:lido="http://www.lido-schema.org">\n'
 RECORD = """<lido:lido>
   <lido:lidoRecID lido:type="local">{id}</lido:lidoRecID>
@@ -45,7 +46,7 @@ RECORD = """<lido:lido>
     </lido:recordWrap>
     <lido:resourceWrap><lido:resourceSet>
       <lido:resourceRepresentation lido:type="image_master">
-        <lido:linkResource>https://images.example.org/{id}.jpg</lido:linkResource>
+        <lido:linkResource>https://images.example.org/{id}{extension}</lido:linkResource>
       </lido:resourceRepresentation>
       <lido:rightsResource><lido:rightsType><lido:term
         >http://www.europeana.eu/rights/rr-f/</lido:term></lido:rightsType></lido:rightsResource>
@@ -57,9 +58,13 @@ RECORD = """<lido:lido>
 
 def export(folder: Path) -> Path:
     records = [
-        RECORD.format(id="LMH-1954-12", work_type="Gemälde", title="Bildnis einer Dame"),
-        RECORD.format(id="LMH-1954-13", work_type="Krug", title="Krug mit Zinndeckel"),
-        RECORD.format(id="LMH-1954-14", work_type="Gemälde", title=" "),
+        RECORD.format(
+            id="LMH-1954-12", work_type="Gemälde", title="Bildnis einer Dame", extension=".jpg"
+        ),
+        RECORD.format(
+            id="LMH-1954-13", work_type="Krug", title="Krug mit Zinndeckel", extension=""
+        ),
+        RECORD.format(id="LMH-1954-14", work_type="Gemälde", title=" ", extension=".jpg"),
     ]
     folder.mkdir()
     path = folder / "export.xml"
