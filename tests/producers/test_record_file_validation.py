@@ -69,7 +69,7 @@ EDM_RECORD = """<?xml version="1.0" encoding="UTF-8"?>
          xmlns:ore="http://www.openarchives.org/ore/terms/">
   <edm:ProvidedCHO rdf:about="http://data.example.org/item/42">
     <dc:title xml:lang="de">Bildnis einer jungen Frau</dc:title>
-    <dc:date>um 1520</dc:date>
+    <dc:date>Anfang 16. Jh.</dc:date>
     <edm:type>IMAGE</edm:type>
   </edm:ProvidedCHO>
   <ore:Aggregation rdf:about="http://data.example.org/aggregation/42">
@@ -246,7 +246,7 @@ def test_an_edm_record(tmp_path: Path) -> None:
     assert detect_format(path) == "edm"
     [check] = check_file(path)
     assert check.where == f"{path}: http://data.example.org/item/42"
-    assert check.reasons == ("date 'um 1520' is not a recognised date",)
+    assert check.reasons == ("date 'Anfang 16. Jh.' is not a recognised date",)
 
 
 def test_an_oai_pmh_response_is_mapped_by_its_metadata_namespace(tmp_path: Path) -> None:
