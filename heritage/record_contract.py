@@ -459,8 +459,7 @@ class CommonRecord(BaseModel):
     Built from any JSON object; values are read the way Spark's JSON reader fills the
     stage's schema (a number in a string field is its JSON text, a list field that is not a
     list is absent), so :meth:`rejection_reasons` gives cleanse's reasons, in its order.
-    :func:`classify_record` applies the same rules without building the model, to keep the
-    producers' path cheap.
+    Every producer's check, :func:`classify_record`, goes through it.
     """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -545,7 +544,7 @@ def classify_record(record_id: str, record: Any, deleted: bool = False) -> Recor
     item = _json_object(record)
     if item is None:
         return _rejected("payload is not a JSON object (truncated, or not JSON)")
-    reasons = cleanse_reasons(item, identified)
+    reasons = CommonRecord.model_validate(item).rejection_reasons(identified)
     return RecordVerdict(not reasons, tuple(reasons))
 
 
