@@ -34,7 +34,7 @@ def _start_replay_server(records: int, seed: int) -> tuple[subprocess.Popen[str]
         [
             sys.executable,
             "-m",
-            "heritage.producers.europeana_replay",
+            "heritage.producers.simulators.europeana_replay",
             "--synthetic",
             str(records),
             "--seed",

@@ -26,7 +26,7 @@ from typing import Any
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.lakehouse_namespaces import drop_namespace
 from heritage.pipeline import prepare, produce_sample, publish_records
-from heritage.producers.sample_collection import generate_sample_collection
+from heritage.producers.simulators.sample_collection import generate_sample_collection
 from heritage.record_model import SourceRecord
 from heritage.services.stack import up
 from heritage.settings import Settings

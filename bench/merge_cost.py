@@ -31,11 +31,11 @@ from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from heritage.delta_tables import commit_info, table_version
+from heritage.hadoop_paths import delete_tree
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.services.stack import up
 from heritage.settings import Settings
-from heritage.spark_apps.delta_tables import commit_info, table_version
-from heritage.spark_apps.hadoop_paths import delete_tree
 from heritage.spark_apps.record_validation import CLEANSED_COLUMNS
 from heritage.spark_session import build_spark_session
 

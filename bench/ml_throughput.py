@@ -24,7 +24,7 @@ from pathlib import Path
 
 
 def _write_cleansed(spark, layout, base: str, count: int) -> None:  # type: ignore[no-untyped-def]
-    from heritage.spark_apps.table_schemas import CLEANSED_RECORDS
+    from heritage.table_schemas import CLEANSED_RECORDS
 
     now = datetime.now(UTC)
     rows = [

@@ -2,7 +2,7 @@
 
     python bench/oai_harvest.py --records 20000 --page-size 100 --prefix oai_dc
 
-Starts the test repository (``python -m heritage.producers.oai_pmh_server``) as its own
+Starts the test repository (``python -m heritage.producers.simulators.oai_pmh_server``) as its own
 process, harvests every record once into a fresh topic with fresh state and ledger, and
 prints records/s (fetch, parse, map, envelope, publish with acks=all, state commits). Then
 harvests again and prints what the incremental rerun published (0 expected). Needs the
@@ -37,7 +37,7 @@ def _start_repository(records: int, page_size: int, seed: int) -> tuple[subproce
         [
             sys.executable,
             "-m",
-            "heritage.producers.oai_pmh_server",
+            "heritage.producers.simulators.oai_pmh_server",
             "--records",
             str(records),
             "--page-size",

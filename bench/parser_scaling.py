@@ -30,8 +30,6 @@ from typing import Any
 
 from lxml import etree
 
-from heritage.producers.annotation_simulator import SOURCE as ANNOTATION_SOURCE
-from heritage.producers.annotation_simulator import annotation_record, make_annotation
 from heritage.producers.csv_drop import CsvColumnMapping, CsvRow, map_csv_row, read_csv_rows
 from heritage.producers.europeana_client import SOURCE as EUROPEANA_SOURCE
 from heritage.producers.europeana_client import (
@@ -43,6 +41,8 @@ from heritage.producers.json_page_split import split_json_object
 from heritage.producers.lido_drop import read_lido_file
 from heritage.producers.metadata_mapping import lido_record_problems, map_record
 from heritage.producers.oai_pmh_protocol import parse_response, xml_parser
+from heritage.producers.simulators.annotation_simulator import SOURCE as ANNOTATION_SOURCE
+from heritage.producers.simulators.annotation_simulator import annotation_record, make_annotation
 from heritage.record_model import SourceRecord, envelope_for
 from heritage.settings import Secret
 

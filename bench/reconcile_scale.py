@@ -22,7 +22,7 @@ from heritage.lakehouse_summary import count_tables
 from heritage.pipeline import lakehouse_session, prepare, produce_sample, run_stages
 from heritage.producers.kafka_publisher import create_producer, envelopes_from, publish_envelopes
 from heritage.producers.publish_ledger import PublishLedger
-from heritage.producers.sample_collection import generate_sample_collection
+from heritage.producers.simulators.sample_collection import generate_sample_collection
 from heritage.record_model import SourceRecord
 from heritage.services.stack import up
 from heritage.settings import Settings

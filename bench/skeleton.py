@@ -17,7 +17,7 @@ import uuid
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.lakehouse_namespaces import drop_namespace
 from heritage.pipeline import lakehouse_session, prepare, produce_sample
-from heritage.producers.sample_collection import generate_sample_collection
+from heritage.producers.simulators.sample_collection import generate_sample_collection
 from heritage.services.stack import up
 
 

@@ -267,15 +267,15 @@ def _produce_oai(args: argparse.Namespace) -> int:
 
 
 def _oai_serve(args: argparse.Namespace) -> int:
-    from heritage.producers.oai_pmh_server import config_from_arguments, serve
+    from heritage.producers.simulators.oai_pmh_server import config_from_arguments, serve
 
     serve(config_from_arguments(args.passthrough, prog="heritage oai serve"))
     return 0
 
 
 def _produce_annotations(args: argparse.Namespace) -> int:
-    from heritage.producers.annotation_simulator import simulate_annotations
     from heritage.producers.producer_report import annotations_report
+    from heritage.producers.simulators.annotation_simulator import simulate_annotations
     from heritage.settings import load_settings
 
     if args.count is None and args.duration is None:

@@ -8,7 +8,7 @@ from heritage.lakehouse_layout import LakehouseLayout
 from heritage.lakehouse_summary import count_tables
 from heritage.ml.demo_image_server import DEFAULT_PORT, serve_demo_images
 from heritage.pipeline import lakehouse_session, produce_sample, run_stages
-from heritage.producers.sample_collection import generate_sample_collection
+from heritage.producers.simulators.sample_collection import generate_sample_collection
 from heritage.services import stack
 from heritage.settings import Settings
 

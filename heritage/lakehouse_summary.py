@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from heritage.delta_tables import table_version
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.postgres_db import connect
 from heritage.settings import Settings
-from heritage.spark_apps.delta_tables import table_version
 
 
 @dataclass(frozen=True)

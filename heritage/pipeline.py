@@ -24,7 +24,7 @@ from heritage.producers.kafka_publisher import (
     publish_envelopes,
 )
 from heritage.producers.publish_ledger import PublishLedger
-from heritage.producers.sample_collection import SOURCE, generate_sample_collection
+from heritage.producers.simulators.sample_collection import SOURCE, generate_sample_collection
 from heritage.record_model import SourceRecord
 from heritage.settings import Settings
 from heritage.spark_session import build_spark_session

@@ -199,6 +199,7 @@ def run_duplicate_stage(
 ) -> DuplicateSummary:
     """Recompute duplicates from all current embeddings; thresholds from
     ``HERITAGE_ML_THRESHOLDS`` (a TOML file) or ``config/near_duplicates.toml``."""
+    from heritage.delta_tables import ensure_delta_table, table_version
     from heritage.ml.delta_sync import sync_table
     from heritage.ml.near_duplicates import (
         assign_canonical_ids,
@@ -207,8 +208,7 @@ def run_duplicate_stage(
         load_thresholds,
     )
     from heritage.ml.vector_index import VectorIndex, open_vector_index
-    from heritage.spark_apps.delta_tables import ensure_delta_table, table_version
-    from heritage.spark_apps.table_schemas import (
+    from heritage.table_schemas import (
         CANONICAL_IDS,
         ML_DUPLICATE_PAIRS,
         ML_EMBEDDINGS,

@@ -267,7 +267,7 @@ def merge_embedding_state(
     """Upsert state rows (MERGE on record_id): one row per record, whatever the replays."""
     from delta.tables import DeltaTable
 
-    from heritage.spark_apps.table_schemas import ML_EMBEDDINGS
+    from heritage.table_schemas import ML_EMBEDDINGS
 
     if not rows:
         return
@@ -315,10 +315,10 @@ def run_embedding_job(
     encoder_config: EncoderConfig | None = None,
 ) -> EmbedSummary:
     """Embed every record whose content has no current embedding; see the module doc."""
+    from heritage.delta_tables import ensure_delta_table
     from heritage.ml.encoders import combined_vectors, load_encoder, load_encoder_config
     from heritage.ml.vector_index import IndexedObject, VectorIndex, open_vector_index
-    from heritage.spark_apps.delta_tables import ensure_delta_table
-    from heritage.spark_apps.table_schemas import CANONICAL_IDS, ML_EMBEDDINGS, ML_IMAGES
+    from heritage.table_schemas import CANONICAL_IDS, ML_EMBEDDINGS, ML_IMAGES
 
     config = config or load_job_config()
     ensure_delta_table(spark, layout.ml_images, ML_IMAGES, change_data_feed=True)

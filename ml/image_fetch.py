@@ -536,9 +536,9 @@ def run_image_fetch(
     """Fetch the images that need it and MERGE one row per record into ``ml/images``."""
     from delta.tables import DeltaTable
 
+    from heritage.delta_tables import ensure_delta_table
     from heritage.ml.delta_sync import removal_rows
-    from heritage.spark_apps.delta_tables import ensure_delta_table
-    from heritage.spark_apps.table_schemas import ML_IMAGES
+    from heritage.table_schemas import ML_IMAGES
 
     config = config or load_fetch_config()
     policy = policy or load_url_policy(os.environ)

@@ -17,12 +17,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from heritage.producers.annotation_simulator import AnnotationRunResult
 from heritage.producers.csv_drop import CsvDropResult, csv_record_id
 from heritage.producers.europeana_client import EuropeanaHarvestResult
 from heritage.producers.kafka_publisher import PublishResult
 from heritage.producers.lido_drop import LidoDropResult
 from heritage.producers.oai_pmh_harvester import HarvestResult
+from heritage.producers.simulators.annotation_simulator import AnnotationRunResult
 
 _WHITESPACE = re.compile(r"\s+")
 # Keys derived from a hash of unusable input: they name nothing a sender can look up.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from heritage.spark_apps.table_schemas import ANNOTATION_PAYLOAD
+from heritage.table_schemas import ANNOTATION_PAYLOAD
 
 ANNOTATION_KINDS = ("tag", "comment")
 

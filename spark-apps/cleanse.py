@@ -23,17 +23,18 @@ from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from heritage.lakehouse_layout import LakehouseLayout
-from heritage.spark_apps.annotation_validation import (
-    select_cleansed_annotations,
-    validate_annotations,
-)
-from heritage.spark_apps.delta_tables import (
+from heritage.delta_tables import (
     append_once,
     ensure_delta_table,
     merge_then_append,
     run_idempotent,
     table_version,
+)
+from heritage.lakehouse_layout import LakehouseLayout
+from heritage.source_positions import run_unless_unmoved
+from heritage.spark_apps.annotation_validation import (
+    select_cleansed_annotations,
+    validate_annotations,
 )
 from heritage.spark_apps.record_validation import (
     CLEANSED_COLUMNS,
@@ -42,8 +43,7 @@ from heritage.spark_apps.record_validation import (
     validate_records,
     with_producer_rejections,
 )
-from heritage.spark_apps.source_positions import run_unless_unmoved
-from heritage.spark_apps.table_schemas import (
+from heritage.table_schemas import (
     CLEANSED_ANNOTATIONS,
     CLEANSED_RECORDS,
     DEAD_LETTERS,

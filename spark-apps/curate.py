@@ -22,17 +22,17 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from heritage.lakehouse_layout import LakehouseLayout
-from heritage.spark_apps.cleanse import BATCH_METADATA
-from heritage.spark_apps.delta_tables import (
+from heritage.delta_tables import (
     ensure_delta_table,
     merge_then_append,
     newest_commit_metadata,
     read_version,
     table_version,
 )
+from heritage.lakehouse_layout import LakehouseLayout
+from heritage.spark_apps.cleanse import BATCH_METADATA
 from heritage.spark_apps.record_validation import CLEANSED_COLUMNS
-from heritage.spark_apps.table_schemas import (
+from heritage.table_schemas import (
     CANONICAL_IDS,
     CURATED_RECORDS,
 )

@@ -21,18 +21,18 @@ from psycopg2 import sql
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from heritage.lakehouse_layout import LakehouseLayout
-from heritage.postgres_db import connect
-from heritage.settings import Settings
-from heritage.spark_apps.curate import METADATA_KEY as CURATE_METADATA
-from heritage.spark_apps.curate import tombstones_since
-from heritage.spark_apps.delta_tables import (
+from heritage.delta_tables import (
     metadata_at,
     newest_commit_metadata,
     read_version,
     table_version,
 )
-from heritage.spark_apps.table_schemas import CURATED_RECORDS
+from heritage.lakehouse_layout import LakehouseLayout
+from heritage.postgres_db import connect
+from heritage.settings import Settings
+from heritage.spark_apps.curate import METADATA_KEY as CURATE_METADATA
+from heritage.spark_apps.curate import tombstones_since
+from heritage.table_schemas import CURATED_RECORDS
 
 log = logging.getLogger(__name__)
 

@@ -14,12 +14,12 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
+from heritage.delta_tables import commit_info, ensure_delta_table, table_version
 from heritage.kafka_topics import topic_end_offsets
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.settings import Settings
-from heritage.spark_apps.delta_tables import commit_info, ensure_delta_table, table_version
-from heritage.spark_apps.source_positions import run_unless_unmoved
-from heritage.spark_apps.table_schemas import ENVELOPE, RAW_RECORDS
+from heritage.source_positions import run_unless_unmoved
+from heritage.table_schemas import ENVELOPE, RAW_RECORDS
 
 
 def with_envelope_columns(kafka_messages: DataFrame) -> DataFrame:

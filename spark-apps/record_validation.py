@@ -11,7 +11,7 @@ from pyspark.sql import functions as F
 
 from heritage.record_model import OBJECT_TYPES
 from heritage.rights import CANONICAL_RIGHTS_PATTERN, LEGACY_EUROPEANA_RIGHTS
-from heritage.spark_apps.table_schemas import EUROPEANA_ITEM
+from heritage.table_schemas import EUROPEANA_ITEM
 
 
 def first_nonblank(values: Column) -> Column:

@@ -18,7 +18,7 @@ from dashboard_fixtures import (
 from pyspark.sql import SparkSession
 
 from heritage.lakehouse_layout import LakehouseLayout
-from heritage.producers.sample_collection import generate_sample_collection
+from heritage.producers.simulators.sample_collection import generate_sample_collection
 from heritage.settings import Settings
 
 

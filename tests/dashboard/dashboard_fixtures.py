@@ -13,7 +13,7 @@ from heritage.lakehouse_layout import LakehouseLayout
 from heritage.postgres_db import connect
 from heritage.producers.kafka_publisher import create_producer, envelopes_from, publish_envelopes
 from heritage.producers.publish_ledger import PublishLedger
-from heritage.producers.sample_collection import SampleManifest
+from heritage.producers.simulators.sample_collection import SampleManifest
 from heritage.record_model import SourceRecord
 from heritage.settings import Settings
 

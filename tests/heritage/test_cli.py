@@ -12,18 +12,18 @@ from heritage import pipeline
 from heritage.cli import build_parser, main
 from heritage.json_logging import HumanFormatter, JsonFormatter
 from heritage.producers import (
-    annotation_simulator,
     csv_drop,
     europeana_client,
     lido_drop,
     oai_pmh_harvester,
 )
-from heritage.producers.annotation_simulator import AnnotationRunResult
 from heritage.producers.csv_drop import BadCsvRow, CsvDropResult
 from heritage.producers.europeana_client import EuropeanaHarvestResult
 from heritage.producers.kafka_publisher import PublishResult
 from heritage.producers.lido_drop import LidoDropResult, Rejection
 from heritage.producers.oai_pmh_harvester import HarvestResult, ListResult
+from heritage.producers.simulators import annotation_simulator
+from heritage.producers.simulators.annotation_simulator import AnnotationRunResult
 
 COMMANDS = [
     [],

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pyspark.sql import SparkSession
 
 from heritage.lakehouse_layout import LakehouseLayout
-from heritage.spark_apps.table_schemas import CLEANSED_RECORDS
+from heritage.table_schemas import CLEANSED_RECORDS
 
 
 @dataclass(frozen=True)

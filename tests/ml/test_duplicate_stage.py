@@ -16,6 +16,7 @@ import pytest
 from ml_test_records import MlRecord, write_cleansed
 from pyspark.sql import SparkSession
 
+from heritage.delta_tables import table_version
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.lakehouse_namespaces import drop_namespace
 from heritage.ml.demo_image_server import serve_demo_images
@@ -24,7 +25,6 @@ from heritage.ml.vector_index import VectorIndex, open_vector_index
 from heritage.pipeline import prepare
 from heritage.postgres_db import connect
 from heritage.settings import Settings
-from heritage.spark_apps.delta_tables import table_version
 from heritage.spark_apps.ml_export import ml_export_specs
 from heritage.spark_apps.postgres_export import export_table
 

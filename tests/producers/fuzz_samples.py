@@ -17,8 +17,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from heritage.producers.annotation_simulator import make_annotation
 from heritage.producers.metadata_mapping import NS
+from heritage.producers.simulators.annotation_simulator import make_annotation
 
 # The same place tests/conftest.py looks for the corpus; absent on machines without it.
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"

@@ -16,8 +16,10 @@ import pytest
 from kafka import KafkaConsumer
 
 from heritage.kafka_topics import ensure_topics
-from heritage.producers import annotation_simulator
-from heritage.producers.annotation_simulator import (
+from heritage.producers.kafka_publisher import create_producer, envelopes_from, publish_envelopes
+from heritage.producers.publish_ledger import PublishLedger
+from heritage.producers.simulators import annotation_simulator
+from heritage.producers.simulators.annotation_simulator import (
     ANNOTATION_FIELDS,
     AnnotationRejection,
     AnnotationRunResult,
@@ -32,8 +34,6 @@ from heritage.producers.annotation_simulator import (
     targets_unknown,
     unseen_record_id,
 )
-from heritage.producers.kafka_publisher import create_producer, envelopes_from, publish_envelopes
-from heritage.producers.publish_ledger import PublishLedger
 from heritage.record_model import SourceRecord, envelope_for, europeana_record_id
 from heritage.settings import Settings
 from heritage.source_rejections import SourceRejection

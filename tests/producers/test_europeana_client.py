@@ -49,7 +49,7 @@ from heritage.producers.europeana_client import (
     scrub_secret,
     source_record_from_item,
 )
-from heritage.producers.europeana_replay import (
+from heritage.producers.simulators.europeana_replay import (
     RecordedPages,
     ReplayFaults,
     ReplayServer,

@@ -26,8 +26,8 @@ from heritage.producers.europeana_client import (
     sort_page_items,
     source_record_from_item,
 )
-from heritage.producers.europeana_replay import ReplayServer
 from heritage.producers.json_page_split import JsonSyntaxError, split_json_object
+from heritage.producers.simulators.europeana_replay import ReplayServer
 from heritage.record_model import envelope_for
 from heritage.settings import Secret
 from heritage.source_rejections import SourceRejection

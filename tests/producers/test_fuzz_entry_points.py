@@ -41,12 +41,6 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from heritage.producers.annotation_simulator import SOURCE as ANNOTATION_SOURCE
-from heritage.producers.annotation_simulator import (
-    SortedAnnotations,
-    annotation_record,
-    sort_annotations,
-)
 from heritage.producers.csv_drop import (
     BadCsvRow,
     CsvColumnMapping,
@@ -67,6 +61,12 @@ from heritage.producers.europeana_client import (
 from heritage.producers.lido_drop import read_lido_file
 from heritage.producers.metadata_mapping import SUPPORTED_PREFIXES, map_record
 from heritage.producers.oai_pmh_protocol import parse_response, xml_parser
+from heritage.producers.simulators.annotation_simulator import SOURCE as ANNOTATION_SOURCE
+from heritage.producers.simulators.annotation_simulator import (
+    SortedAnnotations,
+    annotation_record,
+    sort_annotations,
+)
 from heritage.record_model import SourceRecord, envelope_for
 from heritage.settings import Secret
 from heritage.source_rejections import SourceRejection

@@ -26,7 +26,7 @@ from heritage.producers.lido_schema import (
     vendored_schema_path,
 )
 from heritage.producers.metadata_mapping import LIDO_NS, lido_record_problems
-from heritage.producers.oai_pmh_generated_records import generated_object, lido_xml
+from heritage.producers.simulators.oai_pmh_generated_records import generated_object, lido_xml
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_SCHEMAS = ROOT.parent / "shared" / "schemas" / "lido"

@@ -58,7 +58,7 @@ from heritage.producers.oai_pmh_protocol import (
     RecordsPage,
     parse_response,
 )
-from heritage.producers.oai_pmh_server import OaiServerConfig, OaiService, running_server
+from heritage.producers.simulators.oai_pmh_server import OaiServerConfig, OaiService, running_server
 from heritage.settings import Settings
 
 

@@ -32,7 +32,7 @@ from heritage.producers.oai_pmh_harvest_state import (
 from heritage.producers.oai_pmh_harvester import OaiEndpointConfig, harvest
 from heritage.producers.oai_pmh_http import RetryPolicy
 from heritage.producers.oai_pmh_protocol import OAI_NS, parse_datestamp, xml_parser
-from heritage.producers.oai_pmh_server import (
+from heritage.producers.simulators.oai_pmh_server import (
     GeneratedRepository,
     OaiServerConfig,
     RecordState,

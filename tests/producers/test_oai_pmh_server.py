@@ -14,11 +14,6 @@ import requests
 from lxml import etree
 
 from heritage.producers.metadata_mapping import map_record
-from heritage.producers.oai_pmh_generated_records import (
-    METADATA_FORMATS,
-    generated_object,
-    metadata_xml,
-)
 from heritage.producers.oai_pmh_protocol import (
     Granularity,
     IdentifiersPage,
@@ -31,7 +26,12 @@ from heritage.producers.oai_pmh_protocol import (
     parse_response,
     xml_parser,
 )
-from heritage.producers.oai_pmh_server import OaiServerConfig, OaiService, running_server
+from heritage.producers.simulators.oai_pmh_generated_records import (
+    METADATA_FORMATS,
+    generated_object,
+    metadata_xml,
+)
+from heritage.producers.simulators.oai_pmh_server import OaiServerConfig, OaiService, running_server
 
 START = 1_720_000_000.0  # July 2024
 
@@ -334,7 +334,7 @@ def test_fault_injection() -> None:
 
 def test_cli_process_serves_and_stops_on_sigterm() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "heritage.producers.oai_pmh_server", "--records", "50"],
+        [sys.executable, "-m", "heritage.producers.simulators.oai_pmh_server", "--records", "50"],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from heritage.producers.annotation_simulator import AnnotationRunResult
 from heritage.producers.csv_drop import BadCsvRow, CsvDropResult
 from heritage.producers.europeana_client import EuropeanaHarvestResult
 from heritage.producers.kafka_publisher import PublishResult
@@ -29,6 +28,7 @@ from heritage.producers.producer_report import (
     rejection_line,
     sample_report,
 )
+from heritage.producers.simulators.annotation_simulator import AnnotationRunResult
 
 LIDO_NS = 'xmlns:lido="http://www.lido-schema.org"'
 TITLED = """<lido:lido>

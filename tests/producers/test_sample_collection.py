@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from heritage.producers.sample_collection import (
+from heritage.producers.simulators.sample_collection import (
     MALFORMED_KINDS,
     generate_sample_collection,
     iter_payload_kinds,

@@ -14,7 +14,7 @@ from heritage.pipeline import produce_sample, run_stages
 from heritage.postgres_db import connect
 from heritage.producers.kafka_publisher import create_producer, envelopes_from, publish_envelopes
 from heritage.producers.publish_ledger import PublishLedger
-from heritage.producers.sample_collection import SOURCE, generate_sample_collection
+from heritage.producers.simulators.sample_collection import SOURCE, generate_sample_collection
 from heritage.record_model import SourceRecord
 from heritage.settings import Settings
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from heritage.spark_apps.delta_tables import parse_commit_info
+from heritage.delta_tables import parse_commit_info
 
 
 def test_parse_commit_info_finds_the_commit_info_action_among_the_others() -> None:

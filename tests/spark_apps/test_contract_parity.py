@@ -35,7 +35,10 @@ from heritage.producers.oai_pmh_protocol import (
     parse_response,
     xml_parser,
 )
-from heritage.producers.sample_collection import MALFORMED_KINDS, generate_sample_collection
+from heritage.producers.simulators.sample_collection import (
+    MALFORMED_KINDS,
+    generate_sample_collection,
+)
 from heritage.record_contract import classify_envelope
 from heritage.record_model import Envelope, SourceRecord, envelope_for
 from heritage.spark_apps.raw_ingest import with_envelope_columns

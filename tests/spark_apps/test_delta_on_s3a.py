@@ -10,8 +10,7 @@ from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from heritage.settings import Settings
-from heritage.spark_apps.delta_tables import (
+from heritage.delta_tables import (
     USER_METADATA,
     append_once,
     commit_info,
@@ -19,6 +18,7 @@ from heritage.spark_apps.delta_tables import (
     run_idempotent,
     table_version,
 )
+from heritage.settings import Settings
 
 pytestmark = pytest.mark.integration
 

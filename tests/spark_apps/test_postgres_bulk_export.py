@@ -9,17 +9,17 @@ import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from heritage.delta_tables import ensure_delta_table
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.postgres_db import connect
 from heritage.settings import Settings
-from heritage.spark_apps.delta_tables import ensure_delta_table
 from heritage.spark_apps.postgres_export import (
     export_specs,
     export_table,
     needs_vacuum,
     vacuum_analyze,
 )
-from heritage.spark_apps.table_schemas import DEAD_LETTERS
+from heritage.table_schemas import DEAD_LETTERS
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from heritage.spark_apps.record_validation import (
     validate_records,
     with_producer_rejections,
 )
-from heritage.spark_apps.table_schemas import RAW_RECORDS
+from heritage.table_schemas import RAW_RECORDS
 
 GOOD: dict[str, Any] = {
     "id": "/1/a",

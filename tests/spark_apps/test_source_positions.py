@@ -11,12 +11,12 @@ from pyspark.sql.streaming import StreamingQueryListener
 
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.pipeline import produce_sample, publish_records
-from heritage.producers.sample_collection import generate_sample_collection
+from heritage.producers.simulators.sample_collection import generate_sample_collection
 from heritage.record_model import SourceRecord
 from heritage.settings import Settings
+from heritage.source_positions import run_unless_unmoved, stored_position
 from heritage.spark_apps.cleanse import run_cleanse
 from heritage.spark_apps.raw_ingest import run_raw_ingest
-from heritage.spark_apps.source_positions import run_unless_unmoved, stored_position
 
 pytestmark = pytest.mark.integration
 

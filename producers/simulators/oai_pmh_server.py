@@ -1,6 +1,7 @@
 """A local OAI-PMH 2.0 repository of generated heritage records, for tests and benchmarks.
 
-    python -m heritage.producers.oai_pmh_server --records 20000 --port 8765 --page-size 100
+    python -m heritage.producers.simulators.oai_pmh_server \
+        --records 20000 --port 8765 --page-size 100
 
 It serves ``records`` deterministic objects (seeded) in four formats (``oai_dc``, ``lido``,
 ``edm``, ``iso19139``) with sets, deleted records, datestamps that change while it runs
@@ -32,13 +33,13 @@ from types import FrameType
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
-from heritage.producers.oai_pmh_generated_records import (
+from heritage.producers.oai_pmh_protocol import Granularity
+from heritage.producers.simulators.oai_pmh_generated_records import (
     METADATA_FORMATS,
     SET_SPECS,
     generated_object,
     metadata_xml,
 )
-from heritage.producers.oai_pmh_protocol import Granularity
 
 log = logging.getLogger(__name__)
 
@@ -695,7 +696,8 @@ def serve(config: OaiServerConfig) -> None:
 
 
 def config_from_arguments(
-    argv: list[str] | None = None, prog: str = "python -m heritage.producers.oai_pmh_server"
+    argv: list[str] | None = None,
+    prog: str = "python -m heritage.producers.simulators.oai_pmh_server",
 ) -> OaiServerConfig:
     defaults = OaiServerConfig()
     parser = argparse.ArgumentParser(

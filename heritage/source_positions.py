@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from pyspark.sql import SparkSession
 
-from heritage.spark_apps.hadoop_paths import read_text, write_text
+from heritage.hadoop_paths import read_text, write_text
 
 POSITION_FILE = "_heritage_source_position"
 

@@ -1,7 +1,8 @@
 """A local stand-in for the Europeana Search API: replays recorded pages or synthetic ones.
 
-    python -m heritage.producers.europeana_replay --synthetic 20000 --port 18080
-    python -m heritage.producers.europeana_replay --pages tests/producers/europeana_responses
+    python -m heritage.producers.simulators.europeana_replay --synthetic 20000 --port 18080
+    python -m heritage.producers.simulators.europeana_replay \
+        --pages tests/producers/europeana_responses
 
 It answers ``GET /record/v2/search.json`` the way the real API does: a missing or malformed
 ``wskey`` gets a 401 JSON error, paging follows ``cursor=*`` then each ``nextCursor``, and the
@@ -35,7 +36,7 @@ from types import FrameType
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
-from heritage.producers.sample_collection import generate_sample_collection
+from heritage.producers.simulators.sample_collection import generate_sample_collection
 
 SEARCH_PATH = "/record/v2/search.json"
 # Stands for the caller's key in stored page texts; replaced by the wskey of each request.

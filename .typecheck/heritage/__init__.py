@@ -1,1 +1,0 @@
-../../heritage/__init__.py

@@ -1,1 +1,0 @@
-../../heritage/cli.py

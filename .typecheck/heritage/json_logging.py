@@ -1,1 +1,0 @@
-../../heritage/json_logging.py

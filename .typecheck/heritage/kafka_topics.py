@@ -1,1 +1,0 @@
-../../heritage/kafka_topics.py

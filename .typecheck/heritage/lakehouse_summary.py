@@ -1,1 +1,0 @@
-../../heritage/lakehouse_summary.py

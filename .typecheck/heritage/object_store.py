@@ -1,1 +1,0 @@
-../../heritage/object_store.py

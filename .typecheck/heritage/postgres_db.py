@@ -1,1 +1,0 @@
-../../heritage/postgres_db.py

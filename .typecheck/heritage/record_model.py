@@ -1,1 +1,0 @@
-../../heritage/record_model.py

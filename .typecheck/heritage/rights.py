@@ -1,1 +1,0 @@
-../../heritage/rights.py

@@ -1,1 +1,0 @@
-../../heritage/spark_session.py
