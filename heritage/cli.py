@@ -19,6 +19,7 @@ from heritage.json_logging import (
 from heritage.lakehouse_layout import TABLE_NAMES, LakehouseLayout
 from heritage.services.processes import ServiceError
 from heritage.source_rejections import SourceRejection
+from heritage.stage_registry import stage_names
 
 if TYPE_CHECKING:
     from heritage.producers.producer_report import ProducerReport
@@ -311,10 +312,20 @@ def _lakehouse_run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
         print(f"running continuously every {args.interval:g} s; Ctrl-C or SIGTERM stops")
-        run_continuously(settings, layout, args.interval, stop)
+        only = None if args.stage == "all" else args.stage
+        run_continuously(settings, layout, args.interval, stop, skip=args.skip, only=only)
         return 0
-    report = run_stages(settings, layout, args.stage, skip=args.skip)
-    print(report.render())
+    report = run_stages(
+        settings,
+        layout,
+        args.stage,
+        skip=args.skip,
+        progress=_progress_bars_shown(),
+        on_stage=lambda run: print(run.render(), flush=True),
+    )
+    total = sum(run.seconds for run in report.runs)
+    idle = all(run.result.nothing_new for run in report.runs)
+    print(f"{len(report.runs)} stages in {total:.1f}s" + ("; nothing new" if idle else ""))
     return 0
 
 
@@ -638,16 +649,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--stage",
-        choices=("all", "raw", "cleanse", "ml", "curate", "export"),
+        choices=("all", *stage_names()),
         default="all",
         help="which stage (default: all)",
     )
     run.add_argument(
         "--skip",
         action="append",
-        choices=("ml",),
+        choices=stage_names(),
         default=[],
-        help="leave a stage out of --stage all (compose runs ml in its own service)",
+        help="leave a stage out (repeatable; compose runs ml in its own service)",
     )
     run.add_argument(
         "--continuous",

@@ -1,7 +1,8 @@
-"""The walking skeleton wired end to end: sample -> Kafka -> raw -> cleansed/DLQ -> PostgreSQL.
+"""The runner: the registered stages (heritage.stage_registry) run in order over one deployment.
 
-Each hop is a function of (settings, layout); the CLI, the demo, the tests and the benchmark
-call the same ones.
+``run_stages`` runs them once over whatever is new; ``run_continuously`` starts the streaming
+ones as queries and runs the others every interval. The CLI, the demo, the tests and the
+benchmarks call the same functions.
 """
 
 from __future__ import annotations
@@ -9,13 +10,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 
 from pyspark.sql import SparkSession
 
 from heritage.kafka_topics import ensure_topics
 from heritage.lakehouse_layout import LakehouseLayout
+from heritage.pipeline_runs import record_stage_runs
 from heritage.postgres_db import apply_schema
 from heritage.producers.kafka_publisher import (
     PublishResult,
@@ -28,30 +30,45 @@ from heritage.producers.simulators.sample_collection import SOURCE, generate_sam
 from heritage.record_model import SourceRecord
 from heritage.settings import Settings
 from heritage.spark_session import build_spark_session
+from heritage.stage_contract import StageContext, StageResult
+from heritage.stage_registry import RegisteredStage, select_stages
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class StageTiming:
-    stage: str
-    rows: int
+@dataclass(frozen=True)
+class StageRun:
+    """A stage's result and how long it took."""
+
+    result: StageResult
     seconds: float
+
+    @property
+    def stage(self) -> str:
+        return self.result.stage
+
+    @property
+    def rows(self) -> int:
+        return self.result.rows
 
     @property
     def rows_per_second(self) -> float:
         return self.rows / self.seconds if self.seconds > 0 else 0.0
 
+    def render(self) -> str:
+        return f"{self.stage:<8} {self.seconds:6.1f}s  {self.result.summary}"
+
 
 @dataclass
 class StageReport:
-    timings: list[StageTiming] = field(default_factory=list)
+    runs: list[StageRun] = field(default_factory=list)
+
+    @property
+    def timings(self) -> list[StageRun]:
+        return self.runs
 
     def render(self) -> str:
-        return "\n".join(
-            f"{t.stage:<8} {t.rows:>9} rows in {t.seconds:7.1f}s ({t.rows_per_second:,.0f}/s)"
-            for t in self.timings
-        )
+        return "\n".join(run.render() for run in self.runs)
 
 
 def prepare(settings: Settings, layout: LakehouseLayout) -> None:
@@ -106,62 +123,61 @@ def lakehouse_session(settings: Settings) -> SparkSession:
     return build_spark_session(settings, "heritage-lakehouse")
 
 
+def stage_context(
+    settings: Settings,
+    layout: LakehouseLayout,
+    spark: SparkSession | None = None,
+    progress: bool = False,
+    processing_time: str | None = None,
+) -> StageContext:
+    """The context every stage of one run shares (Spark starts when a stage first needs it)."""
+    context = StageContext(
+        settings, layout, lakehouse_session, progress=progress, processing_time=processing_time
+    )
+    if spark is not None:
+        context._spark = spark
+    return context
+
+
+def run_stage(stage: RegisteredStage, context: StageContext) -> StageRun:
+    started = time.perf_counter()
+    result = stage.runner()(context)
+    run = StageRun(result, time.perf_counter() - started)
+    log.info(
+        "stage finished",
+        extra={
+            "stage": stage.name,
+            "rows": result.rows,
+            "seconds": round(run.seconds, 2),
+            "nothing_new": result.nothing_new,
+        },
+    )
+    return run
+
+
 def run_stages(
     settings: Settings,
     layout: LakehouseLayout,
     stage: str = "all",
     spark: SparkSession | None = None,
     skip: Collection[str] = (),
+    progress: bool = False,
+    on_stage: Callable[[StageRun], None] | None = None,
 ) -> StageReport:
-    """Run raw, cleanse, ml, curate and export (or one of them) once over all new input;
-    ``skip`` names stages to leave out of "all" (compose runs ml in its own service)."""
-    from heritage.spark_apps.cleanse import run_cleanse
-    from heritage.spark_apps.curate import run_curate
-    from heritage.spark_apps.postgres_export import run_postgres_export
-    from heritage.spark_apps.raw_ingest import run_raw_ingest
-
-    spark = spark or lakehouse_session(settings)
+    """Run the registered stages (or the one named) once over all new input, in order;
+    ``skip`` names stages to leave out (compose runs ml in its own service)."""
+    selected = select_stages(None if stage == "all" else stage, tuple(skip))
+    context = stage_context(settings, layout, spark, progress)
     report = StageReport()
-    if stage in ("all", "raw"):
-        started = time.perf_counter()
-        rows = run_raw_ingest(spark, settings, layout)
-        report.timings.append(StageTiming("raw", rows, time.perf_counter() - started))
-    if stage in ("all", "cleanse"):
-        started = time.perf_counter()
-        counts = run_cleanse(spark, layout)
-        report.timings.append(
-            StageTiming(
-                "cleanse", counts.valid_in + counts.dead_lettered_in, time.perf_counter() - started
-            )
+    for registered in selected:
+        run = run_stage(registered, context)
+        report.runs.append(run)
+        if on_stage is not None:
+            on_stage(run)
+    if context.spark_started:
+        record_stage_runs(
+            context.spark, settings, layout, [(r.stage, r.rows, r.seconds) for r in report.runs]
         )
-    if stage == "ml" or (stage == "all" and "ml" not in skip):
-        from heritage.ml.ml_stage import run_ml_stage
-
-        started = time.perf_counter()
-        ml = run_ml_stage(spark, settings, layout)
-        report.timings.append(StageTiming("ml", ml.rows, time.perf_counter() - started))
-    if stage in ("all", "curate"):
-        started = time.perf_counter()
-        curated = run_curate(spark, layout)
-        report.timings.append(
-            StageTiming("curate", curated.touched_ids, time.perf_counter() - started)
-        )
-    if stage in ("all", "export"):
-        started = time.perf_counter()
-        exported = run_postgres_export(spark, settings, layout)
-        report.timings.append(
-            StageTiming("export", exported.rows_staged, time.perf_counter() - started)
-        )
-    for timing in report.timings:
-        log.info(
-            "stage finished",
-            extra={"stage": timing.stage, "rows": timing.rows, "seconds": round(timing.seconds, 2)},
-        )
-    from heritage.pipeline_runs import record_stage_runs
-
-    record_stage_runs(
-        spark, settings, layout, [(t.stage, t.rows, t.seconds) for t in report.timings]
-    )
     return report
 
 
@@ -171,21 +187,20 @@ def run_continuously(
     interval_s: float,
     stop: threading.Event,
     spark: SparkSession | None = None,
+    skip: Collection[str] = (),
+    only: str | None = None,
 ) -> None:
-    """raw and cleanse as processingTime streaming queries; ml, curate and export every
-    ``interval_s`` on the driver; until ``stop`` is set or a query fails."""
-    from heritage.ml.ml_stage import run_ml_stage
-    from heritage.spark_apps.cleanse import run_cleanse
-    from heritage.spark_apps.curate import run_curate
-    from heritage.spark_apps.postgres_export import run_postgres_export
-    from heritage.spark_apps.raw_ingest import run_raw_ingest
-
-    spark = spark or lakehouse_session(settings)
+    """Streaming stages as processingTime queries; the others every ``interval_s`` on the
+    driver, in registry order; until ``stop`` is set or a query fails."""
+    selected = select_stages(only, tuple(skip))
     trigger = f"{max(1, int(interval_s))} seconds"
-    run_raw_ingest(spark, settings, layout, processing_time=trigger)
-    run_cleanse(spark, layout, processing_time=trigger)
+    streaming = stage_context(settings, layout, spark, processing_time=trigger)
+    for registered in selected:
+        if registered.streaming:
+            run_stage(registered, streaming)
+    cycle = stage_context(settings, layout, streaming.spark)
     # A failed query leaves spark.streams.active, so keep our own references to notice it.
-    queries = list(spark.streams.active)
+    queries = list(cycle.spark.streams.active)
     log.info("continuous run started", extra={"interval_s": interval_s, "queries": len(queries)})
     try:
         while not stop.is_set():
@@ -193,15 +208,11 @@ def run_continuously(
                 failure = query.exception()
                 if failure is not None or not query.isActive:
                     raise RuntimeError(f"streaming query {query.name} stopped: {failure}")
-            run_ml_stage(spark, settings, layout)
-            curated = run_curate(spark, layout)
-            exported = run_postgres_export(spark, settings, layout)
-            log.info(
-                "continuous cycle",
-                extra={"curated_ids": curated.touched_ids, "exported": exported.rows_staged},
-            )
+            for registered in selected:
+                if not registered.streaming:
+                    run_stage(registered, cycle)
             stop.wait(interval_s)
     finally:
-        for query in spark.streams.active:
+        for query in cycle.spark.streams.active:
             query.stop()
         log.info("continuous run stopped")

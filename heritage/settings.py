@@ -69,6 +69,13 @@ class Settings:
     spark_master: str = "local[2]"
     # Memory for the Spark driver (which is also the executor in local mode).
     spark_driver_memory: str = "2g"
+    # Every variable after precedence (environment over .state/local.env): what the typed
+    # configuration of each component is read from (heritage.stage_contract.StageContext).
+    environment: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def value(self, name: str, default: str = "") -> str:
+        """One variable after precedence: environment > .state/local.env > ``default``."""
+        return self.environment.get(name) or default
 
     @property
     def jars_dir(self) -> Path:
@@ -165,4 +172,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         qdrant_path=Path(text("HERITAGE_QDRANT_PATH", str(state_dir / "qdrant"))),
         spark_master=text("HERITAGE_SPARK_MASTER", defaults.spark_master),
         spark_driver_memory=text("HERITAGE_SPARK_DRIVER_MEMORY", defaults.spark_driver_memory),
+        environment=merged,
     )

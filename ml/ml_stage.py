@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from pyspark.sql import SparkSession
 
@@ -11,6 +11,7 @@ from heritage.ml.duplicate_stage import DuplicateSummary, run_duplicate_stage
 from heritage.ml.embedding_job import EmbedSummary, run_embedding_job
 from heritage.ml.image_fetch import FetchSummary, run_image_fetch
 from heritage.settings import Settings
+from heritage.stage_contract import StageContext, StageResult
 
 
 @dataclass(frozen=True)
@@ -41,3 +42,12 @@ def run_ml_stage(
     embedded = run_embedding_job(spark, settings, layout, progress=progress)
     duplicates = run_duplicate_stage(spark, settings, layout)
     return MlStageResult(fetched, embedded, duplicates)
+
+
+def run(context: StageContext) -> StageResult:
+    """The ``ml`` stage's adapter."""
+    result = run_ml_stage(context.spark, context.settings, context.layout, context.progress)
+    idle = result.rows == 0 and not result.duplicates.canonical_changed
+    if idle:
+        return StageResult.idle("ml")
+    return StageResult("ml", result.rows, result.render(), figures=asdict(result))
