@@ -35,10 +35,11 @@ test: setup ## run the whole test suite against the real services (started and s
 fuzz: setup ## property-based fuzzing of every parser and mapper, 10,000 examples each (no services)
 	@HERITAGE_FUZZ_EXAMPLES=10000 $(PYTHON) -m pytest -m fuzz
 
-lint: setup ## ruff and mypy
+lint: setup ## ruff, mypy, and the import layers (import-linter contracts, no cycles)
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 	@bash scripts/typecheck.sh
+	@bash scripts/import_layers.sh
 
 bench: setup ## records/s per hop of the skeleton (RECORDS=10000 by default here)
 	@$(HERITAGE) bench skeleton --records $(if $(filter 1000,$(RECORDS)),10000,$(RECORDS))

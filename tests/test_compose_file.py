@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from heritage.settings import PROJECT_ROOT
+from heritage.stage_registry import select_stages, stage_names
 
 COMPOSE = PROJECT_ROOT / "docker-compose.yml"
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|ACCESS_KEY|TOKEN|API_KEY", re.IGNORECASE)
@@ -119,3 +120,25 @@ def test_docker_compose_config_accepts_the_file(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def stages_run_by(command: str) -> list[str]:
+    """The registered stages one service command runs through `heritage lakehouse run`."""
+    found: list[str] = []
+    for invocation in re.findall(r"heritage lakehouse run([^&;]*)", command):
+        words = invocation.split()
+        only = words[words.index("--stage") + 1] if "--stage" in words else None
+        skip = [words[i + 1] for i, word in enumerate(words) if word == "--skip"]
+        found += [stage.name for stage in select_stages(only, skip)]
+    return found
+
+
+def test_every_registered_stage_runs_in_exactly_one_compose_service() -> None:
+    runs: dict[str, list[str]] = {}
+    for name, service in load()["services"].items():
+        command = service.get("command", [])
+        text = command if isinstance(command, str) else " ".join(command)
+        for stage in stages_run_by(text):
+            runs.setdefault(stage, []).append(name)
+    assert {stage: services for stage, services in runs.items() if len(services) != 1} == {}
+    assert sorted(runs) == sorted(stage_names())
