@@ -112,8 +112,9 @@ def run(records: int, seed: int, rounds: int) -> None:
                 f"  ({seconds / bare:.2f}x bare)"
             )
         total = sum(full.values())
+        label = f"end to end ({len(full)} stages)"
         print(
-            f"  {f'end to end ({len(full)} stages)':<28} {total:8.2f} s  {messages / total:>10,.0f} msgs/s"
+            f"  {label:<28} {total:8.2f} s  {messages / total:>10,.0f} msgs/s"
             f"  ({total / bare:.2f}x bare)"
         )
         ratios = []
