@@ -11,7 +11,7 @@ RECORDS ?= 1000
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-setup: ## install everything the local stack needs (idempotent): .venv, jars, MinIO, PostgreSQL
+setup: ## install everything the local stack needs (idempotent; tool output in .state/logs): .venv, jars, MinIO, PostgreSQL
 	@bash scripts/setup.sh
 
 env: ## generate .env with random credentials for docker compose

@@ -19,11 +19,13 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 from kafka import KafkaAdminClient
 
 from heritage.kafka_topics import ensure_topics
+from heritage.lakehouse_layout import LakehouseLayout
 from heritage.producers.europeana_client import ClientConfig, EuropeanaQuery, publish_europeana
 from heritage.services.stack import up
 from heritage.settings import Secret
@@ -63,15 +65,19 @@ def run(records: int, rows: int, seed: int, commit_every: int, requests_per_seco
     )
     try:
         with tempfile.TemporaryDirectory(prefix="europeana-bench-") as work:
+            # The benchmark's own topic, ledger and cursor state.
+            layout = replace(
+                LakehouseLayout.default(settings),
+                records_topic=topic,
+                producer_state_dir=Path(work),
+            )
             for label in ("first run", "rerun"):
                 started = time.perf_counter()
                 result = publish_europeana(
                     settings,
+                    layout,
                     EuropeanaQuery(rows=rows),
                     Secret("BenchKey2026"),
-                    Path(work) / "state",
-                    Path(work) / "ledger.sqlite",
-                    topic=topic,
                     base_url=base_url,
                     client_config=ClientConfig(requests_per_second=requests_per_second),
                     commit_every=commit_every,

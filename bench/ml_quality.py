@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from heritage.ml.encoders import load_encoder, load_encoder_config
+from heritage.ml.encoders import load_encoder
 from heritage.ml.image_hashes import mirrored_dhashes, perceptual_hashes
 from heritage.ml.near_duplicates import (
     DuplicatePair,
@@ -56,6 +56,8 @@ from heritage.ml.near_duplicates import (
     find_candidate_pairs,
     load_thresholds,
 )
+from heritage.ml_settings import load_encoder_config
+from heritage.settings import load_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CORPUS = PROJECT_ROOT.parent / "shared" / "corpus"
@@ -407,10 +409,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     images = build_dataset(args.seed)
     built = time.perf_counter()
-    config = load_encoder_config()
+    config = load_encoder_config(load_settings())
     if args.encoder != "auto":
-        # load_encoder lets HERITAGE_ML_ENCODER win; the command line wins here.
-        os.environ.pop("HERITAGE_ML_ENCODER", None)
         config = replace(config, encoder=args.encoder)
     encoder = load_encoder(config)
     hashes = [perceptual_hashes(image.image) for image in images]

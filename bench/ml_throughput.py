@@ -72,10 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     from heritage.lakehouse_layout import LakehouseLayout
     from heritage.lakehouse_namespaces import drop_namespace
     from heritage.ml.demo_image_server import serve_demo_images
-    from heritage.ml.embedding_job import embedding_text, load_job_config, run_embedding_job
-    from heritage.ml.encoders import load_encoder, load_encoder_config
+    from heritage.ml.embedding_job import embedding_text, run_embedding_job
+    from heritage.ml.encoders import load_encoder
     from heritage.ml.image_fetch import original_key, run_image_fetch
     from heritage.ml.image_url_policy import UrlPolicy, parse_allow_list
+    from heritage.ml_settings import load_embedding_job_config, load_encoder_config
     from heritage.object_store import object_store_client
     from heritage.pipeline import lakehouse_session, prepare
     from heritage.settings import load_settings
@@ -86,8 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     layout = LakehouseLayout.namespaced(settings, f"bench_ml_{uuid.uuid4().hex[:6]}")
     prepare(settings, layout)
     spark = lakehouse_session(settings)
-    encoder_config = load_encoder_config()
-    job_config = load_job_config()
+    encoder_config = load_encoder_config(settings)
+    job_config = load_embedding_job_config(settings)
     try:
         with serve_demo_images(port=0) as base:
             _write_cleansed(spark, layout, base, args.images)

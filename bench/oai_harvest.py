@@ -23,11 +23,13 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 from kafka import KafkaAdminClient
 
 from heritage.kafka_topics import ensure_topics
+from heritage.lakehouse_layout import LakehouseLayout
 from heritage.producers.oai_pmh_harvester import OaiEndpointConfig, harvest
 from heritage.settings import Settings, load_settings
 
@@ -78,8 +80,14 @@ def run(records: int, page_size: int, prefix: str, mapping_workers: int, seed: i
             endpoint = OaiEndpointConfig(
                 base_url, metadata_prefixes=(prefix,), mapping_workers=mapping_workers
             )
+            # The benchmark's own topic, ledger and harvest state.
+            layout = replace(
+                LakehouseLayout.default(settings),
+                records_topic=topic,
+                producer_state_dir=Path(state),
+            )
             started = time.perf_counter()
-            first = harvest(settings, endpoint, Path(state), topic)
+            first = harvest(settings, layout, endpoint)
             seconds = time.perf_counter() - started
             rate = first.published / seconds
             print(
@@ -87,7 +95,7 @@ def run(records: int, page_size: int, prefix: str, mapping_workers: int, seed: i
                 f"{rate:>10,.0f} records/s"
             )
             started = time.perf_counter()
-            again = harvest(settings, endpoint, Path(state), topic)
+            again = harvest(settings, layout, endpoint)
             print(
                 f"  incremental  {again.published:>9,} records  "
                 f"{time.perf_counter() - started:8.2f} s  (nothing changed: 0 expected)"

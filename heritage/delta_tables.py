@@ -92,39 +92,6 @@ def parse_commit_info(commit: str) -> dict[str, Any]:
     return {}
 
 
-_RECENT_COMMITS = 10
-
-
-def newest_commit_metadata(spark: SparkSession, path: str, key: str) -> tuple[int, Any] | None:
-    """(version, value) of the newest commit of the table at ``path`` whose userMetadata is
-    a JSON object with ``key`` (as written through ``last_commit_metadata``); None if none.
-
-    That commit is nearly always among the newest few (only maintenance commits or another
-    writer's come between), so their log files are read first, newest first, on the driver
-    (no Spark job); the whole history, which grows with every commit, only if none is one."""
-    newest = table_version(spark, path)
-    for version in range(newest, max(newest - _RECENT_COMMITS, -1), -1):
-        info = commit_info(spark, path, version)
-        if info is None:
-            break
-        found = _metadata_value(info.get("userMetadata"), key)
-        if found is not None:
-            return version, found
-    if newest < _RECENT_COMMITS:  # every commit read (or none to read)
-        return None
-    history = (
-        DeltaTable.forPath(spark, path)
-        .history()
-        .filter(F.col("userMetadata").startswith(f'{{"{key}"'))
-        .orderBy(F.col("version").desc())
-        .select("version", "userMetadata")
-        .first()
-    )
-    if history is None:
-        return None
-    return int(history[0]), _metadata_value(history[1], key)
-
-
 def read_version(spark: SparkSession, path: str, version: int) -> DataFrame:
     """The Delta table at ``path`` as of ``version``. The newest version is read as the
     table itself: time travel to it builds its snapshot again (Spark jobs, 0.5 to 1 s at
@@ -133,21 +100,6 @@ def read_version(spark: SparkSession, path: str, version: int) -> DataFrame:
     if version != table_version(spark, path):
         reader = reader.option("versionAsOf", version)
     return reader.load(path)
-
-
-def _metadata_value(metadata: object, key: str) -> Any:
-    if not isinstance(metadata, str) or not metadata.startswith(f'{{"{key}"'):
-        return None
-    return json.loads(metadata).get(key)
-
-
-def metadata_at(spark: SparkSession, path: str, version: int, key: str) -> Any:
-    """The ``key`` of commit ``version``'s userMetadata; None when the commit has none or
-    its log file is gone (removed by log cleanup)."""
-    if version < 0:
-        return None
-    info = commit_info(spark, path, version)
-    return None if info is None else _metadata_value(info.get("userMetadata"), key)
 
 
 def run_idempotent(

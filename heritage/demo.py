@@ -1,87 +1,196 @@
-"""`make demo` / `heritage demo`: the stack up, the sample through every hop, a summary."""
+"""`make demo` / `heritage demo`: the stack up, the sample through every hop, a summary.
+
+The terminal gets one line per step (stack, producer, each stage as it finishes) and a short
+summary; logs go to ``.state/logs/demo.log`` and Spark's own output to its log files there.
+"""
 
 from __future__ import annotations
 
-import os
+import dataclasses
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
+from huggingface_hub.utils import disable_progress_bars
+
+from heritage.json_logging import JsonFormatter, is_terminal
 from heritage.lakehouse_layout import LakehouseLayout
-from heritage.lakehouse_summary import count_tables
+from heritage.lakehouse_summary import TableCounts, count_tables
 from heritage.ml.demo_image_server import DEFAULT_PORT, serve_demo_images
-from heritage.pipeline import lakehouse_session, produce_sample, run_stages
-from heritage.producers.simulators.sample_collection import generate_sample_collection
+from heritage.ml.demo_summary import (
+    DuplicateComparison,
+    canonical_ids,
+    compare_with_manifest,
+    image_counts,
+)
+from heritage.pipeline import StageRun, lakehouse_session, produce_sample, run_stages
+from heritage.producers.simulators.sample_collection import (
+    SampleManifest,
+    generate_sample_collection,
+)
 from heritage.services import stack
-from heritage.settings import Settings
+from heritage.settings import Settings, load_settings
+from heritage.spark_session import spark_log_file
+
+# Port of the loopback server that serves the sample's images.
+IMAGE_PORT_VARIABLE = "HERITAGE_DEMO_IMAGE_PORT"
+# The image fetcher's allow-list (host:port,...); the demo adds its image server to it.
+FETCH_ALLOW_VARIABLE = "HERITAGE_IMAGE_FETCH_ALLOW"
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+    name: str
+    actual: int
+    expected: int
+
+    @property
+    def ok(self) -> bool:
+        return self.actual == self.expected
 
 
 def run_demo(records: int, seed: int) -> int:
     """Returns 0 when every table holds exactly what the sample collection expects."""
-    settings = stack.up()
-    # The sample's images come from a local image server on an allow-listed loopback port.
-    port = int(os.environ.get("HERITAGE_DEMO_IMAGE_PORT") or DEFAULT_PORT)
-    allowed = os.environ.get("HERITAGE_IMAGE_FETCH_ALLOW", "")
-    os.environ["HERITAGE_IMAGE_FETCH_ALLOW"] = ",".join(
-        part for part in (allowed, f"127.0.0.1:{port}") if part
-    )
-    with serve_demo_images(port) as image_base:
-        return _run_demo(settings, records, seed, image_base)
+    logs = load_settings().state_dir / "logs"
+    send_logs_to(logs / "demo.log")
+    if not is_terminal(sys.stderr):
+        # The model libraries draw their weight-loading bars even into a file or a pipe.
+        disable_progress_bars()
+    reporter = StackReporter()
+    settings = stack.up(report=reporter.report)
+    print(reporter.summary(), flush=True)
+    port = int(settings.value(IMAGE_PORT_VARIABLE, str(DEFAULT_PORT)))
+    settings = with_fetch_allowed(settings, f"127.0.0.1:{port}")
+    try:
+        with serve_demo_images(port) as image_base:
+            ok = _run_sample(settings, records, seed, image_base)
+    finally:  # where the details are, also when a step failed
+        spark_log = spark_log_file(settings).name
+        print(f"logs           {logs}/ (demo.log, {spark_log}, setup-<step>.log)")
+    print("demo: " + ("all counts match" if ok else "COUNTS DO NOT MATCH (see above)"))
+    return 0 if ok else 1
 
 
-def _run_demo(settings: Settings, records: int, seed: int, image_base: str) -> int:
-    from heritage.ml.demo_summary import canonical_ids, compare_with_manifest, image_counts
+def send_logs_to(path: Path) -> None:
+    """Every log record (and Python warning) of this run to a JSON-lines file, not the terminal."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, mode="w", encoding="utf-8")
+    handler.setFormatter(JsonFormatter())
+    logging.getLogger().handlers[:] = [handler]
+    logging.captureWarnings(True)
 
+
+class StackReporter:
+    """Folds the stack's per-service messages into one line; services that start are shown
+    as they start, since that can take a while."""
+
+    def __init__(self, show: Callable[[str], None] = print) -> None:
+        self.show = show
+        self.running: list[str] = []
+        self.started: list[str] = []
+        self.notes: list[str] = []
+
+    def report(self, message: str) -> None:
+        name, _, state = message.partition(": ")
+        if state == "already running":
+            self.running.append(name)
+        elif state == "starting":
+            self.show(f"stack: starting {name} ...")
+        elif state == "ready":
+            self.started.append(name)
+        else:
+            self.notes.append(state if name == "init" else message)
+
+    def summary(self) -> str:
+        parts = []
+        if self.running:
+            parts.append(f"{', '.join(self.running)} already running")
+        if self.started:
+            parts.append(f"{', '.join(self.started)} started")
+        return "stack: " + "; ".join(parts + self.notes)
+
+
+def with_fetch_allowed(settings: Settings, host_port: str) -> Settings:
+    """The settings with ``host_port`` added to the image fetcher's allow-list."""
+    allowed = ",".join(p for p in (settings.value(FETCH_ALLOW_VARIABLE), host_port) if p)
+    environment = {**settings.environment, FETCH_ALLOW_VARIABLE: allowed}
+    return dataclasses.replace(settings, environment=environment)
+
+
+def _run_sample(settings: Settings, records: int, seed: int, image_base: str) -> bool:
     layout = LakehouseLayout.default(settings)
     manifest = generate_sample_collection(records, seed, image_base_url=image_base).manifest
-    published = produce_sample(settings, layout, records, seed, image_base_url=image_base)
+    bars = is_terminal(sys.stderr)
+    published = produce_sample(
+        settings, layout, records, seed, progress=bars, image_base_url=image_base
+    )
     print(
-        f"producer: published {published.published} messages to {layout.records_topic} "
-        f"({published.skipped} were confirmed by an earlier run); images served from "
-        f"{image_base}"
+        f"producer: {published.published} messages to {layout.records_topic} "
+        f"({published.skipped} already confirmed by an earlier run); images from {image_base}",
+        flush=True,
     )
     spark = lakehouse_session(settings)
-    print(run_stages(settings, layout, spark=spark).render())
+    report = run_stages(settings, layout, spark=spark, progress=bars, on_stage=print_stage)
+    if all(run.result.nothing_new for run in report.runs):
+        print("         nothing new: the tables already hold this sample")
     counts = count_tables(spark, settings, layout)
-    images = image_counts(spark, layout)
     duplicates = compare_with_manifest(
         canonical_ids(spark, layout),
         {**manifest.exact_duplicates, **manifest.near_duplicates},
         manifest.live_record_ids,
     )
-    expected_valid = len(manifest.valid_record_ids)
-    expected_dead = len(manifest.malformed)
-    checks = [
-        ("raw messages", counts.raw_rows, manifest.message_count),
-        ("cleansed records", counts.cleansed_rows, expected_valid),
-        ("curated records", counts.curated_rows, expected_valid),
-        ("dead letters", counts.dead_letter_rows, expected_dead),
-        ("analytics.objects rows", counts.postgres_objects, expected_valid),
-        ("images stored", images["stored"], expected_valid),
-        ("images failed", images["failed"], 0),
+    checks = demo_checks(counts, image_counts(spark, layout), manifest)
+    print("\n".join(summary_lines(checks, duplicates, counts.versions)))
+    print("\n".join(where_to_look(settings, layout)))
+    return all(check.ok for check in checks)
+
+
+def print_stage(run: StageRun) -> None:
+    print(f"stage {run.render()}", flush=True)
+
+
+def demo_checks(
+    counts: TableCounts, images: dict[str, int], manifest: SampleManifest
+) -> list[Check]:
+    """Each table's count next to what the generated collection says it must be."""
+    valid, dead = len(manifest.valid_record_ids), len(manifest.malformed)
+    return [
+        Check("raw messages", counts.raw_rows, manifest.message_count),
+        Check("cleansed records", counts.cleansed_rows, valid),
+        Check("curated records", counts.curated_rows, valid),
+        Check("dead letters", counts.dead_letter_rows, dead),
+        Check("analytics.objects", counts.postgres_objects, valid),
+        Check("images stored", images["stored"], valid),
+        Check("images failed", images["failed"], 0),
     ]
-    print("\nsummary (expected from the generated collection):")
-    ok = True
-    for name, actual, expected in checks:
-        mark = "ok" if actual == expected else "MISMATCH"
-        ok &= actual == expected
-        print(f"  {name:<24} {actual:>8}   expected {expected:>8}   {mark}")
-    found, expected_groups = duplicates.groups_found, duplicates.groups_expected
-    print(
-        f"  {'duplicate groups':<24} {found:>8}   manifest {expected_groups:>8}"
-        f"   ({duplicates.pairs_recovered} of {duplicates.pairs_expected} manifest pairs grouped, "
-        f"{duplicates.wrongly_grouped} records grouped against the manifest)"
+
+
+def summary_lines(
+    checks: Sequence[Check], duplicates: DuplicateComparison, versions: dict[str, int]
+) -> list[str]:
+    lines = ["summary          actual expected"]
+    for check in checks:
+        mark = "ok" if check.ok else "MISMATCH"
+        lines.append(f"  {check.name:<17} {check.actual:>6} {check.expected:>8}  {mark}")
+    lines.append(
+        f"  duplicate groups  {duplicates.groups_found:>6} {duplicates.groups_expected:>8}"
+        f"  ({duplicates.pairs_recovered} of {duplicates.pairs_expected} manifest pairs "
+        f"grouped, {duplicates.wrongly_grouped} records grouped against it)"
     )
-    versions = ", ".join(f"{name} v{version}" for name, version in counts.versions.items())
-    print(f"  {'Delta versions':<24} {versions}")
-    print(
-        "\nwhere to look:\n"
-        f"  Delta tables   {layout.raw_records}, {layout.cleansed_records}, {layout.dead_letters}\n"
+    lines.append("  Delta versions    " + ", ".join(f"{n} v{v}" for n, v in versions.items()))
+    return lines
+
+
+def where_to_look(settings: Settings, layout: LakehouseLayout) -> list[str]:
+    return [
+        "where to look",
+        f"  Delta tables   {layout.raw_records}, {layout.cleansed_records}, ...",
         f"  images         s3://{settings.bucket}/{layout.image_prefix}/thumbnails/; "
-        "similar objects: heritage ml similar RECORD_ID\n"
+        "similar objects: heritage ml similar RECORD_ID",
         f"  MinIO console  http://127.0.0.1:{settings.minio_console_port} "
-        f"(credentials in {settings.local_env_file})\n"
-        f'  PostgreSQL     eval "$(heritage services env)"; psql -c \'SELECT * FROM '
-        "analytics.objects LIMIT 5'\n"
-        "  dashboard      heritage dashboard\n"
-        "  logs           .state/*/ (kafka, minio, postgres)"
-    )
-    print("\ndemo: " + ("all counts match" if ok else "COUNTS DO NOT MATCH (see above)"))
-    return 0 if ok else 1
+        f"(credentials in {settings.local_env_file})",
+        '  PostgreSQL     eval "$(heritage services env)"; '
+        "psql -c 'SELECT * FROM analytics.objects LIMIT 5'",
+        "  dashboard      heritage dashboard",
+    ]

@@ -26,6 +26,17 @@ _TABLE_ATTRIBUTES = {
 }
 TABLE_NAMES = tuple(_TABLE_ATTRIBUTES)
 
+PRODUCER_SOURCES = ("sample", "europeana", "lido", "csv", "oai", "annotations")
+# Producers with a ledger file of their own (the others share published.sqlite); the names
+# are those earlier releases wrote, so a rerun still finds what it already published.
+_OWN_LEDGER_FILES = {
+    "lido": "lido.sqlite",
+    "csv": "csv.sqlite",
+    "annotations": "annotations.sqlite",
+}
+# Producers whose resume state sits in a subfolder of the producer state folder.
+_STATE_SUBFOLDERS = {"europeana": "europeana"}
+
 
 @dataclass(frozen=True)
 class LakehouseLayout:
@@ -142,3 +153,21 @@ class LakehouseLayout:
     @property
     def ledger_path(self) -> Path:
         return self.producer_state_dir / "published.sqlite"
+
+    def ledger_for(self, source: str) -> Path:
+        """The publish ledger of one producer (``PRODUCER_SOURCES``): the shared one, or the
+        file the lido, csv and annotations producers have always kept to themselves."""
+        _check_producer(source)
+        own_file = _OWN_LEDGER_FILES.get(source)
+        return self.producer_state_dir / own_file if own_file else self.ledger_path
+
+    def state_dir_for(self, source: str) -> Path:
+        """The folder of one producer's resume state (cursors, harvest lists, CSV row hashes)."""
+        _check_producer(source)
+        subfolder = _STATE_SUBFOLDERS.get(source)
+        return self.producer_state_dir / subfolder if subfolder else self.producer_state_dir
+
+
+def _check_producer(source: str) -> None:
+    if source not in PRODUCER_SOURCES:
+        raise ValueError(f"no producer named {source!r}; producers: {', '.join(PRODUCER_SOURCES)}")

@@ -1,13 +1,23 @@
 """The one Spark session factory: Delta, S3A to the configured object store, the Kafka source.
 
-``local[2]`` by default (HERITAGE_SPARK_MASTER changes it); the jars come from
-``.state/jars/spark`` (fetched by ``make setup`` with Maven), not from ``--packages``.
+``local[2]`` by default; HERITAGE_SPARK_MASTER points it at a standalone cluster
+(``spark://host:7077``) or Kubernetes (``k8s://https://...``), docs/spark_cluster.md. The jars
+come from ``.state/jars/spark`` (fetched by ``make setup`` with Maven), not from
+``--packages``.
+
+Two things never reach a command line: pyspark starts the driver JVM with every builder
+setting as a ``--conf`` argument, readable by every user in ``ps``, so the object store's
+keys are set inside the running JVM instead (see :func:`_hand_over_object_store_keys`).
+Spark's log4j output and the JVM's own warnings go to ``.state/logs/spark-<app>.log``.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -15,9 +25,46 @@ from pyspark.sql import SparkSession
 from heritage.services.processes import ServiceError
 from heritage.settings import Settings
 
+# S3A tries these in order: the keys this module sets in the running JVM's configuration
+# (fs.s3a.access.key / fs.s3a.secret.key, never on a command line), then AWS_ACCESS_KEY_ID /
+# AWS_SECRET_ACCESS_KEY in the JVM's environment, for deployments that give the executors
+# the keys that way (a Kubernetes secret as environment, a worker's spark-env.sh).
+S3A_CREDENTIAL_PROVIDERS = ",".join(
+    (
+        "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+        "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider",
+    )
+)
 
-def spark_conf(settings: Settings) -> dict[str, str]:
-    """Every Spark setting the pipeline relies on, as plain key/value pairs."""
+# The driver's log4j2 configuration; the file it appends to comes from a system property
+# so that one configuration serves every application name.
+LOG4J2_PROPERTIES = """\
+# Written by heritage.spark_session: Spark's driver logs go to the file named by the
+# heritage.spark.log system property, never to the terminal.
+status = error
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = ${sys:heritage.spark.log}
+appender.file.append = true
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = %d{yyyy-MM-dd HH:mm:ss.SSS} %p %c{1}: %m%n%ex
+rootLogger.level = warn
+rootLogger.appenderRef.file.ref = file
+# Known-noisy loggers, as in Spark's own log4j2 template.
+logger.jetty.name = org.sparkproject.jetty
+logger.jetty.level = warn
+logger.parquet.name = org.apache.parquet
+logger.parquet.level = error
+logger.hadoop_native.name = org.apache.hadoop.util.NativeCodeLoader
+logger.hadoop_native.level = error
+logger.metrics.name = org.apache.hadoop.metrics2
+logger.metrics.level = error
+"""
+
+
+def spark_conf(settings: Settings, app_name: str = "heritage-lakehouse") -> dict[str, str]:
+    """Every Spark setting the pipeline relies on, as plain key/value pairs (no secrets:
+    pyspark puts each of them on the driver's command line)."""
     jars = sorted((settings.jars_dir / "spark").glob("*.jar"))
     if not any(jar.name.startswith("delta-spark") for jar in jars):
         raise ServiceError(
@@ -25,6 +72,7 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         )
     return {
         **_jar_conf(settings.spark_master, jars),
+        **_driver_log_conf(settings, app_name),
         "spark.driver.memory": settings.spark_driver_memory,
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
@@ -41,18 +89,20 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
         # Writes in this project are made idempotent by the pipeline itself (MERGE, txn ids).
         "spark.databricks.delta.merge.repartitionBeforeWrite.enabled": "true",
+        **_s3a_conf(settings),
+    }
+
+
+def _s3a_conf(settings: Settings) -> dict[str, str]:
+    return {
         "spark.hadoop.fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
         "spark.hadoop.fs.s3a.endpoint": settings.s3_endpoint,
         "spark.hadoop.fs.s3a.endpoint.region": "us-east-1",
-        "spark.hadoop.fs.s3a.access.key": settings.s3_access_key.reveal(),
-        "spark.hadoop.fs.s3a.secret.key": settings.s3_secret_key.reveal(),
         "spark.hadoop.fs.s3a.path.style.access": "true",
         "spark.hadoop.fs.s3a.connection.ssl.enabled": str(
             settings.s3_endpoint.startswith("https")
         ).lower(),
-        "spark.hadoop.fs.s3a.aws.credentials.provider": (
-            "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
-        ),
+        "spark.hadoop.fs.s3a.aws.credentials.provider": S3A_CREDENTIAL_PROVIDERS,
         "spark.hadoop.fs.s3a.change.detection.mode": "none",
         "spark.hadoop.fs.s3a.committer.magic.enabled": "false",
         "spark.hadoop.fs.s3a.fast.upload": "true",
@@ -64,19 +114,98 @@ def _jar_conf(master: str, jars: list[Path]) -> dict[str, str]:
     """How the jars reach the JVMs. In local mode the driver is the only JVM: the jars go on
     its class path as they are. ``spark.jars`` would copy all of them (681 MB, mostly the
     AWS SDK bundle) into a fresh ``/tmp/spark-*`` directory per session, which a killed
-    process never removes. A cluster's executors need them shipped: ``spark.jars`` there."""
+    process never removes. A cluster's executors need them shipped: ``spark.jars`` there
+    (the driver serves them; each executor fetches them once per application)."""
     if master.startswith("local"):
         return {"spark.driver.extraClassPath": os.pathsep.join(str(jar) for jar in jars)}
     return {"spark.jars": ",".join(str(jar) for jar in jars)}
+
+
+def spark_log_file(settings: Settings, app_name: str = "heritage-lakehouse") -> Path:
+    """Where the driver of ``app_name`` writes Spark's log and the JVM's warnings."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", app_name)
+    return settings.state_dir / "logs" / f"spark-{safe}.log"
+
+
+def log4j2_properties_file(settings: Settings) -> Path:
+    return settings.state_dir / "logs" / "spark-log4j2.properties"
+
+
+def _driver_log_conf(settings: Settings, app_name: str) -> dict[str, str]:
+    return {
+        "spark.driver.extraJavaOptions": (
+            f"-Dlog4j2.configurationFile={log4j2_properties_file(settings)} "
+            f"-Dheritage.spark.log={spark_log_file(settings, app_name)}"
+        )
+    }
+
+
+def _write_log4j2_properties(settings: Settings) -> None:
+    path = log4j2_properties_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or path.read_text(encoding="utf-8") != LOG4J2_PROPERTIES:
+        temporary = path.with_name(f".{path.name}.{os.getpid()}")
+        temporary.write_text(LOG4J2_PROPERTIES, encoding="utf-8")
+        os.replace(temporary, path)
+
+
+@contextmanager
+def _standard_error_to(log_file: Path) -> Iterator[None]:
+    """Point this process's file descriptor 2 at ``log_file`` while the block runs: the JVM
+    that pyspark starts inside it inherits that descriptor, so the JVM's own warnings (not
+    log4j's: module access, SLF4J bindings) land in the log instead of the terminal."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    target = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    saved = os.dup(2)
+    try:
+        os.dup2(target, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(target)
+
+
+def _hand_over_object_store_keys(spark: SparkSession, settings: Settings) -> None:
+    """Give S3A the object store's keys inside the running driver JVM (through py4j), never
+    as a ``--conf`` argument. The SQL configuration is copied into the Hadoop configuration
+    that every read and write serialises into its tasks, so a cluster's executors get the
+    keys with their tasks; the SparkContext's own configuration serves direct FileSystem
+    calls (heritage.hadoop_paths)."""
+    keys = {
+        "fs.s3a.access.key": settings.s3_access_key.reveal(),
+        "fs.s3a.secret.key": settings.s3_secret_key.reveal(),
+    }
+    hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
+    for key, value in keys.items():
+        if value:
+            hadoop_conf.set(key, value)
+            spark.conf.set(key, value)
+
+
+def quiet_python_spark_loggers() -> None:
+    """py4j logs every gateway call at INFO/DEBUG; only warnings are worth a terminal line."""
+    for name in ("py4j", "py4j.clientserver", "py4j.java_gateway", "pyspark"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def build_spark_session(
     settings: Settings, app_name: str, extra_conf: Mapping[str, str] | None = None
 ) -> SparkSession:
     """Get or create the process's Spark session configured for the lakehouse."""
+    quiet_python_spark_loggers()
+    _write_log4j2_properties(settings)
     builder = SparkSession.builder.master(settings.spark_master).appName(app_name)
-    for key, value in {**spark_conf(settings), **(extra_conf or {})}.items():
+    for key, value in {**spark_conf(settings, app_name), **(extra_conf or {})}.items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    log_file = spark_log_file(settings, app_name)
+    try:
+        with _standard_error_to(log_file):
+            spark = builder.getOrCreate()
+    except Exception as error:
+        raise ServiceError(
+            f"spark: could not start a session on {settings.spark_master} ({error}); see {log_file}"
+        ) from error
+    _hand_over_object_store_keys(spark, settings)
     spark.sparkContext.setLogLevel("WARN")
     return spark

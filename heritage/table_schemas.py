@@ -20,6 +20,8 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
+from heritage.curated_columns import curated_schema
+
 STRINGS = ArrayType(StringType())
 
 # raw/records: every Kafka message as received, plus the envelope fields when it parses.
@@ -180,19 +182,8 @@ CANONICAL_IDS = StructType(
 
 # curated/records: cleansed records joined with their canonical id and the annotations
 # attached to them (annotations on any member of a duplicate group attach to its canonical).
-CURATED_RECORDS = StructType(
-    [
-        *CLEANSED_RECORD_FIELDS.fields,
-        StructField("canonical_id", StringType(), nullable=False),
-        StructField("tags", STRINGS, nullable=False),
-        StructField("comment_count", IntegerType(), nullable=False),
-        StructField("annotation_count", IntegerType(), nullable=False),
-        StructField("curated_hash", StringType(), nullable=False),
-        # The curate run that last wrote the row: the PostgreSQL export reads what changed
-        # by this column, as curate reads cleansed/records by cleanse_batch.
-        StructField("curate_run", LongType(), nullable=False),
-    ]
-)
+# Its columns, with their PostgreSQL counterparts, are in heritage.curated_columns.
+CURATED_RECORDS = curated_schema()
 
 FLOATS = ArrayType(FloatType())
 

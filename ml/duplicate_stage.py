@@ -11,24 +11,48 @@ their own (the curate stage treats a record without a row as its own canonical).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from heritage.change_tracking import table_position
+from heritage.delta_tables import ensure_delta_table
 from heritage.lakehouse_layout import LakehouseLayout
+from heritage.ml.delta_sync import SyncResult, sync_table
+from heritage.ml.image_hashes import from_signed64
+from heritage.ml.ml_state_store import read_state, write_state
+from heritage.ml.near_duplicates import (
+    DEFAULT_THRESHOLDS_PATH,
+    CuratorDecision,
+    DuplicatePair,
+    DuplicateThresholds,
+    assign_canonical_ids,
+    duplicate_groups,
+    find_candidate_pairs,
+    load_thresholds,
+)
 from heritage.ml.similar_objects import SCORE_DECIMALS, top_k_similar
+from heritage.ml_settings import DuplicateThresholdsSource, load_duplicate_thresholds_source
+from heritage.postgres_db import connect
 from heritage.settings import Settings
+from heritage.table_schemas import (
+    CANONICAL_IDS,
+    ML_DUPLICATE_PAIRS,
+    ML_EMBEDDINGS,
+    ML_SIMILAR_OBJECTS,
+)
 
 log = logging.getLogger(__name__)
 
 SIMILAR_K = 10
+FINGERPRINT_STATE = "duplicate_stage"
 
 
 @dataclass(frozen=True)
@@ -59,8 +83,6 @@ def embedded_records(rows: Sequence[Mapping[str, Any]]) -> EmbeddedRecords:
     """State rows (record_id, phash, dhash, image_vector, combined_vector) -> arrays; rows of
     the model most records use (a model change re-embeds every record, so a mix is
     transient)."""
-    from heritage.ml.image_hashes import from_signed64
-
     models: dict[str, int] = {}
     for row in rows:
         models[row["model"]] = models.get(row["model"], 0) + 1
@@ -84,24 +106,6 @@ def embedded_records(rows: Sequence[Mapping[str, Any]]) -> EmbeddedRecords:
         image_vectors=np.asarray([r["image_vector"] for r in current], dtype=np.float32),
         combined_vectors=np.asarray([r["combined_vector"] for r in current], dtype=np.float32),
     )
-
-
-def read_curator_decisions(settings: Settings, database: str) -> list[Any]:
-    """Every curator decision (the latest per pair wins inside ``assign_canonical_ids``)."""
-    from heritage.ml.near_duplicates import CuratorDecision
-    from heritage.postgres_db import connect
-
-    connection = connect(settings, database)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT record_id, other_record_id, decision, decision_id "
-                "FROM heritage.duplicate_decisions ORDER BY decision_id"
-            )
-            rows = cursor.fetchall()
-    finally:
-        connection.close()
-    return [CuratorDecision(r[0], r[1], r[2], int(r[3])) for r in rows]
 
 
 def pair_rows(pairs: Sequence[Any], decisions: Sequence[Any], known: set[str]) -> list[tuple]:
@@ -128,93 +132,113 @@ def pair_rows(pairs: Sequence[Any], decisions: Sequence[Any], known: set[str]) -
     return [rows[key] for key in sorted(rows)]
 
 
-def _fingerprint_key(settings: Settings, layout: LakehouseLayout) -> str:
-    root = layout.table_root.removeprefix(f"s3a://{settings.bucket}").strip("/")
-    return f"{root}/ml/_state/duplicate_stage.json" if root else "ml/_state/duplicate_stage.json"
+def decisions_fingerprint(decisions: Sequence[CuratorDecision]) -> str:
+    """sha256 of the curators' decisions: any new, changed or removed decision changes it."""
+    rows = [[d.record_id, d.other_record_id, d.decision, d.decision_id] for d in decisions]
+    return hashlib.sha256(json.dumps(rows).encode("utf-8")).hexdigest()
 
 
-def _inputs_fingerprint(embeddings_version: int, decisions: Sequence[Any], thresholds: str) -> str:
+def thresholds_fingerprint(label: str, file_text: str) -> str:
+    """sha256 of where the thresholds come from and the text of their file."""
+    text = json.dumps({"thresholds": label, "thresholds_file": file_text}, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def inputs_fingerprint(embeddings_version: int, decisions: str, thresholds: str) -> str:
     """What the stage's outputs depend on: a rerun with the same inputs writes nothing."""
-    import hashlib
-    import json
-
     text = json.dumps(
-        {
-            "embeddings_version": embeddings_version,
-            "decisions": [
-                [d.record_id, d.other_record_id, d.decision, d.decision_id] for d in decisions
-            ],
-            "thresholds": thresholds,
-            "thresholds_file": _thresholds_text(thresholds),
-        },
+        {"embeddings": embeddings_version, "decisions": decisions, "thresholds": thresholds},
         sort_keys=True,
     )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _thresholds_text(configured: str) -> str:
-    from heritage.ml.near_duplicates import DEFAULT_THRESHOLDS_PATH
+def changed_canonical_ids(
+    desired: Mapping[str, str], previous: Mapping[str, str]
+) -> dict[str, str]:
+    """record -> its new canonical id, for every record whose canonical id changed (a record
+    without an entry is its own canonical)."""
+    return {
+        record: desired.get(record, record)
+        for record in set(desired) | set(previous)
+        if desired.get(record, record) != previous.get(record, record)
+    }
 
-    path = Path(configured) if configured and not configured.startswith("Duplicate") else None
+
+@dataclass(frozen=True)
+class Duplicates:
+    """The stage's outputs, computed from the embeddings and the decisions."""
+
+    pairs: list[DuplicatePair]
+    canonical_of: dict[str, str]
+    # (record_id, canonical_id) of records whose canonical id is not their own.
+    canonical_rows: list[tuple[str, str]]
+    pair_rows: list[tuple]
+    similar_rows: list[tuple]
+
+
+def find_duplicates(
+    records: EmbeddedRecords,
+    decisions: Sequence[CuratorDecision],
+    thresholds: DuplicateThresholds,
+) -> Duplicates:
+    """Pairs, canonical ids and similar objects of ``records`` (pure)."""
+    pairs = (
+        find_candidate_pairs(
+            records.record_ids,
+            records.phashes,
+            records.dhashes,
+            records.image_vectors,
+            thresholds,
+        )
+        if records.record_ids
+        else []
+    )
+    canonical_of = assign_canonical_ids(records.record_ids, pairs, decisions)
+    similar = top_k_similar(records.record_ids, records.combined_vectors, canonical_of, k=SIMILAR_K)
+    return Duplicates(
+        pairs=pairs,
+        canonical_of=canonical_of,
+        canonical_rows=sorted((r, c) for r, c in canonical_of.items() if r != c),
+        pair_rows=pair_rows(pairs, decisions, set(records.record_ids)),
+        similar_rows=[(s.record_id, s.rank, s.similar_record_id, s.score) for s in similar],
+    )
+
+
+# --- reading and writing ----------------------------------------------------------------
+
+
+def read_curator_decisions(settings: Settings, database: str) -> list[CuratorDecision]:
+    """Every curator decision (the latest per pair wins inside ``assign_canonical_ids``)."""
+    connection = connect(settings, database)
     try:
-        return (path or DEFAULT_THRESHOLDS_PATH).read_text(encoding="utf-8")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT record_id, other_record_id, decision, decision_id "
+                "FROM heritage.duplicate_decisions ORDER BY decision_id"
+            )
+            rows = cursor.fetchall()
+    finally:
+        connection.close()
+    return [CuratorDecision(r[0], r[1], r[2], int(r[3])) for r in rows]
+
+
+def thresholds_file_text(source: DuplicateThresholdsSource) -> str:
+    try:
+        return (source.path or DEFAULT_THRESHOLDS_PATH).read_text(encoding="utf-8")
     except OSError:
         return ""
 
 
-def _stored_fingerprint(settings: Settings, layout: LakehouseLayout) -> str | None:
-    from minio.error import S3Error
-
-    from heritage.object_store import object_store_client
-
-    try:
-        response = object_store_client(settings).get_object(
-            settings.bucket, _fingerprint_key(settings, layout)
-        )
-    except S3Error:
-        return None
-    try:
-        return response.read().decode("utf-8").strip()
-    finally:
-        response.close()
-        response.release_conn()
+def read_thresholds_fingerprint(
+    source: DuplicateThresholdsSource, thresholds: DuplicateThresholds | None = None
+) -> str:
+    """The fingerprint of the thresholds in use: ``thresholds`` when given, else the file."""
+    label = repr(thresholds) if thresholds is not None else str(source.path or "")
+    return thresholds_fingerprint(label, thresholds_file_text(source))
 
 
-def _store_fingerprint(settings: Settings, layout: LakehouseLayout, fingerprint: str) -> None:
-    import io
-
-    from heritage.object_store import object_store_client
-
-    data = fingerprint.encode("utf-8")
-    object_store_client(settings).put_object(
-        settings.bucket, _fingerprint_key(settings, layout), io.BytesIO(data), len(data)
-    )
-
-
-def run_duplicate_stage(
-    spark: SparkSession,
-    settings: Settings,
-    layout: LakehouseLayout,
-    thresholds: Any | None = None,
-) -> DuplicateSummary:
-    """Recompute duplicates from all current embeddings; thresholds from
-    ``HERITAGE_ML_THRESHOLDS`` (a TOML file) or ``config/near_duplicates.toml``."""
-    from heritage.delta_tables import ensure_delta_table, table_version
-    from heritage.ml.delta_sync import sync_table
-    from heritage.ml.near_duplicates import (
-        assign_canonical_ids,
-        duplicate_groups,
-        find_candidate_pairs,
-        load_thresholds,
-    )
-    from heritage.ml.vector_index import VectorIndex, open_vector_index
-    from heritage.table_schemas import (
-        CANONICAL_IDS,
-        ML_DUPLICATE_PAIRS,
-        ML_EMBEDDINGS,
-        ML_SIMILAR_OBJECTS,
-    )
-
+def ensure_duplicate_tables(spark: SparkSession, layout: LakehouseLayout) -> None:
     for path, schema in (
         (layout.ml_embeddings, ML_EMBEDDINGS),
         (layout.canonical_ids, CANONICAL_IDS),
@@ -222,87 +246,91 @@ def run_duplicate_stage(
         (layout.ml_similar_objects, ML_SIMILAR_OBJECTS),
     ):
         ensure_delta_table(spark, path, schema, change_data_feed=True)
-    decisions = read_curator_decisions(settings, layout.pg_database)
-    configured = os.environ.get("HERITAGE_ML_THRESHOLDS")
-    inputs = _inputs_fingerprint(
-        table_version(spark, layout.ml_embeddings),
-        decisions,
-        repr(thresholds) if thresholds is not None else configured or "",
-    )
-    if inputs == _stored_fingerprint(settings, layout):
-        return DuplicateSummary(0, 0, 0, 0, 0, 0, skipped=True)
+
+
+def read_embedded_records(spark: SparkSession, layout: LakehouseLayout) -> EmbeddedRecords:
     state = spark.read.format("delta").load(layout.ml_embeddings)
-    records = embedded_records(
-        [
-            row.asDict()
-            for row in state.select(
-                "record_id", "model", "phash", "dhash", "image_vector", "combined_vector"
-            ).collect()
-        ]
+    columns = ("record_id", "model", "phash", "dhash", "image_vector", "combined_vector")
+    return embedded_records([row.asDict() for row in state.select(*columns).collect()])
+
+
+def write_duplicates(
+    spark: SparkSession, settings: Settings, layout: LakehouseLayout, found: Duplicates
+) -> tuple[SyncResult, SyncResult, SyncResult]:
+    """Write only what changed (canonical ids, pairs, similar objects; canonical ids in the
+    Qdrant payload): (canonical, pairs, similar) sync results."""
+    previous = current_canonical_ids(spark, layout)
+    canonical = sync_table(
+        spark, layout.canonical_ids, CANONICAL_IDS, ("record_id",), found.canonical_rows
     )
-    if thresholds is None:
-        thresholds = load_thresholds(
-            Path(configured) if configured else None, encoder=records.model or None
-        )
-    if records.record_ids:
-        pairs = find_candidate_pairs(
-            records.record_ids,
-            records.phashes,
-            records.dhashes,
-            records.image_vectors,
-            thresholds,
-        )
-    else:
-        pairs = []
-    canonical_of = assign_canonical_ids(records.record_ids, pairs, decisions)
-    desired_canonical = sorted(
-        (record, canonical) for record, canonical in canonical_of.items() if record != canonical
-    )
-    previous_canonical = {
-        r.record_id: r.canonical_id
-        for r in spark.read.format("delta").load(layout.canonical_ids).collect()
-    }
-    canonical_sync = sync_table(
-        spark, layout.canonical_ids, CANONICAL_IDS, ("record_id",), desired_canonical
-    )
-    pairs_sync = sync_table(
+    pairs = sync_table(
         spark,
         layout.ml_duplicate_pairs,
         ML_DUPLICATE_PAIRS,
         ("record_id", "other_record_id"),
-        pair_rows(pairs, decisions, set(records.record_ids)),
+        found.pair_rows,
     )
-    similar = top_k_similar(records.record_ids, records.combined_vectors, canonical_of, k=SIMILAR_K)
-    similar_sync = sync_table(
+    similar = sync_table(
         spark,
         layout.ml_similar_objects,
         ML_SIMILAR_OBJECTS,
         ("record_id", "rank"),
-        [(s.record_id, s.rank, s.similar_record_id, s.score) for s in similar],
+        found.similar_rows,
     )
-    if canonical_sync.changed:
-        now = dict(desired_canonical)
-        changed = {
-            record: now.get(record, record)
-            for record in set(now) | set(previous_canonical)
-            if now.get(record, record) != previous_canonical.get(record, record)
-        }
-        with open_vector_index(settings) as client:
-            VectorIndex(client, layout.qdrant_collection).set_canonical_ids(changed)
-    groups = duplicate_groups(canonical_of)
-    _store_fingerprint(settings, layout, inputs)
+    if canonical.changed:
+        changed = changed_canonical_ids(dict(found.canonical_rows), previous)
+        _set_indexed_canonical_ids(settings, layout, changed)
+    return canonical, pairs, similar
+
+
+def _set_indexed_canonical_ids(
+    settings: Settings, layout: LakehouseLayout, changed: Mapping[str, str]
+) -> None:
+    # qdrant_client takes about a second to import: only when a canonical id changed.
+    from heritage.ml.vector_index import VectorIndex, open_vector_index
+
+    with open_vector_index(settings) as client:
+        VectorIndex(client, layout.qdrant_collection).set_canonical_ids(changed)
+
+
+# --- the stage ----------------------------------------------------------------------------
+
+
+def run_duplicate_stage(
+    spark: SparkSession,
+    settings: Settings,
+    layout: LakehouseLayout,
+    thresholds: DuplicateThresholds | None = None,
+    thresholds_source: DuplicateThresholdsSource | None = None,
+) -> DuplicateSummary:
+    """Recompute duplicates from all current embeddings; thresholds: ``thresholds`` when
+    given, else the file ``thresholds_source`` names (``HERITAGE_ML_THRESHOLDS``) or
+    ``config/near_duplicates.toml``."""
+    source = thresholds_source or load_duplicate_thresholds_source(settings)
+    ensure_duplicate_tables(spark, layout)
+    decisions = read_curator_decisions(settings, layout.pg_database)
+    inputs = inputs_fingerprint(
+        table_position(spark, layout.ml_embeddings),
+        decisions_fingerprint(decisions),
+        read_thresholds_fingerprint(source, thresholds),
+    )
+    if inputs == read_state(settings, layout, FINGERPRINT_STATE):
+        return DuplicateSummary(0, 0, 0, 0, 0, 0, skipped=True)
+    records = read_embedded_records(spark, layout)
+    if thresholds is None:
+        thresholds = load_thresholds(source.path, encoder=records.model or None)
+    found = find_duplicates(records, decisions, thresholds)
+    canonical, pairs, similar = write_duplicates(spark, settings, layout, found)
+    write_state(settings, layout, FINGERPRINT_STATE, inputs)
     summary = DuplicateSummary(
         records=len(records.record_ids),
-        pairs=len(pairs),
-        groups=len(groups),
-        canonical_changed=canonical_sync.upserted + canonical_sync.deleted,
-        pairs_changed=pairs_sync.upserted + pairs_sync.deleted,
-        similar_changed=similar_sync.upserted + similar_sync.deleted,
+        pairs=len(found.pairs),
+        groups=len(duplicate_groups(found.canonical_of)),
+        canonical_changed=canonical.upserted + canonical.deleted,
+        pairs_changed=pairs.upserted + pairs.deleted,
+        similar_changed=similar.upserted + similar.deleted,
     )
-    log.info(
-        "duplicates found",
-        extra={"stage": "ml.duplicates", **summary.__dict__},
-    )
+    log.info("duplicates found", extra={"stage": "ml.duplicates", **summary.__dict__})
     return summary
 
 

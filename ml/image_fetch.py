@@ -2,11 +2,14 @@
 and one row per record in the ``ml/images`` Delta table.
 
 Fetching is defensive because the URLs are providers' data: connect/read/total timeouts,
-bounded retries with exponential backoff for transient failures (connection errors,
-timeouts, 5xx, 429), a size cap enforced while streaming, an ``image/*`` content type, a
-decode check with a pixel limit (decompression bombs), at most ``per_host`` requests at a
-time to any one host, and the SSRF policy of :mod:`heritage.ml.image_url_policy` applied to
-the URL and to every redirect, connecting to the address that was checked.
+retries of transient failures (connection errors, timeouts, 5xx, 429) with jittered
+exponential backoff and Retry-After, and a circuit breaker per host, all under the shared
+HTTP policy (:mod:`heritage.http_policy`, configured by
+:func:`heritage.source_settings.load_image_fetch_config`); a size cap enforced while
+streaming, an ``image/*`` content type, a decode check with a pixel limit (decompression
+bombs), at most ``per_host`` requests at a time to any one host, and the SSRF policy of
+:mod:`heritage.ml.image_url_policy` applied to the URL and to every redirect, connecting to
+the address that was checked.
 
 Originals are stored content-addressed (``<prefix>/original/<sha256>``) with a JPEG
 thumbnail (``<prefix>/thumbnails/<sha256>.jpg``, at most 256 px); ``thumbnail_key`` is the
@@ -21,7 +24,6 @@ import hashlib
 import http.client
 import io
 import logging
-import os
 import socket
 import ssl
 import threading
@@ -38,7 +40,14 @@ from PIL import Image
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from heritage.env_values import env_number
+from heritage.http_policy import (
+    CircuitBreaker,
+    CircuitOpen,
+    RetriesExhausted,
+    RetryAfterTooLong,
+    RetrySchedule,
+    retry_after_seconds,
+)
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.ml.image_url_policy import (
     FetchTarget,
@@ -49,77 +58,24 @@ from heritage.ml.image_url_policy import (
     load_url_policy,
 )
 from heritage.settings import Settings
+from heritage.source_settings import ImageFetchConfig, load_image_fetch_config
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = "heritage-lakehouse-image-fetch/0.1 (+https://github.com/heritage-lakehouse)"
 
 
-@dataclass(frozen=True)
-class FetchConfig:
-    """How images are fetched; every field has an ``HERITAGE_IMAGE_*`` variable."""
-
-    # Seconds to resolve a host name (a resolver that hangs must not stall the stage).
-    dns_timeout_s: float = 2.0
-    # Seconds to establish the TCP (and TLS) connection.
-    connect_timeout_s: float = 3.0
-    # Seconds of silence allowed while waiting for or reading the response.
-    read_timeout_s: float = 10.0
-    # Seconds for one whole request, redirects and body included.
-    total_timeout_s: float = 30.0
-    # Largest image accepted, in bytes; a bigger one is aborted while streaming.
-    max_bytes: int = 25 * 1024 * 1024
-    # Largest decoded size in pixels (width x height): beyond is a decompression bomb.
-    max_pixels: int = 64_000_000
-    # Retries of a transient failure within one run (so up to retries + 1 attempts).
-    retries: int = 2
-    # First retry waits this long; each further retry doubles it.
-    backoff_s: float = 0.5
-    # Redirects followed per URL (each target is checked by the SSRF policy again).
-    max_redirects: int = 3
-    # Requests in flight overall, and to any one host.
-    workers: int = 8
-    per_host: int = 2
-    # A failed record is retried on a later run once this many seconds passed since its last
-    # attempt; the wait doubles per failed attempt, capped at retry_cap_s.
-    retry_after_s: float = 300.0
-    retry_cap_s: float = 86_400.0
-    # Longest side of the stored JPEG thumbnail.
-    thumbnail_px: int = 256
-
-
-def load_fetch_config(environ: Mapping[str, str] | None = None) -> FetchConfig:
-    env = os.environ if environ is None else environ
-    defaults = FetchConfig()
-
-    def number(name: str, default: float) -> float:
-        return env_number(env, f"HERITAGE_IMAGE_{name.upper()}", default)
-
-    return FetchConfig(
-        dns_timeout_s=number("dns_timeout_s", defaults.dns_timeout_s),
-        connect_timeout_s=number("connect_timeout_s", defaults.connect_timeout_s),
-        read_timeout_s=number("read_timeout_s", defaults.read_timeout_s),
-        total_timeout_s=number("total_timeout_s", defaults.total_timeout_s),
-        max_bytes=int(number("max_bytes", defaults.max_bytes)),
-        max_pixels=int(number("max_pixels", defaults.max_pixels)),
-        retries=int(number("retries", defaults.retries)),
-        backoff_s=number("backoff_s", defaults.backoff_s),
-        max_redirects=int(number("max_redirects", defaults.max_redirects)),
-        workers=max(1, int(number("workers", defaults.workers))),
-        per_host=max(1, int(number("per_host", defaults.per_host))),
-        retry_after_s=number("retry_after_s", defaults.retry_after_s),
-        retry_cap_s=number("retry_cap_s", defaults.retry_cap_s),
-        thumbnail_px=int(number("thumbnail_px", defaults.thumbnail_px)),
-    )
-
-
 class ImageFetchError(Exception):
     """One image could not be acquired; ``reason`` goes to the images table."""
 
-    def __init__(self, reason: str, retryable: bool = False) -> None:
+    def __init__(
+        self, reason: str, retryable: bool = False, retry_after: float | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
+        # Seconds the host asked to wait before a retry (Retry-After), if it did.
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -196,7 +152,7 @@ class ImageFetcher:
 
     def __init__(
         self,
-        config: FetchConfig,
+        config: ImageFetchConfig,
         policy: UrlPolicy,
         resolver: Resolver = system_resolver,
     ) -> None:
@@ -206,6 +162,7 @@ class ImageFetcher:
         self._dns_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="image-dns")
         self._dns_cache: dict[tuple[str, int], list[str] | ImageFetchError] = {}
         self._host_slots: dict[str, threading.BoundedSemaphore] = {}
+        self._host_breakers: dict[str, CircuitBreaker] = {}
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -216,6 +173,14 @@ class ImageFetcher:
             if host not in self._host_slots:
                 self._host_slots[host] = threading.BoundedSemaphore(self.config.per_host)
             return self._host_slots[host]
+
+    def _breaker(self, host: str) -> CircuitBreaker:
+        with self._lock:
+            if host not in self._host_breakers:
+                self._host_breakers[host] = CircuitBreaker.for_policy(
+                    f"image host {host}", self.config.http
+                )
+            return self._host_breakers[host]
 
     def _resolve(self, target: FetchTarget) -> list[str]:
         key = (target.host, target.port)
@@ -238,20 +203,28 @@ class ImageFetcher:
         return cached
 
     def fetch(self, url: str) -> FetchedImage:
-        """The image at ``url`` decoded and thumbnailed, retrying transient failures."""
-        attempt = 0
+        """The image at ``url`` decoded and thumbnailed, retrying transient failures under
+        the HTTP policy."""
+        schedule = RetrySchedule(self.config.http)
         while True:
             try:
                 return self._fetch_once(url)
             except ImageFetchError as error:
-                if not error.retryable or attempt >= self.config.retries:
-                    if attempt:
+                if not error.retryable:
+                    if schedule.failures:
                         raise ImageFetchError(
-                            f"{error.reason} (after {attempt + 1} attempts)"
+                            f"{error.reason} (after {schedule.failures + 1} attempts)"
                         ) from None
                     raise
-                time.sleep(self.config.backoff_s * (2**attempt))
-                attempt += 1
+                try:
+                    delay = schedule.delay_before_retry(error.retry_after)
+                except RetriesExhausted:
+                    raise ImageFetchError(
+                        f"{error.reason} (after {schedule.failures} attempts)"
+                    ) from None
+                except RetryAfterTooLong as too_long:
+                    raise ImageFetchError(f"{error.reason} ({too_long})") from None
+                time.sleep(delay)
 
     def _fetch_once(self, url: str) -> FetchedImage:
         deadline = time.monotonic() + self.config.total_timeout_s
@@ -262,8 +235,7 @@ class ImageFetcher:
                 address = choose_address(target, self._addresses(target), self.policy)
             except ImageUrlRefused as refusal:
                 raise ImageFetchError(f"refused {current}: {refusal}") from None
-            with self._slot(target.host):
-                outcome = self._get(target, address, deadline)
+            outcome = self._get_through_breaker(target, address, deadline)
             if isinstance(outcome, str):
                 current = urljoin(current, outcome)
                 continue
@@ -285,6 +257,29 @@ class ImageFetcher:
             )
         raise ImageFetchError(f"more than {self.config.max_redirects} redirects from {url}")
 
+    def _get_through_breaker(
+        self, target: FetchTarget, address: str, deadline: float
+    ) -> tuple[str, bytes] | str:
+        """:meth:`_get` unless the host's breaker is open; transient failures count toward
+        it, any answer of the host (even a refusal) closes it."""
+        breaker = self._breaker(target.host)
+        try:
+            breaker.before_request()
+        except CircuitOpen as open_breaker:
+            # Not retried in this run: the record is retried on a later one.
+            raise ImageFetchError(f"not fetched from {target.url}: {open_breaker}") from None
+        try:
+            with self._slot(target.host):
+                outcome = self._get(target, address, deadline)
+        except ImageFetchError as error:
+            if error.retryable:
+                breaker.record_failure(error.reason)
+            else:
+                breaker.record_success()
+            raise
+        breaker.record_success()
+        return outcome
+
     def _addresses(self, target: FetchTarget) -> list[str]:
         try:
             socket.inet_pton(socket.AF_INET6 if ":" in target.host else socket.AF_INET, target.host)
@@ -298,13 +293,13 @@ class ImageFetcher:
             _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
         )
         connection = connection_type(
-            target.host, target.port, address, timeout=self.config.connect_timeout_s
+            target.host, target.port, address, timeout=self.config.http.connect_timeout_s
         )
         try:
             try:
                 connection.connect()
                 assert connection.sock is not None
-                connection.sock.settimeout(self.config.read_timeout_s)
+                connection.sock.settimeout(self.config.http.read_timeout_s)
                 connection.request(
                     "GET",
                     target.request_path,
@@ -328,8 +323,11 @@ class ImageFetcher:
                     raise ImageFetchError(f"HTTP {status} without Location from {target.url}")
                 return location
             if status != 200:
+                retry_after = retry_after_seconds(response.getheader("Retry-After"))
                 raise ImageFetchError(
-                    f"HTTP {status} from {target.url}", retryable=status >= 500 or status == 429
+                    f"HTTP {status} from {target.url}",
+                    retryable=status in self.config.http.retry_statuses,
+                    retry_after=retry_after,
                 )
             content_type = (response.getheader("Content-Type") or "").split(";")[0].strip()
             if not content_type.lower().startswith("image/"):
@@ -528,7 +526,7 @@ def run_image_fetch(
     spark: SparkSession,
     settings: Settings,
     layout: LakehouseLayout,
-    config: FetchConfig | None = None,
+    config: ImageFetchConfig | None = None,
     policy: UrlPolicy | None = None,
     progress: bool = False,
     retry_failed_now: bool = False,
@@ -540,8 +538,8 @@ def run_image_fetch(
     from heritage.ml.delta_sync import removal_rows
     from heritage.table_schemas import ML_IMAGES
 
-    config = config or load_fetch_config()
-    policy = policy or load_url_policy(os.environ)
+    config = config or load_image_fetch_config(settings)
+    policy = policy or load_url_policy(settings.environment)
     ensure_delta_table(spark, layout.ml_images, ML_IMAGES, change_data_feed=True)
     cleansed = spark.read.format("delta").load(layout.cleansed_records)
     images = spark.read.format("delta").load(layout.ml_images)

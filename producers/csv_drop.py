@@ -40,7 +40,8 @@ from typing import Any, AnyStr, BinaryIO, NamedTuple
 
 from tqdm import tqdm
 
-from heritage.kafka_topics import DEAD_LETTER_TOPIC, RECORDS_TOPIC, ensure_topics
+from heritage.kafka_topics import ensure_topics
+from heritage.lakehouse_layout import LakehouseLayout
 from heritage.producers.kafka_publisher import create_producer, envelopes_from, publish_envelopes
 from heritage.producers.lido_drop import safe_key_part
 from heritage.producers.metadata_mapping import UNKNOWN_LANGUAGE_KEY, iso639_language
@@ -53,6 +54,8 @@ log = logging.getLogger(__name__)
 
 SOURCE = "csv"
 STAGE = "csv-drop"
+# The row hashes of every collection, in the csv producer's state folder.
+ROW_STATE_FILE = "csv_rows.sqlite"
 DELIMITER_CANDIDATES = (",", ";", "\t")
 _COLLECTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 # Bytes read at a time; lines are split from these chunks, so a file streams in any size.
@@ -713,12 +716,10 @@ class _StateDecidesLedger(PublishLedger):
 
 def publish_csv(
     settings: Settings,
+    layout: LakehouseLayout,
     path: Path,
     collection: str,
-    ledger_path: Path,
-    state_path: Path,
-    topic: str = RECORDS_TOPIC,
-    dlq_topic: str = DEAD_LETTER_TOPIC,
+    *,
     columns: CsvColumnMapping = CsvColumnMapping(),
     encoding: str = "utf-8",
     fallback_encoding: str | None = None,
@@ -727,7 +728,8 @@ def publish_csv(
     progress: bool = True,
 ) -> CsvDropResult:
     """Publish what changed in ``collection`` since its last run: new and changed rows of
-    ``path`` to ``topic``, tombstones for rows gone, unreadable rows to ``dlq_topic``."""
+    ``path`` to the layout's records topic, tombstones for rows gone, unreadable rows to its
+    dead-letter topic; the row hashes live in the layout's csv state folder."""
     if not _COLLECTION_NAME.match(collection):
         raise CsvDropError(
             f"collection name {collection!r} is not a safe key part; use letters, digits, "
@@ -736,9 +738,11 @@ def publish_csv(
     if not path.is_file():
         raise CsvDropError(f"{path}: no such file; pass the collection's CSV export")
     path = path.resolve()  # dead letters name the file the same way from any directory
+    topic, dlq_topic = layout.records_topic, layout.dead_letter_topic
     ensure_topics(settings, (topic, dlq_topic))
     result = CsvDropResult()
-    state = CsvRowState(state_path)
+    state = CsvRowState(layout.state_dir_for(SOURCE) / ROW_STATE_FILE)
+    ledger_path = layout.ledger_for(SOURCE)
     previous = state.hashes(collection)
     confirmed: list[tuple[str, str]] = []
     present: set[str] = set()

@@ -1,7 +1,7 @@
 """Harvest the Europeana Search API (v2) into ``heritage.records``, resumably.
 
-    publish_europeana(settings, EuropeanaQuery(query="vermeer", qf=("TYPE:IMAGE",)),
-                      load_api_key(), state_dir, ledger_path)
+    publish_europeana(settings, LakehouseLayout.default(settings),
+                      EuropeanaQuery(query="vermeer", qf=("TYPE:IMAGE",)), load_api_key())
 
 Pages are walked with the API's cursor (``cursor=*``, then each response's ``nextCursor``).
 After the records of one or more pages were confirmed by Kafka (the shared publish path),
@@ -35,7 +35,6 @@ import contextvars
 import hashlib
 import json
 import logging
-import os
 import random
 import re
 import threading
@@ -44,8 +43,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -54,7 +51,17 @@ import requests
 from tqdm import tqdm
 
 from heritage.atomic_files import write_json_atomically
-from heritage.kafka_topics import DEAD_LETTER_TOPIC, RECORDS_TOPIC, ensure_topics
+from heritage.http_policy import (
+    CircuitBreaker,
+    CircuitOpen,
+    RetriesExhausted,
+    RetryAfterTooLong,
+    RetrySchedule,
+    build_session,
+    retry_after_seconds,
+)
+from heritage.kafka_topics import ensure_topics
+from heritage.lakehouse_layout import LakehouseLayout
 from heritage.producers.json_page_split import JsonElement, JsonSyntaxError, split_json_object
 from heritage.producers.json_value_checks import (
     MAX_JSON_DEPTH,
@@ -75,17 +82,24 @@ from heritage.record_model import (
     unidentified_record_id,
     utc_now_iso,
 )
-from heritage.settings import Secret, Settings
+from heritage.settings import Secret, Settings, load_settings
 from heritage.source_rejections import SourceRejection
+from heritage.source_settings import (
+    EUROPEANA_API_KEY_ENV,
+    EUROPEANA_MAX_ROWS,
+    EUROPEANA_SEARCH_URL,
+    EuropeanaClientConfig,
+)
 
 log = logging.getLogger(__name__)
 
 SOURCE = "europeana"
-SEARCH_URL = "https://api.europeana.eu/record/v2/search.json"
-API_KEY_ENV = "EUROPEANA_API_KEY"
+SEARCH_URL = EUROPEANA_SEARCH_URL
+API_KEY_ENV = EUROPEANA_API_KEY_ENV
 START_CURSOR = "*"
-MAX_ROWS = 100  # the Search API's ceiling per page
+MAX_ROWS = EUROPEANA_MAX_ROWS
 REDACTED = "[redacted]"
+USER_AGENT = "heritage-lakehouse-europeana-harvester/0.1"
 UNIDENTIFIED_PREFIX = f"{SOURCE}:unidentified:"
 # Named in dead-letter messages as the stage that refused an item.
 STAGE = "europeana-harvest"
@@ -162,7 +176,8 @@ def load_api_key(
     secret_file: Path | None = None, environ: Mapping[str, str] | None = None
 ) -> Secret:
     """The API key from a secret file when one is named (the operator chose it for this run),
-    else from EUROPEANA_API_KEY; surrounding whitespace is stripped."""
+    else from EUROPEANA_API_KEY in ``environ`` (default: the settings' variables, see
+    :func:`heritage.settings.load_settings`); surrounding whitespace is stripped."""
     how_to = (
         f"set {API_KEY_ENV}=<key> or pass a secret file holding only the key "
         "(get a key at https://pro.europeana.eu/page/get-api)"
@@ -178,7 +193,7 @@ def load_api_key(
         if not value:
             raise ApiKeyMissingError(f"Europeana API key file {secret_file} is empty: {how_to}")
         return Secret(value)
-    env = os.environ if environ is None else environ
+    env = load_settings().environment if environ is None else environ
     value = env.get(API_KEY_ENV, "").strip()
     if not value:
         raise ApiKeyMissingError(f"no Europeana API key: {how_to}")
@@ -323,37 +338,6 @@ class TokenBucket:
         return wait
 
 
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    text = value.strip()
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(tz=UTC))).total_seconds())
-
-
-def backoff_delay(
-    attempt: int, base_s: float, max_s: float, rng: random.Random, retry_after: float | None
-) -> float:
-    """Wait before retry number ``attempt`` (1 = first retry): exponential with jitter so
-    that clients that failed together do not come back together; a server's Retry-After is
-    a floor, never shortened."""
-    exponential = min(max_s, base_s * 2 ** (attempt - 1))
-    jittered = exponential * (0.5 + 0.5 * rng.random())
-    if retry_after is None:
-        return jittered
-    return retry_after + rng.random() * min(1.0, 0.1 * retry_after + 0.05)
-
-
 # --- the HTTP client ------------------------------------------------------------------------
 
 
@@ -399,30 +383,8 @@ class EuropeanaItemRejection(SourceRejection):
         self.reasons = reasons
 
 
-@dataclass(frozen=True)
-class ClientConfig:
-    """How hard the client may push the API and how long it keeps trying."""
-
-    # Sustained requests per second; 0 turns pacing off (only for local replay servers).
-    requests_per_second: float = 10.0
-    # Requests that may go out back to back before the pacing applies.
-    burst: int = 1
-    # Tries per page, the first included, before the harvest stops (it can be resumed).
-    max_attempts: int = 6
-    # First backoff wait in seconds; it doubles with each further retry.
-    backoff_base_s: float = 0.5
-    # Longest wait between tries; a Retry-After longer than this stops the harvest instead.
-    backoff_max_s: float = 60.0
-    # Seconds to establish a connection.
-    connect_timeout_s: float = 5.0
-    # Seconds to wait for a response once connected.
-    read_timeout_s: float = 30.0
-
-    def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError(f"max_attempts must be at least 1, got {self.max_attempts}")
-        if self.requests_per_second < 0:
-            raise ValueError(f"requests_per_second must be >= 0, got {self.requests_per_second}")
+# The client's pacing and HTTP policy; one type with the settings' loader.
+ClientConfig = EuropeanaClientConfig
 
 
 @dataclass(frozen=True)
@@ -580,7 +542,10 @@ class EuropeanaSearchClient:
             if self.config.requests_per_second > 0
             else None
         )
-        self._session = requests.Session()
+        self._session = build_session(USER_AGENT)
+        self._breaker = CircuitBreaker.for_policy(
+            f"Europeana search at {base_url}", self.config.http
+        )
         self.requests_sent = 0
 
     def close(self) -> None:
@@ -593,65 +558,79 @@ class EuropeanaSearchClient:
         self.close()
 
     def fetch_page(self, query: EuropeanaQuery, cursor: str) -> SearchPage:
-        """The page at ``cursor``, retrying 429/5xx/timeouts/resets with backoff."""
+        """The page at ``cursor``, retrying 429/5xx/timeouts/resets and unreadable pages
+        under the client's HTTP policy."""
         params = [("wskey", self._key.reveal()), *query.params(), ("cursor", cursor)]
-        outcome: SearchPage | _Retryable = _Retryable("not tried")
-        for attempt in range(1, self.config.max_attempts + 1):
+        schedule = RetrySchedule(self.config.http, self._rng)
+        while True:
             if self._bucket is not None:
                 self._bucket.acquire()
-            outcome = self._attempt(params, cursor)
+            try:
+                outcome = self._attempt(params, cursor, schedule)
+            except (EuropeanaAuthError, EuropeanaRequestError, EuropeanaPageError):
+                self._breaker.record_success()  # the API answered: it is up, the request is not
+                raise
             if isinstance(outcome, SearchPage):
+                self._breaker.record_success()
                 return outcome
-            if attempt == self.config.max_attempts:
-                break
-            if outcome.retry_after is not None and outcome.retry_after > self.config.backoff_max_s:
-                raise EuropeanaUnavailableError(
-                    f"Europeana search at {self.base_url} asked to wait "
-                    f"{outcome.retry_after:.0f} s (Retry-After) for cursor {_short(cursor)}, "
-                    f"longer than backoff_max_s={self.config.backoff_max_s:.0f} s: rerun later; "
-                    "the harvest resumes from its saved cursor"
-                )
-            delay = backoff_delay(
-                attempt,
-                self.config.backoff_base_s,
-                self.config.backoff_max_s,
-                self._rng,
-                outcome.retry_after,
-            )
-            log.warning(
-                "europeana request failed, retrying",
-                extra={
-                    "attempt": attempt,
-                    "max_attempts": self.config.max_attempts,
-                    "delay_s": round(delay, 3),
-                    "cursor": _short(cursor),
-                    "reason": outcome.reason,
-                },
-            )
-            self._sleep(delay)
-        reason = outcome.reason if isinstance(outcome, _Retryable) else ""
-        if isinstance(outcome, _Retryable) and outcome.unreadable_page:
-            raise EuropeanaPageError(
+            self._breaker.record_failure(outcome.reason)
+            self._sleep(self._delay_before_retry(schedule, outcome, cursor))
+
+    def _delay_before_retry(
+        self, schedule: RetrySchedule, failed: _Retryable, cursor: str
+    ) -> float:
+        try:
+            delay = schedule.delay_before_retry(failed.retry_after)
+        except RetriesExhausted:
+            raise self._gave_up(schedule.failures, failed, cursor) from None
+        except RetryAfterTooLong as too_long:
+            raise EuropeanaUnavailableError(
+                f"Europeana search at {self.base_url} asked to wait {too_long.seconds:.0f} s "
+                f"(Retry-After) for cursor {_short(cursor)}, longer than max_retry_after_s="
+                f"{too_long.limit:.0f} s: rerun later; the harvest resumes from its saved cursor"
+            ) from None
+        log.warning(
+            "europeana request failed, retrying",
+            extra={
+                "attempt": schedule.failures,
+                "max_attempts": self.config.http.max_attempts,
+                "delay_s": round(delay, 3),
+                "cursor": _short(cursor),
+                "reason": failed.reason,
+            },
+        )
+        return delay
+
+    def _gave_up(self, tries: int, last: _Retryable, cursor: str) -> EuropeanaApiError:
+        if last.unreadable_page:
+            return EuropeanaPageError(
                 f"Europeana search at {self.base_url} answered cursor {_short(cursor)} with a "
-                f"page that is not JSON {self.config.max_attempts} times (last: {reason}): the "
-                "page cannot be read, so the harvest stops before it; records confirmed so far "
-                "are kept and a rerun resumes at this cursor; if it persists, report the page "
-                "to Europeana"
+                f"page that is not JSON {tries} times (last: {last.reason}): the page cannot "
+                "be read, so the harvest stops before it; records confirmed so far are kept "
+                "and a rerun resumes at this cursor; if it persists, report the page to "
+                "Europeana"
             )
-        raise EuropeanaUnavailableError(
-            f"Europeana search at {self.base_url} failed {self.config.max_attempts} times "
-            f"for cursor {_short(cursor)} (last: {reason}): check the API status or the "
-            "network, then rerun; records confirmed so far are kept and the harvest resumes "
-            "from its saved cursor"
+        return EuropeanaUnavailableError(
+            f"Europeana search at {self.base_url} failed {tries} times for cursor "
+            f"{_short(cursor)} (last: {last.reason}): check the API status or the network, "
+            "then rerun; records confirmed so far are kept and the harvest resumes from its "
+            "saved cursor"
         )
 
-    def _attempt(self, params: Sequence[tuple[str, str]], cursor: str) -> SearchPage | _Retryable:
+    def _attempt(
+        self, params: Sequence[tuple[str, str]], cursor: str, schedule: RetrySchedule
+    ) -> SearchPage | _Retryable:
+        try:
+            self._breaker.before_request()
+        except CircuitOpen as open_breaker:
+            raise EuropeanaUnavailableError(
+                f"{open_breaker}: check the API status or the network, then rerun; the "
+                "harvest resumes from its saved cursor"
+            ) from None
         self.requests_sent += 1
         try:
             response = self._session.get(
-                self.base_url,
-                params=params,
-                timeout=(self.config.connect_timeout_s, self.config.read_timeout_s),
+                self.base_url, params=params, timeout=self.config.http.timeout
             )
         # requests' texts quote the full URL, key included: keep only the scrubbed text and
         # never chain the original exception (a traceback would print it).
@@ -675,10 +654,9 @@ class EuropeanaSearchClient:
                 f"{detail}): check {API_KEY_ENV} or the key file; get a key at "
                 "https://pro.europeana.eu/page/get-api"
             )
-        if status == 429 or status >= 500:
-            return _Retryable(
-                f"HTTP {status}: {detail}", parse_retry_after(response.headers.get("Retry-After"))
-            )
+        retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+        if schedule.retries_status(status, retry_after is not None):
+            return _Retryable(f"HTTP {status}: {detail}", retry_after)
         raise EuropeanaRequestError(
             f"Europeana search at {self.base_url} refused the request (HTTP {status}: {detail}) "
             f"for query {self._describe(params)}: fix the query, qf, profile or rows"
@@ -919,20 +897,21 @@ class EuropeanaHarvestResult:
 
 def publish_europeana(
     settings: Settings,
+    layout: LakehouseLayout,
     query: EuropeanaQuery,
     api_key: Secret,
-    state_dir: Path,
-    ledger_path: Path,
-    topic: str = RECORDS_TOPIC,
+    *,
+    state_dir: Path | None = None,
     base_url: str = SEARCH_URL,
     max_records: int | None = None,
     client_config: ClientConfig | None = None,
     commit_every: int = 1000,
     progress: bool = True,
-    dlq_topic: str = DEAD_LETTER_TOPIC,
 ) -> EuropeanaHarvestResult:
-    """Harvest ``query`` page by page and publish every item to ``topic``, or to
-    ``dlq_topic`` with its reasons when it cannot be a record (see :func:`item_problems`).
+    """Harvest ``query`` page by page and publish every item to the layout's records topic,
+    or to its dead-letter topic with its reasons when it cannot be a record (see
+    :func:`item_problems`). The cursor state goes to ``state_dir`` (default: the layout's
+    europeana state folder).
 
     Records are published in groups of at least ``commit_every`` (whole pages); after each
     group and its dead letters are confirmed the cursor of the next page is saved, so an
@@ -941,7 +920,8 @@ def publish_europeana(
     """
     if max_records is not None and max_records < 1:
         raise ValueError(f"max_records must be at least 1, got {max_records}")
-    state_path = cursor_state_path(state_dir, query, base_url)
+    topic, dlq_topic = layout.records_topic, layout.dead_letter_topic
+    state_path = cursor_state_path(state_dir or layout.state_dir_for(SOURCE), query, base_url)
     previous = load_cursor_state(state_path)
     cursor, pages_before, records_before = resume_point(previous)
     resumed = cursor != START_CURSOR
@@ -964,7 +944,7 @@ def publish_europeana(
     invalid: list[tuple[str, tuple[str, ...]]] = []
     dead_letter_topic_ready = False
     producer = create_producer(settings)
-    ledger = PublishLedger(ledger_path)
+    ledger = PublishLedger(layout.ledger_for(SOURCE))
     client = EuropeanaSearchClient(api_key, base_url, client_config)
     fetcher = _PageFetcher(client, query)
     bar = tqdm(desc="europeana", unit="rec", disable=not progress, initial=records_before)

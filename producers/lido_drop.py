@@ -30,7 +30,8 @@ from urllib.parse import urlsplit, urlunsplit
 from lxml import etree
 from tqdm import tqdm
 
-from heritage.kafka_topics import DEAD_LETTER_TOPIC, RECORDS_TOPIC, ensure_topics
+from heritage.kafka_topics import ensure_topics
+from heritage.lakehouse_layout import LakehouseLayout
 from heritage.producers.kafka_publisher import create_producer, envelopes_from, publish_envelopes
 from heritage.producers.lido_schema import lido_schema_problems
 from heritage.producers.metadata_mapping import (
@@ -375,22 +376,23 @@ def dead_letter_record(item: LidoRecordRead | LidoFileFailure) -> SourceRecord:
 
 def publish_lido(
     settings: Settings,
+    layout: LakehouseLayout,
     paths: Iterable[Path],
-    ledger_path: Path,
-    topic: str = RECORDS_TOPIC,
-    dlq_topic: str = DEAD_LETTER_TOPIC,
+    *,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     progress: bool = True,
     chunk_size: int = 500,
 ) -> LidoDropResult:
-    """Publish the LIDO records of ``paths`` (files or folders): valid ones to ``topic``,
-    rejected ones and unreadable files to ``dlq_topic``, each confirmed by Kafka before the
-    ledger at ``ledger_path`` records it, so a rerun sends only new or changed records."""
+    """Publish the LIDO records of ``paths`` (files or folders): valid ones to the layout's
+    records topic, rejected ones and unreadable files to its dead-letter topic, each
+    confirmed by Kafka before the lido ledger records it, so a rerun sends only new or
+    changed records."""
     files = lido_files(paths)
+    topic, dlq_topic = layout.records_topic, layout.dead_letter_topic
     ensure_topics(settings, (topic, dlq_topic))
     result = LidoDropResult()
     producer = create_producer(settings)
-    ledger = PublishLedger(ledger_path)
+    ledger = PublishLedger(layout.ledger_for(SOURCE))
     valid: list[SourceRecord] = []
     rejected: list[SourceRecord] = []
 

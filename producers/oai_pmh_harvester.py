@@ -1,6 +1,7 @@
 """Resilient, incremental OAI-PMH harvesting into Kafka.
 
-    python -m heritage.producers.oai_pmh_harvester --base-url URL --state-dir DIR --topic T
+    harvest(settings, layout, OaiEndpointConfig(base_url=URL))
+    heritage produce oai --base-url URL [--namespace NAME]      (the same from a shell)
 
 For each (metadataPrefix, set) of an endpoint the harvester pages through ListRecords (or
 ListIdentifiers + GetRecord) with resumption tokens and publishes every record through the
@@ -22,13 +23,10 @@ publish ledger, so nothing is lost and nothing is sent twice.
 
 from __future__ import annotations
 
-import argparse
 import base64
-import json
 import logging
-import sys
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -39,8 +37,8 @@ from xml.sax.saxutils import escape
 
 from kafka import KafkaProducer
 
-from heritage.json_logging import configure_logging, correlation_scope
-from heritage.kafka_topics import DEAD_LETTER_TOPIC
+from heritage.http_policy import HttpPolicy
+from heritage.lakehouse_layout import LakehouseLayout
 from heritage.producers.kafka_publisher import (
     PublishResult,
     create_producer,
@@ -54,11 +52,9 @@ from heritage.producers.oai_pmh_harvest_state import (
     save_list_state,
 )
 from heritage.producers.oai_pmh_http import (
-    CircuitBreaker,
-    EndpointQuarantined,
+    EndpointBreaker,
     OaiHttpClient,
     OaiHttpError,
-    RetryPolicy,
     validate_base_url,
 )
 from heritage.producers.oai_pmh_mapping_pool import MappingOutcome, RecordMapper, record_mapper
@@ -81,7 +77,8 @@ from heritage.producers.oai_pmh_protocol import (
 )
 from heritage.producers.publish_ledger import PublishLedger
 from heritage.record_model import SourceRecord, unidentified_record_id
-from heritage.settings import Settings, load_settings
+from heritage.settings import Settings
+from heritage.source_settings import OAI_PMH_HTTP_POLICY
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +111,7 @@ class OaiEndpointConfig:
     # Requests in flight to this endpoint at once, across all harvests in this process.
     max_concurrent_requests: int = 50
     # Retries, backoff and timeouts of each request.
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    retry: HttpPolicy = OAI_PMH_HTTP_POLICY
     # Consecutive failed requests after which the endpoint is quarantined.
     failure_threshold: int = 10
     # Restarts of one list (after expired or rejected tokens) before the harvest gives up.
@@ -685,14 +682,14 @@ def _tombstone_xml(header: OaiHeader) -> str:
 
 def harvest(
     settings: Settings,
+    layout: LakehouseLayout,
     endpoint: OaiEndpointConfig,
-    state_dir: Path,
-    topic: str,
     *,
-    ledger_path: Path | None = None,
-    dead_letter_topic: str = DEAD_LETTER_TOPIC,
+    state_dir: Path | None = None,
 ) -> HarvestResult:
-    """Harvest every (metadataPrefix, set) list of one endpoint into ``topic``.
+    """Harvest every (metadataPrefix, set) list of one endpoint into the layout's records
+    topic (unusable pages to its dead-letter topic, confirmations to its oai ledger); list
+    state and endpoint health go to ``state_dir`` (default: the layout's oai state folder).
 
     Identify comes first (granularity, repositoryIdentifier, the repository's clock); then
     each list runs incrementally from where the last complete one ended. A list that the
@@ -701,7 +698,8 @@ def harvest(
     failing (OaiHttpError) stops the harvest with the state kept for the rerun.
     """
     validate_base_url(endpoint.base_url)
-    breaker = CircuitBreaker(state_dir, endpoint.base_url, endpoint.failure_threshold)
+    state_dir = state_dir or layout.state_dir_for(SOURCE)
+    breaker = EndpointBreaker(state_dir, endpoint.base_url, endpoint.failure_threshold)
     breaker.check()
     client = OaiHttpClient(
         endpoint.base_url, breaker, endpoint.retry, endpoint.max_concurrent_requests
@@ -722,7 +720,7 @@ def harvest(
                     extra={"endpoint": endpoint.base_url, "metadata_prefix": prefix},
                 )
         publisher = _Publisher(
-            settings, ledger_path or state_dir / "published.sqlite", topic, dead_letter_topic
+            settings, layout.ledger_for(SOURCE), layout.records_topic, layout.dead_letter_topic
         )
         mapper = record_mapper(endpoint.mapping_workers)
         try:
@@ -746,89 +744,3 @@ def harvest(
     finally:
         client.close()
     return result
-
-
-def _datestamp_argument(text: str) -> str:
-    try:
-        parse_datestamp(text)
-    except InvalidDatestamp as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    return text
-
-
-def _arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m heritage.producers.oai_pmh_harvester",
-        description="Harvest one OAI-PMH endpoint incrementally into Kafka.",
-    )
-    parser.add_argument("--base-url", required=True, help="the repository's OAI-PMH base URL")
-    parser.add_argument(
-        "--state-dir", type=Path, required=True, help="folder for harvest state and health"
-    )
-    parser.add_argument("--topic", required=True, help="Kafka topic for the records")
-    parser.add_argument(
-        "--prefix", action="append", dest="prefixes", help="metadataPrefix (repeatable)"
-    )
-    parser.add_argument("--set", action="append", dest="sets", help="setSpec (repeatable)")
-    parser.add_argument("--list-identifiers", action="store_true", help="ListIdentifiers+GetRecord")
-    parser.add_argument(
-        "--from",
-        dest="initial_from",
-        type=_datestamp_argument,
-        help="from-datestamp of a first harvest (YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ)",
-    )
-    parser.add_argument(
-        "--ledger", type=Path, help="publish ledger (default STATE_DIR/published.sqlite)"
-    )
-    parser.add_argument("--dead-letter-topic", default=DEAD_LETTER_TOPIC)
-    parser.add_argument("--publish-every", type=int, default=OaiEndpointConfig.publish_every)
-    parser.add_argument("--max-concurrent", type=int, default=50)
-    parser.add_argument("--mapping-workers", type=int, default=0, help="mapping processes")
-    parser.add_argument("--failure-threshold", type=int, default=10)
-    parser.add_argument("--max-attempts", type=int, default=RetryPolicy.max_attempts)
-    parser.add_argument("--timeout", type=float, default=RetryPolicy.timeout_s)
-    parser.add_argument("--log-level", default="INFO")
-    return parser.parse_args(argv)
-
-
-def main(
-    argv: list[str] | None = None, settings_loader: Callable[[], Settings] = load_settings
-) -> int:
-    """Run one harvest; prints its summary as one JSON line. Exit 0 when every list
-    completed, 1 when a list failed, 2 when a request kept failing, 3 when quarantined."""
-    args = _arguments(argv)
-    configure_logging(args.log_level)
-    endpoint = OaiEndpointConfig(
-        base_url=args.base_url,
-        metadata_prefixes=tuple(args.prefixes or ("oai_dc",)),
-        sets=tuple(args.sets or (None,)),
-        use_list_identifiers=args.list_identifiers,
-        initial_from=args.initial_from,
-        max_concurrent_requests=args.max_concurrent,
-        retry=RetryPolicy(max_attempts=args.max_attempts, timeout_s=args.timeout),
-        failure_threshold=args.failure_threshold,
-        publish_every=args.publish_every,
-        mapping_workers=args.mapping_workers,
-    )
-    with correlation_scope():
-        try:
-            result = harvest(
-                settings_loader(),
-                endpoint,
-                args.state_dir,
-                args.topic,
-                ledger_path=args.ledger,
-                dead_letter_topic=args.dead_letter_topic,
-            )
-        except EndpointQuarantined as error:
-            print(str(error), file=sys.stderr)
-            return 3
-        except OaiHttpError as error:
-            print(str(error), file=sys.stderr)
-            return 2
-    print(json.dumps(result.summary()), flush=True)
-    return 0 if result.ok else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

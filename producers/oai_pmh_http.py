@@ -1,39 +1,50 @@
-"""HTTP for the OAI-PMH harvester: retries with Retry-After and jittered exponential backoff,
-a persisted circuit breaker per endpoint, a cap on concurrent requests per endpoint, and no
-redirects to another host.
+"""HTTP for the OAI-PMH harvester: retries under the shared HTTP policy (Retry-After and
+jittered exponential backoff, :mod:`heritage.http_policy`), a persisted circuit breaker per
+endpoint, a cap on concurrent requests per endpoint, and no redirects to another host.
 
-The pure parts (:func:`backoff_delay`, :func:`retry_after_seconds`, :func:`redirect_target`)
-are tested without a network; :class:`OaiHttpClient` is the thin adapter around requests.
+The pure parts (:func:`redirect_target`, :func:`validate_base_url`) are tested without a
+network; :class:`OaiHttpClient` is the thin adapter around requests.
 """
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from heritage.http_policy import (
+    BreakerState,
+    CircuitBreaker,
+    CircuitOpen,
+    HttpPolicy,
+    RetriesExhausted,
+    RetryAfterTooLong,
+    RetrySchedule,
+    build_session,
+    retry_after_seconds,
+)
 from heritage.producers.oai_pmh_harvest_state import (
+    EndpointHealth,
     endpoint_health_path,
     load_endpoint_health,
     save_endpoint_health,
 )
 from heritage.producers.oai_pmh_protocol import OaiErrorResponse, OaiMalformedResponse
 from heritage.record_model import utc_now_iso
+from heritage.source_settings import OAI_PMH_HTTP_POLICY
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-_RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 _REDIRECT_STATUS = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS = 5
 _USER_AGENT = "heritage-lakehouse-oai-harvester/0.1"
@@ -55,19 +66,17 @@ class RedirectRefused(OaiHttpError):
     """The endpoint redirected to another host, which the harvester never follows."""
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How one request is retried."""
-
-    # Attempts per request, the first included.
-    max_attempts: int = 8
-    # Backoff before retry n is uniform in [0, min(cap, base * 2**n)] ("full jitter").
-    backoff_base_s: float = 0.5
-    backoff_max_s: float = 60.0
-    # A Retry-After longer than this fails the request instead of sleeping through it.
-    max_retry_after_s: float = 300.0
-    # Seconds to connect and to wait for the answer.
-    timeout_s: float = 60.0
+def oai_http_policy(
+    max_attempts: int | None = None,
+    timeout_s: float | None = None,
+    defaults: HttpPolicy = OAI_PMH_HTTP_POLICY,
+) -> HttpPolicy:
+    """The harvester's policy with the command line's tries and timeout (seconds to wait
+    for an answer; connecting gets at most 10 of them)."""
+    policy = defaults if max_attempts is None else replace(defaults, max_attempts=max_attempts)
+    if timeout_s is None:
+        return policy
+    return replace(policy, connect_timeout_s=min(10.0, timeout_s), read_timeout_s=timeout_s)
 
 
 def validate_base_url(base_url: str) -> str:
@@ -84,27 +93,6 @@ def validate_base_url(base_url: str) -> str:
             f"OAI-PMH base URL for host {parts.hostname!r} carries credentials; remove them"
         )
     return base_url
-
-
-def backoff_delay(attempt: int, policy: RetryPolicy, rng: random.Random) -> float:
-    """Seconds to wait before retry ``attempt`` (0 for the first retry): full jitter."""
-    ceiling = min(policy.backoff_max_s, policy.backoff_base_s * (2**attempt))
-    return rng.uniform(0.0, ceiling)
-
-
-def retry_after_seconds(value: str | None, now: float) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None if absent
-    or unreadable."""
-    if not value:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        moment = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - now)
 
 
 def redirect_target(current_url: str, location: str | None) -> str:
@@ -138,57 +126,72 @@ def endpoint_semaphore(base_url: str, limit: int) -> threading.BoundedSemaphore:
         return semaphore
 
 
-class CircuitBreaker:
-    """Counts consecutive failed requests of one endpoint, persisted in its health file;
-    at ``threshold`` the endpoint is quarantined until an operator resets it."""
+class EndpointBreaker:
+    """The circuit breaker of one endpoint (:class:`heritage.http_policy.CircuitBreaker`
+    with no cool-down), persisted in the endpoint's health file: at ``threshold``
+    consecutive failed requests the endpoint is quarantined, in this process and the next,
+    until an operator resets it."""
 
     def __init__(self, state_dir: Path, base_url: str, threshold: int) -> None:
         self._state_dir = state_dir
         self._base_url = base_url
-        self._threshold = threshold
-        self._lock = threading.Lock()
         self._health = load_endpoint_health(state_dir, base_url)
+        health = self._health
+        self._breaker = CircuitBreaker(
+            base_url,
+            threshold,
+            cooldown_s=None,
+            state=BreakerState(
+                health.consecutive_failures,
+                health.last_failure or "",
+                time.time() if health.quarantined else None,
+            ),
+            on_change=self._persist,
+        )
 
     @property
     def consecutive_failures(self) -> int:
-        return self._health.consecutive_failures
+        return self._breaker.state.consecutive_failures
+
+    def _persist(self, state: BreakerState) -> None:
+        health = self._health
+        quarantined = state.opened_at is not None
+        if quarantined and not health.quarantined:
+            health.quarantined_at = utc_now_iso()
+            log.error(
+                "OAI-PMH endpoint quarantined",
+                extra={"endpoint": self._base_url, "failures": state.consecutive_failures},
+            )
+        elif not quarantined:
+            health.quarantined_at = None
+        health.quarantined = quarantined
+        health.consecutive_failures = state.consecutive_failures
+        health.last_failure = state.last_failure or health.last_failure
+        save_endpoint_health(self._state_dir, health)
 
     def _quarantine_error(self) -> EndpointQuarantined:
+        health: EndpointHealth = self._health
         path = endpoint_health_path(self._state_dir, self._base_url)
         return EndpointQuarantined(
             f"OAI-PMH endpoint {self._base_url} is quarantined since "
-            f"{self._health.quarantined_at} after {self._health.consecutive_failures} "
-            f"consecutive failed requests (last: {self._health.last_failure}); check the "
+            f"{health.quarantined_at} after {health.consecutive_failures} "
+            f"consecutive failed requests (last: {health.last_failure}); check the "
             f"repository, then {RESET_HINT.format(path=path)}"
         )
 
     def check(self) -> None:
-        with self._lock:
-            if self._health.quarantined:
-                raise self._quarantine_error()
+        try:
+            self._breaker.before_request()
+        except CircuitOpen:
+            raise self._quarantine_error() from None
 
     def record_success(self) -> None:
-        with self._lock:
-            if self._health.consecutive_failures:
-                self._health.consecutive_failures = 0
-                save_endpoint_health(self._state_dir, self._health)
+        self._breaker.record_success()
 
     def record_failure(self, reason: str) -> None:
-        """Count a failure; raises EndpointQuarantined when it reaches the threshold."""
-        with self._lock:
-            health = self._health
-            health.consecutive_failures += 1
-            health.last_failure = reason[:500]
-            if health.consecutive_failures >= self._threshold and not health.quarantined:
-                health.quarantined = True
-                health.quarantined_at = utc_now_iso()
-                log.error(
-                    "OAI-PMH endpoint quarantined",
-                    extra={"endpoint": self._base_url, "failures": health.consecutive_failures},
-                )
-            save_endpoint_health(self._state_dir, health)
-            if health.quarantined:
-                raise self._quarantine_error()
+        """Count a failure; raises EndpointQuarantined when the endpoint is quarantined."""
+        if self._breaker.record_failure(reason):
+            raise self._quarantine_error()
 
 
 @dataclass(frozen=True)
@@ -205,8 +208,8 @@ class OaiHttpClient:
     def __init__(
         self,
         base_url: str,
-        breaker: CircuitBreaker,
-        policy: RetryPolicy,
+        breaker: EndpointBreaker,
+        policy: HttpPolicy = OAI_PMH_HTTP_POLICY,
         max_concurrent_requests: int = 50,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
@@ -222,8 +225,7 @@ class OaiHttpClient:
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
         if session is None:
-            session = requests.Session()
-            session.headers["User-Agent"] = _USER_AGENT
+            session = build_session(_USER_AGENT)
             self._local.session = session
         return session
 
@@ -232,18 +234,19 @@ class OaiHttpClient:
         if session is not None:
             session.close()
 
-    def _get_once(self, arguments: dict[str, str]) -> bytes | FailedAttempt:
+    def _get_once(
+        self, arguments: dict[str, str], schedule: RetrySchedule
+    ) -> bytes | FailedAttempt:
         url: str = self.base_url
         params: dict[str, str] | None = arguments
-        timeout = (min(10.0, self.policy.timeout_s), self.policy.timeout_s)
         with self._semaphore:
             for _ in range(_MAX_REDIRECTS + 1):
                 try:
                     response = self._session().get(
-                        url, params=params, timeout=timeout, allow_redirects=False
+                        url, params=params, timeout=self.policy.timeout, allow_redirects=False
                     )
                 except requests.Timeout:
-                    return FailedAttempt(f"timed out after {self.policy.timeout_s:g}s")
+                    return FailedAttempt(f"timed out after {self.policy.read_timeout_s:g}s")
                 except requests.ConnectionError as error:
                     return FailedAttempt(f"connection failed: {error}")
                 if response.status_code in _REDIRECT_STATUS:
@@ -253,11 +256,9 @@ class OaiHttpClient:
                 if response.status_code == 200:
                     return response.content
                 reason = f"HTTP {response.status_code}"
-                if response.status_code in _RETRYABLE_STATUS:
-                    return FailedAttempt(
-                        reason,
-                        retry_after_seconds(response.headers.get("Retry-After"), time.time()),
-                    )
+                retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+                if schedule.retries_status(response.status_code, retry_after is not None):
+                    return FailedAttempt(reason, retry_after)
                 raise OaiHttpError(
                     f"{self.base_url} answered {reason} to {arguments}; not retried: check "
                     "the base URL and the request"
@@ -274,10 +275,10 @@ class OaiHttpClient:
         malformed bodies are retried (after ``on_malformed`` saw the bad body); every
         failure counts toward the endpoint's circuit breaker."""
         self.breaker.check()
-        last = "no attempt"
-        for attempt in range(self.policy.max_attempts):
+        schedule = RetrySchedule(self.policy, self._rng)
+        while True:
             try:
-                outcome = self._get_once(arguments)
+                outcome = self._get_once(arguments, schedule)
             except OaiHttpError as error:
                 self.breaker.record_failure(str(error))
                 raise
@@ -294,34 +295,32 @@ class OaiHttpClient:
                 else:
                     self.breaker.record_success()
                     return parsed
-            last = outcome.reason
             self.breaker.record_failure(f"{outcome.reason} for {arguments}")
-            if attempt + 1 >= self.policy.max_attempts:
-                break
-            if outcome.retry_after is not None:
-                if outcome.retry_after > self.policy.max_retry_after_s:
-                    raise OaiHttpError(
-                        f"{self.base_url} asked to retry after {outcome.retry_after:.0f}s, "
-                        f"more than the {self.policy.max_retry_after_s:.0f}s allowed; "
-                        "harvest again later"
-                    )
-                delay = outcome.retry_after + self._rng.uniform(
-                    0.0, min(1.0, outcome.retry_after / 10)
-                )
-            else:
-                delay = backoff_delay(attempt, self.policy, self._rng)
-            log.warning(
-                "OAI-PMH request failed; retrying",
-                extra={
-                    "endpoint": self.base_url,
-                    "request": str(arguments),
-                    "reason": outcome.reason,
-                    "attempt": attempt + 1,
-                    "delay_s": round(delay, 3),
-                },
-            )
-            self._sleep(delay)
-        raise OaiHttpError(
-            f"{self.base_url} failed {self.policy.max_attempts} times for {arguments} "
-            f"(last: {last}); the harvest state is kept, so rerun to resume"
+            self._sleep(self._delay_before_retry(schedule, outcome, arguments))
+
+    def _delay_before_retry(
+        self, schedule: RetrySchedule, failed: FailedAttempt, arguments: dict[str, str]
+    ) -> float:
+        try:
+            delay = schedule.delay_before_retry(failed.retry_after)
+        except RetriesExhausted:
+            raise OaiHttpError(
+                f"{self.base_url} failed {schedule.failures} times for {arguments} "
+                f"(last: {failed.reason}); the harvest state is kept, so rerun to resume"
+            ) from None
+        except RetryAfterTooLong as too_long:
+            raise OaiHttpError(
+                f"{self.base_url} asked to retry after {too_long.seconds:.0f}s, more than the "
+                f"{too_long.limit:.0f}s allowed; harvest again later"
+            ) from None
+        log.warning(
+            "OAI-PMH request failed; retrying",
+            extra={
+                "endpoint": self.base_url,
+                "request": str(arguments),
+                "reason": failed.reason,
+                "attempt": schedule.failures,
+                "delay_s": round(delay, 3),
+            },
         )
+        return delay

@@ -86,7 +86,7 @@ copy_jars() {  # name pom dest
 fetch_jars() {  # name pom
   local name="$1" pom="$2" dest="$STATE/jars/$1"
   if [ "$(cat "$dest/.stamp" 2>/dev/null)" = "$(fingerprint "$pom")" ]; then
-    say "jars $name" "ok ($(ls "$dest"/*.jar | wc -l) jars in $dest)"
+    say "jars-$name" "ok ($(ls "$dest"/*.jar | wc -l) jars in $dest)"
     return
   fi
   run_step "jars-$name" "fetching with Maven ($pom)" fetched copy_jars "$name" "$pom" "$dest"

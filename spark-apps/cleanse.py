@@ -7,15 +7,13 @@ validate, then MERGE the dead letters and upsert the latest valid version of eac
 commit guarded by txnAppId/txnVersion so a replayed batch changes nothing. A change is
 applied only when content_hash differs and the incoming version is not older.
 
-cleansed/records keeps no change data feed. Each row it writes carries its micro-batch id
-(``cleanse_batch``), each tombstone's id goes to the append-only cleansed/record_deletes,
-and the last commit of a batch says in its userMetadata that the batch is complete: that is
-what curate reads to find what changed.
+cleansed/records keeps no change data feed: each row it writes carries its micro-batch,
+each tombstone's id goes to the append-only cleansed/record_deletes, and the last commit of
+a batch says in its userMetadata that the batch is complete (heritage.change_tracking).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -23,12 +21,18 @@ from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from heritage.change_tracking import (
+    CLEANSE_BATCH,
+    cleanse_batch_metadata,
+    table_position,
+    tombstone_rows,
+    with_cleanse_batch,
+)
 from heritage.delta_tables import (
     append_once,
     ensure_delta_table,
     merge_then_append,
     run_idempotent,
-    table_version,
 )
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.source_positions import run_unless_unmoved
@@ -51,8 +55,6 @@ from heritage.table_schemas import (
 )
 
 STAGE = "cleanse"
-# userMetadata key of the last commit of each micro-batch on cleansed/records.
-BATCH_METADATA = "cleanse_batch"
 ANNOTATION_STAGE = "cleanse_annotations"
 
 # Newer = later source update time; equal update times fall back to arrival time.
@@ -83,11 +85,9 @@ def merge_cleansed(
     one. Written rows carry the batch id in ``cleanse_batch``; the tombstones' ids are
     appended to ``deletes_path`` first (each commit once per batch, by ``guard``)."""
     app, batch_id = guard
-    metadata = json.dumps({BATCH_METADATA: batch_id})
-    stamped = changes.withColumn(BATCH_METADATA, F.lit(batch_id).cast("long"))
-    tombstones = changes.filter(F.col("deleted")).select(
-        "record_id", F.lit(batch_id).cast("long").alias(BATCH_METADATA)
-    )
+    metadata = cleanse_batch_metadata(batch_id)
+    stamped = with_cleanse_batch(changes, batch_id)
+    tombstones = tombstone_rows(changes, batch_id)
     if not tombstones.isEmpty():
         # Before the MERGE: a crash in between leaves ids listed that may not be deleted
         # yet; readers treat a listed id as "look again", which is harmless.
@@ -98,7 +98,7 @@ def merge_cleansed(
             metadata,
         )
     columns: dict[str, str | Column] = {
-        name: f"s.{name}" for name in (*CLEANSED_COLUMNS, BATCH_METADATA)
+        name: f"s.{name}" for name in (*CLEANSED_COLUMNS, CLEANSE_BATCH)
     }
     merge_then_append(
         spark,
@@ -197,24 +197,38 @@ def _cleanse_stream(
             dead_letters.unpersist()
             validated.unpersist()
 
+    _start_stream(spark, layout, source, query, cleanse_batch, processing_time)
+    return counts
+
+
+def _start_stream(
+    spark: SparkSession,
+    layout: LakehouseLayout,
+    source: str,
+    query: str,
+    handle_batch: Callable[[DataFrame, int], None],
+    processing_time: str | None,
+) -> None:
+    """Stream ``source`` into ``handle_batch``: a query that keeps running every
+    ``processing_time``, or one availableNow run, not started when ``source`` has not moved
+    since the last complete one."""
     checkpoint = layout.checkpoint(query)
     writer = (
         spark.readStream.format("delta")
         .load(source)
-        .writeStream.foreachBatch(cleanse_batch)
+        .writeStream.foreachBatch(handle_batch)
         .option("checkpointLocation", checkpoint)
         .queryName(query)
     )
     if processing_time:
         writer.trigger(processingTime=processing_time).start()
-    else:
-        run_unless_unmoved(
-            spark,
-            checkpoint,
-            str(table_version(spark, source)),
-            lambda: writer.trigger(availableNow=True).start().awaitTermination(),
-        )
-    return counts
+        return
+    run_unless_unmoved(
+        spark,
+        checkpoint,
+        str(table_position(spark, source)),
+        lambda: writer.trigger(availableNow=True).start().awaitTermination(),
+    )
 
 
 def _count_outcomes(dead_letters: DataFrame, valid: DataFrame | None) -> tuple[int, int]:

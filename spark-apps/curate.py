@@ -16,21 +16,25 @@ the record arrives (its arrival makes that id "touched").
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from heritage.delta_tables import (
-    ensure_delta_table,
-    merge_then_append,
-    newest_commit_metadata,
-    read_version,
-    table_version,
+from heritage.change_tracking import (
+    CLEANSE_BATCH,
+    CURATE_STAGE,
+    Positions,
+    changes_since,
+    cleansed_changes_since,
+    commit_metadata,
+    consumed_positions,
+    newest_cleanse_batch,
+    table_position,
+    with_curate_run,
 )
+from heritage.delta_tables import ensure_delta_table, merge_then_append, read_version
 from heritage.lakehouse_layout import LakehouseLayout
-from heritage.spark_apps.cleanse import BATCH_METADATA
 from heritage.spark_apps.record_validation import CLEANSED_COLUMNS
 from heritage.table_schemas import (
     CANONICAL_IDS,
@@ -38,15 +42,14 @@ from heritage.table_schemas import (
 )
 
 # What a run consumes: the newest complete cleanse batch, and the table versions of the
-# annotations and canonical ids; stored in the userMetadata of its last commit under
-# METADATA_KEY, with the run number that stamps the rows it writes (``curate_run``).
-SOURCES = ("cleanse_batch", "annotations", "canonical_ids")
-METADATA_KEY = "curate"
+# annotations and canonical ids; recorded in its last commit (heritage.change_tracking),
+# with the run number that stamps the rows it writes.
+SOURCES = (CLEANSE_BATCH, "annotations", "canonical_ids")
 
 
 @dataclass(frozen=True)
 class CurateResult:
-    consumed: dict[str, int]
+    consumed: Positions
     touched_ids: int
     committed: bool
 
@@ -105,155 +108,172 @@ def build_curated(records: DataFrame, annotations: DataFrame, canonical: DataFra
     )
 
 
-_NO_RUN: dict[str, int] = {"run": -1, "cleanse_batch": -1, "annotations": -1, "canonical_ids": -1}
+_NO_RUN: Positions = {"run": -1, CLEANSE_BATCH: -1, "annotations": -1, "canonical_ids": -1}
 
 
-def consumed_positions(spark: SparkSession, curated: str) -> dict[str, int]:
-    """What the newest curate commit consumed: its run number, the newest complete cleanse
-    batch and the annotation and canonical-id table versions; all -1 before the first run."""
-    found = newest_commit_metadata(spark, curated, METADATA_KEY)
-    return dict(_NO_RUN) if found is None else {**_NO_RUN, **found[1]}
+@dataclass(frozen=True)
+class CurateChanges:
+    """What changed in curate's inputs since its last run (None: nothing of that kind)."""
+
+    # cleansed rows a later cleanse batch wrote (CLEANSED_COLUMNS).
+    records: DataFrame | None
+    # Ids a later tombstone named (column ``id``); gone or not is looked up.
+    deleted: DataFrame | None
+    # Change data feed rows of cleansed/annotations.
+    annotations: DataFrame | None
+    # Change data feed rows of curated/canonical_ids.
+    canonical_ids: DataFrame | None
+
+    @property
+    def only_records(self) -> bool:
+        """Nothing but cleansed rows changed: no tombstone, annotation or duplicate group."""
+        return self.annotations is None and self.canonical_ids is None and self.deleted is None
 
 
-def _changes(spark: SparkSession, path: str, after: int, upto: int) -> DataFrame | None:
-    if upto <= after:
-        return None
-    return (
-        spark.read.format("delta")
-        .option("readChangeFeed", "true")
-        .option("startingVersion", after + 1)
-        .option("endingVersion", upto)
-        .load(path)
-    )
-
-
-def tombstones_since(spark: SparkSession, layout: LakehouseLayout, after_batch: int) -> bool:
-    """Whether a cleanse batch after ``after_batch`` listed tombstones (each list commit
-    names its batch in its userMetadata: read from the Delta log, no Spark job)."""
-    newest = newest_commit_metadata(spark, layout.cleansed_record_deletes, BATCH_METADATA)
-    return newest is not None and int(newest[1]) > after_batch
-
-
-def changed_records_since(
-    spark: SparkSession, layout: LakehouseLayout, version: int, after_batch: int
-) -> tuple[DataFrame, DataFrame | None]:
-    """(rows, deleted ids) of what cleanse changed after batch ``after_batch``.
-
-    rows: the cleansed rows at ``version`` that a later batch wrote, found by their
-    ``cleanse_batch`` (Delta skips every file whose statistics say it is older), so the
-    cost follows the change, not the table. deleted ids (column ``id``): every id a later
-    tombstone named, None when there is none; whether it is gone is for the caller to look
-    up (a tombstone older than the stored version does not delete).
-    """
-    rows = (
-        read_version(spark, layout.cleansed_records, version)
-        .filter(F.col("cleanse_batch") > after_batch)
-        .select(*CLEANSED_COLUMNS)
-    )
-    if not tombstones_since(spark, layout, after_batch):
-        return rows, None
-    deleted = (
-        spark.read.format("delta")
-        .load(layout.cleansed_record_deletes)
-        .filter(F.col("cleanse_batch") > after_batch)
-        .select(F.col("record_id").alias("id"))
-        .distinct()
-    )
-    return rows, deleted
-
-
-def run_curate(spark: SparkSession, layout: LakehouseLayout) -> CurateResult:
-    ensure_delta_table(spark, layout.curated_records, CURATED_RECORDS, deletion_vectors=True)
-    ensure_delta_table(
-        spark, layout.canonical_ids, CANONICAL_IDS, change_data_feed=True, deletion_vectors=True
-    )
-    consumed = consumed_positions(spark, layout.curated_records)
-    batch = newest_commit_metadata(spark, layout.cleansed_records, BATCH_METADATA)
-    current = {
-        "run": consumed["run"] + 1,
-        "cleanse_batch": int(batch[1]) if batch else -1,
-        "annotations": table_version(spark, layout.cleansed_annotations),
-        "canonical_ids": table_version(spark, layout.canonical_ids),
-    }
-    if all(current[name] <= consumed[name] for name in SOURCES):
-        return CurateResult(consumed, 0, committed=False)
-
-    canonical = spark.read.format("delta").load(layout.canonical_ids)
-    annotations = spark.read.format("delta").load(layout.cleansed_annotations)
-    cleansed_version = table_version(spark, layout.cleansed_records)
-    touched_parts: list[DataFrame] = []
-    changed_records = deleted = None
-    if current["cleanse_batch"] > consumed["cleanse_batch"]:
-        rows, deleted = changed_records_since(
-            spark, layout, cleansed_version, consumed["cleanse_batch"]
-        )
-        changed_records = rows.persist()
-        touched_parts.append(changed_records.select(F.col("record_id").alias("id")))
-        if deleted is not None:
-            touched_parts.append(deleted)
-    annotation_changes = _changes(
-        spark, layout.cleansed_annotations, consumed["annotations"], current["annotations"]
-    )
-    if annotation_changes is not None:
-        targets = annotation_changes.select("target_record_id")
-        touched_parts.append(
+def touched_ids(changes: CurateChanges, canonical: DataFrame) -> DataFrame:
+    """The distinct record ids (column ``id``) a run must recompute: changed and deleted
+    records, the canonical records of changed annotations, the members and canonicals of
+    changed duplicate groups."""
+    parts: list[DataFrame] = []
+    if changes.records is not None:
+        parts.append(changes.records.select(F.col("record_id").alias("id")))
+    if changes.deleted is not None:
+        parts.append(changes.deleted)
+    if changes.annotations is not None:
+        targets = changes.annotations.select("target_record_id")
+        parts.append(
             with_canonical_ids(targets, "target_record_id", canonical).select(
                 F.col("canonical_id").alias("id")
             )
         )
-    canonical_changes = _changes(
-        spark, layout.canonical_ids, consumed["canonical_ids"], current["canonical_ids"]
-    )
-    if canonical_changes is not None:
-        touched_parts.append(canonical_changes.select(F.col("record_id").alias("id")))
-        touched_parts.append(canonical_changes.select(F.col("canonical_id").alias("id")))
-    touched = touched_parts[0]
-    for part in touched_parts[1:]:
+    if changes.canonical_ids is not None:
+        parts.append(changes.canonical_ids.select(F.col("record_id").alias("id")))
+        parts.append(changes.canonical_ids.select(F.col("canonical_id").alias("id")))
+    touched = parts[0]
+    for part in parts[1:]:
         touched = touched.unionByName(part)
-    touched = touched.distinct().persist()
+    return touched.distinct()
 
-    records = _touched_records(
-        spark,
-        layout,
-        cleansed_version,
-        touched,
-        changed_records,
-        only_changed_records=annotation_changes is None
-        and canonical_changes is None
-        and deleted is None,
-    )
-    # Only annotations that count for a touched record: aggregating all of them would make
-    # the cost grow with the table instead of with the change.
-    relevant_annotations = (
+
+def annotations_of(touched: DataFrame, annotations: DataFrame, canonical: DataFrame) -> DataFrame:
+    """The annotations that count for a touched record (attached to it as canonical).
+    Aggregating all of them would make the cost grow with the table, not with the change."""
+    return (
         with_canonical_ids(annotations, "target_record_id", canonical)
         .join(touched.withColumnRenamed("id", "canonical_id"), "canonical_id", how="left_semi")
         .drop("canonical_id")
     )
-    curated = build_curated(records, relevant_annotations, canonical).withColumn(
-        "curate_run", F.lit(current["run"]).cast("long")
-    )
-    # Every touched id: its new curated row, or nulls when the record is gone (deleted).
-    # ``was_deleted``: a tombstone named it in this run's range. Such a row is written even
-    # when its curated_hash is unchanged (deleted, then back as it was), so that the export,
-    # which reads tombstones as "delete unless written since", sees it present.
+
+
+def with_upsert_actions(
+    touched: DataFrame, curated: DataFrame, deleted: DataFrame | None
+) -> DataFrame:
+    """Every touched id (``id``) with its new curated row, or nulls when the record is gone.
+
+    ``was_deleted``: a tombstone named it in this run's range. Such a row is written even
+    when its curated_hash is unchanged (deleted, then back as it was), so that the export,
+    which reads tombstones as "delete unless written since", sees it present."""
     source = touched.join(curated, F.col("id") == F.col("record_id"), how="left")
-    if deleted is not None:
-        source = source.join(
-            deleted.select(F.col("id").alias("_deleted_id"), F.lit(True).alias("was_deleted")),
-            F.col("id") == F.col("_deleted_id"),
-            how="left",
-        ).drop("_deleted_id")
-    else:
-        source = source.withColumn("was_deleted", F.lit(None).cast("boolean"))
+    if deleted is None:
+        return source.withColumn("was_deleted", F.lit(None).cast("boolean"))
+    return source.join(
+        deleted.select(F.col("id").alias("_deleted_id"), F.lit(True).alias("was_deleted")),
+        F.col("id") == F.col("_deleted_id"),
+        how="left",
+    ).drop("_deleted_id")
+
+
+def positions_consumed(spark: SparkSession, layout: LakehouseLayout) -> Positions:
+    """What the newest curate commit consumed: its run number, the newest complete cleanse
+    batch and the annotation and canonical-id table versions; all -1 before the first run."""
+    found = consumed_positions(spark, layout.curated_records, CURATE_STAGE)
+    return dict(_NO_RUN) if found is None else {**_NO_RUN, **found[1]}
+
+
+def positions_available(spark: SparkSession, layout: LakehouseLayout, run: int) -> Positions:
+    """The positions a run numbered ``run`` would consume now (Delta logs only, no job)."""
+    return {
+        "run": run,
+        CLEANSE_BATCH: newest_cleanse_batch(spark, layout.cleansed_records),
+        "annotations": table_position(spark, layout.cleansed_annotations),
+        "canonical_ids": table_position(spark, layout.canonical_ids),
+    }
+
+
+def read_changes(
+    spark: SparkSession,
+    layout: LakehouseLayout,
+    cleansed_version: int,
+    consumed: Positions,
+    current: Positions,
+) -> CurateChanges:
+    """The changes of curate's inputs between ``consumed`` and ``current``."""
+    records = deleted = None
+    if current[CLEANSE_BATCH] > consumed[CLEANSE_BATCH]:
+        rows, named = cleansed_changes_since(
+            spark, layout, cleansed_version, consumed[CLEANSE_BATCH]
+        )
+        records = rows.select(*CLEANSED_COLUMNS)
+        deleted = None if named is None else named.select(F.col("record_id").alias("id"))
+    annotations = changes_since(
+        spark, layout.cleansed_annotations, consumed["annotations"], current["annotations"]
+    )
+    canonical_ids = changes_since(
+        spark, layout.canonical_ids, consumed["canonical_ids"], current["canonical_ids"]
+    )
+    return CurateChanges(
+        records=records,
+        deleted=deleted,
+        annotations=None if annotations.nothing_new else annotations.feed(spark),
+        canonical_ids=None if canonical_ids.nothing_new else canonical_ids.feed(spark),
+    )
+
+
+def run_curate(spark: SparkSession, layout: LakehouseLayout) -> CurateResult:
+    """Recompute the curated rows of every record touched since the last run."""
+    ensure_delta_table(spark, layout.curated_records, CURATED_RECORDS, deletion_vectors=True)
+    ensure_delta_table(
+        spark, layout.canonical_ids, CANONICAL_IDS, change_data_feed=True, deletion_vectors=True
+    )
+    consumed = positions_consumed(spark, layout)
+    current = positions_available(spark, layout, consumed["run"] + 1)
+    if all(current[name] <= consumed[name] for name in SOURCES):
+        return CurateResult(consumed, 0, committed=False)
+    cleansed_version = table_position(spark, layout.cleansed_records)
+    found = read_changes(spark, layout, cleansed_version, consumed, current)
+    changes = replace(found, records=found.records.persist() if found.records else None)
+    canonical = spark.read.format("delta").load(layout.canonical_ids)
+    annotations = spark.read.format("delta").load(layout.cleansed_annotations)
+    touched = touched_ids(changes, canonical).persist()
+    try:
+        records = _touched_records(spark, layout, cleansed_version, touched, changes)
+        curated = with_curate_run(
+            build_curated(records, annotations_of(touched, annotations, canonical), canonical),
+            current["run"],
+        )
+        source = with_upsert_actions(touched, curated, changes.deleted)
+        touched_count = _upsert_curated(spark, layout, source, current)
+    finally:
+        touched.unpersist()
+        if changes.records is not None:
+            changes.records.unpersist()
+    return CurateResult(current, touched_count, committed=True)
+
+
+def _upsert_curated(
+    spark: SparkSession, layout: LakehouseLayout, source: DataFrame, current: Positions
+) -> int:
+    """MERGE the upsert actions into curated/records; returns the touched ids' count.
+
+    The consumed positions go with the last commit: a crash before it leaves them
+    unconsumed, and the rerun (the same run number; rows compared by curated_hash)
+    completes the work."""
     # Materialised once: the upsert reads its source several times (the keys to look up,
     # the files to change, the rows to write), and recomputing it would read the inputs again.
     source = source.persist()
     columns: dict[str, str | Column] = {f.name: f"s.{f.name}" for f in CURATED_RECORDS.fields}
     try:
-        # The consumed positions go with the last commit: a crash before it leaves them
-        # unconsumed, and the rerun (the same run number; rows compared by curated_hash)
-        # completes the work.
-        touched_count = merge_then_append(
+        return merge_then_append(
             spark,
             layout.curated_records,
             source,
@@ -264,14 +284,10 @@ def run_curate(spark: SparkSession, layout: LakehouseLayout) -> CurateResult:
                 condition="s.curated_hash <> t.curated_hash OR s.was_deleted", set=columns
             ),
             insert_when=F.col("record_id").isNotNull(),
-            last_commit_metadata=json.dumps({METADATA_KEY: current}),
+            last_commit_metadata=commit_metadata(CURATE_STAGE, current),
         )
     finally:
         source.unpersist()
-        touched.unpersist()
-        if changed_records is not None:
-            changed_records.unpersist()
-    return CurateResult(current, touched_count, committed=True)
 
 
 def _touched_records(
@@ -279,17 +295,17 @@ def _touched_records(
     layout: LakehouseLayout,
     version: int,
     touched: DataFrame,
-    changed_records: DataFrame | None,
-    only_changed_records: bool = False,
+    changes: CurateChanges,
 ) -> DataFrame:
     """The cleansed rows (at ``version``) of the touched ids that still exist.
 
     A record that cleanse wrote since the last run is in ``changed_records`` already; only
     ids touched by a tombstone, an annotation or a duplicate group are looked up in the
     table. Scanning the whole cleansed table for a 1% change made the run cost grow with
-    the table. ``only_changed_records``: the touched ids are exactly the changed records'
-    (no tombstone, annotation or duplicate group), so there is nothing to look up.
+    the table. When only records changed, the touched ids are exactly theirs: nothing to
+    look up.
     """
+    changed_records = changes.records
     unchanged = touched
     parts: list[DataFrame] = []
     if changed_records is not None:
@@ -297,7 +313,7 @@ def _touched_records(
         unchanged = touched.join(
             changed_records.select(F.col("record_id").alias("id")), "id", how="left_anti"
         )
-    if not parts or (not only_changed_records and not unchanged.isEmpty()):
+    if not parts or (not changes.only_records and not unchanged.isEmpty()):
         parts.append(
             read_version(spark, layout.cleansed_records, version)
             .join(unchanged.withColumnRenamed("id", "record_id"), "record_id", how="left_semi")

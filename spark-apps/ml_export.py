@@ -12,10 +12,9 @@ from collections.abc import Callable, Sequence
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from heritage.curated_columns import TIMESTAMP_TEXT
 from heritage.lakehouse_layout import LakehouseLayout
-from heritage.spark_apps.postgres_export import ExportSpec
-
-TIMESTAMP_TEXT = "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX"
+from heritage.spark_apps.export_spec import ExportSpec
 
 
 def latest_keyed_changes(

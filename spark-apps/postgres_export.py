@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import psycopg2.extensions
@@ -21,83 +21,16 @@ from psycopg2 import sql
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from heritage.delta_tables import (
-    metadata_at,
-    newest_commit_metadata,
-    read_version,
-    table_version,
-)
+from heritage.change_tracking import changes_since
+from heritage.curated_columns import TIMESTAMP_TEXT
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.postgres_db import connect
 from heritage.settings import Settings
-from heritage.spark_apps.curate import METADATA_KEY as CURATE_METADATA
-from heritage.spark_apps.curate import tombstones_since
-from heritage.table_schemas import CURATED_RECORDS
+from heritage.spark_apps.export_spec import ExportSpec
+from heritage.spark_apps.ml_export import ml_export_specs
+from heritage.spark_apps.objects_export import objects_spec
 
 log = logging.getLogger(__name__)
-
-EXPORT_COLUMNS = (
-    "record_id",
-    "source",
-    "title",
-    "titles_json",
-    "creators_json",
-    "description",
-    "date_original",
-    "date_start",
-    "date_end",
-    "object_type",
-    "rights_uri",
-    "image_url",
-    "data_provider",
-    "provider",
-    "country",
-    "languages_json",
-    "content_hash",
-    "source_updated_at",
-    "ingested_at",
-    "canonical_id",
-    "tags_json",
-    "comment_count",
-    "annotation_count",
-    "delta_version",
-    "is_delete",
-)
-
-_UPSERT = """
-INSERT INTO heritage.objects AS o (
-    record_id, source, title, titles, creators, description, date_original, date_start,
-    date_end, object_type, rights_uri, image_url, data_provider, provider, country, languages,
-    content_hash, source_updated_at, ingested_at, canonical_id, tags, comment_count,
-    annotation_count, delta_version, exported_at)
-SELECT record_id, source, title, coalesce(titles_json::jsonb, '{}'::jsonb),
-       ARRAY(SELECT jsonb_array_elements_text(coalesce(creators_json::jsonb, '[]'::jsonb))),
-       description, date_original, date_start::date, date_end::date, object_type, rights_uri,
-       image_url, data_provider, provider, country,
-       ARRAY(SELECT jsonb_array_elements_text(coalesce(languages_json::jsonb, '[]'::jsonb))),
-       content_hash, source_updated_at::timestamptz, ingested_at::timestamptz, canonical_id,
-       ARRAY(SELECT jsonb_array_elements_text(coalesce(tags_json::jsonb, '[]'::jsonb))),
-       comment_count, annotation_count, delta_version, now()
-FROM export_staging WHERE NOT is_delete
-ON CONFLICT (record_id) DO UPDATE SET
-    source = EXCLUDED.source, title = EXCLUDED.title, titles = EXCLUDED.titles,
-    creators = EXCLUDED.creators, description = EXCLUDED.description,
-    date_original = EXCLUDED.date_original, date_start = EXCLUDED.date_start,
-    date_end = EXCLUDED.date_end, object_type = EXCLUDED.object_type,
-    rights_uri = EXCLUDED.rights_uri, image_url = EXCLUDED.image_url,
-    data_provider = EXCLUDED.data_provider, provider = EXCLUDED.provider,
-    country = EXCLUDED.country, languages = EXCLUDED.languages,
-    content_hash = EXCLUDED.content_hash, source_updated_at = EXCLUDED.source_updated_at,
-    ingested_at = EXCLUDED.ingested_at, canonical_id = EXCLUDED.canonical_id,
-    tags = EXCLUDED.tags, comment_count = EXCLUDED.comment_count,
-    annotation_count = EXCLUDED.annotation_count, delta_version = EXCLUDED.delta_version,
-    exported_at = EXCLUDED.exported_at
-WHERE o.content_hash IS DISTINCT FROM EXCLUDED.content_hash
-   OR o.canonical_id IS DISTINCT FROM EXCLUDED.canonical_id
-   OR o.tags IS DISTINCT FROM EXCLUDED.tags
-   OR o.annotation_count IS DISTINCT FROM EXCLUDED.annotation_count
-   OR o.comment_count IS DISTINCT FROM EXCLUDED.comment_count
-"""
 
 
 @dataclass(frozen=True)
@@ -109,83 +42,6 @@ class ExportResult:
     @property
     def did_nothing(self) -> bool:
         return self.rows_staged == 0 and self.from_version >= self.to_version
-
-
-def object_rows(curated: DataFrame, version: int, is_delete: bool) -> DataFrame:
-    """Curated rows -> staged rows (export column order), from table version ``version``."""
-    return curated.select(
-        "record_id",
-        "source",
-        "title",
-        F.to_json("titles").alias("titles_json"),
-        F.to_json("creators").alias("creators_json"),
-        "description",
-        "date_original",
-        F.col("date_start").cast("string").alias("date_start"),
-        F.col("date_end").cast("string").alias("date_end"),
-        "object_type",
-        "rights_uri",
-        "image_url",
-        "data_provider",
-        "provider",
-        "country",
-        F.to_json("languages").alias("languages_json"),
-        "content_hash",
-        F.date_format("source_updated_at", "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX").alias(
-            "source_updated_at"
-        ),
-        F.date_format("ingested_at", "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX").alias("ingested_at"),
-        "canonical_id",
-        F.to_json("tags").alias("tags_json"),
-        "comment_count",
-        "annotation_count",
-        F.lit(version).cast("long").alias("delta_version"),
-        F.lit(is_delete).alias("is_delete"),
-    )
-
-
-def changed_objects(
-    spark: SparkSession, layout: LakehouseLayout, done: int
-) -> tuple[DataFrame, int] | None:
-    """What curate changed after curated version ``done`` (the newest exported curate
-    commit): staged rows, and the version of the newest curate commit they bring PostgreSQL
-    to; None when there is no newer curate commit.
-
-    curated/records keeps no change data feed. Rows written since are found by their
-    ``curate_run`` (Delta skips older files by their statistics); deletions are the ids
-    cleanse's tombstones named in the cleanse batches those runs consumed, less the ids
-    written since (curate writes a named id that is present, even unchanged). Both ranges
-    come from the userMetadata of the two curate commits.
-    """
-    newest = newest_commit_metadata(spark, layout.curated_records, CURATE_METADATA)
-    if newest is None or newest[0] <= done:
-        return None
-    version, upto = newest
-    # {} when nothing was exported yet, or the commit's log file is gone: export everything.
-    after = metadata_at(spark, layout.curated_records, done, CURATE_METADATA) or {}
-    written = read_version(spark, layout.curated_records, version).filter(
-        F.col("curate_run") > after.get("run", -1)
-    )
-    rows = object_rows(written, version, is_delete=False)
-    after_batch = after.get("cleanse_batch", -1)
-    if not tombstones_since(spark, layout, after_batch):
-        return rows, version
-    batch = F.col("cleanse_batch")
-    gone = (
-        spark.read.format("delta")
-        .load(layout.cleansed_record_deletes)
-        .filter((batch > after_batch) & (batch <= upto.get("cleanse_batch", -1)))
-        .select("record_id")
-        .distinct()
-        .join(written.select("record_id"), "record_id", how="left_anti")
-    )
-    nulls = [
-        F.lit(None).cast(f.dataType).alias(f.name)
-        for f in CURATED_RECORDS.fields
-        if f.name != "record_id"
-    ]
-    deletes = gone.select("record_id", *nulls)
-    return rows.unionByName(object_rows(deletes, version, is_delete=True)), version
 
 
 class _CsvStream(io.RawIOBase):
@@ -232,27 +88,6 @@ def exported_version(settings: Settings, database: str, source_table: str) -> in
 ROWS_PER_PARTITION = 20_000
 
 
-@dataclass(frozen=True)
-class ExportSpec:
-    """One Delta table exported into PostgreSQL through a staging table."""
-
-    # Delta path read through its change data feed (unless ``changes``); the watermark's key.
-    source: str
-    # The PostgreSQL table the staged rows land in (vacuumed after a bulk export).
-    table: str
-    # Change-feed rows -> staged rows, columns in the order of ``staging``.
-    to_rows: Callable[[DataFrame], DataFrame]
-    # (column, PostgreSQL type) of the temporary staging table.
-    staging: tuple[tuple[str, str], ...]
-    # Statements applying the staged rows, run in order inside the export's transaction.
-    apply: tuple[str, ...]
-    # The source may not exist yet (written by a stage that has not run): then skip it.
-    optional: bool = False
-    # For a source without a change data feed: (session, exported version) -> (staged
-    # rows, the version they bring PostgreSQL to), or None when nothing is newer.
-    changes: Callable[[SparkSession, int], tuple[DataFrame, int] | None] | None = None
-
-
 def export_table(
     spark: SparkSession, settings: Settings, database: str, spec: ExportSpec
 ) -> ExportResult:
@@ -260,24 +95,35 @@ def export_table(
     if spec.optional and not DeltaTable.isDeltaTable(spark, spec.source):
         return ExportResult(-1, -1, 0)
     done = exported_version(settings, database, spec.source)
-    if spec.changes is not None:
-        found = spec.changes(spark, done)
-        if found is None:
-            return ExportResult(done, done, 0)
-        changes, current = found
-    else:
-        current = table_version(spark, spec.source)
-        if current <= done:
-            return ExportResult(done, current, 0)
-        changes = spec.to_rows(
-            spark.read.format("delta")
-            .option("readChangeFeed", "true")
-            .option("startingVersion", done + 1)
-            .option("endingVersion", current)
-            .load(spec.source)
-        )
-    # toLocalIterator brings one partition at a time to the driver: keep each one small.
+    found = staged_changes(spark, spec, done)
+    if found is None:
+        return ExportResult(done, done, 0)
+    changes, current = found
     changes = changes.persist()
+    try:
+        staged = copy_and_apply(settings, database, spec, changes, current)
+    finally:
+        changes.unpersist()
+    return ExportResult(done, current, staged)
+
+
+def staged_changes(
+    spark: SparkSession, spec: ExportSpec, done: int
+) -> tuple[DataFrame, int] | None:
+    """(staged rows, the source version they bring PostgreSQL to) of what changed in
+    ``spec.source`` after version ``done``; None when nothing did."""
+    if spec.changes is not None:
+        return spec.changes(spark, done)
+    feed = changes_since(spark, spec.source, done)
+    return None if feed.nothing_new else (spec.to_rows(feed.feed(spark)), feed.upto)
+
+
+def copy_and_apply(
+    settings: Settings, database: str, spec: ExportSpec, changes: DataFrame, current: int
+) -> int:
+    """COPY ``changes`` (persisted) into a staging table, apply them and advance the
+    watermark to ``current``, in one transaction; returns the rows staged."""
+    # toLocalIterator brings one partition at a time to the driver: keep each one small.
     partitions = max(1, changes.count() // ROWS_PER_PARTITION + 1)
     rows = (
         tuple(row)
@@ -305,8 +151,7 @@ def export_table(
         vacuum_if_bulk(connection, spec.table, stream.count)
     finally:
         connection.close()
-        changes.unpersist()
-    return ExportResult(done, current, stream.count)
+    return stream.count
 
 
 def needs_vacuum(rows_staged: int, rows_before: float) -> bool:
@@ -362,8 +207,8 @@ def latest_annotations(changes: DataFrame) -> DataFrame:
             "kind",
             "body",
             "user",
-            F.date_format("created_at", "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX").alias("created_at"),
-            F.date_format("ingested_at", "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX").alias("ingested_at"),
+            F.date_format("created_at", TIMESTAMP_TEXT).alias("created_at"),
+            F.date_format("ingested_at", TIMESTAMP_TEXT).alias("ingested_at"),
         )
     )
 
@@ -378,37 +223,12 @@ def new_dead_letters(changes: DataFrame) -> DataFrame:
         "kafka_topic",
         "kafka_partition",
         "kafka_offset",
-        F.date_format("kafka_timestamp", "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX").alias(
-            "kafka_timestamp"
-        ),
+        F.date_format("kafka_timestamp", TIMESTAMP_TEXT).alias("kafka_timestamp"),
     )
 
 
 def export_specs(layout: LakehouseLayout) -> tuple[ExportSpec, ...]:
-    objects = ExportSpec(
-        source=layout.curated_records,
-        table="heritage.objects",
-        to_rows=lambda rows: rows,  # unused: ``changes`` reads what changed
-        changes=lambda spark, done: changed_objects(spark, layout, done),
-        staging=tuple(
-            (
-                name,
-                "bigint"
-                if name == "delta_version"
-                else "boolean"
-                if name == "is_delete"
-                else "integer"
-                if name.endswith("_count")
-                else "text",
-            )
-            for name in EXPORT_COLUMNS
-        ),
-        apply=(
-            _UPSERT,
-            "DELETE FROM heritage.objects o USING export_staging s "
-            "WHERE s.is_delete AND o.record_id = s.record_id",
-        ),
-    )
+    objects = objects_spec(layout)
     annotations = ExportSpec(
         source=layout.cleansed_annotations,
         table="heritage.annotations",
@@ -456,8 +276,6 @@ def export_specs(layout: LakehouseLayout) -> tuple[ExportSpec, ...]:
             " FROM export_staging ON CONFLICT (dead_letter_id) DO NOTHING",
         ),
     )
-    from heritage.spark_apps.ml_export import ml_export_specs
-
     return objects, annotations, rejections, *ml_export_specs(layout)
 
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 from functools import partial
 
+from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
-from heritage.delta_tables import commit_info, ensure_delta_table, table_version
+from heritage.change_tracking import table_position
+from heritage.delta_tables import commit_info, ensure_delta_table
 from heritage.kafka_topics import topic_end_offsets
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.settings import Settings
@@ -108,7 +110,7 @@ def run_raw_ingest(
     appended = 0
     for topic, table, name in feeds:
         ensure_delta_table(spark, table, RAW_RECORDS)
-        before = table_version(spark, table)
+        before = table_position(spark, table)
         checkpoint = layout.checkpoint(name)
         position = json.dumps(ends.get(topic, {}), sort_keys=True)
         if run_unless_unmoved(
@@ -128,9 +130,7 @@ def _ingest_available(
 
 
 def _rows_added_since(spark: SparkSession, path: str, version: int) -> int:
-    from delta.tables import DeltaTable
-
-    newest = table_version(spark, path)
+    newest = table_position(spark, path)
     if newest <= version:
         return 0
     # The commits added, read from their log files: no Spark job, and the cost does not grow

@@ -3,16 +3,15 @@ one small Spark session per test run, and isolated pipeline namespaces."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
+from topic_reader import TopicReader
 
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.services import stack
@@ -81,33 +80,8 @@ def offline_settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def read_topic(live_settings: Settings) -> Callable[[str], list[tuple[str, dict]]]:
+def read_topic(live_settings: Settings) -> TopicReader:
     """Reads a topic of the live broker from its start up to the end offsets taken when
-    called: (key, message as JSON) in partition and offset order."""
-    from kafka import KafkaConsumer, TopicPartition
-
-    def read(topic: str) -> list[tuple[str, dict]]:
-        consumer = KafkaConsumer(
-            bootstrap_servers=live_settings.kafka_bootstrap_servers, enable_auto_commit=False
-        )
-        try:
-            partitions = [
-                TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
-            ]
-            consumer.assign(partitions)
-            consumer.seek_to_beginning(*partitions)
-            end = consumer.end_offsets(partitions)
-            remaining = {tp for tp in partitions if end[tp] > 0}
-            found: dict[TopicPartition, list[tuple[str, dict]]] = {tp: [] for tp in partitions}
-            deadline = time.monotonic() + 60
-            while remaining and time.monotonic() < deadline:
-                for tp, records in consumer.poll(timeout_ms=500).items():
-                    found[tp] += [(r.key.decode(), json.loads(r.value)) for r in records]
-                    if records and records[-1].offset + 1 >= end[tp]:
-                        remaining.discard(tp)
-            assert not remaining, f"could not read {topic} to its end within 60 s"
-            return [message for tp in partitions for message in found[tp]]
-        finally:
-            consumer.close()
-
-    return read
+    called: ``read_topic(topic)`` gives (key, message as JSON) in partition and offset
+    order, ``read_topic.messages(topic)`` every message with its raw bytes and position."""
+    return TopicReader(live_settings)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 import tempfile
+from collections.abc import Collection
 from pathlib import Path
 
 import psycopg2
@@ -17,6 +20,8 @@ from heritage.services.health import ServiceHealth
 from heritage.settings import Settings
 
 NAME = "postgres"
+# Parent of the clusters whose state folder the `postgres` user cannot enter (see _home).
+SHARED_HOMES = Path("/var/lib/heritage-postgres")
 
 
 def server_bin_dir() -> Path:
@@ -46,8 +51,62 @@ def _run_as() -> str | None:
     return "postgres"
 
 
-def _home(settings: Settings) -> Path:
-    return settings.state_dir / "postgres"
+def may_enter(mode: int, owner: int, group: int, uid: int, gids: Collection[int]) -> bool:
+    """Whether user ``uid`` (groups ``gids``) may enter a folder of that mode and owners."""
+    if uid == 0:
+        return True
+    if owner == uid:
+        return bool(mode & stat.S_IXUSR)
+    if group in gids:
+        return bool(mode & stat.S_IXGRP)
+    return bool(mode & stat.S_IXOTH)
+
+
+def reachable_by(path: Path, uid: int, gids: Collection[int]) -> bool:
+    """Whether user ``uid`` may enter every existing folder down to ``path``; folders still
+    to be created will be made by this process, mode 0755."""
+    for folder in (path, *path.parents):
+        try:
+            status = folder.stat()
+        except FileNotFoundError:
+            continue
+        if not may_enter(status.st_mode, status.st_uid, status.st_gid, uid, gids):
+            return False
+    return True
+
+
+def home_outside(state_dir: Path) -> Path:
+    """The cluster's folder for a state folder the server's user cannot reach: one per
+    state folder under SHARED_HOMES."""
+    digest = hashlib.sha256(str(state_dir).encode()).hexdigest()[:16]
+    return SHARED_HOMES / digest
+
+
+def cluster_home(state_dir: Path, reachable: bool) -> Path:
+    """Where data, socket and log go: inside the state folder when the server's user can
+    reach it (always without root), else outside it (a state folder under /root, mode 0700)."""
+    return state_dir / "postgres" if reachable else home_outside(state_dir)
+
+
+def _home(settings: Settings, user: str | None) -> Path:
+    """The cluster's folder; one placed outside the state folder is recorded there as the
+    symlink ``postgres``, so later starts (and people) find it."""
+    recorded = settings.state_dir / "postgres"
+    if recorded.is_symlink():
+        return recorded.resolve()
+    if user is None or (recorded / "data" / "PG_VERSION").exists():
+        return recorded
+    entry = pwd.getpwnam(user)
+    groups = {entry.pw_gid, *os.getgrouplist(user, entry.pw_gid)}
+    home = cluster_home(settings.state_dir, reachable_by(settings.state_dir, entry.pw_uid, groups))
+    if home != recorded:
+        SHARED_HOMES.mkdir(mode=0o755, parents=True, exist_ok=True)
+        home.mkdir(mode=0o700, exist_ok=True)
+        # What a failed initdb left there holds no cluster (checked above): only its log.
+        shutil.rmtree(recorded, ignore_errors=True)
+        recorded.parent.mkdir(parents=True, exist_ok=True)
+        recorded.symlink_to(home, target_is_directory=True)
+    return home
 
 
 def _give_to(path: Path, user: str | None) -> None:
@@ -61,12 +120,13 @@ def _give_to(path: Path, user: str | None) -> None:
             os.chown(os.path.join(parent, name), entry.pw_uid, entry.pw_gid)
 
 
-def _init_cluster(settings: Settings, data: Path, user: str | None) -> None:
+def _init_cluster(settings: Settings, home: Path, user: str | None) -> None:
     bin_dir = server_bin_dir()
+    data = home / "data"
     data.mkdir(parents=True, exist_ok=True)
     data.chmod(0o700)
-    _give_to(_home(settings), user)
-    with tempfile.NamedTemporaryFile("w", dir=_home(settings), delete=False) as pwfile:
+    _give_to(home, user)
+    with tempfile.NamedTemporaryFile("w", dir=home, delete=False) as pwfile:
         pwfile.write(settings.pg_password.reveal() + "\n")
     try:
         _give_to(Path(pwfile.name), user)
@@ -93,7 +153,14 @@ def _init_cluster(settings: Settings, data: Path, user: str | None) -> None:
         os.unlink(pwfile.name)
     if result.returncode != 0:
         shutil.rmtree(data, ignore_errors=True)
-        raise processes.ServiceError(f"postgres: initdb failed:\n{result.stdout}{result.stderr}")
+        output = result.stdout + result.stderr
+        hint = (
+            f"\nthe `{user}` user cannot enter {home}: give it access to every folder above, "
+            "or set HERITAGE_STATE_DIR to a folder it can reach"
+            if user and "Permission denied" in output
+            else ""
+        )
+        raise processes.ServiceError(f"postgres: initdb failed:\n{output}{hint}")
 
 
 def start(settings: Settings) -> None:
@@ -102,11 +169,11 @@ def start(settings: Settings) -> None:
             "postgres: PGPASSWORD is not set; `heritage services up` generates it"
         )
     user = _run_as()
-    home = _home(settings)
+    home = _home(settings, user)
     data = home / "data"
     if not (data / "PG_VERSION").exists():
         home.mkdir(parents=True, exist_ok=True)
-        _init_cluster(settings, data, user)
+        _init_cluster(settings, home, user)
     socket_dir = home / "socket"
     socket_dir.mkdir(parents=True, exist_ok=True)
     _give_to(home, user)

@@ -133,7 +133,7 @@ COMMENT ON VIEW analytics.rejections IS
   'Every input that could not be cleansed: the stage, every reason found, and the original message.';
 
 -- ---------------------------------------------------------------------------------------
--- ML outputs (issue 5). Written only by the export of the ml/ Delta tables.
+-- ML outputs. Written only by the export of the ml/ Delta tables.
 -- ---------------------------------------------------------------------------------------
 -- One row per record that has an image URL: where its image is, or why it is not there yet.
 CREATE TABLE IF NOT EXISTS heritage.object_images (
@@ -171,7 +171,7 @@ CREATE TABLE IF NOT EXISTS heritage.similar_objects (
 );
 
 -- ---------------------------------------------------------------------------------------
--- Curators' duplicate decisions (issue 6 writes them from the review page; the ML job
+-- Curators' duplicate decisions (the dashboard's review page writes them; the ML job
 -- reads them on every run). The latest decision (highest decision_id) per pair wins:
 -- 'same' forces the pair into one group, 'different' keeps them apart.
 -- ---------------------------------------------------------------------------------------
@@ -215,7 +215,7 @@ COMMENT ON VIEW analytics.duplicate_decisions IS
   'The standing curator decision per record pair (the latest one): same or different.';
 
 -- ---------------------------------------------------------------------------------------
--- Dashboard (issue 6): pipeline runs for the operators' page, indexes for the explorer.
+-- Dashboard: pipeline runs for the operators' page, indexes for the explorer.
 -- ---------------------------------------------------------------------------------------
 -- One row per stage per `run_stages` call. For the raw stage, kafka_offsets holds the next
 -- offset to ingest per topic and partition ({"topic": {"0": 1234}}): lag = end - these.

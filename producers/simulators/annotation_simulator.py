@@ -1,6 +1,6 @@
 """Simulated user annotations (tags and comments) on the collection's records.
 
-    simulate_annotations(settings, rate=20, count=1000, seed=1)
+    simulate_annotations(settings, LakehouseLayout.default(settings), rate=20, count=1000, seed=1)
 
 Annotations go to ``heritage.annotations`` through the shared publish path, keyed by a
 deterministic annotation id. Targets are learnt by reading the keys of ``heritage.records``
@@ -33,13 +33,13 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from tqdm import tqdm
 
-from heritage.kafka_topics import ANNOTATIONS_TOPIC, DEAD_LETTER_TOPIC, RECORDS_TOPIC, ensure_topics
+from heritage.kafka_topics import ensure_topics
+from heritage.lakehouse_layout import LakehouseLayout
 from heritage.producers.json_value_checks import (
     escape_lone_surrogates,
     excerpt,
@@ -371,15 +371,13 @@ class AnnotationRunResult:
 
 def simulate_annotations(
     settings: Settings,
+    layout: LakehouseLayout,
     rate: float,
     count: int | None,
     seed: int = 0,
     *,
     duration_s: float | None = None,
     unknown_fraction: float = 0.05,
-    records_topic: str = RECORDS_TOPIC,
-    topic: str = ANNOTATIONS_TOPIC,
-    ledger_path: Path | None = None,
     group_id: str = CONSUMER_GROUP,
     refresh_interval_s: float = 5.0,
     wait_for_records_s: float = 30.0,
@@ -387,11 +385,11 @@ def simulate_annotations(
     progress: bool = True,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
-    dlq_topic: str = DEAD_LETTER_TOPIC,
 ) -> AnnotationRunResult:
     """Publish ``count`` annotations (or as many as ``duration_s`` allows, whichever ends
     first) at ``rate`` per second, drawn deterministically from ``seed``; one that cannot be
-    published as it is goes to ``dlq_topic`` with its reasons (see annotation_problems)."""
+    published as it is goes to the layout's dead-letter topic with its reasons (see
+    annotation_problems); record ids come from the layout's records topic."""
     if rate <= 0:
         raise ValueError(f"annotation rate must be above 0 per second, got {rate}")
     if count is None and duration_s is None:
@@ -400,7 +398,9 @@ def simulate_annotations(
         raise ValueError(f"annotation count must be at least 1, got {count}")
     if not 0 <= unknown_fraction <= 1:
         raise ValueError(f"unknown_fraction must be within 0..1, got {unknown_fraction}")
-    ledger_path = ledger_path or settings.state_dir / "producers" / "annotations.sqlite"
+    records_topic, topic = layout.records_topic, layout.annotations_topic
+    dlq_topic = layout.dead_letter_topic
+    ledger_path = layout.ledger_for(SOURCE)
     rng = random.Random(seed)
     known = KnownRecordIds(settings, records_topic, group_id)
     producer = create_producer(settings)

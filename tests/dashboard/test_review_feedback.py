@@ -15,17 +15,9 @@ from streamlit.testing.v1 import AppTest
 from heritage.dashboard.launch import app_path
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.postgres_db import connect
-from heritage.settings import PROJECT_ROOT, Settings
+from heritage.settings import Settings
 
-ML_STAGE_LANDED = '"ml"' in (PROJECT_ROOT / "heritage" / "pipeline.py").read_text(encoding="utf-8")
-
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(
-        not ML_STAGE_LANDED,
-        reason="run_stages has no 'ml' stage yet (issue 5); this test runs the real ML stage",
-    ),
-]
+pytestmark = pytest.mark.integration
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import pytest
 from heritage import pipeline
 from heritage.cli import build_parser, main
 from heritage.json_logging import HumanFormatter, JsonFormatter
+from heritage.lakehouse_layout import LakehouseLayout
 from heritage.producers import (
     csv_drop,
     europeana_client,
@@ -288,3 +289,16 @@ def test_new_options_are_in_the_help(capsys: pytest.CaptureFixture[str]) -> None
     with pytest.raises(SystemExit):
         main(["produce", "lido", "--help"])
     assert "--strict" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("source", sorted(REJECTING))
+def test_every_producer_publishes_into_the_namespace_it_is_given(
+    source: str, offline: list[tuple[str, tuple[object, ...]]], tmp_path: Path
+) -> None:
+    assert main([*producer_commands(tmp_path)[source], "--namespace", "replay-1"]) == 0
+
+    [layout] = [args[1] for name, args in offline if name == source]
+    assert isinstance(layout, LakehouseLayout)
+    assert layout.records_topic == "heritage.records.replay_1"
+    assert layout.dead_letter_topic == "heritage.dlq.replay_1"
+    assert layout.producer_state_dir == tmp_path / "state" / "producers" / "replay_1"

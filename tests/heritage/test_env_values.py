@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from heritage.env_values import env_number
-from heritage.ml.embedding_job import load_job_config
-from heritage.ml.image_fetch import load_fetch_config
+from heritage.ml_settings import load_embedding_job_config
+from heritage.settings import load_settings
+from heritage.source_settings import load_image_fetch_config
 
 
 def test_unset_or_empty_gives_the_default_and_a_value_is_parsed() -> None:
@@ -21,7 +22,9 @@ def test_a_bad_value_names_the_variable() -> None:
 
 
 def test_the_ml_settings_read_their_variables() -> None:
-    assert load_job_config({"HERITAGE_ML_COMMIT_EVERY": "64"}).commit_every == 64
-    assert load_fetch_config({"HERITAGE_IMAGE_RETRIES": "5"}).retries == 5
+    job = load_embedding_job_config(load_settings({"HERITAGE_ML_COMMIT_EVERY": "64"}))
+    assert job.commit_every == 64
+    fetch = load_image_fetch_config(load_settings({"HERITAGE_IMAGE_RETRIES": "5"}))
+    assert fetch.http.max_attempts == 6  # five retries
     with pytest.raises(ValueError, match="HERITAGE_IMAGE_WORKERS"):
-        load_fetch_config({"HERITAGE_IMAGE_WORKERS": "eight"})
+        load_image_fetch_config(load_settings({"HERITAGE_IMAGE_WORKERS": "eight"}))

@@ -1,4 +1,5 @@
-"""`services up|status|env|down` on a second, private stack (own ports and state folder)."""
+"""`services up|status|env|down` on a second, private stack (own ports and state folder);
+where PostgreSQL keeps its cluster when its user cannot enter the state folder."""
 
 from __future__ import annotations
 
@@ -12,11 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from heritage.services import stack
+from heritage.services import postgres_cluster, stack
 from heritage.services.credentials import ensure_local_credentials
 from heritage.settings import PROJECT_ROOT, Settings, load_settings
-
-pytestmark = pytest.mark.integration
 
 
 def processes_mentioning(text: str) -> list[int]:
@@ -54,6 +53,7 @@ def private_stack_env(live_settings: Settings) -> Iterator[dict[str, str]]:
     shutil.rmtree(state, ignore_errors=True)
 
 
+@pytest.mark.integration
 def test_up_status_env_down_leaves_nothing_running(private_stack_env: dict[str, str]) -> None:
     settings = load_settings(private_stack_env)
     stack.up(settings, report=lambda _line: None)
@@ -87,3 +87,39 @@ def test_up_status_env_down_leaves_nothing_running(private_stack_env: dict[str, 
     stack.down(settings, report=lambda _line: None)
     assert processes_mentioning(str(settings.state_dir)) == []
     assert not any(r.healthy for r in stack.status(settings) if r.name != "qdrant")
+
+
+# A user id that owns nothing here, like the `postgres` user facing a root-owned folder.
+STRANGER = 54321
+
+
+def test_a_folder_below_a_private_one_is_out_of_another_users_reach(tmp_path: Path) -> None:
+    private = tmp_path / "root-home"
+    private.mkdir(mode=0o700)
+    state = private / "checkout" / ".state"
+    assert not postgres_cluster.reachable_by(state, STRANGER, {STRANGER})
+    # Its owner gets in, and so does anyone once the folder is opened for others.
+    assert postgres_cluster.reachable_by(state, os.getuid(), {os.getgid()})
+    assert postgres_cluster.reachable_by(Path("/usr/lib/postgresql"), STRANGER, {STRANGER})
+
+
+def test_owner_group_and_others_each_need_their_execute_bit() -> None:
+    may_enter = postgres_cluster.may_enter
+    assert may_enter(0o700, STRANGER, 0, STRANGER, {STRANGER})
+    assert not may_enter(0o700, 0, 0, STRANGER, {STRANGER})
+    assert may_enter(0o710, 0, 0, STRANGER, {0})
+    assert not may_enter(0o701, 0, 0, STRANGER, {0})  # the group's bit decides for members
+    assert may_enter(0o701, 0, 0, STRANGER, {STRANGER})
+    assert may_enter(0o000, 0, 0, 0, {0})  # root enters anything
+
+
+def test_the_cluster_of_an_unreachable_state_folder_goes_to_one_folder_of_its_own(
+    tmp_path: Path,
+) -> None:
+    state = tmp_path / "a" / ".state"
+    assert postgres_cluster.cluster_home(state, reachable=True) == state / "postgres"
+    outside = postgres_cluster.cluster_home(state, reachable=False)
+    assert outside.parent == postgres_cluster.SHARED_HOMES
+    # The same state folder always finds its cluster again; another checkout gets another.
+    assert postgres_cluster.cluster_home(state, reachable=False) == outside
+    assert postgres_cluster.cluster_home(tmp_path / "b" / ".state", reachable=False) != outside

@@ -79,6 +79,18 @@ def versions(spark: SparkSession, layout: LakehouseLayout) -> list[int]:
     ]
 
 
+def ml_settings(live_settings: Settings, tmp_path: Path, allow: str) -> Settings:
+    """The live stack with the tiny encoder, its thresholds and small commits."""
+    environment = {
+        **live_settings.environment,
+        "HERITAGE_ML_THRESHOLDS": str(THRESHOLDS),
+        "HERITAGE_ML_ENCODER": "tiny",
+        "HERITAGE_ML_COMMIT_EVERY": "4",
+        "HERITAGE_IMAGE_FETCH_ALLOW": allow,
+    }
+    return replace(live_settings, qdrant_path=tmp_path / "qdrant", environment=environment)
+
+
 def export_ml(spark: SparkSession, settings: Settings, layout: LakehouseLayout) -> None:
     for spec in ml_export_specs(layout):
         export_table(spark, settings, layout.pg_database, spec)
@@ -128,12 +140,10 @@ def test_any_arrival_order_gives_the_same_duplicates_and_reruns_write_nothing(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    settings = replace(live_settings, qdrant_path=tmp_path / "qdrant")
-    monkeypatch.setenv("HERITAGE_ML_THRESHOLDS", str(THRESHOLDS))
-    monkeypatch.setenv("HERITAGE_ML_ENCODER", "tiny")
-    monkeypatch.setenv("HERITAGE_ML_COMMIT_EVERY", "4")
     with serve_demo_images(port=0) as base:
-        monkeypatch.setenv("HERITAGE_IMAGE_FETCH_ALLOW", base.removeprefix("http://"))
+        allow = base.removeprefix("http://")
+        monkeypatch.setenv("HERITAGE_IMAGE_FETCH_ALLOW", allow)
+        settings = ml_settings(live_settings, tmp_path, allow)
         records = collection(base)
         shuffled = list(records)
         random.Random(5).shuffle(shuffled)

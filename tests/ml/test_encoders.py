@@ -11,13 +11,19 @@ from PIL import Image
 from heritage.ml.encoders import (
     OFFLINE_ENCODER_NAME,
     TINY_ENCODER_NAME,
-    EncoderConfig,
     EncoderUnavailableError,
     combined_vectors,
+    encoder_loads,
     load_encoder,
-    load_encoder_config,
     tiny_clip_encoder,
 )
+from heritage.ml_settings import EncoderConfig, load_encoder_config
+from heritage.settings import Settings
+
+
+def _settings(environment: dict[str, str]) -> Settings:
+    return Settings(state_dir=Path("/nonexistent"), environment=environment)
+
 
 skimage_data = pytest.importorskip("skimage.data")
 
@@ -27,17 +33,21 @@ def _photo(name: str) -> Image.Image:
 
 
 def test_config_defaults_and_environment() -> None:
-    assert load_encoder_config({}) == EncoderConfig()
+    assert load_encoder_config(_settings({})) == EncoderConfig()
     config = load_encoder_config(
-        {
-            "HERITAGE_CLIP_MODEL": "ViT-B-16",
-            "HERITAGE_CLIP_PRETRAINED": "openai",
-            "HERITAGE_CLIP_WEIGHTS": "/models/clip.bin",
-            "HERITAGE_MODEL_CACHE": "/cache",
-            "HERITAGE_ML_THREADS": "4",
-            "HERITAGE_ML_BATCH_SIZE": "8",
-            "HERITAGE_ML_ENCODER": "Offline",
-        }
+        _settings(
+            {
+                "HERITAGE_CLIP_MODEL": "ViT-B-16",
+                "HERITAGE_CLIP_PRETRAINED": "openai",
+                "HERITAGE_CLIP_WEIGHTS": "/models/clip.bin",
+                "HERITAGE_MODEL_CACHE": "/cache",
+                "HERITAGE_ML_THREADS": "4",
+                "HERITAGE_ML_BATCH_SIZE": "8",
+                "HERITAGE_ML_ENCODER": "Offline",
+                "HF_HUB_OFFLINE": "1",
+                "HF_ENDPOINT": "http://127.0.0.1:9",
+            }
+        )
     )
     assert config == EncoderConfig(
         clip_model="ViT-B-16",
@@ -47,6 +57,8 @@ def test_config_defaults_and_environment() -> None:
         threads=4,
         batch_size=8,
         encoder="offline",
+        hub_offline=True,
+        hub_endpoint="http://127.0.0.1:9",
     )
 
 
@@ -60,7 +72,7 @@ def test_config_defaults_and_environment() -> None:
 )
 def test_config_refuses_bad_values_naming_the_variable(name: str, value: str) -> None:
     with pytest.raises(ValueError, match=name):
-        load_encoder_config({name: value})
+        load_encoder_config(_settings({name: value}))
 
 
 def test_tiny_clip_shapes_and_unit_rows() -> None:
@@ -86,27 +98,25 @@ def test_tiny_clip_is_deterministic_per_seed() -> None:
     assert not np.allclose(first, tiny_clip_encoder(seed=2).encode_images(image))
 
 
-def test_environment_selects_the_tiny_encoder(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HERITAGE_ML_ENCODER", "tiny")
-    assert load_encoder(EncoderConfig()).name == TINY_ENCODER_NAME
+def test_the_setting_selects_the_tiny_encoder_and_each_load_is_counted() -> None:
+    config = load_encoder_config(_settings({"HERITAGE_ML_ENCODER": "tiny"}))
+    before = encoder_loads()
+    assert load_encoder(config).name == TINY_ENCODER_NAME
+    assert encoder_loads() == before + 1
 
 
-def test_missing_weights_file_without_fallback_names_the_fix(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.delenv("HERITAGE_ML_ENCODER", raising=False)
+def test_missing_weights_file_without_fallback_names_the_fix(tmp_path: Path) -> None:
     config = EncoderConfig(clip_weights_path=tmp_path / "absent.bin", allow_offline_fallback=False)
     with pytest.raises(EncoderUnavailableError, match="HERITAGE_CLIP_WEIGHTS"):
         load_encoder(config)
 
 
 def test_offline_fallback_loads_without_network_and_gives_real_embeddings(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    tmp_path: Path,
 ) -> None:
     """No CLIP weights (empty cache, hub disabled): the trained offline pair takes over."""
-    monkeypatch.delenv("HERITAGE_ML_ENCODER", raising=False)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    encoder = load_encoder(EncoderConfig(cache_dir=tmp_path / "empty-cache"))
+    config = EncoderConfig(cache_dir=tmp_path / "empty-cache", hub_offline=True)
+    encoder = load_encoder(config)
     assert encoder.name == OFFLINE_ENCODER_NAME
     astronaut, coffee = _photo("astronaut"), _photo("coffee")
     smaller = astronaut.resize((200, 200), Image.Resampling.BICUBIC)

@@ -6,16 +6,18 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from ml_test_images import Reply, image_bytes, serve_routes
+from http_server import serve
+from ml_test_images import Reply, image_bytes
 from ml_test_records import MlRecord, write_cleansed
 from pyspark.sql import SparkSession
 
 from heritage.lakehouse_layout import LakehouseLayout
-from heritage.ml.image_fetch import FetchConfig, original_key, run_image_fetch
+from heritage.ml.image_fetch import original_key, run_image_fetch
 from heritage.ml.image_url_policy import UrlPolicy, parse_allow_list
 from heritage.object_store import object_store_client
 from heritage.postgres_db import connect
 from heritage.settings import Settings
+from heritage.source_settings import IMAGE_HTTP_POLICY, ImageFetchConfig
 from heritage.spark_apps.ml_export import ml_export_specs
 from heritage.spark_apps.postgres_export import export_table
 
@@ -23,7 +25,11 @@ pytestmark = pytest.mark.integration
 
 JPEG = image_bytes("JPEG", (640, 480))
 # One attempt per run and no wait before retrying on the next run.
-CONFIG = FetchConfig(retries=0, retry_after_s=0.0, read_timeout_s=2.0, total_timeout_s=5.0)
+CONFIG = ImageFetchConfig(
+    retry_after_s=0.0,
+    total_timeout_s=5.0,
+    http=replace(IMAGE_HTTP_POLICY, max_attempts=1, read_timeout_s=2.0),
+)
 
 
 def delta_images(spark: SparkSession, layout: LakehouseLayout) -> dict[str, dict]:
@@ -49,16 +55,16 @@ def test_images_are_stored_failures_retried_and_changes_refetched(
     routes = {
         "/ok.jpg": lambda _n: Reply(body=JPEG),
         "/ok2.png": lambda _n: Reply(body=image_bytes("PNG", (200, 100)), content_type="image/png"),
-        "/flaky.jpg": lambda n: Reply(body=JPEG) if n >= 2 else Reply(500, b"busy"),
+        "/flaky.jpg": lambda r: Reply(body=JPEG) if r.hit >= 2 else Reply(500, b"busy"),
         "/page.html": lambda _n: Reply(body=b"<html></html>", content_type="text/html"),
     }
-    with serve_routes(routes) as (base, hits):
-        policy = UrlPolicy(parse_allow_list(base.removeprefix("http://")))
+    with serve(routes) as server:
+        policy = UrlPolicy(parse_allow_list(server.base_url.removeprefix("http://")))
         records = [
-            MlRecord("t:ok", f"{base}/ok.jpg"),
-            MlRecord("t:flaky", f"{base}/flaky.jpg"),
-            MlRecord("t:missing", f"{base}/missing.jpg"),
-            MlRecord("t:html", f"{base}/page.html"),
+            MlRecord("t:ok", f"{server.base_url}/ok.jpg"),
+            MlRecord("t:flaky", f"{server.base_url}/flaky.jpg"),
+            MlRecord("t:missing", f"{server.base_url}/missing.jpg"),
+            MlRecord("t:html", f"{server.base_url}/page.html"),
             MlRecord("t:internal", "http://169.254.169.254/latest/meta-data/"),
             MlRecord("t:none", None),
         ]
@@ -85,9 +91,9 @@ def test_images_are_stored_failures_retried_and_changes_refetched(
         assert (second.attempted, second.stored) == (4, 1)
         assert images["t:flaky"]["status"] == "stored" and images["t:flaky"]["attempts"] == 2
         assert images["t:missing"]["status"] == "failed" and images["t:missing"]["attempts"] == 2
-        assert hits["/ok.jpg"] == 1
+        assert server.hits["/ok.jpg"] == 1
 
-        changed = [MlRecord("t:ok", f"{base}/ok2.png"), *records[1:3], records[5]]
+        changed = [MlRecord("t:ok", f"{server.base_url}/ok2.png"), *records[1:3], records[5]]
         write_cleansed(spark, layout, changed)
         third = run_image_fetch(spark, settings, layout, CONFIG, policy)
         images = delta_images(spark, layout)

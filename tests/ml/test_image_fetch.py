@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 import pytest
-from ml_test_images import Reply, image_bytes, serve_routes
+from http_server import serve
+from ml_test_images import Reply, image_bytes
 from PIL import Image
 
 from heritage.ml.image_fetch import (
-    FetchConfig,
     FetchedImage,
     ImageFetcher,
     ImageFetchError,
@@ -17,26 +18,31 @@ from heritage.ml.image_fetch import (
     thumbnail_jpeg,
 )
 from heritage.ml.image_url_policy import UrlPolicy, parse_allow_list
+from heritage.source_settings import IMAGE_HTTP_POLICY, ImageFetchConfig
 
 JPEG = image_bytes("JPEG", (640, 480))
 PNG = image_bytes("PNG", (300, 200))
-CONFIG = FetchConfig(
-    connect_timeout_s=1.0,
-    read_timeout_s=0.5,
+CONFIG = ImageFetchConfig(
     total_timeout_s=3.0,
     max_bytes=200_000,
-    retries=2,
-    backoff_s=0.01,
     workers=4,
     per_host=2,
+    http=replace(
+        IMAGE_HTTP_POLICY,
+        connect_timeout_s=1.0,
+        read_timeout_s=0.5,
+        max_attempts=3,
+        backoff_base_s=0.01,
+        backoff_jitter_s=0.01,
+    ),
 )
 
 
-def fetcher_for(base: str, config: FetchConfig = CONFIG) -> ImageFetcher:
+def fetcher_for(base: str, config: ImageFetchConfig = CONFIG) -> ImageFetcher:
     return ImageFetcher(config, UrlPolicy(parse_allow_list(base.removeprefix("http://"))))
 
 
-def fetch(base: str, path: str, config: FetchConfig = CONFIG) -> FetchedImage:
+def fetch(base: str, path: str, config: ImageFetchConfig = CONFIG) -> FetchedImage:
     fetcher = fetcher_for(base, config)
     try:
         return fetcher.fetch(base + path)
@@ -49,9 +55,9 @@ def test_jpeg_and_png_are_fetched_decoded_and_thumbnailed() -> None:
         "/a.jpg": lambda _n: Reply(body=JPEG),
         "/b.png": lambda _n: Reply(body=PNG, content_type="image/png"),
     }
-    with serve_routes(routes) as (base, _hits):
-        jpeg = fetch(base, "/a.jpg")
-        png = fetch(base, "/b.png")
+    with serve(routes) as server:
+        jpeg = fetch(server.base_url, "/a.jpg")
+        png = fetch(server.base_url, "/b.png")
     assert (jpeg.width, jpeg.height, jpeg.content_type) == (640, 480, "image/jpeg")
     assert jpeg.data == JPEG and len(jpeg.sha256) == 64
     assert (png.width, png.height, png.content_type) == (300, 200, "image/png")
@@ -60,25 +66,25 @@ def test_jpeg_and_png_are_fetched_decoded_and_thumbnailed() -> None:
 
 
 def test_server_error_is_retried_until_it_succeeds() -> None:
-    routes = {"/flaky.jpg": lambda n: Reply(body=JPEG) if n >= 3 else Reply(500, b"oops")}
-    with serve_routes(routes) as (base, hits):
-        assert fetch(base, "/flaky.jpg").data == JPEG
-    assert hits["/flaky.jpg"] == 3
+    routes = {"/flaky.jpg": lambda r: Reply(body=JPEG) if r.hit >= 3 else Reply(500, b"oops")}
+    with serve(routes) as server:
+        assert fetch(server.base_url, "/flaky.jpg").data == JPEG
+    assert server.hits["/flaky.jpg"] == 3
 
 
 def test_persistent_server_error_gives_up_after_the_retries() -> None:
     with (
-        serve_routes({"/down.jpg": lambda _n: Reply(503, b"")}) as (base, hits),
+        serve({"/down.jpg": lambda _n: Reply(503, b"")}) as server,
         pytest.raises(ImageFetchError, match=r"HTTP 503 .* \(after 3 attempts\)"),
     ):
-        fetch(base, "/down.jpg")
-    assert hits["/down.jpg"] == 3
+        fetch(server.base_url, "/down.jpg")
+    assert server.hits["/down.jpg"] == 3
 
 
 def test_not_found_is_not_retried() -> None:
-    with serve_routes({}) as (base, hits), pytest.raises(ImageFetchError, match="HTTP 404"):
-        fetch(base, "/missing.jpg")
-    assert hits["/missing.jpg"] == 1
+    with serve({}) as server, pytest.raises(ImageFetchError, match="HTTP 404"):
+        fetch(server.base_url, "/missing.jpg")
+    assert server.hits["/missing.jpg"] == 1
 
 
 @pytest.mark.parametrize(
@@ -91,20 +97,20 @@ def test_not_found_is_not_retried() -> None:
 )
 def test_bad_responses_fail_with_their_reason(reply: Reply, reason: str) -> None:
     with (
-        serve_routes({"/x.jpg": lambda _n: reply}) as (base, _hits),
+        serve({"/x.jpg": lambda _n: reply}) as server,
         pytest.raises(ImageFetchError, match=reason),
     ):
-        fetch(base, "/x.jpg")
+        fetch(server.base_url, "/x.jpg")
 
 
 def test_body_longer_than_declared_length_is_cut_at_the_cap() -> None:
     big = Reply(body=b"y" * 300_000, headers={})
-    config = FetchConfig(**{**CONFIG.__dict__, "max_bytes": 100_000})
+    config = replace(CONFIG, max_bytes=100_000)
     with (
-        serve_routes({"/big.jpg": lambda _n: big}) as (base, _hits),
+        serve({"/big.jpg": lambda _n: big}) as server,
         pytest.raises(ImageFetchError, match="over the cap"),
     ):
-        fetch(base, "/big.jpg", config)
+        fetch(server.base_url, "/big.jpg", config)
 
 
 def test_redirects_are_followed_and_checked_again() -> None:
@@ -117,33 +123,33 @@ def test_redirects_are_followed_and_checked_again() -> None:
         "/other-port.jpg": lambda _n: Reply(302, headers={"Location": "http://127.0.0.1:1/a"}),
         "/loop.jpg": lambda _n: Reply(302, headers={"Location": "/loop.jpg"}),
     }
-    with serve_routes(routes) as (base, hits):
-        assert fetch(base, "/moved.jpg").data == JPEG
+    with serve(routes) as server:
+        assert fetch(server.base_url, "/moved.jpg").data == JPEG
         with pytest.raises(ImageFetchError, match="link-local"):
-            fetch(base, "/evil.jpg")
+            fetch(server.base_url, "/evil.jpg")
         with pytest.raises(ImageFetchError, match="loopback"):
-            fetch(base, "/other-port.jpg")
+            fetch(server.base_url, "/other-port.jpg")
         with pytest.raises(ImageFetchError, match="redirects"):
-            fetch(base, "/loop.jpg")
-    assert hits["/loop.jpg"] == CONFIG.max_redirects + 1
+            fetch(server.base_url, "/loop.jpg")
+    assert server.hits["/loop.jpg"] == CONFIG.max_redirects + 1
 
 
 def test_loopback_is_refused_without_the_allow_list() -> None:
-    with serve_routes({"/a.jpg": lambda _n: Reply(body=JPEG)}) as (base, hits):
+    with serve({"/a.jpg": lambda _n: Reply(body=JPEG)}) as server:
         fetcher = ImageFetcher(CONFIG, UrlPolicy())
         with pytest.raises(ImageFetchError, match="loopback"):
-            fetcher.fetch(base + "/a.jpg")
+            fetcher.fetch(server.base_url + "/a.jpg")
         fetcher.close()
-    assert hits == {}
+    assert server.hits == {}
 
 
 def test_slow_response_times_out() -> None:
-    config = FetchConfig(**{**CONFIG.__dict__, "retries": 0})
+    config = replace(CONFIG, http=replace(CONFIG.http, max_attempts=1))
     with (
-        serve_routes({"/slow.jpg": lambda _n: Reply(body=JPEG, delay_s=2.0)}) as (base, _h),
+        serve({"/slow.jpg": lambda _n: Reply(body=JPEG, delay_s=2.0)}) as server,
         pytest.raises(ImageFetchError, match="timed out"),
     ):
-        fetch(base, "/slow.jpg", config)
+        fetch(server.base_url, "/slow.jpg", config)
 
 
 def test_unresolvable_host_fails_fast_with_the_host_named() -> None:
@@ -163,3 +169,29 @@ def test_thumbnail_never_enlarges() -> None:
     small = decode_checked(image_bytes("PNG", (40, 30)), max_pixels=10_000)
     with Image.open(io.BytesIO(thumbnail_jpeg(small, 256))) as thumb:
         assert thumb.size == (40, 30)
+
+
+def test_a_retry_after_beyond_the_policy_s_limit_fails_without_waiting() -> None:
+    throttled = Reply(429, b"", headers={"Retry-After": "3600"})
+    with (
+        serve({"/busy.jpg": lambda _r: throttled}) as server,
+        pytest.raises(ImageFetchError, match=r"HTTP 429 .*Retry-After of 3600 s exceeds"),
+    ):
+        fetch(server.base_url, "/busy.jpg")
+    assert server.hits["/busy.jpg"] == 1
+
+
+def test_a_failing_host_s_breaker_stops_requests_to_it() -> None:
+    config = replace(CONFIG, http=replace(CONFIG.http, max_attempts=1, breaker_threshold=2))
+    routes = {"/down.jpg": lambda _r: Reply(503, b""), "/a.jpg": lambda _r: Reply(body=JPEG)}
+    with serve(routes) as server:
+        fetcher = fetcher_for(server.base_url, config)
+        try:
+            for _ in range(2):
+                with pytest.raises(ImageFetchError, match="HTTP 503"):
+                    fetcher.fetch(server.base_url + "/down.jpg")
+            with pytest.raises(ImageFetchError, match="failed 2 times in a row"):
+                fetcher.fetch(server.base_url + "/a.jpg")
+        finally:
+            fetcher.close()
+    assert server.hits == {"/down.jpg": 2}

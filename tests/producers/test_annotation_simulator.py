@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import KafkaConsumer
+from producer_layouts import producer_layout
+from topic_reader import TopicReader
 
 from heritage.kafka_topics import ensure_topics
+from heritage.lakehouse_layout import LakehouseLayout
 from heritage.producers.kafka_publisher import create_producer, envelopes_from, publish_envelopes
 from heritage.producers.publish_ledger import PublishLedger
 from heritage.producers.simulators import annotation_simulator
@@ -104,12 +106,15 @@ def test_pacing_releases_annotation_k_at_k_over_rate() -> None:
 
 
 def test_bad_arguments_are_refused_before_any_io(offline_settings: Settings) -> None:
+    offline_layout = LakehouseLayout.default(offline_settings)
     with pytest.raises(ValueError, match="count or a duration"):
-        simulate_annotations(offline_settings, rate=5, count=None)
+        simulate_annotations(offline_settings, offline_layout, rate=5, count=None)
     with pytest.raises(ValueError, match="rate"):
-        simulate_annotations(offline_settings, rate=0, count=5)
+        simulate_annotations(offline_settings, offline_layout, rate=0, count=5)
     with pytest.raises(ValueError, match="unknown_fraction"):
-        simulate_annotations(offline_settings, rate=5, count=5, unknown_fraction=1.5)
+        simulate_annotations(
+            offline_settings, offline_layout, rate=5, count=5, unknown_fraction=1.5
+        )
 
 
 # --- against the real broker ----------------------------------------------------------------
@@ -131,27 +136,6 @@ def publish_records(settings: Settings, topic: str, ledger: Path, ids: list[str]
         book.close()
 
 
-def consume(settings: Settings, topic: str, expected: int) -> list[tuple[str, dict]]:
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        consumer_timeout_ms=3000,
-    )
-    messages: list[tuple[str, dict]] = []
-    try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            before = len(messages)
-            messages.extend((m.key.decode(), json.loads(m.value)) for m in consumer)
-            if len(messages) >= expected and len(messages) == before:
-                break
-    finally:
-        consumer.close()
-    return messages
-
-
 @pytest.fixture
 def topics(live_settings: Settings) -> tuple[str, str]:
     suffix = uuid.uuid4().hex[:8]
@@ -162,7 +146,7 @@ def topics(live_settings: Settings) -> tuple[str, str]:
 
 @pytest.mark.integration
 def test_simulator_publishes_the_count_keyed_and_targeting_known_records(
-    live_settings: Settings, topics: tuple[str, str], tmp_path: Path
+    live_settings: Settings, read_topic: TopicReader, topics: tuple[str, str], tmp_path: Path
 ) -> None:
     records_topic, annotations_topic = topics
     known = [f"europeana:/2021672/rijksmuseum_{n:07d}" for n in range(40)]
@@ -170,13 +154,13 @@ def test_simulator_publishes_the_count_keyed_and_targeting_known_records(
 
     result = simulate_annotations(
         live_settings,
+        producer_layout(
+            live_settings, tmp_path, records_topic, annotations_topic=annotations_topic
+        ),
         rate=200,
         count=100,
         seed=3,
         unknown_fraction=0.1,
-        records_topic=records_topic,
-        topic=annotations_topic,
-        ledger_path=tmp_path / "annotations.sqlite",
         group_id=f"annotation-test-{uuid.uuid4().hex[:6]}",
         progress=False,
     )
@@ -184,7 +168,7 @@ def test_simulator_publishes_the_count_keyed_and_targeting_known_records(
     assert (result.published, result.skipped, result.annotations) == (100, 0, 100)
     assert result.known_record_ids == 40
     assert result.seconds >= 99 / 200 * 0.95  # paced at the rate, not faster
-    messages = consume(live_settings, annotations_topic, 100)
+    messages = read_topic(annotations_topic)
     assert len(messages) == 100
     payloads = [envelope["payload"] for _key, envelope in messages]
     for key, envelope in messages:
@@ -204,7 +188,7 @@ def test_simulator_publishes_the_count_keyed_and_targeting_known_records(
 
 @pytest.mark.integration
 def test_simulator_learns_records_that_arrive_while_it_runs(
-    live_settings: Settings, topics: tuple[str, str], tmp_path: Path
+    live_settings: Settings, read_topic: TopicReader, topics: tuple[str, str], tmp_path: Path
 ) -> None:
     records_topic, annotations_topic = topics
     early = [f"europeana:/2048128/nationalmuseum_{n:07d}" for n in range(10)]
@@ -216,14 +200,14 @@ def test_simulator_learns_records_that_arrive_while_it_runs(
         outcome.append(
             simulate_annotations(
                 live_settings,
+                producer_layout(
+                    live_settings, tmp_path, records_topic, annotations_topic=annotations_topic
+                ),
                 rate=40,
                 count=None,
                 duration_s=5.0,
                 seed=8,
                 unknown_fraction=0.0,
-                records_topic=records_topic,
-                topic=annotations_topic,
-                ledger_path=tmp_path / "annotations.sqlite",
                 group_id=f"annotation-test-{uuid.uuid4().hex[:6]}",
                 refresh_interval_s=0.3,
                 progress=False,
@@ -239,10 +223,7 @@ def test_simulator_learns_records_that_arrive_while_it_runs(
     result = outcome[0]
     assert result.known_record_ids == 40
     assert 150 <= result.annotations <= 205  # about 5 s at 40/s
-    targets = [
-        e["payload"]["target_record_id"]
-        for _k, e in consume(live_settings, annotations_topic, result.annotations)
-    ]
+    targets = [e["payload"]["target_record_id"] for _k, e in read_topic(annotations_topic)]
     assert len(targets) == result.annotations
     assert set(targets) <= set(early) | set(late)
     assert set(targets) & set(late), "records published mid-run never became targets"
@@ -323,6 +304,7 @@ def test_sorting_a_batch_keeps_the_good_annotations_in_order() -> None:
 @pytest.mark.integration
 def test_hostile_annotations_go_to_the_dead_letters_and_the_run_goes_on(
     live_settings: Settings,
+    read_topic: TopicReader,
     topics: tuple[str, str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -342,23 +324,23 @@ def test_hostile_annotations_go_to_the_dead_letters_and_the_run_goes_on(
         return hostile[sequence // 2] if sequence % 2 else annotation
 
     monkeypatch.setattr(annotation_simulator, "make_annotation", sometimes_hostile)
+    layout = producer_layout(
+        live_settings, tmp_path, records_topic, dlq_topic, annotations_topic=annotations_topic
+    )
     result = simulate_annotations(
         live_settings,
+        layout,
         rate=500,
         count=12,
         seed=4,
         unknown_fraction=0.0,
-        records_topic=records_topic,
-        topic=annotations_topic,
-        ledger_path=tmp_path / "annotations.sqlite",
         group_id=f"annotation-test-{uuid.uuid4().hex[:6]}",
         max_batch=5,
         progress=False,
-        dlq_topic=dlq_topic,
     )
     assert (result.published, result.rejected, result.annotations) == (6, 6, 12)
-    assert len(consume(live_settings, annotations_topic, 6)) == 6
-    dead = consume(live_settings, dlq_topic, 6)
+    assert len(read_topic(annotations_topic)) == 6
+    dead = read_topic(dlq_topic)
     assert len(dead) == 6
     reasons = " ".join(r for _key, envelope in dead for r in envelope["payload"]["reasons"])
     assert "surrogate" in reasons and "levels deep" in reasons and "missing" in reasons

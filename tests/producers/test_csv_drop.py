@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from pathlib import Path
 
 import pytest
-from kafka import KafkaConsumer
+from producer_layouts import producer_layout
+from topic_reader import TopicReader
 
 from heritage.kafka_topics import ensure_topics
 from heritage.producers.csv_drop import (
+    ROW_STATE_FILE,
     BadCsvRow,
     CsvColumnMapping,
     CsvDropError,
@@ -208,19 +209,10 @@ def test_row_state_records_and_forgets_per_collection(tmp_path: Path) -> None:
 # --- publishing on the real broker ---------------------------------------------------
 
 
-def consume(settings: Settings, topic: str) -> list[tuple[str, dict]]:
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        consumer_timeout_ms=5000,
-    )
-    try:
-        messages = [(m.timestamp, m.key.decode(), json.loads(m.value)) for m in consumer]
-    finally:
-        consumer.close()
-    return [(key, value) for _, key, value in sorted(messages, key=lambda m: m[0])]
+def by_time(reader: TopicReader, topic: str) -> list[tuple[str, dict]]:
+    """The topic's messages in the order they were produced (keys spread over partitions)."""
+    messages = sorted(reader.messages(topic), key=lambda m: m.timestamp)
+    return [(m.key, m.value) for m in messages]
 
 
 @pytest.fixture
@@ -232,16 +224,14 @@ def topics(live_settings: Settings) -> tuple[str, str]:
 
 @pytest.mark.integration
 def test_reruns_publish_only_changes_and_tombstones(
-    live_settings: Settings, tmp_path: Path, topics: tuple[str, str]
+    live_settings: Settings, read_topic: TopicReader, tmp_path: Path, topics: tuple[str, str]
 ) -> None:
     topic, dlq = topics
     path = tmp_path / "rijks.csv"
-    paths = {"ledger_path": tmp_path / "ledger.sqlite", "state_path": tmp_path / "rows.sqlite"}
+    layout = producer_layout(live_settings, tmp_path, topic, dlq)
 
     def run() -> tuple[int, int, int, int, int]:
-        r = publish_csv(
-            live_settings, path, "rijks", topic=topic, dlq_topic=dlq, progress=False, **paths
-        )
+        r = publish_csv(live_settings, layout, path, "rijks", progress=False)
         return r.new, r.changed, r.removed, r.unchanged, r.published
 
     write_csv(path, ROWS)
@@ -257,7 +247,7 @@ def test_reruns_publish_only_changes_and_tombstones(
     assert run() == (0, 0, 0, 5, 0)
 
     # Partitions interleave on consumption; the envelopes' ingest times give publish order.
-    messages = sorted(consume(live_settings, topic), key=lambda m: m[1]["ingested_at"])
+    messages = sorted(read_topic(topic), key=lambda m: m[1]["ingested_at"])
     assert len(messages) == 8
     for key, envelope in messages:
         assert key == envelope["record_id"] and envelope["source"] == "csv"
@@ -276,23 +266,21 @@ def test_reruns_publish_only_changes_and_tombstones(
     assert tombstone["deleted"] is True
     assert tombstone["payload"] == {"id": "4", "collection": "rijks"}
     assert tombstone["record"]["id"] == "4" and tombstone["record"]["timestamp_update"]
-    assert consume(live_settings, dlq) == []
+    assert read_topic(dlq) == []
 
 
 @pytest.mark.integration
 def test_a_restored_or_reverted_row_is_sent_again(
-    live_settings: Settings, tmp_path: Path, topics: tuple[str, str]
+    live_settings: Settings, read_topic: TopicReader, tmp_path: Path, topics: tuple[str, str]
 ) -> None:
     """The publish ledger remembers every pair it confirmed; the row state must win."""
     topic, dlq = topics
     path = tmp_path / "rijks.csv"
-    paths = {"ledger_path": tmp_path / "ledger.sqlite", "state_path": tmp_path / "rows.sqlite"}
+    layout = producer_layout(live_settings, tmp_path, topic, dlq)
 
     def publish(rows: dict[str, str]) -> int:
         write_csv(path, rows)
-        result = publish_csv(
-            live_settings, path, "rijks", topic=topic, dlq_topic=dlq, progress=False, **paths
-        )
+        result = publish_csv(live_settings, layout, path, "rijks", progress=False)
         return result.published
 
     without_4 = {k: v for k, v in ROWS.items() if k != "4"}
@@ -302,32 +290,30 @@ def test_a_restored_or_reverted_row_is_sent_again(
     assert publish(ROWS) == 1  # 4 restored with its old content
     assert publish(edited_2) == 1
     assert publish(ROWS) == 1  # 2 reverted to its old content
-    keys = [key for key, _ in consume(live_settings, topic)]
+    keys = [key for key, _ in by_time(read_topic, topic)]
     assert keys[5:] == ["csv:rijks:4", "csv:rijks:4", "csv:rijks:2", "csv:rijks:2"]
 
 
 @pytest.mark.integration
 def test_bad_rows_go_to_the_dead_letter_topic_and_withhold_tombstones(
-    live_settings: Settings, tmp_path: Path, topics: tuple[str, str]
+    live_settings: Settings, read_topic: TopicReader, tmp_path: Path, topics: tuple[str, str]
 ) -> None:
     topic, dlq = topics
     path = tmp_path / "rijks.csv"
-    state_path = tmp_path / "rows.sqlite"
-    options = {"ledger_path": tmp_path / "ledger.sqlite", "state_path": state_path}
+    state_path = tmp_path / ROW_STATE_FILE
+    layout = producer_layout(live_settings, tmp_path, topic, dlq)
     write_csv(path, ROWS)
-    publish_csv(live_settings, path, "rijks", topic=topic, dlq_topic=dlq, progress=False, **options)
+    publish_csv(live_settings, layout, path, "rijks", progress=False)
 
     # Row 4 lost its id and row 5 has a cell too many: neither may be read as "removed".
     broken = dict(ROWS, **{"4": ROWS["4"][1:], "5": ROWS["5"].replace("\n", ",extra\n")})
     write_csv(path, broken)
-    result = publish_csv(
-        live_settings, path, "rijks", topic=topic, dlq_topic=dlq, progress=False, **options
-    )
+    result = publish_csv(live_settings, layout, path, "rijks", progress=False)
     assert (result.rows, result.removed, result.rejected, result.published) == (3, 0, 2, 0)
     assert result.tombstones_withheld is True
     assert [(row.line, row.row_id) for row in result.bad_rows] == [(5, None), (6, "5")]
 
-    dead = consume(live_settings, dlq)
+    dead = read_topic(dlq)
     assert len(dead) == 2
     for key, envelope in dead:
         assert key == envelope["record_id"]
@@ -356,22 +342,13 @@ def test_an_empty_export_does_not_delete_the_collection(
 ) -> None:
     topic, dlq = topics
     path = tmp_path / "rijks.csv"
-    options = {"ledger_path": tmp_path / "ledger.sqlite", "state_path": tmp_path / "rows.sqlite"}
+    layout = producer_layout(live_settings, tmp_path, topic, dlq)
     write_csv(path, ROWS)
-    publish_csv(live_settings, path, "rijks", topic=topic, dlq_topic=dlq, progress=False, **options)
+    publish_csv(live_settings, layout, path, "rijks", progress=False)
     write_csv(path, {})
     with pytest.raises(CsvDropError, match="would delete all 5 records of collection 'rijks'"):
-        publish_csv(
-            live_settings, path, "rijks", topic=topic, dlq_topic=dlq, progress=False, **options
-        )
+        publish_csv(live_settings, layout, path, "rijks", progress=False)
     result = publish_csv(
-        live_settings,
-        path,
-        "rijks",
-        topic=topic,
-        dlq_topic=dlq,
-        allow_empty_export=True,
-        progress=False,
-        **options,
+        live_settings, layout, path, "rijks", allow_empty_export=True, progress=False
     )
     assert (result.removed, result.published) == (5, 5)

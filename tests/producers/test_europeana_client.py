@@ -12,14 +12,15 @@ import time
 import traceback
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import requests
-from kafka import KafkaConsumer
+from producer_layouts import producer_layout
+from topic_reader import TopicReader
 
+from heritage.http_policy import RetryAfterTooLong, RetrySchedule
 from heritage.json_logging import configure_logging
 from heritage.kafka_topics import ensure_topics
 from heritage.producers.europeana_client import (
@@ -35,12 +36,10 @@ from heritage.producers.europeana_client import (
     EuropeanaSearchClient,
     EuropeanaUnavailableError,
     TokenBucket,
-    backoff_delay,
     cursor_state_path,
     load_api_key,
     load_cursor_state,
     parse_redacted_response,
-    parse_retry_after,
     publish_europeana,
     query_state_key,
     redact_api_key,
@@ -56,9 +55,12 @@ from heritage.producers.simulators.europeana_replay import (
     SyntheticPages,
 )
 from heritage.settings import Secret, Settings
+from heritage.source_settings import EUROPEANA_HTTP_POLICY
 
 RESPONSES = Path(__file__).parent / "europeana_responses"
-FAST_RETRIES = ClientConfig(requests_per_second=0, max_attempts=4, backoff_base_s=0.01)
+FAST_RETRIES = ClientConfig(
+    requests_per_second=0, http=replace(EUROPEANA_HTTP_POLICY, max_attempts=4, backoff_base_s=0.01)
+)
 
 
 def recorded_pages() -> RecordedPages:
@@ -200,29 +202,11 @@ def test_token_bucket_allows_a_burst_then_the_rate() -> None:
     assert [bucket.acquire() for _ in range(3)] == pytest.approx([0, 0, 0.25])
 
 
-def test_backoff_grows_exponentially_with_jitter_and_is_capped() -> None:
-    rng = random.Random(1)
-    for attempt, ceiling in ((1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0), (9, 10.0)):
-        for _ in range(50):
-            delay = backoff_delay(attempt, 0.5, 10.0, rng, None)
-            assert ceiling / 2 <= delay <= ceiling
-    delays = {backoff_delay(3, 0.5, 10.0, rng, None) for _ in range(20)}
-    assert len(delays) > 1  # jittered
-
-
-def test_retry_after_is_a_floor_for_the_wait() -> None:
-    rng = random.Random(2)
-    for _ in range(50):
-        assert 7 <= backoff_delay(1, 0.5, 60.0, rng, 7.0) <= 8
-
-
-def test_retry_after_accepts_seconds_and_http_dates() -> None:
-    now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-    assert parse_retry_after("3", now) == 3
-    assert parse_retry_after(format_datetime(now + timedelta(seconds=30), usegmt=True), now) == 30
-    assert parse_retry_after(format_datetime(now - timedelta(seconds=30), usegmt=True), now) == 0
-    assert parse_retry_after(None) is None
-    assert parse_retry_after("soon") is None
+def test_the_client_s_policy_honours_retry_after_and_stops_beyond_its_limit() -> None:
+    schedule = RetrySchedule(ClientConfig().http, random.Random(2))
+    assert all(7 <= schedule.delay_before_retry(7.0) <= 8 for _ in range(5))
+    with pytest.raises(RetryAfterTooLong):
+        RetrySchedule(ClientConfig().http).delay_before_retry(61.0)
 
 
 # --- the cursor state -----------------------------------------------------------------------
@@ -314,7 +298,10 @@ def test_client_retries_throttling_errors_resets_and_timeouts() -> None:
         stall_s=1.0,
     )
     waits: list[float] = []
-    config = ClientConfig(requests_per_second=0, max_attempts=5, read_timeout_s=0.3)
+    config = ClientConfig(
+        requests_per_second=0,
+        http=replace(EUROPEANA_HTTP_POLICY, max_attempts=5, read_timeout_s=0.3),
+    )
     with ReplayServer(recorded_pages(), faults) as server:
         client = EuropeanaSearchClient(
             Secret("Retry4Me"), server.base_url, config, random.Random(0), sleep=waits.append
@@ -389,26 +376,9 @@ def test_synthetic_pages_follow_the_clients_rows() -> None:
 # --- whole harvests against the real broker -------------------------------------------------
 
 
-def consume_all(settings: Settings, topic: str, expected: int) -> list[tuple[bytes, bytes]]:
-    """Every message of the topic (raw key and value bytes), waiting up to 20 s for them."""
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        consumer_timeout_ms=3000,
-    )
-    messages: list[tuple[bytes, bytes]] = []
-    try:
-        deadline = datetime.now(tz=UTC) + timedelta(seconds=20)
-        while datetime.now(tz=UTC) < deadline:
-            before = len(messages)
-            messages.extend((m.key, m.value) for m in consumer)
-            if len(messages) >= expected and len(messages) == before:
-                break
-    finally:
-        consumer.close()
-    return messages
+def raw_messages(read_topic: TopicReader, topic: str) -> list[tuple[bytes, bytes]]:
+    """Every message of the topic as the broker holds it (key and value bytes)."""
+    return [(m.key.encode(), m.raw or b"") for m in read_topic.messages(topic)]
 
 
 @pytest.fixture
@@ -457,13 +427,14 @@ def _exception_texts(error: BaseException) -> str:
 @pytest.mark.integration
 def test_the_api_key_never_leaves_the_wire(
     live_settings: Settings,
+    read_topic: TopicReader,
     topic: str,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     json_log_lines: io.StringIO,
 ) -> None:
     key = "Zq7LeakCanaryXw9"
-    state_dir, ledger = tmp_path / "state", tmp_path / "ledger.sqlite"
+    state_dir = tmp_path / "state"
     faults = ReplayFaults(
         server_errors=frozenset({1, 4}),
         connection_resets=frozenset({2}),
@@ -472,17 +443,19 @@ def test_the_api_key_never_leaves_the_wire(
         stall_s=1.0,
     )
     config = ClientConfig(
-        requests_per_second=0, max_attempts=4, backoff_base_s=0.05, read_timeout_s=0.5
+        requests_per_second=0,
+        http=replace(
+            EUROPEANA_HTTP_POLICY, max_attempts=4, backoff_base_s=0.05, read_timeout_s=0.5
+        ),
     )
     errors: list[BaseException] = []
     with ReplayServer(recorded_pages(), faults) as server:
         result = publish_europeana(
             live_settings,
+            producer_layout(live_settings, tmp_path, topic),
             EuropeanaQuery(rows=4),
             Secret(key),
-            state_dir,
-            ledger,
-            topic=topic,
+            state_dir=state_dir,
             base_url=server.base_url,
             client_config=config,
         )
@@ -491,11 +464,10 @@ def test_the_api_key_never_leaves_the_wire(
         with pytest.raises(EuropeanaUnavailableError) as unavailable:
             publish_europeana(
                 live_settings,
+                producer_layout(live_settings, tmp_path, topic),
                 EuropeanaQuery(rows=4, qf=("TYPE:IMAGE",)),
                 Secret(key),
-                state_dir,
-                ledger,
-                topic=topic,
+                state_dir=state_dir,
                 base_url=server.base_url,
                 client_config=config,
             )
@@ -506,13 +478,15 @@ def test_the_api_key_never_leaves_the_wire(
     with pytest.raises(EuropeanaUnavailableError) as refused:
         publish_europeana(
             live_settings,
+            producer_layout(live_settings, tmp_path, topic),
             EuropeanaQuery(rows=4),
             Secret(key),
-            state_dir,
-            ledger,
-            topic=topic,
+            state_dir=state_dir,
             base_url=f"http://127.0.0.1:{_free_port()}/record/v2/search.json",
-            client_config=ClientConfig(requests_per_second=0, max_attempts=2, backoff_base_s=0),
+            client_config=ClientConfig(
+                requests_per_second=0,
+                http=replace(EUROPEANA_HTTP_POLICY, max_attempts=2, backoff_base_s=0),
+            ),
         )
     errors.append(refused.value)
     logging.getLogger("heritage.test").exception("reported", exc_info=refused.value)
@@ -524,7 +498,7 @@ def test_the_api_key_never_leaves_the_wire(
     assert (result.pages, result.records, result.published, result.unidentified) == (3, 11, 11, 2)
     assert "wskey=***" in logs  # urllib3's URL lines were logged, masked
     assert "retrying" in logs
-    messages = consume_all(live_settings, topic, 11)
+    messages = raw_messages(read_topic, topic)
     assert len(messages) == 11
     state_files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert any(p.name.startswith("europeana-cursor-") for p in state_files)
@@ -542,11 +516,14 @@ def test_the_api_key_never_leaves_the_wire(
 
 @pytest.mark.integration
 def test_an_interrupted_harvest_resumes_and_publishes_every_record_once(
-    live_settings: Settings, topic: str, tmp_path: Path
+    live_settings: Settings, read_topic: TopicReader, topic: str, tmp_path: Path
 ) -> None:
-    state_dir, ledger = tmp_path / "state", tmp_path / "ledger.sqlite"
+    state_dir = tmp_path / "state"
     query = EuropeanaQuery(rows=20)
-    config = ClientConfig(requests_per_second=0, max_attempts=2, backoff_base_s=0.01)
+    config = ClientConfig(
+        requests_per_second=0,
+        http=replace(EUROPEANA_HTTP_POLICY, max_attempts=2, backoff_base_s=0.01),
+    )
     with ReplayServer(
         SyntheticPages.from_sample_collection(100, seed=5),
         ReplayFaults(broken_pages=frozenset({4})),
@@ -555,11 +532,10 @@ def test_an_interrupted_harvest_resumes_and_publishes_every_record_once(
         def harvest() -> EuropeanaHarvestResult:
             return publish_europeana(
                 live_settings,
+                producer_layout(live_settings, tmp_path, topic),
                 query,
                 Secret("Resume0K"),
-                state_dir,
-                ledger,
-                topic=topic,
+                state_dir=state_dir,
                 base_url=server.base_url,
                 client_config=config,
                 progress=False,
@@ -587,7 +563,7 @@ def test_an_interrupted_harvest_resumes_and_publishes_every_record_once(
         True,
     )
     assert (third.resumed, third.pages, third.published, third.skipped) == (False, 5, 0, 100)
-    messages = consume_all(live_settings, topic, 100)
+    messages = raw_messages(read_topic, topic)
     keys = [key.decode() for key, _value in messages]
     assert len(keys) == 100 and len(set(keys)) == 100
     envelopes = [json.loads(value) for _key, value in messages]
@@ -597,19 +573,18 @@ def test_an_interrupted_harvest_resumes_and_publishes_every_record_once(
 
 @pytest.mark.integration
 def test_max_records_stops_inside_a_page_and_the_next_run_completes_it(
-    live_settings: Settings, topic: str, tmp_path: Path
+    live_settings: Settings, read_topic: TopicReader, topic: str, tmp_path: Path
 ) -> None:
-    state_dir, ledger = tmp_path / "state", tmp_path / "ledger.sqlite"
+    state_dir = tmp_path / "state"
     with ReplayServer(SyntheticPages.from_sample_collection(50, seed=9)) as server:
 
         def harvest(max_records: int | None) -> EuropeanaHarvestResult:
             return publish_europeana(
                 live_settings,
+                producer_layout(live_settings, tmp_path, topic),
                 EuropeanaQuery(rows=20),
                 Secret("Limit3d"),
-                state_dir,
-                ledger,
-                topic=topic,
+                state_dir=state_dir,
                 base_url=server.base_url,
                 max_records=max_records,
                 client_config=FAST_RETRIES,
@@ -626,7 +601,7 @@ def test_max_records_stops_inside_a_page_and_the_next_run_completes_it(
         20,
         10,
     )
-    keys = [key for key, _value in consume_all(live_settings, topic, 50)]
+    keys = [key for key, _value in raw_messages(read_topic, topic)]
     assert len(keys) == 50 and len(set(keys)) == 50
 
 
@@ -654,7 +629,7 @@ def _museum_item(local_id: str, title: str = "Winterlandschap met ijsvermaak") -
 
 @pytest.mark.integration
 def test_hostile_items_go_to_the_dead_letters_and_the_harvest_goes_on(
-    live_settings: Settings, topic: str, tmp_path: Path
+    live_settings: Settings, read_topic: TopicReader, topic: str, tmp_path: Path
 ) -> None:
     dlq_topic = f"heritage.test.dlq.{uuid.uuid4().hex[:8]}"
     key = "Hostile0K"
@@ -677,15 +652,13 @@ def test_hostile_items_go_to_the_dead_letters_and_the_harvest_goes_on(
         def harvest() -> EuropeanaHarvestResult:
             return publish_europeana(
                 live_settings,
+                producer_layout(live_settings, tmp_path, topic, dlq_topic),
                 EuropeanaQuery(rows=6),
                 Secret(key),
-                tmp_path / "state",
-                tmp_path / "ledger.sqlite",
-                topic=topic,
+                state_dir=tmp_path / "state",
                 base_url=server.base_url,
                 client_config=FAST_RETRIES,
                 progress=False,
-                dlq_topic=dlq_topic,
             )
 
         first = harvest()
@@ -693,13 +666,13 @@ def test_hostile_items_go_to_the_dead_letters_and_the_harvest_goes_on(
     assert (first.pages, first.records, first.published, first.rejected) == (2, 7, 3, 4)
     assert first.finished
     assert (again.published, again.skipped, again.rejected) == (0, 3, 4)
-    records = consume_all(live_settings, topic, 3)
+    records = raw_messages(read_topic, topic)
     assert sorted(k.decode() for k, _v in records) == [
         "europeana:/90402/SK_A_1718",
         "europeana:/90402/SK_A_2344",
         "europeana:/90402/SK_A_3262",
     ]
-    dead = consume_all(live_settings, dlq_topic, 4)
+    dead = raw_messages(read_topic, dlq_topic)
     assert len(dead) == 4, "a rerun sent the dead letters again"
     payloads = [json.loads(value.decode("utf-8"))["payload"] for _k, value in dead]
     assert sorted(p["position"] for p in payloads) == [2, 3, 5, 6]

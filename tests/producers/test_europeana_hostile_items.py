@@ -4,6 +4,7 @@ naming it, the page's other items are published and the cursor moves on (no serv
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,11 @@ from heritage.producers.simulators.europeana_replay import ReplayServer
 from heritage.record_model import envelope_for
 from heritage.settings import Secret
 from heritage.source_rejections import SourceRejection
+from heritage.source_settings import EUROPEANA_HTTP_POLICY
 
-FAST = ClientConfig(requests_per_second=0, max_attempts=2, backoff_base_s=0.0)
+FAST = ClientConfig(
+    requests_per_second=0, http=replace(EUROPEANA_HTTP_POLICY, max_attempts=2, backoff_base_s=0.0)
+)
 CURSOR = "AoJwkcrWqfoCPwsvMjAyMTY3Mi9yZXNvdXJjZV9kb2N1bWVudF9tYXVyaXRzaHVpc182NzA="
 
 

@@ -3,7 +3,6 @@ and records the cleanse stage will reject published all the same and reported.""
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Callable
@@ -11,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import KafkaConsumer
+from topic_reader import TopicReader
 
 from heritage.kafka_topics import DEAD_LETTER_TOPIC, RECORDS_TOPIC, ensure_topics
 from heritage.producers.kafka_publisher import create_producer, envelopes_from, publish_envelopes
@@ -22,26 +21,9 @@ from heritage.settings import Settings
 pytestmark = pytest.mark.integration
 
 
-def consume_all(settings: Settings, topic: str, expected: int) -> list[tuple[str, dict]]:
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        consumer_timeout_ms=5000,
-    )
-    messages = []
-    try:
-        for message in consumer:
-            messages.append((message.key.decode(), json.loads(message.value)))
-            if len(messages) >= expected + 5:
-                break
-    finally:
-        consumer.close()
-    return messages
-
-
-def test_publish_is_keyed_confirmed_and_idempotent(live_settings: Settings, tmp_path: Path) -> None:
+def test_publish_is_keyed_confirmed_and_idempotent(
+    live_settings: Settings, read_topic: TopicReader, tmp_path: Path
+) -> None:
     topic = f"heritage.test.{uuid.uuid4().hex[:8]}"
     ensure_topics(live_settings, (topic,))
     items = [SourceRecord(f"europeana:/1/r{i}", {"id": f"/1/r{i}", "n": i}) for i in range(50)]
@@ -65,7 +47,7 @@ def test_publish_is_keyed_confirmed_and_idempotent(live_settings: Settings, tmp_
     assert (again.published, again.skipped) == (0, 50)
     assert (third.published, third.skipped) == (1, 0)
 
-    messages = consume_all(live_settings, topic, 51)
+    messages = read_topic(topic)
     assert len(messages) == 51
     for key, envelope in messages:
         assert key == envelope["record_id"]

@@ -10,8 +10,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from kafka import KafkaConsumer
 from lxml import etree
+from producer_layouts import producer_layout
+from topic_reader import TopicReader
 
 from heritage.kafka_topics import ensure_topics
 from heritage.producers import lido_drop
@@ -273,37 +274,23 @@ def test_memory_stays_flat_on_a_big_file(tmp_path: Path) -> None:
 # --- publishing on the real broker ----------------------------------------------------
 
 
-def consume(settings: Settings, topic: str) -> list[tuple[str, dict]]:
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        consumer_timeout_ms=5000,
-    )
-    try:
-        return [(m.key.decode(), json.loads(m.value)) for m in consumer]
-    finally:
-        consumer.close()
-
-
 @pytest.mark.integration
 def test_lido_drop_publishes_then_a_rerun_publishes_nothing(
-    live_settings: Settings, corpus_dir: Path, tmp_path: Path
+    live_settings: Settings, read_topic: TopicReader, corpus_dir: Path, tmp_path: Path
 ) -> None:
     topic = f"heritage.test.lido.{uuid.uuid4().hex[:8]}"
     dlq = f"{topic}.dlq"
     ensure_topics(live_settings, (topic, dlq))
-    ledger = tmp_path / "ledger.sqlite"
+    layout = producer_layout(live_settings, tmp_path, topic, dlq)
 
-    first = publish_lido(live_settings, [corpus_dir / "lido"], ledger, topic, dlq, progress=False)
-    again = publish_lido(live_settings, [corpus_dir / "lido"], ledger, topic, dlq, progress=False)
+    first = publish_lido(live_settings, layout, [corpus_dir / "lido"], progress=False)
+    again = publish_lido(live_settings, layout, [corpus_dir / "lido"], progress=False)
 
     assert (first.files, first.records, first.published, first.skipped) == (20, 24, 21, 0)
     assert (first.rejected, first.rejected_files) == (3, 0)
     assert (again.records, again.published, again.skipped, again.rejected) == (24, 0, 21, 3)
 
-    records = consume(live_settings, topic)
+    records = read_topic(topic)
     assert len(records) == 21  # nothing sent twice
     for key, envelope in records:
         assert key == envelope["record_id"] and key.startswith("lido:")
@@ -314,7 +301,7 @@ def test_lido_drop_publishes_then_a_rerun_publishes_nothing(
     # La Primavera in LIDO 1.0 and 1.1 share a lidoRecID: one key, two versions.
     assert len({key for key, _ in records}) == 20
 
-    dead = consume(live_settings, dlq)
+    dead = read_topic(dlq)
     assert len(dead) == 3
     by_file = {Path(e["payload"]["file"]).name: e for _, e in dead}
     assert set(by_file) == {

@@ -7,14 +7,13 @@ from __future__ import annotations
 import json
 import random
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from http_server import Reply, Request, serve
+from producer_layouts import producer_layout
 
 from heritage.producers.oai_pmh_harvest_state import (
     ListHarvestState,
@@ -35,15 +34,12 @@ from heritage.producers.oai_pmh_harvester import (
     source_record_for,
 )
 from heritage.producers.oai_pmh_http import (
-    CircuitBreaker,
+    EndpointBreaker,
     EndpointQuarantined,
     OaiHttpClient,
     OaiHttpError,
     RedirectRefused,
-    RetryPolicy,
-    backoff_delay,
     redirect_target,
-    retry_after_seconds,
     validate_base_url,
 )
 from heritage.producers.oai_pmh_mapping_pool import (
@@ -60,6 +56,7 @@ from heritage.producers.oai_pmh_protocol import (
 )
 from heritage.producers.simulators.oai_pmh_server import OaiServerConfig, OaiService, running_server
 from heritage.settings import Settings
+from heritage.source_settings import OAI_PMH_HTTP_POLICY
 
 
 def _identify(granularity: Granularity, response_date: str = "2024-05-06T07:08:09Z") -> Identify:
@@ -153,26 +150,6 @@ def test_dead_letter_payload_keeps_the_raw_body() -> None:
     assert binary["raw_payload"] == "//48"
 
 
-def test_backoff_is_jittered_exponential_and_capped() -> None:
-    policy = RetryPolicy(backoff_base_s=0.5, backoff_max_s=4.0)
-    rng = random.Random(1)
-    delays = [[backoff_delay(attempt, policy, rng) for _ in range(200)] for attempt in range(6)]
-    for attempt, values in enumerate(delays):
-        ceiling = min(4.0, 0.5 * 2**attempt)
-        assert all(0 <= v <= ceiling for v in values)
-        assert max(values) > ceiling * 0.8  # full jitter spreads over the whole range
-    assert len({round(v, 6) for v in delays[3]}) > 150
-
-
-def test_retry_after_seconds_and_dates() -> None:
-    now = datetime(2024, 1, 1, tzinfo=UTC).timestamp()
-    assert retry_after_seconds("120", now) == 120
-    later = format_datetime(datetime(2024, 1, 1, tzinfo=UTC) + timedelta(seconds=30), usegmt=True)
-    assert retry_after_seconds(later, now) == pytest.approx(30)
-    assert retry_after_seconds("soon", now) is None
-    assert retry_after_seconds(None, now) is None
-
-
 def test_redirects_stay_on_the_configured_origin() -> None:
     assert redirect_target("http://h:8/oai?a=1", "/oai2?a=1") == "http://h:8/oai2?a=1"
     for location in ("http://evil.example/oai", "https://h:8/oai", "http://h:9/oai", "file:///x"):
@@ -217,7 +194,7 @@ def test_endpoint_keys_are_distinct_and_safe() -> None:
 
 def test_circuit_breaker_quarantines_persistently_and_resets(tmp_path: Path) -> None:
     url = "http://repo.example.org/oai"
-    breaker = CircuitBreaker(tmp_path, url, threshold=3)
+    breaker = EndpointBreaker(tmp_path, url, threshold=3)
     breaker.record_failure("HTTP 503")
     breaker.record_success()
     breaker.record_failure("HTTP 503")
@@ -230,9 +207,9 @@ def test_circuit_breaker_quarantines_persistently_and_resets(tmp_path: Path) -> 
     assert str(endpoint_health_path(tmp_path, url)) in message
     # A new process sees the quarantine too.
     with pytest.raises(EndpointQuarantined):
-        CircuitBreaker(tmp_path, url, threshold=3).check()
+        EndpointBreaker(tmp_path, url, threshold=3).check()
     assert reset_quarantine(tmp_path, url) is True
-    CircuitBreaker(tmp_path, url, threshold=3).check()
+    EndpointBreaker(tmp_path, url, threshold=3).check()
     assert load_endpoint_health(tmp_path, url).consecutive_failures == 0
     assert reset_quarantine(tmp_path, url) is False
 
@@ -241,8 +218,8 @@ def _client(base_url: str, state: Path, threshold: int = 50, **policy: float) ->
     sleeps: list[float] = []
     client = OaiHttpClient(
         base_url,
-        CircuitBreaker(state, base_url, threshold),
-        RetryPolicy(**policy),  # type: ignore[arg-type]
+        EndpointBreaker(state, base_url, threshold),
+        replace(OAI_PMH_HTTP_POLICY, **policy),  # type: ignore[arg-type]
         sleep=sleeps.append,
         rng=random.Random(0),
     )
@@ -312,8 +289,8 @@ def test_concurrent_requests_are_capped_per_endpoint(tmp_path: Path) -> None:
         clients = [
             OaiHttpClient(
                 server.base_url,
-                CircuitBreaker(tmp_path, server.base_url, 50),
-                RetryPolicy(),
+                EndpointBreaker(tmp_path, server.base_url, 50),
+                OAI_PMH_HTTP_POLICY,
                 max_concurrent_requests=3,
             )
             for _ in range(2)
@@ -333,37 +310,17 @@ def test_concurrent_requests_are_capped_per_endpoint(tmp_path: Path) -> None:
         assert server.service.statistics.requests == 12
 
 
-class _Redirecting(BaseHTTPRequestHandler):
-    target = ""
-
-    def do_GET(self) -> None:
-        self.send_response(302)
-        self.send_header("Location", f"{self.target}?{self.path.partition('?')[2]}")
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:
-        return None
-
-
-@contextmanager
-def _redirect_server(target: str) -> Iterator[str]:
-    handler = type("Handler", (_Redirecting,), {"target": target})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/oai"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def test_redirect_to_another_host_is_refused(tmp_path: Path) -> None:
     with running_server(OaiServerConfig(records=5)) as repository:
         # Same IP, other host name: still another origin.
         elsewhere = repository.base_url.replace("127.0.0.1", "localhost")
-        with _redirect_server(elsewhere) as base_url:
+
+        def redirect(request: Request) -> Reply:
+            query = request.target.partition("?")[2]
+            return Reply(302, headers={"Location": f"{elsewhere}?{query}"})
+
+        with serve(redirect) as redirecting:
+            base_url = f"{redirecting.base_url}/oai"
             client = _client(base_url, tmp_path)
             with pytest.raises(RedirectRefused, match="another origin"):
                 client.fetch({"verb": "Identify"}, parse_response)
@@ -380,14 +337,15 @@ def test_harvest_of_a_failing_endpoint_ends_in_quarantine(
         endpoint = OaiEndpointConfig(
             server.base_url,
             failure_threshold=3,
-            retry=RetryPolicy(max_attempts=2, backoff_base_s=0.01),
+            retry=replace(OAI_PMH_HTTP_POLICY, max_attempts=2, backoff_base_s=0.01),
         )
         # Identify fails twice: the harvest stops, nothing is published, the count is kept.
+        layout = producer_layout(offline_settings, tmp_path, "unused-topic")
         with pytest.raises(OaiHttpError, match="rerun to resume"):
-            harvest(offline_settings, endpoint, tmp_path, "unused-topic")
+            harvest(offline_settings, layout, endpoint)
         with pytest.raises(EndpointQuarantined, match=server.base_url):
-            harvest(offline_settings, endpoint, tmp_path, "unused-topic")
+            harvest(offline_settings, layout, endpoint)
         sent = server.service.statistics.requests
         with pytest.raises(EndpointQuarantined):
-            harvest(offline_settings, endpoint, tmp_path, "unused-topic")
+            harvest(offline_settings, layout, endpoint)
         assert server.service.statistics.requests == sent == 3

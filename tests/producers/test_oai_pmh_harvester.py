@@ -4,25 +4,27 @@ and the acceptance run (100,000 records, a harvester process killed twice)."""
 
 from __future__ import annotations
 
-import json
 import os
 import random
+import re
+import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import KafkaConsumer, TopicPartition
+from http_server import Reply, Request, serve
 from lxml import etree
+from producer_layouts import producer_layout
+from topic_reader import TopicMessage, TopicReader
 
 from heritage.kafka_topics import ensure_topics
+from heritage.lakehouse_layout import LakehouseLayout
 from heritage.producers.oai_pmh_harvest_state import (
     ListHarvestState,
     list_state_path,
@@ -30,7 +32,6 @@ from heritage.producers.oai_pmh_harvest_state import (
     save_list_state,
 )
 from heritage.producers.oai_pmh_harvester import OaiEndpointConfig, harvest
-from heritage.producers.oai_pmh_http import RetryPolicy
 from heritage.producers.oai_pmh_protocol import OAI_NS, parse_datestamp, xml_parser
 from heritage.producers.simulators.oai_pmh_server import (
     GeneratedRepository,
@@ -39,60 +40,25 @@ from heritage.producers.simulators.oai_pmh_server import (
     running_server,
 )
 from heritage.settings import Settings
+from heritage.source_settings import OAI_PMH_HTTP_POLICY
 
 pytestmark = pytest.mark.integration
 
-FAST_RETRIES = RetryPolicy(backoff_base_s=0.01, backoff_max_s=0.05, max_attempts=20)
+FAST_RETRIES = replace(
+    OAI_PMH_HTTP_POLICY,
+    backoff_base_s=0.01,
+    backoff_max_s=0.05,
+    backoff_jitter_s=0.01,
+    max_attempts=20,
+)
 
 
-@dataclass(frozen=True)
-class Message:
-    key: str
-    envelope: dict[str, Any]
-    partition: int
-    offset: int
-
-
-def read_topic(settings: Settings, topic: str) -> list[Message]:
-    """Every message of the topic, read up to the end offsets taken at the start."""
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        enable_auto_commit=False,
-        max_partition_fetch_bytes=8 * 1024 * 1024,
-    )
-    try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        end = consumer.end_offsets(partitions)
-        remaining = {tp for tp in partitions if end[tp] > 0}
-        messages: list[Message] = []
-        deadline = time.monotonic() + 180
-        while remaining and time.monotonic() < deadline:
-            for tp, records in consumer.poll(timeout_ms=1000, max_records=10_000).items():
-                for record in records:
-                    messages.append(
-                        Message(
-                            record.key.decode(),
-                            json.loads(record.value),
-                            record.partition,
-                            record.offset,
-                        )
-                    )
-                if records and records[-1].offset + 1 >= end[tp]:
-                    remaining.discard(tp)
-        assert not remaining, f"could not read {topic} to its end"
-        return messages
-    finally:
-        consumer.close()
-
-
-def latest_by_key(messages: list[Message]) -> dict[str, dict[str, Any]]:
+def latest_by_key(messages: list[TopicMessage]) -> dict[str, dict[str, Any]]:
     """The last message per key (one key lives in one partition, in offset order)."""
-    latest: dict[str, Message] = {}
+    latest: dict[str, TopicMessage] = {}
     for message in sorted(messages, key=lambda m: (m.partition, m.offset)):
         latest[message.key] = message
-    return {key: message.envelope for key, message in latest.items()}
+    return {key: message.value for key, message in latest.items()}
 
 
 def header_of(envelope: dict[str, Any]) -> tuple[str, str, bool]:
@@ -132,7 +98,9 @@ def fresh_topic(settings: Settings, name: str) -> str:
     return topic
 
 
-def test_full_then_incremental_harvest(live_settings: Settings, tmp_path: Path) -> None:
+def test_full_then_incremental_harvest(
+    live_settings: Settings, read_topic: TopicReader, tmp_path: Path
+) -> None:
     topic = fresh_topic(live_settings, "incremental")
     dlq = fresh_topic(live_settings, "dlq")
     config = OaiServerConfig(
@@ -145,7 +113,9 @@ def test_full_then_incremental_harvest(live_settings: Settings, tmp_path: Path) 
     )
     with running_server(config) as server:
         endpoint = OaiEndpointConfig(server.base_url, publish_every=120, retry=FAST_RETRIES)
-        first = harvest(live_settings, endpoint, tmp_path, topic, dead_letter_topic=dlq)
+        first = harvest(
+            live_settings, producer_layout(live_settings, tmp_path, topic, dlq), endpoint
+        )
         assert first.ok
         assert first.namespace == "heritage.example.org"
         assert first.lists[0].tombstones > 0
@@ -154,7 +124,9 @@ def test_full_then_incremental_harvest(live_settings: Settings, tmp_path: Path) 
         assert state.completed_until == first.lists[0].until_datestamp
 
         time.sleep(max(0.0, server.repository.live_changes_done_at() + 1.2 - time.time()))
-        second = harvest(live_settings, endpoint, tmp_path, topic, dead_letter_topic=dlq)
+        second = harvest(
+            live_settings, producer_layout(live_settings, tmp_path, topic, dlq), endpoint
+        )
         truth = server.repository.snapshot(time.time())
         until = parse_datestamp(first.lists[0].until_datestamp).timestamp()
         changed_later = [s for s in truth if s.changed_at > until]
@@ -162,19 +134,21 @@ def test_full_then_incremental_harvest(live_settings: Settings, tmp_path: Path) 
         assert changed_later
         assert second.published == len(changed_later)
 
-        third = harvest(live_settings, endpoint, tmp_path, topic, dead_letter_topic=dlq)
+        third = harvest(
+            live_settings, producer_layout(live_settings, tmp_path, topic, dlq), endpoint
+        )
         assert third.published == 0
 
-    messages = read_topic(live_settings, topic)
+    messages = read_topic.messages(topic)
     assert len(messages) == first.published + second.published
     assert_topic_matches(latest_by_key(messages), server.repository, truth)
-    mapped = next(m.envelope for m in messages if not m.envelope["deleted"])
+    mapped = next(m.value for m in messages if not m.value["deleted"])
     assert mapped["record"]["timestamp_update"].endswith("Z")
     assert mapped["record"]["provider"] == ["Heritage OAI-PMH test repository"]
 
 
 def test_rejected_token_restarts_the_list_and_loses_nothing(
-    live_settings: Settings, tmp_path: Path
+    live_settings: Settings, read_topic: TopicReader, tmp_path: Path
 ) -> None:
     topic = fresh_topic(live_settings, "restart")
     with running_server(OaiServerConfig(records=300, page_size=40, seed=5)) as server:
@@ -191,7 +165,7 @@ def test_rejected_token_restarts_the_list_and_loses_nothing(
             ),
         )
         endpoint = OaiEndpointConfig(server.base_url, retry=FAST_RETRIES)
-        result = harvest(live_settings, endpoint, tmp_path, topic)
+        result = harvest(live_settings, producer_layout(live_settings, tmp_path, topic), endpoint)
         truth = server.repository.snapshot(time.time())
     assert result.ok
     assert result.lists[0].restarts == 1
@@ -199,29 +173,31 @@ def test_rejected_token_restarts_the_list_and_loses_nothing(
     state = load_list_state(tmp_path, server.base_url, "oai_dc", None)
     assert state.token_restarts == 1
     assert state.completed_until == "2030-01-01T00:00:00Z"
-    messages = read_topic(live_settings, topic)
+    messages = read_topic.messages(topic)
     assert len(messages) == 300
     assert_topic_matches(latest_by_key(messages), server.repository, truth)
 
 
 def test_malformed_pages_are_dead_lettered_and_retried(
-    live_settings: Settings, tmp_path: Path
+    live_settings: Settings, read_topic: TopicReader, tmp_path: Path
 ) -> None:
     topic = fresh_topic(live_settings, "records")
     dlq = fresh_topic(live_settings, "dlq")
     config = OaiServerConfig(records=300, page_size=30, seed=9, truncated_fraction=0.3)
     with running_server(config) as server:
         endpoint = OaiEndpointConfig(server.base_url, retry=FAST_RETRIES, failure_threshold=50)
-        result = harvest(live_settings, endpoint, tmp_path, topic, dead_letter_topic=dlq)
+        result = harvest(
+            live_settings, producer_layout(live_settings, tmp_path, topic, dlq), endpoint
+        )
         truncated = server.service.statistics.truncated
     assert result.ok
     assert truncated > 0
     assert result.lists[0].dead_lettered == truncated
-    assert len(latest_by_key(read_topic(live_settings, topic))) == 300
-    letters = read_topic(live_settings, dlq)
+    assert len(latest_by_key(read_topic.messages(topic))) == 300
+    letters = read_topic.messages(dlq)
     assert len(letters) == truncated
     for letter in letters:
-        envelope = letter.envelope
+        envelope = letter.value
         assert envelope["source"] == "oai"
         assert envelope["record_id"].startswith("oai:unidentified:")
         payload = envelope["payload"]
@@ -232,7 +208,7 @@ def test_malformed_pages_are_dead_lettered_and_retried(
 
 
 def test_list_identifiers_mode_publishes_what_list_records_does(
-    live_settings: Settings, tmp_path: Path
+    live_settings: Settings, read_topic: TopicReader, tmp_path: Path
 ) -> None:
     by_records = fresh_topic(live_settings, "listrecords")
     by_identifiers = fresh_topic(live_settings, "listidentifiers")
@@ -244,13 +220,15 @@ def test_list_identifiers_mode_publishes_what_list_records_does(
                 use_list_identifiers=identifiers_mode,
                 retry=FAST_RETRIES,
             )
-            assert harvest(live_settings, endpoint, tmp_path / topic, topic).ok
+            assert harvest(
+                live_settings, producer_layout(live_settings, tmp_path / topic, topic), endpoint
+            ).ok
         assert server.service.statistics.by_verb["GetRecord"] > 100
 
     def summary(topic: str) -> dict[str, tuple[bool, str | None]]:
         return {
             key: (e["deleted"], None if e["deleted"] else e["content_hash"])
-            for key, e in latest_by_key(read_topic(live_settings, topic)).items()
+            for key, e in latest_by_key(read_topic.messages(topic)).items()
         }
 
     assert summary(by_records) == summary(by_identifiers)
@@ -265,7 +243,7 @@ def test_a_refused_list_is_reported_and_the_others_go_on(
         endpoint = OaiEndpointConfig(
             server.base_url, metadata_prefixes=("marc21", "iso19139"), retry=FAST_RETRIES
         )
-        result = harvest(live_settings, endpoint, tmp_path, topic)
+        result = harvest(live_settings, producer_layout(live_settings, tmp_path, topic), endpoint)
     assert not result.ok
     refused, harvested = result.lists
     assert refused.error and "cannotDisseminateFormat" in refused.error
@@ -279,25 +257,25 @@ ACCEPTANCE_RECORDS = 100_000
 TOKEN_LIFETIME_S = 2.0
 
 
-def _harvester_process(base_url: str, state_dir: Path, topic: str) -> subprocess.Popen[str]:
-    """`python -m heritage.producers.oai_pmh_harvester`, its JSON logs kept in state_dir."""
+def _harvester_process(base_url: str, state_dir: Path, namespace: str) -> subprocess.Popen[str]:
+    """`heritage produce oai` into the namespace's topic, its JSON logs kept in state_dir."""
     runs = len(list(state_dir.glob("harvester-*.log")))
     with (state_dir / f"harvester-{runs}.log").open("w") as log:
         return subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "heritage.producers.oai_pmh_harvester",
+                "heritage.cli",
+                "--log-level",
+                "WARNING",
+                "produce",
+                "oai",
                 "--base-url",
                 base_url,
                 "--state-dir",
                 str(state_dir),
-                "--topic",
-                topic,
-                "--publish-every",
-                "1000",
-                "--log-level",
-                "WARNING",
+                "--namespace",
+                namespace,
             ],
             stdout=subprocess.PIPE,
             stderr=log,
@@ -307,16 +285,26 @@ def _harvester_process(base_url: str, state_dir: Path, topic: str) -> subprocess
 
 
 def _finish(process: subprocess.Popen[str]) -> dict[str, Any]:
+    """The harvest's summary line (`oai: N read, M published, ...`): exit 0 means every list
+    completed."""
     out, _ = process.communicate(timeout=400)
     assert process.returncode == 0, out
-    return json.loads(out.strip().splitlines()[-1])
+    summary = out.strip().splitlines()[-1]
+    published = re.search(r"([\d,]+) published", summary)
+    assert published, summary
+    return {"ok": True, "published": int(published.group(1).replace(",", "")), "line": summary}
 
 
-def test_acceptance_100k_records_with_two_sigkills(live_settings: Settings, tmp_path: Path) -> None:
+def test_acceptance_100k_records_with_two_sigkills(
+    live_settings: Settings, read_topic: TopicReader, tmp_path: Path
+) -> None:
     """100,000 records, page size 100, tokens that expire, 503s with Retry-After, and the
     harvester process SIGKILLed twice at random points: afterwards the topic holds every
     record in its latest version, and a repeat harvest publishes nothing."""
-    topic = fresh_topic(live_settings, "acceptance")
+    namespace = f"oaiacceptance{uuid.uuid4().hex[:8]}"
+    layout = LakehouseLayout.namespaced(live_settings, namespace)
+    topic = layout.records_topic
+    ensure_topics(live_settings, (topic,))
     rng = random.Random()
     seed = rng.randrange(1_000_000)
     rng.seed(seed)
@@ -337,7 +325,7 @@ def test_acceptance_100k_records_with_two_sigkills(live_settings: Settings, tmp_
     with running_server(config) as server:
         state_file = list_state_path(tmp_path, server.base_url, "oai_dc", None)
         for share in kill_points:
-            process = _harvester_process(server.base_url, tmp_path, topic)
+            process = _harvester_process(server.base_url, tmp_path, namespace)
             while True:
                 assert process.poll() is None, f"harvester ended before the kill (seed {seed})"
                 committed = (
@@ -355,27 +343,28 @@ def test_acceptance_100k_records_with_two_sigkills(live_settings: Settings, tmp_
             # The saved token outlives the process; let it expire so the restart must
             # start the list again from its from-datestamp.
             time.sleep(TOKEN_LIFETIME_S + 0.5)
-        first = _finish(_harvester_process(server.base_url, tmp_path, topic))
+        first = _finish(_harvester_process(server.base_url, tmp_path, namespace))
         assert first["ok"], first
         # Records changed during the run that the killed lists passed: next harvest's job.
         time.sleep(max(0.0, server.repository.live_changes_done_at() + 1.2 - time.time()))
-        incremental = _finish(_harvester_process(server.base_url, tmp_path, topic))
+        incremental = _finish(_harvester_process(server.base_url, tmp_path, namespace))
         truth = server.repository.snapshot(time.time())
-        repeat = _finish(_harvester_process(server.base_url, tmp_path, topic))
+        repeat = _finish(_harvester_process(server.base_url, tmp_path, namespace))
         stats = server.service.statistics
+    shutil.rmtree(layout.producer_state_dir, ignore_errors=True)  # the namespace's ledger
     state = load_list_state(tmp_path, server.base_url, "oai_dc", None)
     assert repeat["published"] == 0, repeat
     assert stats.expired_tokens >= 1
     assert stats.unavailable >= 1
     assert state.token_restarts >= 1
 
-    messages = read_topic(live_settings, topic)
+    messages = read_topic.messages(topic)
     latest = latest_by_key(messages)
     assert len(latest) == ACCEPTANCE_RECORDS
     assert_topic_matches(latest, server.repository, truth)
     # A message is sent twice only if a kill fell between Kafka's confirmation and the
     # ledger write; each kill can cost at most one publish chunk.
-    pairs = [(m.key, m.envelope["content_hash"]) for m in messages]
+    pairs = [(m.key, m.value["content_hash"]) for m in messages]
     resent = len(pairs) - len(set(pairs))
     assert resent <= 2 * 1000, resent
     print(
@@ -386,48 +375,37 @@ def test_acceptance_100k_records_with_two_sigkills(live_settings: Settings, tmp_
     )
 
 
-class _SameTokenRepository(BaseHTTPRequestHandler):
+def _same_token_repository(request: Request) -> Reply:
     """A broken repository: every ListRecords page hands out the same token."""
-
-    def do_GET(self) -> None:
-        if "verb=Identify" in self.path:
-            body = (
-                "<Identify><repositoryName>Loop</repositoryName><baseURL>u</baseURL>"
-                "<protocolVersion>2.0</protocolVersion><earliestDatestamp>2000-01-01"
-                "</earliestDatestamp><deletedRecord>no</deletedRecord>"
-                "<granularity>YYYY-MM-DD</granularity></Identify>"
-            )
-        else:
-            body = (
-                "<ListRecords><record><header><identifier>oai:loop:1</identifier>"
-                "<datestamp>2020-01-01</datestamp></header></record>"
-                "<resumptionToken>same</resumptionToken></ListRecords>"
-            )
-        payload = (
-            '<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/">'
-            f"<responseDate>2024-01-01T00:00:00Z</responseDate><request>u</request>{body}"
-            "</OAI-PMH>"
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: object) -> None:
-        return None
+    if request.query.get("verb") == "Identify":
+        body = (
+            "<Identify><repositoryName>Loop</repositoryName><baseURL>u</baseURL>"
+            "<protocolVersion>2.0</protocolVersion><earliestDatestamp>2000-01-01"
+            "</earliestDatestamp><deletedRecord>no</deletedRecord>"
+            "<granularity>YYYY-MM-DD</granularity></Identify>"
+        )
+    else:
+        body = (
+            "<ListRecords><record><header><identifier>oai:loop:1</identifier>"
+            "<datestamp>2020-01-01</datestamp></header></record>"
+            "<resumptionToken>same</resumptionToken></ListRecords>"
+        )
+    payload = (
+        '<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/">'
+        f"<responseDate>2024-01-01T00:00:00Z</responseDate><request>u</request>{body}"
+        "</OAI-PMH>"
+    ).encode()
+    return Reply(body=payload, content_type="text/xml")
 
 
 def test_a_token_that_never_changes_fails_the_list(live_settings: Settings, tmp_path: Path) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _SameTokenRepository)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        base_url = f"http://127.0.0.1:{server.server_address[1]}/oai"
-        endpoint = OaiEndpointConfig(base_url, retry=FAST_RETRIES)
-        result = harvest(live_settings, endpoint, tmp_path, fresh_topic(live_settings, "loop"))
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(_same_token_repository) as server:
+        endpoint = OaiEndpointConfig(f"{server.base_url}/oai", retry=FAST_RETRIES)
+        result = harvest(
+            live_settings,
+            producer_layout(live_settings, tmp_path, fresh_topic(live_settings, "loop")),
+            endpoint,
+        )
     assert not result.ok
     assert result.lists[0].error and "same token" in result.lists[0].error
     assert result.lists[0].published == 1  # the first page's record was kept (not a loss)

@@ -5,17 +5,16 @@ entities, and elements with tens of thousands of attributes."""
 from __future__ import annotations
 
 import codecs
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
 
 import pytest
+from http_server import Reply, Request, serve
+from producer_layouts import producer_layout
 
 from heritage.kafka_topics import ensure_topics
 from heritage.producers.oai_pmh_harvest_state import load_list_state
@@ -279,27 +278,20 @@ def test_an_initial_from_that_is_not_a_datestamp_is_refused_with_the_endpoint() 
         OaiEndpointConfig("https://repo.example.org/oai", initial_from="2021-13-45")
 
 
-class _CannedRepository(BaseHTTPRequestHandler):
-    """A repository on loopback that answers each request with a fixed body: Identify, the
-    first page, and the page of each resumptionToken or GetRecord identifier."""
+def _canned_repository(bodies: dict[str, bytes]) -> Callable[[Request], Reply]:
+    """A repository that answers each request with a fixed body: Identify, the first page,
+    and the page of each resumptionToken or GetRecord identifier."""
 
-    bodies: ClassVar[dict[str, bytes]] = {}
-
-    def do_GET(self) -> None:
-        arguments = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
+    def answer(request: Request) -> Reply:
+        arguments = request.query
         if arguments.get("verb") == "Identify":
             payload = _response(_IDENTIFY_BODY, "Identify").encode()
         else:
             key = arguments.get("resumptionToken") or arguments.get("identifier") or "first"
-            payload = self.bodies[key]
-        self.send_response(200)
-        self.send_header("Content-Type", "text/xml; charset=utf-8")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+            payload = bodies[key]
+        return Reply(body=payload, content_type="text/xml; charset=utf-8")
 
-    def log_message(self, format: str, *args: object) -> None:
-        return None
+    return answer
 
 
 _IDENTIFY_BODY = (
@@ -330,26 +322,13 @@ def _run_list(
     list_identifiers: bool = False,
 ) -> _Harvested:
     """One harvest of the canned repository into fresh topics of the live broker."""
-    handler = type("Repository", (_CannedRepository,), {"bodies": bodies})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     suffix = uuid.uuid4().hex[:8]
     topic, dlq = f"heritage.test.oai.faults.{suffix}", f"heritage.test.oai.faults.dlq.{suffix}"
     ensure_topics(settings, (topic, dlq))
-    base_url = f"http://127.0.0.1:{server.server_address[1]}/oai"
-    try:
+    with serve(_canned_repository(bodies)) as server:
+        base_url = f"{server.base_url}/oai"
         endpoint = OaiEndpointConfig(base_url, use_list_identifiers=list_identifiers)
-        harvested = harvest(
-            settings,
-            endpoint,
-            state_dir,
-            topic,
-            ledger_path=state_dir / "ledger.sqlite",
-            dead_letter_topic=dlq,
-        )
-    finally:
-        server.shutdown()
-        server.server_close()
+        harvested = harvest(settings, producer_layout(settings, state_dir, topic, dlq), endpoint)
     (result,) = harvested.lists
     return _Harvested(
         result, read_topic(topic), [m["payload"] for _, m in read_topic(dlq)], base_url

@@ -1,22 +1,41 @@
-"""``heritage ml run|fetch-images|embed|duplicates|similar``: the ML stage on a deployment."""
+"""``heritage ml run|fetch-images|embed|duplicates|similar|find-duplicates``.
+
+The ml component (torch, the encoders, Qdrant) loads only inside the command that needs
+it, so `heritage --help` and the other commands do not pay for it; the detector's method
+names are a constant the parser needs up front.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 from dataclasses import asdict
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from heritage.cli.common_options import deployment_layout
+from heritage.lakehouse_layout import LakehouseLayout
+from heritage.ml.near_duplicates import METHODS
+from heritage.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+NAMESPACE_HELP = (
+    "work on an isolated deployment (tables under ns/NAME, database heritage_NAME, "
+    "Qdrant collection heritage_objects_NAME) instead of the product's"
+)
 
 
-def _context(args: argparse.Namespace) -> tuple[Any, Any, Any]:
-    from heritage.cli import _layout
-    from heritage.pipeline import lakehouse_session, prepare
-    from heritage.settings import load_settings
+def _context(args: argparse.Namespace) -> tuple[Settings, LakehouseLayout, SparkSession]:
+    from heritage import pipeline
 
     settings = load_settings()
-    layout = _layout(args)
-    prepare(settings, layout)
-    return settings, layout, lakehouse_session(settings)
+    layout = deployment_layout(settings, args)
+    pipeline.prepare(settings, layout)
+    return settings, layout, pipeline.lakehouse_session(settings)
 
 
 def _print(summary: Any, as_json: bool, text: str) -> None:
@@ -78,12 +97,10 @@ def _duplicates(args: argparse.Namespace) -> int:
 
 
 def _similar(args: argparse.Namespace) -> int:
-    from heritage.cli import _layout
     from heritage.ml.vector_index import VectorIndex, open_vector_index
-    from heritage.settings import load_settings
 
     settings = load_settings()
-    layout = _layout(args)
+    layout = deployment_layout(settings, args)
     filters = {"provider": args.provider, "type": args.type, "rights": args.rights}
     with open_vector_index(settings) as client:
         try:
@@ -103,21 +120,40 @@ def _similar(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_pipeline_commands(actions: Any) -> None:
-    """Add the ML stage's commands to the ``heritage ml`` group."""
-    namespace_help = (
-        "work on an isolated deployment (tables under ns/NAME, database heritage_NAME, "
-        "Qdrant collection heritage_objects_NAME) instead of the product's"
+def _find_duplicates(args: argparse.Namespace) -> int:
+    from heritage.ml.file_duplicates import (
+        DEFAULT_MAX_PIXELS,
+        find_duplicates_in_files,
+        image_files,
     )
 
-    def command(name: str, help_text: str, description: str, handler: Any) -> Any:
-        parser = actions.add_parser(name, help=help_text, description=description)
-        parser.add_argument("--namespace", help=namespace_help)
-        parser.add_argument("--json", action="store_true", help="print the summary as JSON")
-        parser.set_defaults(handler=handler)
-        return parser
+    try:
+        files = image_files(args.paths, args.recursive)
+        max_pixels = int(os.environ.get("HERITAGE_IMAGE_MAX_PIXELS") or DEFAULT_MAX_PIXELS)
+        report = find_duplicates_in_files(files, args.method, args.thresholds, max_pixels)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"heritage ml find-duplicates: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
+    else:
+        print(report.as_text())
+    return 0
 
-    command(
+
+def _add_stage_command(
+    actions: Any, name: str, help_text: str, description: str, handler: Any
+) -> Any:
+    parser = actions.add_parser(name, help=help_text, description=description)
+    parser.add_argument("--namespace", help=NAMESPACE_HELP)
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def _add_stage_commands(actions: Any) -> None:
+    _add_stage_command(
+        actions,
         "run",
         "fetch images, embed, find duplicates (the pipeline's ml stage)",
         "Run the ml stage once over whatever is new: fetch images of cleansed records, embed "
@@ -125,7 +161,8 @@ def add_pipeline_commands(actions: Any) -> None:
         "and similar objects. `heritage lakehouse run` runs it between cleanse and curate.",
         _run,
     )
-    fetch = command(
+    fetch = _add_stage_command(
+        actions,
         "fetch-images",
         "fetch each cleansed record's image into the object store",
         "Fetch images of new or changed records and retry failed ones whose backoff passed "
@@ -138,7 +175,8 @@ def add_pipeline_commands(actions: Any) -> None:
     fetch.add_argument(
         "--retry-failed", action="store_true", help="retry every failed image now (no backoff)"
     )
-    command(
+    _add_stage_command(
+        actions,
         "embed",
         "embed stored images that have no current embedding",
         "Perceptual hashes, image, text and combined vectors for every record whose "
@@ -147,7 +185,8 @@ def add_pipeline_commands(actions: Any) -> None:
         "kill and rerun: a restart embeds only what was not committed.",
         _embed,
     )
-    command(
+    _add_stage_command(
+        actions,
         "duplicates",
         "recompute duplicate pairs, canonical ids and similar objects",
         "Near-duplicate pairs from all current embeddings and the curators' decisions "
@@ -156,6 +195,9 @@ def add_pipeline_commands(actions: Any) -> None:
         "Thresholds: HERITAGE_ML_THRESHOLDS or config/near_duplicates.toml.",
         _duplicates,
     )
+
+
+def _add_similar(actions: Any) -> None:
     similar = actions.add_parser(
         "similar",
         help="records most similar to one record (Qdrant), outside its duplicate group",
@@ -168,6 +210,52 @@ def add_pipeline_commands(actions: Any) -> None:
     similar.add_argument("--provider", help="only records of this data provider")
     similar.add_argument("--type", help="only records of this type (IMAGE, TEXT, ...)")
     similar.add_argument("--rights", metavar="URI", help="only records with this rights URI")
-    similar.add_argument("--namespace", help=namespace_help)
+    similar.add_argument("--namespace", help=NAMESPACE_HELP)
     similar.add_argument("--json", action="store_true", help="print JSON")
     similar.set_defaults(handler=_similar)
+
+
+def _add_find_duplicates(actions: Any) -> None:
+    find = actions.add_parser(
+        "find-duplicates",
+        help="group near-duplicate images among local files",
+        description="Decode every image file (skipping and reporting undecodable ones), "
+        "compute perceptual hashes and image embeddings, and print groups of near-duplicates "
+        "with the evidence of each pair. The canonical id of a group is its smallest path. "
+        "Exit status 0 even when files were skipped; 2 when a path does not exist.",
+    )
+    find.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files or folders")
+    find.add_argument(
+        "--recursive", action="store_true", help="also look into subfolders of the folders named"
+    )
+    find.add_argument(
+        "--method",
+        choices=METHODS,
+        default="combined",
+        help="evidence: hash or embedding alone, or either (combined; default). 'hash' loads "
+        "no model and is the fastest",
+    )
+    find.add_argument(
+        "--thresholds",
+        type=Path,
+        metavar="FILE",
+        help="thresholds TOML (default: config/near_duplicates.toml, tuned by bench/ml_quality.py)",
+    )
+    find.add_argument("--json", action="store_true", help="print a JSON report instead of text")
+    find.set_defaults(handler=_find_duplicates)
+
+
+def add_commands(commands: Any) -> None:
+    """Add the ``ml`` group to the top-level subparsers."""
+    ml = commands.add_parser(
+        "ml",
+        help="images, embeddings and near-duplicates",
+        description="Images, embeddings and near-duplicates: the embedding job and tools "
+        "around it. The encoder comes from HERITAGE_CLIP_MODEL, HERITAGE_CLIP_PRETRAINED, "
+        "HERITAGE_CLIP_WEIGHTS and HERITAGE_MODEL_CACHE; without CLIP weights it falls back to "
+        "an offline trained encoder (EfficientNet-Lite0 + all-MiniLM-L6-v2) and says so.",
+    )
+    actions = ml.add_subparsers(dest="action", required=True, metavar="ACTION")
+    _add_find_duplicates(actions)
+    _add_stage_commands(actions)
+    _add_similar(actions)

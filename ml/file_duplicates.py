@@ -1,13 +1,10 @@
-"""The ``heritage ml ...`` commands; heritage/cli.py calls ``add_ml_commands`` once.
+"""Near-duplicate images among local files (``heritage ml find-duplicates PATH...``).
 
-``heritage ml find-duplicates PATH...`` finds near-duplicate images among local files with the
-same hashes, encoder and detector as the embedding job, without any service.
+The same hashes, encoder and detector as the embedding job, without any service.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -20,7 +17,6 @@ from PIL import Image
 
 from heritage.ml.image_hashes import perceptual_hashes
 from heritage.ml.near_duplicates import (
-    METHODS,
     DuplicatePair,
     DuplicateThresholds,
     assign_canonical_ids,
@@ -29,7 +25,7 @@ from heritage.ml.near_duplicates import (
     load_thresholds,
 )
 
-log = logging.getLogger("heritage.ml.cli")
+log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".jp2", ".ppm"}
@@ -165,9 +161,11 @@ def find_duplicates_in_files(
     encoder = None
     batch_size = 64
     if method != "hash":
-        from heritage.ml.encoders import load_encoder, load_encoder_config
+        from heritage.ml.encoders import load_encoder
+        from heritage.ml_settings import load_encoder_config
+        from heritage.settings import load_settings
 
-        config = load_encoder_config()
+        config = load_encoder_config(load_settings())
         encoder = load_encoder(config)
         batch_size = config.batch_size
     thresholds = load_thresholds(thresholds_path, encoder.name if encoder else None)
@@ -216,63 +214,3 @@ def find_duplicates_in_files(
         canonical_ids=assign_canonical_ids(names, pairs, []),
         skipped=skipped,
     )
-
-
-def _find_duplicates(args: argparse.Namespace) -> int:
-    import os
-
-    try:
-        files = image_files(args.paths, args.recursive)
-        max_pixels = int(os.environ.get("HERITAGE_IMAGE_MAX_PIXELS") or DEFAULT_MAX_PIXELS)
-        report = find_duplicates_in_files(files, args.method, args.thresholds, max_pixels)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"heritage ml find-duplicates: {error}", file=sys.stderr)
-        return 2
-    if args.json:
-        print(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
-    else:
-        print(report.as_text())
-    return 0
-
-
-def add_ml_commands(subparsers: Any) -> None:
-    """Add the ``ml`` command group to the top-level subparsers of ``heritage``."""
-    ml = subparsers.add_parser(
-        "ml",
-        help="images, embeddings and near-duplicates",
-        description="Images, embeddings and near-duplicates: the embedding job and tools "
-        "around it. The encoder comes from HERITAGE_CLIP_MODEL, HERITAGE_CLIP_PRETRAINED, "
-        "HERITAGE_CLIP_WEIGHTS and HERITAGE_MODEL_CACHE; without CLIP weights it falls back to "
-        "an offline trained encoder (EfficientNet-Lite0 + all-MiniLM-L6-v2) and says so.",
-    )
-    actions = ml.add_subparsers(dest="action", required=True, metavar="ACTION")
-    find = actions.add_parser(
-        "find-duplicates",
-        help="group near-duplicate images among local files",
-        description="Decode every image file (skipping and reporting undecodable ones), "
-        "compute perceptual hashes and image embeddings, and print groups of near-duplicates "
-        "with the evidence of each pair. The canonical id of a group is its smallest path. "
-        "Exit status 0 even when files were skipped; 2 when a path does not exist.",
-    )
-    find.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files or folders")
-    find.add_argument(
-        "--recursive", action="store_true", help="also look into subfolders of the folders named"
-    )
-    find.add_argument(
-        "--method",
-        choices=METHODS,
-        default="combined",
-        help="evidence: hash or embedding alone, or either (combined; default). 'hash' loads "
-        "no model and is the fastest",
-    )
-    find.add_argument(
-        "--thresholds",
-        type=Path,
-        metavar="FILE",
-        help="thresholds TOML (default: config/near_duplicates.toml, tuned by bench/ml_quality.py)",
-    )
-    find.add_argument("--json", action="store_true", help="print a JSON report instead of text")
-    find.set_defaults(handler=_find_duplicates)
-    from heritage.ml.pipeline_commands import add_pipeline_commands
-
-    add_pipeline_commands(actions)

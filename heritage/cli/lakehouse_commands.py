@@ -1,0 +1,175 @@
+"""``heritage lakehouse run|reconcile|maintain|history``: the Spark stages and Delta tables.
+
+The runner and the table tools start Spark; they are imported by the command that runs
+them, so that `heritage --help` and the other commands do not load pyspark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from typing import Any
+
+from heritage.cli.common_options import (
+    add_namespace_option,
+    deployment_layout,
+    progress_bars_shown,
+)
+from heritage.lakehouse_layout import TABLE_NAMES, LakehouseLayout
+from heritage.settings import Settings, load_settings
+from heritage.stage_registry import stage_names
+
+
+def _run(args: argparse.Namespace) -> int:
+    from heritage import pipeline
+
+    settings = load_settings()
+    layout = deployment_layout(settings, args)
+    pipeline.prepare(settings, layout)
+    if args.continuous:
+        return _run_continuously(settings, layout, args)
+    report = pipeline.run_stages(
+        settings,
+        layout,
+        args.stage,
+        skip=args.skip,
+        progress=progress_bars_shown(),
+        on_stage=lambda run: print(run.render(), flush=True),
+    )
+    total = sum(run.seconds for run in report.runs)
+    idle = all(run.result.nothing_new for run in report.runs)
+    print(f"{len(report.runs)} stages in {total:.1f}s" + ("; nothing new" if idle else ""))
+    return 0
+
+
+def _run_continuously(settings: Settings, layout: LakehouseLayout, args: argparse.Namespace) -> int:
+    from heritage import pipeline
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    print(f"running continuously every {args.interval:g} s; Ctrl-C or SIGTERM stops")
+    only = None if args.stage == "all" else args.stage
+    pipeline.run_continuously(settings, layout, args.interval, stop, skip=args.skip, only=only)
+    return 0
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    from heritage.lakehouse_reconcile import reconcile_lakehouse
+
+    settings = load_settings()
+    report = reconcile_lakehouse(settings, deployment_layout(settings, args))
+    print(report.render())
+    return 0 if report.balanced else 1
+
+
+def _maintain(args: argparse.Namespace) -> int:
+    from heritage.pipeline import lakehouse_session
+    from heritage.spark_apps.table_maintenance import maintain_table
+
+    settings = load_settings()
+    spark = lakehouse_session(settings)
+    for name, path in deployment_layout(settings, args).tables().items():
+        result = maintain_table(spark, name, path, args.retention_hours)
+        print(
+            f"{name:<20} compacted {result.files_compacted} files into {result.files_added}; "
+            f"vacuumed files older than {args.retention_hours} h"
+        )
+    return 0
+
+
+def _history(args: argparse.Namespace) -> int:
+    from heritage.pipeline import lakehouse_session
+    from heritage.spark_apps.table_maintenance import table_history
+
+    settings = load_settings()
+    path = deployment_layout(settings, args).tables()[args.table]
+    for commit in table_history(lakehouse_session(settings), path, args.limit):
+        metrics: dict[str, str] = commit["operationMetrics"] or {}  # type: ignore[assignment]
+        shown = ", ".join(f"{k}={v}" for k, v in sorted(metrics.items()) if v not in ("0", None))
+        print(f"v{commit['version']:<5} {commit['timestamp']}  {commit['operation']:<18} {shown}")
+    return 0
+
+
+def _add_run(actions: Any) -> None:
+    run = actions.add_parser(
+        "run",
+        help="run stages once over all new input (availableNow)",
+        description="Run raw ingest, cleanse, ml (images, embeddings, duplicates), curate and "
+        "export once over whatever input is "
+        "new (Structured Streaming with an availableNow trigger; each stage is idempotent).",
+    )
+    run.add_argument(
+        "--stage",
+        choices=("all", *stage_names()),
+        default="all",
+        help="which stage (default: all)",
+    )
+    run.add_argument(
+        "--skip",
+        action="append",
+        choices=stage_names(),
+        default=[],
+        help="leave a stage out (repeatable; compose runs ml in its own service)",
+    )
+    run.add_argument(
+        "--continuous",
+        action="store_true",
+        help="keep running: raw and cleanse as processingTime streaming queries, curate and "
+        "export every --interval seconds (default: availableNow, once)",
+    )
+    run.add_argument(
+        "--interval", type=float, default=30.0, help="seconds between micro-batches (default 30)"
+    )
+    add_namespace_option(run)
+    run.add_argument(
+        "--topics-from",
+        metavar="NAMESPACE",
+        help="read the topics of another namespace (replay its input into this deployment)",
+    )
+    run.set_defaults(handler=_run)
+
+
+def _add_table_commands(actions: Any) -> None:
+    reconcile = actions.add_parser(
+        "reconcile",
+        help="check that every input ended in exactly one place (exit 1 if not)",
+        description="Per source: every record id in raw is cleansed, dead-lettered or deleted, "
+        "and PostgreSQL holds one row per cleansed record. Exits 1 when anything does not "
+        "reconcile, printing examples.",
+    )
+    add_namespace_option(reconcile)
+    reconcile.set_defaults(handler=_reconcile)
+    maintain = actions.add_parser(
+        "maintain",
+        help="OPTIMIZE and VACUUM every table (safe retention)",
+        description="Compact small files (OPTIMIZE) and remove files no longer referenced and "
+        "older than the retention (VACUUM). The retention cannot go below 168 hours.",
+    )
+    maintain.add_argument(
+        "--retention-hours", type=int, default=168, help="VACUUM retention (default/min 168)"
+    )
+    add_namespace_option(maintain)
+    maintain.set_defaults(handler=_maintain)
+    history = actions.add_parser(
+        "history",
+        help="the commits of one table: version, time, operation, metrics",
+        description="The Delta log of one table, newest first.",
+    )
+    history.add_argument("table", choices=TABLE_NAMES, help="which table")
+    history.add_argument("--limit", type=int, default=20, help="commits to show (default 20)")
+    add_namespace_option(history)
+    history.set_defaults(handler=_history)
+
+
+def add_commands(commands: Any) -> None:
+    """Add the ``lakehouse`` group to the top-level subparsers."""
+    lakehouse = commands.add_parser(
+        "lakehouse",
+        help="run the Spark stages (raw, cleanse, ml, curate, export)",
+        description="The Delta tables on the object store and their export to PostgreSQL.",
+    )
+    actions = lakehouse.add_subparsers(dest="action", required=True, metavar="ACTION")
+    _add_run(actions)
+    _add_table_commands(actions)

@@ -1,0 +1,76 @@
+"""The demo's terminal output: the stack on one line, a compact summary, the allow-list."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from heritage.demo import Check, StackReporter, send_logs_to, summary_lines, with_fetch_allowed
+from heritage.ml.demo_summary import DuplicateComparison
+from heritage.settings import load_settings
+
+
+def test_a_warm_stack_is_one_line() -> None:
+    shown: list[str] = []
+    reporter = StackReporter(shown.append)
+    for name in ("postgres", "minio", "kafka"):
+        reporter.report(f"{name}: already running")
+    reporter.report("init: bucket, topics, schema and roles in place")
+    assert shown == []
+    assert reporter.summary() == (
+        "stack: postgres, minio, kafka already running; bucket, topics, schema and roles in place"
+    )
+
+
+def test_a_starting_service_is_shown_as_it_starts() -> None:
+    shown: list[str] = []
+    reporter = StackReporter(shown.append)
+    reporter.report("generated credentials in /tmp/x/local.env")
+    reporter.report("postgres: already running")
+    reporter.report("kafka: starting")
+    reporter.report("kafka: ready")
+    reporter.report("init: done")
+    assert shown == ["stack: starting kafka ..."]
+    assert reporter.summary() == (
+        "stack: postgres already running; kafka started; "
+        "generated credentials in /tmp/x/local.env; done"
+    )
+
+
+def test_the_demo_image_server_joins_the_allow_list(tmp_path: Path) -> None:
+    alone = with_fetch_allowed(load_settings({"HERITAGE_STATE_DIR": str(tmp_path)}), "h:1")
+    assert alone.value("HERITAGE_IMAGE_FETCH_ALLOW") == "h:1"
+    trusted = load_settings(
+        {"HERITAGE_STATE_DIR": str(tmp_path), "HERITAGE_IMAGE_FETCH_ALLOW": "images.local:80"}
+    )
+    allowed = with_fetch_allowed(trusted, "127.0.0.1:18080")
+    assert allowed.value("HERITAGE_IMAGE_FETCH_ALLOW") == "images.local:80,127.0.0.1:18080"
+    assert trusted.value("HERITAGE_IMAGE_FETCH_ALLOW") == "images.local:80"
+
+
+def test_the_summary_marks_each_mismatch() -> None:
+    checks = [Check("raw messages", 1051, 1051), Check("dead letters", 49, 50)]
+    duplicates = DuplicateComparison(
+        groups_found=3, groups_expected=3, pairs_expected=4, pairs_recovered=4, wrongly_grouped=0
+    )
+    lines = summary_lines(checks, duplicates, {"raw": 2, "cleansed": 5})
+    assert lines[1].split() == ["raw", "messages", "1051", "1051", "ok"]
+    assert lines[2].split() == ["dead", "letters", "49", "50", "MISMATCH"]
+    assert lines[-1].split() == ["Delta", "versions", "raw", "v2,", "cleansed", "v5"]
+    assert len(lines) == 5
+
+
+def test_logs_go_to_the_file_not_the_terminal(tmp_path: Path) -> None:
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    try:
+        send_logs_to(tmp_path / "logs" / "demo.log")
+        logging.getLogger("heritage.test").warning("to the file")
+        for handler in root.handlers:
+            handler.flush()
+        assert "to the file" in (tmp_path / "logs" / "demo.log").read_text()
+    finally:
+        for handler in root.handlers:
+            handler.close()
+        root.handlers[:] = saved
+        logging.captureWarnings(False)
