@@ -175,7 +175,7 @@ def run_ml_stage(
     from heritage.ml.image_fetch import run_image_fetch
 
     config = config or load_ml_config(settings)
-    fetched = run_image_fetch(spark, settings, layout, progress=progress)
+    fetched = run_image_fetch(spark, settings, layout, progress=progress, config=config.fetch)
     embedded = run_embedding_job(
         spark,
         settings,

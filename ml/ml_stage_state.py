@@ -57,6 +57,7 @@ def encoder_fingerprint(config: EncoderConfig) -> str:
             config.clip_model,
             config.clip_pretrained,
             str(config.clip_weights_path or ""),
+            str(config.cache_dir or ""),
             config.allow_offline_fallback,
         ]
     )

@@ -6,6 +6,12 @@ each in a fresh process, one with ``HERITAGE_SPARK_MASTER=spark://...`` and one 
 ``local[2]``, each building its session exactly as the CLI does. The tables are compared by
 checksum, less the columns that differ between any two runs (times, Kafka positions and
 topic names, batch numbers). Running this file as a script is that fresh process.
+
+The ml stage is left out. It ran on the cluster and passed, but here the sample's image
+URLs answer nowhere, so it stores no image and embeds nothing: it spent 70 s on the cluster
+and 25 s locally (on the 2-core reference machine) to write no row the compared tables
+read, in a test that takes minutes already. Its cluster path is Spark reads and writes the
+other stages exercise too.
 """
 
 from __future__ import annotations
@@ -26,9 +32,13 @@ from pathlib import Path
 
 import pyspark
 import pytest
+from pyspark.sql import functions as F
+from pyspark.sql.types import TimestampType
 
 from heritage.lakehouse_layout import LakehouseLayout
-from heritage.settings import PROJECT_ROOT, Settings
+from heritage.lakehouse_namespaces import drop_namespace
+from heritage.pipeline import lakehouse_session, prepare, produce_sample, run_stages
+from heritage.settings import PROJECT_ROOT, Settings, load_settings
 
 pytestmark = pytest.mark.integration
 
@@ -168,7 +178,6 @@ def _run_stages_in_fresh_process(
             **env,
             "HERITAGE_SPARK_MASTER": master,
             "HERITAGE_QDRANT_PATH": str(qdrant_path),
-            "HERITAGE_ML_ENCODER": "tiny",
         },
         timeout=900,
     )
@@ -181,9 +190,6 @@ def _run_stages_in_fresh_process(
 def test_a_standalone_cluster_builds_the_same_tables_as_local_mode(
     live_settings: Settings, standalone_cluster: StandaloneCluster, tmp_path: Path
 ) -> None:
-    from heritage.lakehouse_namespaces import drop_namespace
-    from heritage.pipeline import prepare, produce_sample
-
     namespaces = {
         master: f"t{uuid.uuid4().hex[:10]}"
         for master in (standalone_cluster.master_url, "local[2]")
@@ -217,15 +223,10 @@ def table_checksum(rows_as_json: list[str]) -> str:
 
 
 def _run_and_checksum(namespace: str) -> dict[str, str]:
-    from pyspark.sql.types import TimestampType
-
-    from heritage.pipeline import lakehouse_session, run_stages
-    from heritage.settings import load_settings
-
     settings = load_settings()
     layout = LakehouseLayout.namespaced(settings, namespace)
     spark = lakehouse_session(settings)
-    report = run_stages(settings, layout, spark=spark)
+    report = run_stages(settings, layout, spark=spark, skip=("ml",))
     print(f"{settings.spark_master}:\n{report.render()}", file=sys.stderr)
     checksums = {}
     for table in COMPARED_TABLES:
@@ -236,7 +237,8 @@ def _run_and_checksum(namespace: str) -> dict[str, str]:
             if field.name not in RUN_DEPENDENT_COLUMNS
             and not isinstance(field.dataType, TimestampType)
         ]
-        checksums[table] = table_checksum(frame.select(*sorted(stable)).toJSON().collect())
+        rows = frame.select(F.to_json(F.struct(*sorted(stable))).alias("row")).collect()
+        checksums[table] = table_checksum([row["row"] for row in rows])
     spark.stop()
     return checksums
 

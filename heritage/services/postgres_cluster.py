@@ -1,4 +1,9 @@
-"""A PostgreSQL cluster in the project's state folder, from Debian's server binaries."""
+"""A PostgreSQL cluster in the project's state folder, from Debian's server binaries.
+
+Run as root, the server runs as the `postgres` user; when that user cannot enter the state
+folder (a checkout under /root, mode 0700), the cluster lives in
+/var/lib/heritage-postgres/<hash of the state folder> and ``.state/postgres`` links to it.
+"""
 
 from __future__ import annotations
 

@@ -21,14 +21,15 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def demo_images(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def demo_images(monkeypatch: pytest.MonkeyPatch, live_settings: Settings) -> Iterator[str]:
     """As `heritage demo` does: the sample's images from the local demo image server."""
     from heritage.ml.demo_image_server import serve_demo_images
 
     with serve_demo_images(0) as image_base:
-        monkeypatch.setenv(
-            "HERITAGE_IMAGE_FETCH_ALLOW", image_base.removeprefix("http://").rstrip("/")
-        )
+        allow = image_base.removeprefix("http://").rstrip("/")
+        monkeypatch.setenv("HERITAGE_IMAGE_FETCH_ALLOW", allow)
+        # The fetcher reads the settings' variables, which were read before this fixture.
+        monkeypatch.setitem(live_settings.environment, "HERITAGE_IMAGE_FETCH_ALLOW", allow)
         yield image_base
 
 
