@@ -7,12 +7,12 @@ without a restart. Review decisions are the one write, made as the curator role.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import streamlit as st
 
 from heritage.json_logging import configure_logging
+from heritage.settings import load_settings
 
 HERE = Path(__file__).resolve().parent
 
@@ -40,7 +40,7 @@ PAGES = [
 @st.cache_resource
 def _json_logs() -> bool:
     """Once per server process: structured logs on stderr (not under AppTest)."""
-    if os.environ.get("HERITAGE_DASHBOARD_JSON_LOGS"):
+    if load_settings().value("HERITAGE_DASHBOARD_JSON_LOGS"):
         configure_logging()
         return True
     return False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import suppress
 
-from kafka import KafkaAdminClient
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
@@ -40,7 +40,6 @@ def topic_end_offsets(
     settings: Settings, topics: list[str], client_id: str = "heritage"
 ) -> dict[str, dict[int, int]]:
     """End offset per partition of each topic that exists; raises when Kafka is unreachable."""
-    from kafka import KafkaConsumer, TopicPartition
 
     consumer = KafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers.split(","),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from kafka import KafkaAdminClient
+from minio.deleteobjects import DeleteObject
+
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.object_store import object_store_client
 from heritage.postgres_db import connect
@@ -10,8 +13,6 @@ from heritage.settings import Settings
 
 def drop_namespace(settings: Settings, layout: LakehouseLayout) -> None:
     """Delete the namespace's objects, topics and database. Never the product's own."""
-    from kafka import KafkaAdminClient
-    from minio.deleteobjects import DeleteObject
 
     client = object_store_client(settings)
     if layout == LakehouseLayout.default(settings) or "/ns/" not in layout.table_root:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 
+# topic -> partition (as text, JSON keys) -> next offset to ingest
+from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
@@ -17,7 +19,6 @@ from heritage.lakehouse_layout import LakehouseLayout
 from heritage.postgres_db import connect
 from heritage.settings import Settings
 
-# topic -> partition (as text, JSON keys) -> next offset to ingest
 KafkaOffsets = dict[str, dict[str, int]]
 
 _INSERT_RUN = (
@@ -28,7 +29,6 @@ _INSERT_RUN = (
 
 def ingested_kafka_offsets(spark: SparkSession, layout: LakehouseLayout) -> KafkaOffsets:
     """Next offset per topic partition over the raw tables (max offset seen + 1)."""
-    from delta.tables import DeltaTable
 
     offsets: KafkaOffsets = {}
     for table in (layout.raw_records, layout.raw_annotations, layout.raw_dead_letters):

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 Key = tuple[Any, ...]
@@ -53,7 +55,6 @@ def removal_rows(
 ) -> DataFrame:
     """Rows of ``schema`` carrying only the given keys (other columns null) and ``_remove``
     true, to union with upserts in one MERGE source."""
-    from pyspark.sql import functions as F
 
     key_schema = StructType([f for f in schema.fields if f.name in key_columns])
     frame = spark.createDataFrame([tuple(k) for k in keys], key_schema)
@@ -75,8 +76,6 @@ def sync_table(
 ) -> SyncResult:
     """MERGE only the changed rows of ``desired`` into the table at ``path``, deleting rows
     whose key is no longer desired; no change, no commit."""
-    from delta.tables import DeltaTable
-    from pyspark.sql import functions as F
 
     names = [f.name for f in schema.fields]
     current = spark.read.format("delta").load(path).select(*names).collect()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
@@ -64,7 +65,6 @@ def compare_with_manifest(
 
 def image_counts(spark: SparkSession, layout: LakehouseLayout) -> dict[str, int]:
     """Rows of ml/images per status ('stored', 'failed')."""
-    from delta.tables import DeltaTable
 
     if not DeltaTable.isDeltaTable(spark, layout.ml_images):
         return {"stored": 0, "failed": 0}
@@ -73,7 +73,6 @@ def image_counts(spark: SparkSession, layout: LakehouseLayout) -> dict[str, int]
 
 
 def canonical_ids(spark: SparkSession, layout: LakehouseLayout) -> dict[str, str]:
-    from delta.tables import DeltaTable
 
     if not DeltaTable.isDeltaTable(spark, layout.canonical_ids):
         return {}

@@ -36,10 +36,13 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin
 
+from delta.tables import DeltaTable
 from PIL import Image
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from tqdm import tqdm
 
+from heritage.delta_tables import ensure_delta_table
 from heritage.http_policy import (
     CircuitBreaker,
     CircuitOpen,
@@ -49,6 +52,7 @@ from heritage.http_policy import (
     retry_after_seconds,
 )
 from heritage.lakehouse_layout import LakehouseLayout
+from heritage.ml.delta_sync import removal_rows
 from heritage.ml.image_url_policy import (
     FetchTarget,
     ImageUrlRefused,
@@ -57,8 +61,10 @@ from heritage.ml.image_url_policy import (
     fetch_target,
     load_url_policy,
 )
+from heritage.object_store import object_store_client
 from heritage.settings import Settings
 from heritage.source_settings import ImageFetchConfig, load_image_fetch_config
+from heritage.table_schemas import ML_IMAGES
 
 log = logging.getLogger(__name__)
 
@@ -483,9 +489,6 @@ def fetch_and_store(
     progress: bool = False,
 ) -> list[dict[str, Any]]:
     """Fetch every pending image concurrently and store the stored ones; one row each."""
-    from tqdm import tqdm
-
-    from heritage.object_store import object_store_client
 
     client = object_store_client(settings)
 
@@ -532,11 +535,6 @@ def run_image_fetch(
     retry_failed_now: bool = False,
 ) -> FetchSummary:
     """Fetch the images that need it and MERGE one row per record into ``ml/images``."""
-    from delta.tables import DeltaTable
-
-    from heritage.delta_tables import ensure_delta_table
-    from heritage.ml.delta_sync import removal_rows
-    from heritage.table_schemas import ML_IMAGES
 
     config = config or load_image_fetch_config(settings)
     policy = policy or load_url_policy(settings.environment)

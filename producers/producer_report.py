@@ -80,13 +80,13 @@ class ProducerReport:
 
 def shown_path(path: Path | str, base: Path | None = None) -> str:
     """``path`` relative to ``base`` (the working directory) when it lies below it, so a
-    line names the file the way the user passed it; otherwise as it is."""
+    line names the file the way the user passed it; otherwise as it is. Either may have
+    been reached through a symbolic link, so the resolved paths are compared too."""
     candidate = Path(path)
     if base is not None and candidate.is_absolute():
-        try:
-            return str(candidate.relative_to(base))
-        except ValueError:
-            pass
+        for inside, root in ((candidate, base), (candidate.resolve(), base.resolve())):
+            if inside.is_relative_to(root):
+                return str(inside.relative_to(root))
     return str(candidate)
 
 

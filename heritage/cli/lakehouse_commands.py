@@ -22,11 +22,14 @@ from heritage.stage_registry import stage_names
 
 
 def _run(args: argparse.Namespace) -> int:
+    # pyspark takes a while to import: only for the commands that run stages.
     from heritage import pipeline
+    from heritage.spark_session import spark_log_file
 
     settings = load_settings()
     layout = deployment_layout(settings, args)
     pipeline.prepare(settings, layout)
+    print(f"logs: Spark and the JVM in {spark_log_file(settings)}", flush=True)
     if args.continuous:
         return _run_continuously(settings, layout, args)
     report = pipeline.run_stages(

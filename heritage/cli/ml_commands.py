@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -19,6 +18,7 @@ from heritage.cli.common_options import deployment_layout
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.ml.near_duplicates import METHODS
 from heritage.settings import Settings, load_settings
+from heritage.source_settings import load_image_fetch_config
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -121,15 +121,11 @@ def _similar(args: argparse.Namespace) -> int:
 
 
 def _find_duplicates(args: argparse.Namespace) -> int:
-    from heritage.ml.file_duplicates import (
-        DEFAULT_MAX_PIXELS,
-        find_duplicates_in_files,
-        image_files,
-    )
+    from heritage.ml.file_duplicates import find_duplicates_in_files, image_files
 
     try:
         files = image_files(args.paths, args.recursive)
-        max_pixels = int(os.environ.get("HERITAGE_IMAGE_MAX_PIXELS") or DEFAULT_MAX_PIXELS)
+        max_pixels = load_image_fetch_config(load_settings()).max_pixels
         report = find_duplicates_in_files(files, args.method, args.thresholds, max_pixels)
     except (FileNotFoundError, ValueError) as error:
         print(f"heritage ml find-duplicates: {error}", file=sys.stderr)

@@ -9,6 +9,9 @@ import subprocess
 import uuid
 from pathlib import Path
 
+from kafka import KafkaAdminClient
+from kafka.errors import KafkaError
+
 from heritage.services import processes
 from heritage.services.health import ServiceHealth, port_open, split_host_port
 from heritage.settings import PROJECT_ROOT, Settings
@@ -126,8 +129,6 @@ def start(settings: Settings) -> None:
 
 
 def _broker_answers(settings: Settings) -> bool:
-    from kafka import KafkaAdminClient
-    from kafka.errors import KafkaError
 
     # A closed port answers at once; kafka-python would retry for half a minute and log
     # every attempt.

@@ -11,6 +11,9 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from heritage.kafka_topics import ensure_topics
+from heritage.object_store import ensure_bucket
+from heritage.postgres_db import apply_schema
 from heritage.services import (
     kafka_broker,
     minio_server,
@@ -73,9 +76,6 @@ def up(settings: Settings | None = None, report: Callable[[str], None] = print) 
 
 def initialise(settings: Settings) -> None:
     """Idempotent one-shot init: bucket, topics, schema, roles."""
-    from heritage.kafka_topics import ensure_topics
-    from heritage.object_store import ensure_bucket
-    from heritage.postgres_db import apply_schema
 
     ensure_bucket(settings)
     ensure_topics(settings)

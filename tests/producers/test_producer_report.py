@@ -27,6 +27,7 @@ from heritage.producers.producer_report import (
     oai_report,
     rejection_line,
     sample_report,
+    shown_path,
 )
 from heritage.producers.simulators.annotation_simulator import AnnotationRunResult
 
@@ -289,3 +290,15 @@ def test_invalid_records_given_as_id_and_reasons_pairs_are_listed() -> None:
             "(published, invalid)",
         ),
     )
+
+
+def test_a_file_below_a_linked_base_is_shown_relative_to_it(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    (real / "drops").mkdir(parents=True)
+    linked = tmp_path / "linked"
+    linked.symlink_to(real)
+    dropped = (linked / "drops" / "a.xml").resolve()
+
+    assert shown_path(dropped, base=linked) == "drops/a.xml"
+    assert shown_path(linked / "drops" / "a.xml", base=real) == "drops/a.xml"
+    assert shown_path(tmp_path / "elsewhere.xml", base=real) == str(tmp_path / "elsewhere.xml")
