@@ -24,7 +24,12 @@ from heritage.cli import (
     validate_command,
 )
 from heritage.cli.common_options import Handler
-from heritage.json_logging import LOG_FORMAT_CHOICES, configure_logging, correlation_scope
+from heritage.json_logging import (
+    LOG_FORMAT_CHOICES,
+    configure_logging,
+    correlation_scope,
+    is_terminal,
+)
 from heritage.services.processes import ServiceError
 
 log = logging.getLogger("heritage.cli")
@@ -52,7 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
         "Logs go to stderr, each line with the run's correlation_id: human lines on a "
         "terminal, JSON lines otherwise (see --log-format).",
     )
-    parser.add_argument("--log-level", default="INFO", help="log level (default: INFO)")
+    parser.add_argument(
+        "--log-level",
+        help="log level (default: WARNING on a terminal, where each command prints its own "
+        "progress and summary; INFO otherwise, for log collectors)",
+    )
     parser.add_argument(
         "--log-format",
         choices=LOG_FORMAT_CHOICES,
@@ -67,13 +76,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def default_log_level() -> str:
+    return "WARNING" if is_terminal(sys.stderr) else "INFO"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, passthrough = parser.parse_known_args(argv)
     if passthrough and not getattr(args, "takes_passthrough", False):
         parser.error(f"unrecognized arguments: {' '.join(passthrough)}")
     args.passthrough = passthrough
-    configure_logging(args.log_level, args.log_format)
+    configure_logging(args.log_level or default_log_level(), args.log_format)
     handler: Handler = args.handler
     with correlation_scope() as correlation_id:
         log.debug("command started", extra={"command": args.command})
