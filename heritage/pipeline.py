@@ -63,10 +63,6 @@ class StageRun:
 class StageReport:
     runs: list[StageRun] = field(default_factory=list)
 
-    @property
-    def timings(self) -> list[StageRun]:
-        return self.runs
-
     def render(self) -> str:
         return "\n".join(run.render() for run in self.runs)
 

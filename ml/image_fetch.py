@@ -53,6 +53,7 @@ from heritage.http_policy import (
 )
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.ml.delta_sync import removal_rows
+from heritage.ml.image_retry import retry_due_at
 from heritage.ml.image_url_policy import (
     FetchTarget,
     ImageUrlRefused,
@@ -417,11 +418,8 @@ def filter_images_to_fetch(
         F.col("attempts").alias("_attempts"),
         F.col("last_attempt_at").alias("_last"),
     )
-    wait = F.least(
-        F.lit(float(retry_cap_s)),
-        F.lit(float(retry_after_s)) * F.pow(F.lit(2.0), F.col("_attempts") - 1),
-    )
-    due = F.unix_timestamp("_last") + wait <= F.lit(float(now_epoch_s))
+    due_at = retry_due_at(F.col("_attempts"), F.col("_last"), retry_after_s, retry_cap_s)
+    due = due_at <= F.lit(float(now_epoch_s))
     joined = current.join(known, F.col("record_id") == F.col("_id"), how="left")
     return joined.filter(
         F.col("_id").isNull()

@@ -24,6 +24,7 @@ from heritage.ml.duplicate_stage import (
     read_thresholds_fingerprint,
     run_duplicate_stage,
 )
+from heritage.ml.image_retry import retry_due_at
 from heritage.ml.ml_stage_state import (
     STATE_NAME,
     MlInputs,
@@ -95,12 +96,9 @@ def load_ml_config(settings: Settings) -> MlConfig:
 def with_next_retry_at(images: DataFrame, retry_after_s: float, retry_cap_s: float) -> DataFrame:
     """One row, ``next_retry_at``: the Unix time the earliest failed image is due again
     (the fetch's backoff: ``retry_after_s * 2^(attempts-1)``, capped); null: no failure."""
-    wait = F.least(
-        F.lit(float(retry_cap_s)),
-        F.lit(float(retry_after_s)) * F.pow(F.lit(2.0), F.col("attempts") - 1),
-    )
+    due_at = retry_due_at(F.col("attempts"), F.col("last_attempt_at"), retry_after_s, retry_cap_s)
     return images.filter(F.col("status") == "failed").agg(
-        F.min(F.unix_timestamp("last_attempt_at") + wait).cast("double").alias("next_retry_at")
+        F.min(due_at).cast("double").alias("next_retry_at")
     )
 
 
