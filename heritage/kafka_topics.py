@@ -13,6 +13,8 @@ from heritage.settings import Settings
 RECORDS_TOPIC = "heritage.records"
 ANNOTATIONS_TOPIC = "heritage.annotations"
 DEAD_LETTER_TOPIC = "heritage.dlq"
+# The steps of the submission-package workflow, published after their Delta commit.
+INGEST_EVENTS_TOPIC = "heritage.ingest_events"
 
 PIPELINE_TOPICS = (RECORDS_TOPIC, ANNOTATIONS_TOPIC, DEAD_LETTER_TOPIC)
 PARTITIONS = 4

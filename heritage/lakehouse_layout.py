@@ -10,7 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from heritage.kafka_topics import ANNOTATIONS_TOPIC, DEAD_LETTER_TOPIC, RECORDS_TOPIC
+from heritage.kafka_topics import (
+    ANNOTATIONS_TOPIC,
+    DEAD_LETTER_TOPIC,
+    INGEST_EVENTS_TOPIC,
+    RECORDS_TOPIC,
+)
 from heritage.settings import Settings
 
 # Short table names (as the CLI takes them) -> the LakehouseLayout property of each path.
@@ -26,13 +31,14 @@ _TABLE_ATTRIBUTES = {
 }
 TABLE_NAMES = tuple(_TABLE_ATTRIBUTES)
 
-PRODUCER_SOURCES = ("sample", "europeana", "lido", "csv", "oai", "annotations")
+PRODUCER_SOURCES = ("sample", "europeana", "lido", "csv", "oai", "annotations", "package")
 # Producers with a ledger file of their own (the others share published.sqlite); the names
 # are those earlier releases wrote, so a rerun still finds what it already published.
 _OWN_LEDGER_FILES = {
     "lido": "lido.sqlite",
     "csv": "csv.sqlite",
     "annotations": "annotations.sqlite",
+    "package": "packages.sqlite",
 }
 # Producers whose resume state sits in a subfolder of the producer state folder.
 _STATE_SUBFOLDERS = {"europeana": "europeana"}
@@ -136,6 +142,31 @@ class LakehouseLayout:
         """Object-key prefix (in the settings' bucket) of original images and thumbnails."""
         bucket_root = self.table_root.removeprefix("s3a://").partition("/")[2]
         return f"{bucket_root}/images" if bucket_root else "images"
+
+    @property
+    def ingest_events(self) -> str:
+        """Append-only: every step of every submission-package workflow (the package store's
+        commit log: a version exists once its storing event is committed)."""
+        return f"{self.table_root}/audit/ingest_events"
+
+    @property
+    def ingest_events_topic(self) -> str:
+        """Where the ingest events are published after their commit."""
+        namespace = self.table_root.partition("/ns/")[2]
+        return f"{INGEST_EVENTS_TOPIC}.{namespace}" if namespace else INGEST_EVENTS_TOPIC
+
+    @property
+    def package_prefix(self) -> str:
+        """Object-key prefix (in the settings' bucket) of the package store: ``blobs/sha256/``
+        (content-addressed files) and ``quarantine/<workflow_id>/``."""
+        bucket_root = self.table_root.removeprefix("s3a://").partition("/")[2]
+        return f"{bucket_root}/packages" if bucket_root else "packages"
+
+    @property
+    def submissions_prefix(self) -> str:
+        """Object-key prefix (in the settings' bucket) that ``heritage ingest watch`` polls."""
+        bucket_root = self.table_root.removeprefix("s3a://").partition("/")[2]
+        return f"{bucket_root}/submissions" if bucket_root else "submissions"
 
     @property
     def qdrant_collection(self) -> str:

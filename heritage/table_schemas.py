@@ -244,3 +244,34 @@ ML_SIMILAR_OBJECTS = StructType(
         StructField("score", FloatType(), nullable=False),
     ]
 )
+
+# audit/ingest_events: append-only, one row per step of a submission package's workflow
+# (PREMIS event types). One Delta commit per workflow writes all of its events; the storing
+# event of a stored version carries the version's manifest (its metadata and files, JSON), so
+# that commit is the version's only point of visibility.
+INGEST_EVENTS = StructType(
+    [
+        # uuid5 of workflow_id + step + file path: a rerun of the same commit writes the same ids.
+        StructField("event_id", StringType(), nullable=False),
+        # uuid4 per invocation of the workflow on one package.
+        StructField("workflow_id", StringType(), nullable=False),
+        StructField("package_id", StringType(), nullable=False),
+        # The version stored (or found identical, or superseded); null when none is stored.
+        StructField("package_version", IntegerType()),
+        # The workflow step (unpack, bag_validation, ...) and its PREMIS event type.
+        StructField("step", StringType(), nullable=False),
+        StructField("event_type", StringType(), nullable=False),
+        # Path of the file inside the package; null for package-level events.
+        StructField("file_path", StringType()),
+        StructField("outcome", StringType(), nullable=False),  # success | failure | warning
+        StructField("detail", StringType()),
+        StructField("tool", StringType()),
+        StructField("tool_version", StringType()),
+        StructField("started_at", TimestampType(), nullable=False),
+        StructField("ended_at", TimestampType(), nullable=False),
+        # The submitted file, folder or object key, as given.
+        StructField("submission", StringType(), nullable=False),
+        # JSON manifest of the version (metadata, files, diff) on the storing event only.
+        StructField("manifest", StringType()),
+    ]
+)

@@ -149,4 +149,17 @@ else
   run_step chromium "installing Debian's chromium and chromium-driver with apt-get" installed \
     install_chromium
 fi
+install_clamav() {
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
+    clamav clamav-testfiles
+}
+# The virus scan of submission packages; signatures come from the deployment (freshclam in
+# compose), the tests write their own.
+if command -v clamscan >/dev/null && [ -d /usr/share/clamav-testfiles ]; then
+  say clamav "ok ($(clamscan -V 2>/dev/null | cut -d/ -f1))"
+else
+  run_step clamav "installing Debian's clamav and clamav-testfiles with apt-get" installed \
+    install_clamav
+fi
 say done "everything in place"
