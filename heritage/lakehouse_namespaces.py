@@ -29,7 +29,8 @@ def drop_namespace(settings: Settings, layout: LakehouseLayout) -> None:
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     try:
         existing = set(admin.list_topics())
-        doomed = [t for t in (layout.records_topic, layout.annotations_topic) if t in existing]
+        topics = (layout.records_topic, layout.annotations_topic, layout.ingest_events_topic)
+        doomed = [t for t in topics if t in existing]
         if doomed:
             admin.delete_topics(doomed)
     finally:
