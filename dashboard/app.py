@@ -33,6 +33,12 @@ PAGES = [
         icon=":material/monitoring:",
         url_path="pipeline",
     ),
+    st.Page(
+        str(HERE / "packages_page.py"),
+        title="Packages",
+        icon=":material/inventory_2:",
+        url_path="packages",
+    ),
     st.Page(str(HERE / "sql_page.py"), title="SQL", icon=":material/code:", url_path="sql"),
 ]
 

@@ -1,5 +1,6 @@
-"""Typed configuration of the sources the pipeline fetches from over HTTP: the Europeana
-Search API, OAI-PMH repositories and providers' image URLs.
+"""Typed configuration of the sources the pipeline fetches from over HTTP (the Europeana
+Search API, OAI-PMH repositories and providers' image URLs) and of the virus scanner that
+checks every file of a submission package.
 
 Each ``load_*`` reads the settings' variables (environment > ``.state/local.env`` >
 defaults, see :mod:`heritage.settings`); a stage adapter gets them with
@@ -13,6 +14,7 @@ defaults, see :mod:`heritage.settings`); a stage adapter gets them with
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from heritage.env_values import env_number
 from heritage.http_policy import HttpPolicy
@@ -231,4 +233,59 @@ def load_image_fetch_config(settings: Settings) -> ImageFetchConfig:
         retry_cap_s=number("retry_cap_s", defaults.retry_cap_s),
         thumbnail_px=int(number("thumbnail_px", defaults.thumbnail_px)),
         http=replace(http, max_attempts=max(1, retries + 1)),
+    )
+
+
+# --- virus scanner --------------------------------------------------------------------------
+
+CLAMAV_MODES = ("clamscan", "clamd")
+# Where Debian's clamav-daemon listens (LocalSocket in /etc/clamav/clamd.conf).
+DEFAULT_CLAMD_SOCKET = "/run/clamav/clamd.ctl"
+
+
+@dataclass(frozen=True)
+class ClamavConfig:
+    """How submission packages are scanned; every field has an ``HERITAGE_CLAMAV_*`` variable."""
+
+    # Folder of the signature databases (HERITAGE_CLAMAV_DB): a freshclam-maintained one in
+    # production, the project's test signatures in tests and on the local stack.
+    database_dir: Path
+    # "clamscan" runs one process per batch (it loads the database each time); "clamd"
+    # streams files to a running daemon that keeps it loaded (HERITAGE_CLAMAV_MODE).
+    mode: str = "clamscan"
+    # The daemon's socket: a Unix socket path or host:port (HERITAGE_CLAMD_SOCKET).
+    clamd_socket: str = DEFAULT_CLAMD_SOCKET
+    # Files (and archive members) larger than this are reported over_limit, never passed
+    # unscanned (HERITAGE_CLAMAV_MAX_FILESIZE_MB); master TIFFs exceed ClamAV's 100 MB default.
+    # ClamAV scans nothing over 2 GiB whatever this says.
+    max_filesize_mb: float = 400.0
+    # Most data scanned per file, archive contents included (HERITAGE_CLAMAV_MAX_SCANSIZE_MB).
+    max_scansize_mb: float = 1000.0
+    # Seconds one batch may take before every file in it is reported as an error
+    # (HERITAGE_CLAMAV_TIMEOUT_S); loading the official databases alone takes tens of seconds.
+    timeout_s: float = 1800.0
+
+    def __post_init__(self) -> None:
+        if self.mode not in CLAMAV_MODES:
+            raise ValueError(
+                f"setting HERITAGE_CLAMAV_MODE={self.mode!r}: use one of {', '.join(CLAMAV_MODES)}"
+            )
+        for name in ("max_filesize_mb", "max_scansize_mb", "timeout_s"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"ClamAV {name} must be > 0, got {getattr(self, name)}")
+
+
+def load_clamav_settings(settings: Settings) -> ClamavConfig:
+    defaults = ClamavConfig(database_dir=settings.state_dir / "clamav")
+    return ClamavConfig(
+        database_dir=Path(settings.value("HERITAGE_CLAMAV_DB", str(defaults.database_dir))),
+        mode=settings.value("HERITAGE_CLAMAV_MODE", defaults.mode).strip().lower(),
+        clamd_socket=settings.value("HERITAGE_CLAMD_SOCKET", defaults.clamd_socket),
+        max_filesize_mb=_number(
+            settings, "HERITAGE_CLAMAV_MAX_FILESIZE_MB", defaults.max_filesize_mb
+        ),
+        max_scansize_mb=_number(
+            settings, "HERITAGE_CLAMAV_MAX_SCANSIZE_MB", defaults.max_scansize_mb
+        ),
+        timeout_s=_number(settings, "HERITAGE_CLAMAV_TIMEOUT_S", defaults.timeout_s),
     )

@@ -29,6 +29,7 @@ from heritage.settings import Settings
 from heritage.spark_apps.export_spec import ExportSpec
 from heritage.spark_apps.ml_export import ml_export_specs
 from heritage.spark_apps.objects_export import objects_spec
+from heritage.spark_apps.package_export import package_events_spec
 
 log = logging.getLogger(__name__)
 
@@ -276,13 +277,20 @@ def export_specs(layout: LakehouseLayout) -> tuple[ExportSpec, ...]:
             " FROM export_staging ON CONFLICT (dead_letter_id) DO NOTHING",
         ),
     )
-    return objects, annotations, rejections, *ml_export_specs(layout)
+    return (
+        objects,
+        annotations,
+        rejections,
+        *ml_export_specs(layout),
+        package_events_spec(layout),
+    )
 
 
 def run_postgres_export(
     spark: SparkSession, settings: Settings, layout: LakehouseLayout
 ) -> ExportResult:
-    """Export curated records, annotations and rejections; returns the records' export."""
+    """Export curated records, annotations, rejections, the ML tables and the ingest
+    events; returns the records' export."""
     results = [
         export_table(spark, settings, layout.pg_database, spec) for spec in export_specs(layout)
     ]

@@ -244,3 +244,153 @@ CREATE INDEX IF NOT EXISTS objects_annotated_idx ON heritage.objects (record_id)
   WHERE annotation_count > 0;
 CREATE INDEX IF NOT EXISTS objects_duplicate_members_idx ON heritage.objects (canonical_id)
   WHERE canonical_id <> record_id;
+
+-- ---------------------------------------------------------------------------------------
+-- Submission packages. Written only by the export of audit/ingest_events (append-only: every
+-- row is inserted once and never changed; a replayed export inserts nothing twice).
+-- ---------------------------------------------------------------------------------------
+-- The text as jsonb, or null when it is not valid JSON: one malformed manifest must not stop
+-- every later export (its event is still exported, with the text as written).
+CREATE OR REPLACE FUNCTION heritage.jsonb_or_null(document text)
+RETURNS jsonb LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+  RETURN document::jsonb;
+EXCEPTION WHEN invalid_text_representation THEN
+  RETURN NULL;
+END
+$$;
+
+-- Every step of every package workflow (one row per step, per file for per-file steps).
+CREATE TABLE IF NOT EXISTS heritage.ingest_events (
+    event_id         text PRIMARY KEY,
+    workflow_id      text NOT NULL,
+    package_id       text NOT NULL,
+    package_version  integer,
+    step             text NOT NULL,
+    event_type       text NOT NULL,   -- PREMIS eventType
+    file_path        text,
+    outcome          text NOT NULL,   -- success | failure | warning
+    detail           text,
+    tool             text,
+    tool_version     text,
+    started_at       timestamptz NOT NULL,
+    ended_at         timestamptz NOT NULL,
+    submission       text NOT NULL,
+    manifest         text             -- the storing event's JSON manifest, as written
+);
+CREATE INDEX IF NOT EXISTS ingest_events_workflow_idx ON heritage.ingest_events (workflow_id);
+CREATE INDEX IF NOT EXISTS ingest_events_package_idx ON heritage.ingest_events (package_id);
+
+-- One row per stored package version, from its storing event's manifest.
+CREATE TABLE IF NOT EXISTS heritage.packages (
+    package_id   text NOT NULL,
+    version      integer NOT NULL,
+    workflow_id  text NOT NULL,
+    record_id    text,
+    title        text,             -- the first title of the metadata
+    fingerprint  text NOT NULL,    -- sha256 of the sorted (path, sha256) list
+    submission   text,
+    file_count   integer NOT NULL,
+    total_bytes  bigint NOT NULL,
+    stored_at    timestamptz NOT NULL,
+    metadata     jsonb NOT NULL DEFAULT '{}'::jsonb,
+    diff         jsonb,            -- null for version 1
+    PRIMARY KEY (package_id, version)
+);
+
+-- One row per file of a stored package version.
+CREATE TABLE IF NOT EXISTS heritage.package_files (
+    package_id          text NOT NULL,
+    version             integer NOT NULL,
+    path                text NOT NULL,
+    original_path       text,
+    sha256              text NOT NULL,
+    size                bigint NOT NULL,
+    blob_key            text,
+    container           boolean NOT NULL DEFAULT false,
+    puid                text,
+    format_name         text,
+    mime                text,
+    checksum_status     text,
+    supplied_checksums  jsonb,
+    virus_verdict       text,
+    virus_signature     text,
+    PRIMARY KEY (package_id, version, path)
+);
+CREATE INDEX IF NOT EXISTS package_files_sha256_idx ON heritage.package_files (sha256);
+
+CREATE OR REPLACE VIEW analytics.ingest_events AS
+SELECT event_id, workflow_id, package_id, package_version, step, event_type, file_path,
+       outcome, detail, tool, tool_version, started_at, ended_at, submission, manifest
+FROM heritage.ingest_events;
+COMMENT ON VIEW analytics.ingest_events IS
+  'Every step of every submission-package workflow (PREMIS events): one row per step, and per file for per-file steps.';
+COMMENT ON COLUMN analytics.ingest_events.step IS 'unpack, filename_change, bag_validation, mets_parsing, resubmission_check, digest, fixity, format, virus_scan, store or quarantine';
+COMMENT ON COLUMN analytics.ingest_events.package_version IS 'The version stored (or found identical); null when none';
+COMMENT ON COLUMN analytics.ingest_events.manifest IS 'JSON manifest of the version (metadata, files, diff), on the storing event only';
+
+-- One row per workflow: how it ended. A workflow commits all of its events at once.
+CREATE OR REPLACE VIEW analytics.package_workflows AS
+SELECT workflow_id,
+       max(package_id) AS package_id,
+       max(submission) AS submission,
+       CASE WHEN bool_or(step = 'quarantine') THEN 'quarantined'
+            WHEN bool_or(step = 'store' AND outcome = 'success') THEN 'stored'
+            WHEN bool_or(step = 'resubmission_check' AND detail LIKE 'duplicate%') THEN 'duplicate'
+            ELSE 'incomplete' END AS status,
+       max(package_version) AS package_version,
+       (array_agg(detail ORDER BY ended_at DESC) FILTER (WHERE step = 'quarantine'))[1]
+         AS quarantine_reason,
+       array_agg(DISTINCT step) FILTER (WHERE outcome = 'failure' AND step <> 'quarantine')
+         AS failed_steps,
+       count(*) AS events,
+       count(*) FILTER (WHERE outcome = 'failure') AS failures,
+       count(*) FILTER (WHERE outcome = 'warning') AS warnings,
+       min(started_at) AS started_at,
+       max(ended_at) AS ended_at
+FROM heritage.ingest_events
+GROUP BY workflow_id;
+COMMENT ON VIEW analytics.package_workflows IS
+  'One row per package workflow (one submission processed once): stored, duplicate (identical to a stored version), quarantined or incomplete.';
+COMMENT ON COLUMN analytics.package_workflows.package_version IS 'The version stored, or the stored version found identical (duplicate)';
+
+CREATE OR REPLACE VIEW analytics.packages AS
+WITH latest_workflow AS (
+  SELECT DISTINCT ON (package_id) package_id, workflow_id, status
+  FROM analytics.package_workflows
+  ORDER BY package_id, ended_at DESC, workflow_id
+)
+SELECT p.package_id, p.version,
+       p.version = max(p.version) OVER (PARTITION BY p.package_id) AS is_latest,
+       w.status, p.title, p.record_id, p.submission, p.workflow_id, p.fingerprint,
+       p.file_count, p.total_bytes, p.stored_at, p.metadata, p.diff,
+       w.workflow_id AS latest_workflow_id
+FROM heritage.packages p
+LEFT JOIN latest_workflow w ON w.package_id = p.package_id;
+COMMENT ON VIEW analytics.packages IS
+  'One row per stored package version. status (stored, duplicate, quarantined; incomplete for a workflow that recorded none of these) is the package''s: how its latest workflow ended.';
+COMMENT ON COLUMN analytics.packages.is_latest IS 'Whether this is the newest stored version of the package';
+COMMENT ON COLUMN analytics.packages.metadata IS 'title, identifiers, names, dates, languages, rights (arrays), metadata_source (mets, bag-info or none), objid';
+COMMENT ON COLUMN analytics.packages.diff IS 'Against the previous version: {"added", "removed", "changed", "metadata_changed"}; null for version 1';
+COMMENT ON COLUMN analytics.packages.fingerprint IS 'sha256 of the sorted (path, sha256) list: equal fingerprints, equal content';
+
+CREATE OR REPLACE VIEW analytics.package_files AS
+SELECT f.package_id, f.version, f.version = p.latest AS is_latest, f.path, f.original_path,
+       f.sha256, f.size, f.blob_key, f.container, f.puid, f.format_name, f.mime,
+       f.checksum_status, f.supplied_checksums, f.virus_verdict, f.virus_signature
+FROM heritage.package_files f
+JOIN (SELECT package_id, max(version) AS latest FROM heritage.packages GROUP BY package_id) p
+  ON p.package_id = f.package_id;
+COMMENT ON VIEW analytics.package_files IS
+  'One row per file of a stored package version: its format (PRONOM PUID), checksum status and virus verdict.';
+COMMENT ON COLUMN analytics.package_files.blob_key IS 'Object key of the content in the bucket (content-addressed by sha256)';
+COMMENT ON COLUMN analytics.package_files.checksum_status IS 'verified (a supplied checksum matched), not_supplied or unsupported_algorithm';
+COMMENT ON COLUMN analytics.package_files.virus_verdict IS 'clean, or over_limit (too large to scan)';
+
+CREATE OR REPLACE VIEW analytics.package_quarantine AS
+SELECT workflow_id, package_id, submission, quarantine_reason AS reason, failed_steps,
+       ended_at AS quarantined_at, 'quarantine/' || workflow_id || '/' AS quarantine_folder
+FROM analytics.package_workflows
+WHERE status = 'quarantined';
+COMMENT ON VIEW analytics.package_quarantine IS
+  'Workflows that ended in quarantine, with the reason. The package and reason.json are kept under quarantine_folder in the package store (packages/ in the bucket).';

@@ -102,7 +102,8 @@ def _submission_files(submission: Path) -> Iterable[tuple[Path, str]]:
 
 @dataclass
 class IngestEventLog:
-    """audit/ingest_events: one commit per workflow, and the latest version of each package."""
+    """audit/ingest_events: commits of whole workflows, and the latest version of each
+    package."""
 
     spark: SparkSession
     layout: LakehouseLayout
@@ -111,24 +112,30 @@ class IngestEventLog:
         ensure_delta_table(self.spark, self.layout.ingest_events, INGEST_EVENTS, True)
         self._latest: dict[str, StoredVersion] | None = None
 
-    def commit(self, workflow_id: str, events: Sequence[IngestEvent]) -> int:
-        """Append the workflow's events in one commit (at most once per workflow); returns
-        the table version after it."""
+    def commit(self, events: Sequence[IngestEvent]) -> int:
+        """Append the events of one or more whole workflows in one commit (at most once: a
+        retried call with the same first workflow is skipped by Delta); returns the table
+        version after it."""
+        if not events:
+            return table_version(self.spark, self.layout.ingest_events)
         rows = [event.as_row() for event in events]
         frame = self.spark.createDataFrame(
             [tuple(row[name] for name in INGEST_EVENTS.fieldNames()) for row in rows],
             INGEST_EVENTS,
         )
-        append_once(frame, self.layout.ingest_events, (f"ingest-{workflow_id}", 0))
-        for event in events:
-            if event.manifest is not None and self._latest is not None:
-                version = stored_version(json.loads(event.manifest))
-                self._latest[version.package_id] = version
+        append_once(frame, self.layout.ingest_events, (f"ingest-{events[0].workflow_id}", 0))
         return table_version(self.spark, self.layout.ingest_events)
+
+    def remember(self, manifest: Mapping[str, Any]) -> None:
+        """A version this run is storing: later packages of the run are checked against it."""
+        version = stored_version(manifest)
+        if self._latest is None:
+            self._latest = self._read_latest()
+        self._latest[version.package_id] = version
 
     def latest(self, package_id: str) -> StoredVersion | None:
         """The package's latest stored version (read once per run for every package, then
-        kept up to date by this run's commits: one writer per deployment)."""
+        kept up to date by this run's own versions: one writer per deployment)."""
         if self._latest is None:
             self._latest = self._read_latest()
         return self._latest.get(package_id)

@@ -65,6 +65,8 @@ def test_killed_workflows_leave_each_package_whole_or_absent(
     database = tmp_path / "clamav"
     write_test_signatures(database)
     folder = tmp_path / "packages"
+    for name in ("0", "1", "2", "bag"):
+        (folder / name).mkdir(parents=True)
     packages = [
         sample_packages.dspace_zip(folder / str(n), handle=f"123456789/{9000 + n}")
         for n in range(3)

@@ -55,6 +55,8 @@ def scanning_settings(settings: Settings, database: Path) -> Settings:
 
 def acceptance_packages(folder: Path) -> list[Path]:
     """The packages of the acceptance table, in the order they are submitted."""
+    for name in ("v1", "v2", "bag", "checksum", "eicar", "slip", "bomb", "symlink"):
+        (folder / name).mkdir(parents=True)
     first = sample_packages.dspace_zip(folder / "v1", handle=HANDLE.removeprefix("hdl:"))
     again = folder / "again" / first.name
     again.parent.mkdir()
