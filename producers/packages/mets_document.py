@@ -130,6 +130,9 @@ class MetsDocument:
     metadata_format: str | None
     # xlink:href of each mdRef: metadata kept outside this document, not fetched.
     metadata_refs: tuple[str, ...] = ()
+    # The institution keeping the object: metsHdr's agent with ROLE="CUSTODIAN" (DSpace names
+    # its repository there), else an organisation agent in ROLE="CREATOR".
+    custodian: str | None = None
 
 
 @dataclass
@@ -196,7 +199,23 @@ def parse_mets(data: bytes, source: str) -> MetsDocument:
         struct_maps=tuple(_struct_maps(root)),
         metadata_format=_metadata_format(descriptive.formats),
         metadata_refs=_unique(descriptive.refs),
+        custodian=_custodian(root),
     )
+
+
+def _custodian(root: etree._Element) -> str | None:
+    agents = [
+        (agent.get("ROLE"), agent.get("TYPE"), _child_text(agent, METS_NS, "name"))
+        for header in root.iterchildren(f"{_M}metsHdr")
+        for agent in header.iterchildren(f"{_M}agent")
+    ]
+    for role, _kind, name in agents:
+        if role == "CUSTODIAN" and name:
+            return name
+    for role, kind, name in agents:
+        if role == "CREATOR" and kind == "ORGANIZATION" and name:
+            return name
+    return None
 
 
 def _parsed_root(data: bytes, source: str) -> etree._Element:

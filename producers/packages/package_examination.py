@@ -280,7 +280,9 @@ def package_metadata(
         "rights": _rights(mets, bag_values("Rights", "Rights-Statement", "License")),
         "metadata_source": "mets" if mets else ("bag-info" if bag else "none"),
         "objid": mets.objid if mets else None,
-        "data_provider": _first(bag_values("Source-Organization")) or default_data_provider,
+        "data_provider": (mets.custodian if mets else None)
+        or _first(bag_values("Source-Organization"))
+        or default_data_provider,
     }
     if mets and mets.rights_statements:
         metadata["rights_statements"] = [vars(s) for s in mets.rights_statements]

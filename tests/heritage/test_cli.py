@@ -53,6 +53,10 @@ COMMANDS = [
     ["dashboard"],
     ["bench"],
     ["bench", "skeleton"],
+    ["ingest"],
+    ["ingest", "packages"],
+    ["ingest", "watch"],
+    ["ingest", "test-signatures"],
 ]
 
 

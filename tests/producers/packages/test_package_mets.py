@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
 
+from heritage.producers.packages import sample_packages
 from heritage.producers.packages.mets_document import (
     MAX_METS_BYTES,
     MetsDocument,
@@ -440,3 +442,21 @@ def test_deep_struct_maps_are_read_or_refused_at_the_parser_limit(depth: int) ->
     else:
         with pytest.raises(MetsError, match="Excessive depth"):
             parse_mets(data, "deep.xml")
+
+
+def test_the_custodian_agent_names_the_institution(tmp_path: Path) -> None:
+    zipped = sample_packages.dspace_zip(tmp_path)
+    with zipfile.ZipFile(zipped) as archive:
+        document = parse_mets(archive.read("mets.xml"), "mets.xml")
+    assert document.custodian
+
+
+def test_without_a_custodian_an_organisation_creator_names_the_institution() -> None:
+    data = (
+        b'<mets xmlns="http://www.loc.gov/METS/"><metsHdr>'
+        b'<agent ROLE="CREATOR" TYPE="INDIVIDUAL"><name>Jane Doe</name></agent>'
+        b'<agent ROLE="CREATOR" TYPE="ORGANIZATION"><name>Digitisation Lab</name></agent>'
+        b"</metsHdr></mets>"
+    )
+    assert parse_mets(data, "mets.xml").custodian == "Digitisation Lab"
+    assert parse_mets(b'<mets xmlns="http://www.loc.gov/METS/"/>', "m.xml").custodian is None

@@ -48,7 +48,6 @@ def scanning_settings(settings: Settings, database: Path) -> Settings:
     environment = {
         **settings.environment,
         "HERITAGE_CLAMAV_DB": str(database),
-        "HERITAGE_PACKAGE_DATA_PROVIDER": "Example University Library",
     }
     return replace(settings, environment=environment)
 
