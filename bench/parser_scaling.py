@@ -41,6 +41,8 @@ from heritage.producers.json_page_split import split_json_object
 from heritage.producers.lido_drop import read_lido_file
 from heritage.producers.metadata_mapping import lido_record_problems, map_record
 from heritage.producers.oai_pmh_protocol import parse_response, xml_parser
+from heritage.producers.packages.checksums import parse_checksum_file
+from heritage.producers.packages.mets_document import parse_mets
 from heritage.producers.simulators.annotation_simulator import SOURCE as ANNOTATION_SOURCE
 from heritage.producers.simulators.annotation_simulator import annotation_record, make_annotation
 from heritage.record_model import SourceRecord, envelope_for
@@ -346,6 +348,43 @@ def annotation_with_fields(n: int, _: Path) -> dict[str, Any]:
 # --- entry points ----------------------------------------------------------------------------
 
 
+_METS = '<mets xmlns="http://www.loc.gov/METS/" xmlns:xlink="http://www.w3.org/1999/xlink"'
+
+
+def mets_with_files(n: int, _: Path) -> bytes:
+    files = "".join(
+        f'<file ID="F{i}" MIMETYPE="image/tiff" SIZE="{i}" CHECKSUM="{i:032x}"'
+        f' CHECKSUMTYPE="MD5"><FLocat LOCTYPE="URL" xlink:href="images/{i:08d}.tif"/></file>'
+        for i in range(n)
+    )
+    pointers = "".join(
+        f'<div TYPE="page" ORDER="{i}"><fptr FILEID="F{i}"/></div>' for i in range(n)
+    )
+    return (
+        f'{_METS} OBJID="hdl:1/2"><fileSec><fileGrp USE="ORIGINAL">{files}</fileGrp></fileSec>'
+        f'<structMap TYPE="LOGICAL"><div TYPE="item">{pointers}</div></structMap></mets>'
+    ).encode()
+
+
+def mets_with_mods_values(n: int, _: Path) -> bytes:
+    names = "".join(
+        f"<mods:name><mods:namePart>Name {i}</mods:namePart></mods:name>" for i in range(n)
+    )
+    titles = "".join(
+        f"<mods:titleInfo><mods:title>T {i}</mods:title></mods:titleInfo>" for i in range(n)
+    )
+    return (
+        f'{_METS} xmlns:mods="http://www.loc.gov/mods/v3"><dmdSec ID="D1"><mdWrap MDTYPE="MODS">'
+        f"<xmlData><mods:mods>{titles}{names}</mods:mods></xmlData></mdWrap></dmdSec></mets>"
+    ).encode()
+
+
+def checksum_file_lines(n: int, folder: Path) -> Path:
+    path = folder / f"checksums-{n}.md5"
+    path.write_text("".join(f"{i:032x}  data/{i:08d}.tif\n" for i in range(n)))
+    return path
+
+
 def envelope_json(source: str, record: SourceRecord) -> bytes:
     return envelope_for(source, record, "bench", "2026-11-20T10:00:00Z").to_json().encode()
 
@@ -424,6 +463,12 @@ CASES = (
          lambda text: split_json_object(text, "items"), 100),
     Case("annotation_record -> envelope", "annotation with 5N fields", annotation_with_fields,
          lambda a: envelope_json(ANNOTATION_SOURCE, annotation_record(a)), 5),
+    Case("parse_mets", "N/10 files in the fileSec and structMap", mets_with_files,
+         lambda data: parse_mets(data, "mets.xml"), 0.1),
+    Case("parse_mets", "N titles and N names in MODS", mets_with_mods_values,
+         lambda data: parse_mets(data, "mets.xml")),
+    Case("parse_checksum_file", "N lines", checksum_file_lines,
+         lambda path: parse_checksum_file(path, "md5")),
 )  # fmt: skip
 
 

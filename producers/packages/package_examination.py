@@ -10,6 +10,8 @@ processes, one package each.
 
 from __future__ import annotations
 
+import errno
+import logging
 import time
 import unicodedata
 from collections.abc import Iterator, Mapping
@@ -32,9 +34,13 @@ from heritage.producers.packages.format_identification import tool_version as fo
 from heritage.producers.packages.ingest_events import EventLog, Outcome, Step, utc_now
 from heritage.producers.packages.mets_document import MetsDocument, MetsError, find_mets, parse_mets
 from heritage.producers.packages.unpacking import UnpackLimits, UnpackRefused, UnpackResult, unpack
-from heritage.producers.packages.virus_scan import engine_version, scan_files
+from heritage.producers.packages.virus_scan import ScannerUnavailable, engine_version, scan_files
 from heritage.source_settings import ClamavConfig
 
+log = logging.getLogger(__name__)
+
+# Errors of the machine, not of a package: the run stops instead of quarantining.
+_DEPLOYMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EMFILE, errno.ENFILE}
 _PACKAGE_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".tbz2", ".txz", ".zip", ".tar")
 
 
@@ -62,6 +68,8 @@ class ExaminedFile:
     mime: str | None = None
     virus_verdict: str | None = None
     virus_signature: str | None = None
+    # Set once the file is in the blob store.
+    blob_key: str | None = None
 
     def manifest_entry(self, blob_key: str) -> dict[str, Any]:
         return {
@@ -133,7 +141,26 @@ def examine_package(
             _scan(exam, config.clamav)
     except _Refused as refusal:
         exam.failure = str(refusal)
+    except (ScannerUnavailable, MemoryError):
+        raise  # the deployment, not the package: the run stops and says what to do
+    except OSError as error:
+        if error.errno in _DEPLOYMENT_ERRNOS:
+            raise
+        _unexpected(exam, error)
+    except Exception as error:
+        # A package that breaks a step in a way no rule foresaw is quarantined with the
+        # error, never left to stop the run (or the watcher) again on every rerun.
+        _unexpected(exam, error)
     return exam
+
+
+def _unexpected(exam: Examination, error: BaseException) -> None:
+    step = exam.failure_step or "unknown"
+    exam.failure_step = step
+    exam.failure = f"the {step} step failed on this package: {type(error).__name__}: {error}"
+    log.exception("package examination failed", extra={"submission": exam.submission})
+    failed = Step.__members__.get(step.upper(), Step.UNPACK)
+    exam.log.add(failed, Outcome.FAILURE, exam.failure, file_path="#error")
 
 
 @contextmanager
@@ -141,7 +168,7 @@ def _timed(exam: Examination, step: str) -> Iterator[None]:
     start = time.perf_counter()
     try:
         yield
-    except _Refused:
+    except Exception:
         exam.failure_step = step
         raise
     finally:

@@ -1,12 +1,20 @@
-"""Resubmission verdicts, package records and event ids: pure logic, no services."""
+"""Resubmission verdicts, package records, event ids and the examination's failure rule:
+no services."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
+
+from heritage.producers.packages import package_examination
 from heritage.producers.packages.ingest_events import EventLog, Outcome, Step, event_id
+from heritage.producers.packages.package_examination import ExaminationConfig
 from heritage.producers.packages.package_record import object_type, package_source_record
 from heritage.producers.packages.resubmission import Kind, StoredVersion, classify, fingerprint
+from heritage.producers.packages.unpacking import UnpackLimits
+from heritage.source_settings import ClamavConfig
 
 FILES = {"thesis.pdf": "a" * 64, "license.txt": "b" * 64}
 
@@ -96,3 +104,19 @@ def test_package_record_maps_metadata_and_leaves_out_what_the_package_lacks() ->
     assert source.record["type"] == "TEXT"
     bare = package_source_record({"package_id": "p", "files": []})
     assert bare.record is not None and "title" not in bare.record and "rights" not in bare.record
+
+
+def test_a_package_that_breaks_a_step_unforeseen_is_quarantined_not_fatal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(paths: object) -> object:
+        raise KeyError("no such field")
+
+    monkeypatch.setattr(package_examination, "identify_files", broken)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "notes.txt").write_text("a page of notes\n")
+    config = ExaminationConfig(UnpackLimits(), ClamavConfig(database_dir=tmp_path / "db"))
+    exam = package_examination.examine_package(tmp_path / "in", tmp_path / "work", "w1", config)
+    assert exam.failure_step == "format"
+    assert exam.failure and "KeyError" in exam.failure
+    assert exam.log.failures()[-1].step is Step.FORMAT
