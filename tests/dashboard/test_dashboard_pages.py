@@ -22,6 +22,7 @@ PAGES = (
     "duplicates_page.py",
     "pipeline_page.py",
     "sql_page.py",
+    "packages_page.py",
 )
 
 
