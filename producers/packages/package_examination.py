@@ -68,8 +68,6 @@ class ExaminedFile:
     mime: str | None = None
     virus_verdict: str | None = None
     virus_signature: str | None = None
-    # Set once the file is in the blob store.
-    blob_key: str | None = None
 
     def manifest_entry(self, blob_key: str) -> dict[str, Any]:
         return {

@@ -1,13 +1,13 @@
 """The submission-package workflow, from the submitted files to the package store.
 
 Per package (one workflow, one uuid4): the examination (unpack, bag, METS, checksums,
-formats, viruses; :mod:`.package_examination`) and, when it passed, the upload of the files
-to the content-addressed blob store run in worker processes; then, in this process and in
-the order the packages were given, the resubmission check and a Delta commit of the
-workflow's events (the storing event carrying the version's manifest); a commit holds whole
-workflows only, one or several. A package that failed a step is quarantined instead, and
-its events committed all the same. After the commits, the stored versions' records go to the
-records topic and the committed events to the ingest events topic.
+formats, viruses; :mod:`.package_examination`) runs in worker processes; then, in this
+process and in the order the packages were given, the resubmission check, the upload of the
+files to the content-addressed blob store (while the workers examine the next packages) and
+a Delta commit of the workflow's events (the storing event carrying the version's
+manifest); a commit holds whole workflows only, one or several. A package that failed a
+step is quarantined instead, and its events committed all the same. After the commits, the
+stored versions' records go to the records topic and the committed events to the ingest events topic.
 
 Failures of the deployment itself (no signature database, the object store or Kafka
 unreachable) stop the run with their error; they never quarantine a package, and a rerun
@@ -32,7 +32,6 @@ from typing import Any
 from tqdm import tqdm
 
 from heritage.kafka_topics import ensure_topics
-from heritage.lakehouse_layout import LakehouseLayout
 from heritage.producers.kafka_publisher import (
     create_producer,
     envelopes_from,
@@ -56,7 +55,6 @@ from heritage.producers.packages.package_store import IngestEventLog, ObjectStor
 from heritage.producers.packages.resubmission import Kind, classify, fingerprint
 from heritage.producers.publish_ledger import PublishLedger
 from heritage.record_model import SourceRecord
-from heritage.settings import Settings
 from heritage.stage_contract import StageContext
 
 log = logging.getLogger(__name__)
@@ -142,15 +140,7 @@ def ingest_packages(
     )
     try:
         futures = [
-            pool.submit(
-                examine_and_upload,
-                path,
-                work_root / str(index),
-                new_workflow_id(),
-                config,
-                context.settings,
-                context.layout,
-            )
+            pool.submit(examine_package, path, work_root / str(index), new_workflow_id(), config)
             for index, path in enumerate(submissions)
         ]
         # Spark starts while the workers examine the first packages.
@@ -192,27 +182,6 @@ def ingest_packages(
     report.seconds = time.perf_counter() - started
     log.info("package ingest finished", extra=report.as_json() | {"outcomes": None})
     return report
-
-
-def examine_and_upload(
-    submission: Path,
-    work_dir: Path,
-    workflow_id: str,
-    config: ExaminationConfig,
-    settings: Settings,
-    layout: LakehouseLayout,
-) -> Examination:
-    """A worker's part: the examination, then, when every check passed, the files' upload
-    to the blob store (content-addressed and idempotent, so a duplicate costs a lookup per
-    file and a package killed before its commit leaves only unreferenced blobs)."""
-    exam = examine_package(submission, work_dir, workflow_id, config)
-    if exam.failure is None:
-        started = time.perf_counter()
-        objects = ObjectStorePackages(settings, layout)
-        for item in exam.files:
-            item.blob_key = objects.put_blob(Path(item.local_path), item.sha256, item.size)[0]
-        exam.step_seconds["store"] = time.perf_counter() - started
-    return exam
 
 
 def _result(future: Future[Examination]) -> Examination:
@@ -265,8 +234,7 @@ class _Store:
         started = utc_now()
         with _step(report, "store"):
             keys = {
-                item.path: item.blob_key
-                or self.objects.put_blob(Path(item.local_path), item.sha256, item.size)[0]
+                item.path: self.objects.put_blob(Path(item.local_path), item.sha256, item.size)[0]
                 for item in exam.files
             }
         manifest = {
