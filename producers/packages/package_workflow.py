@@ -7,7 +7,8 @@ files to the content-addressed blob store (while the workers examine the next pa
 a Delta commit of the workflow's events (the storing event carrying the version's
 manifest); a commit holds whole workflows only, one or several. A package that failed a
 step is quarantined instead, and its events committed all the same. After the commits, the
-stored versions' records go to the records topic and the committed events to the ingest events topic.
+stored versions' records go to the records topic and the committed events to the ingest
+events topic.
 
 Failures of the deployment itself (no signature database, the object store or Kafka
 unreachable) stop the run with their error; they never quarantine a package, and a rerun
