@@ -39,6 +39,7 @@ from heritage.producers.kafka_publisher import (
     publish_envelopes,
 )
 from heritage.producers.packages.event_publication import publish_committed_events
+from heritage.producers.packages.examination_model import Examination
 from heritage.producers.packages.ingest_events import (
     IngestEvent,
     Outcome,
@@ -46,11 +47,7 @@ from heritage.producers.packages.ingest_events import (
     new_workflow_id,
     utc_now,
 )
-from heritage.producers.packages.package_examination import (
-    Examination,
-    ExaminationConfig,
-    examine_package,
-)
+from heritage.producers.packages.package_examination import ExaminationConfig, examine_package
 from heritage.producers.packages.package_record import SOURCE, package_source_record
 from heritage.producers.packages.package_store import IngestEventLog, ObjectStorePackages
 from heritage.producers.packages.resubmission import Kind, classify, fingerprint

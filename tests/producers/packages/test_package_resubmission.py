@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from heritage.producers.packages import package_examination
+from heritage.producers.packages import file_checks, package_examination
 from heritage.producers.packages.ingest_events import EventLog, Outcome, Step, event_id
 from heritage.producers.packages.package_examination import ExaminationConfig
 from heritage.producers.packages.package_record import object_type, package_source_record
@@ -112,7 +112,7 @@ def test_a_package_that_breaks_a_step_unforeseen_is_quarantined_not_fatal(
     def broken(paths: object) -> object:
         raise KeyError("no such field")
 
-    monkeypatch.setattr(package_examination, "identify_files", broken)
+    monkeypatch.setattr(file_checks, "identify_files", broken)
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "notes.txt").write_text("a page of notes\n")
     config = ExaminationConfig(UnpackLimits(), ClamavConfig(database_dir=tmp_path / "db"))
