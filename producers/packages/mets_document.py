@@ -33,6 +33,16 @@ from typing import TypeVar
 from lxml import etree
 
 from heritage.producers.oai_pmh_protocol import xml_parser
+from heritage.producers.packages.mets_rights import (
+    METSRIGHTS_NS,
+    PREMIS_NAMESPACES,
+    RightsStatement,
+    metsrights_statement,
+    premis_rights_statements,
+)
+from heritage.producers.packages.xml_values import child_text as _child_text
+from heritage.producers.packages.xml_values import element_text as _text
+from heritage.producers.packages.xml_values import uri_or_none as _uri_or_none
 from heritage.producers.xml_sniff import not_xml_description
 from heritage.source_rejections import SourceRejection
 
@@ -41,8 +51,6 @@ MODS_NS = "http://www.loc.gov/mods/v3"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 DCTERMS_NS = "http://purl.org/dc/terms/"
 XLINK_NS = "http://www.w3.org/1999/xlink"
-PREMIS_NAMESPACES = ("info:lc/xmlns/premis-v2", "http://www.loc.gov/premis/v3")
-METSRIGHTS_NS = "http://cosimo.stanford.edu/sdr/metsrights/"
 # Larger METS documents are refused: real ones stay well below (a 10,000-file AIP is ~30 MB).
 MAX_METS_BYTES = 50 * 1024 * 1024
 # Bytes looked at to tell a document that is not XML at all.
@@ -65,7 +73,6 @@ _DC_FIELDS = {
     "license": "rights",
     "accessRights": "rights",
 }
-_URI = re.compile(r"^[a-z][a-z0-9+.-]*://\S+$", re.IGNORECASE)
 _METS_NAMES = ("mets.xml", "METS.xml")
 # MODS subtrees about something else than the described object: its subjects, related
 # items and the catalogue record itself.
@@ -90,17 +97,6 @@ class MetsFile:
     # FLocat xlink:href as written: relative, "file://...", or a URL; never resolved here.
     href: str | None
     group_id: str | None
-
-
-@dataclass(frozen=True)
-class RightsStatement:
-    basis: str | None
-    act: str | None
-    restriction: str | None
-    start_date: str | None
-    end_date: str | None
-    note: str | None
-    uri: str | None
 
 
 @dataclass(frozen=True)
@@ -402,83 +398,6 @@ def _read_premis_rights(content: etree._Element, into: _Descriptive) -> None:
             into.statements.extend(premis_rights_statements(statement, namespace))
 
 
-def premis_rights_statements(statement: etree._Element, ns: str) -> list[RightsStatement]:
-    """One statement per rightsGranted of a PREMIS rightsStatement (one with the basis, the
-    basis's note and applicable dates when nothing is granted)."""
-    basis = _child_text(statement, ns, "rightsBasis")
-    uri = _documentation_uri(statement, ns)
-    granted = list(statement.iterchildren(f"{{{ns}}}rightsGranted"))
-    if not granted:
-        start, end = _term_dates(statement, ns, "ApplicableDates")
-        return [RightsStatement(basis, None, None, start, end, _basis_note(statement, ns), uri)]
-    statements = []
-    for grant in granted:
-        restrictions = [_text(r) for r in grant.iterchildren(f"{{{ns}}}restriction")]
-        start, end = _term_dates(grant, ns, "termOf")
-        statements.append(
-            RightsStatement(
-                basis=basis,
-                act=_child_text(grant, ns, "act"),
-                restriction="; ".join(r for r in restrictions if r) or None,
-                start_date=start,
-                end_date=end,
-                note=_child_text(grant, ns, "rightsGrantedNote"),
-                uri=uri,
-            )
-        )
-    return statements
-
-
-def _term_dates(element: etree._Element, ns: str, prefix: str) -> tuple[str | None, str | None]:
-    """startDate and endDate of the first term (termOfGrant, termOfRestriction, or a basis's
-    ...ApplicableDates) found among ``element``'s descendants named with ``prefix``."""
-    for term in element.iter(f"{{{ns}}}*"):
-        name = etree.QName(term).localname
-        if name.startswith(prefix) or name.endswith(prefix):
-            return _child_text(term, ns, "startDate"), _child_text(term, ns, "endDate")
-    return None, None
-
-
-def _basis_note(statement: etree._Element, ns: str) -> str | None:
-    for note in ("copyrightNote", "licenseNote", "statuteNote", "otherRightsNote"):
-        for element in statement.iter(f"{{{ns}}}{note}"):
-            if _text(element):
-                return _text(element)
-    return None
-
-
-def _documentation_uri(statement: etree._Element, ns: str) -> str | None:
-    for element in statement.iter(f"{{{ns}}}*"):
-        if etree.QName(element).localname.endswith("DocumentationIdentifierValue"):
-            text = _text(element)
-            if _uri_or_none(text):
-                return text
-    return None
-
-
-def metsrights_statement(declaration: etree._Element) -> RightsStatement:
-    """A METSRights declaration: its category as the basis, the permissions granted in any
-    context as the act, the declaration text as the note."""
-    granted = sorted(
-        {
-            name.lower()
-            for permissions in declaration.iter(f"{{{METSRIGHTS_NS}}}Permissions")
-            for name, value in permissions.attrib.items()
-            if str(value).strip().lower() == "true"
-        }
-    )
-    note = next((_text(d) for d in declaration.iter(f"{{{METSRIGHTS_NS}}}RightsDeclaration")), None)
-    return RightsStatement(
-        basis=declaration.get("RIGHTSCATEGORY"),
-        act=", ".join(granted) or None,
-        restriction=None,
-        start_date=None,
-        end_date=None,
-        note=note,
-        uri=_uri_or_none(declaration.get("RIGHTSDECID")),
-    )
-
-
 def _files(root: etree._Element) -> Iterator[MetsFile]:
     premis = _premis_file_facts(root)
     for file_sec in root.iterchildren(f"{_M}fileSec"):
@@ -588,17 +507,6 @@ def _metadata_format(formats: set[str]) -> str | None:
     return None
 
 
-def _text(element: etree._Element) -> str | None:
-    """The element's text with whitespace runs made single spaces; None when blank."""
-    text = " ".join("".join(element.itertext()).split())
-    return text or None
-
-
-def _child_text(element: etree._Element, ns: str, name: str) -> str | None:
-    child = next(element.iterchildren(f"{{{ns}}}{name}"), None)
-    return _text(child) if child is not None else None
-
-
 def _parent_name(element: etree._Element) -> str | None:
     parent = element.getparent()
     return etree.QName(parent).localname if parent is not None else None
@@ -613,10 +521,6 @@ def _integer(value: str | None) -> int | None:
     if value is None or not _DIGITS.fullmatch(value.strip()):
         return None
     return int(value.strip())
-
-
-def _uri_or_none(value: str | None) -> str | None:
-    return value if value and _URI.match(value) else None
 
 
 def _append(values: list[str], value: str | None) -> None:
