@@ -157,6 +157,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers",
         type=int,
-        default=2,
-        help="packages examined in parallel, one process each (default 2)",
+        default=1,
+        help="packages examined in parallel, one process each, beside the process that "
+        "uploads and commits (default 1: on 2 cores one worker and that process fill both; "
+        "see docs/benchmarks.md)",
     )
