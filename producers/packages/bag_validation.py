@@ -79,6 +79,8 @@ class BagVerdict:
     identifier: str | None
     # "data/x.tif" -> {"sha256": hex, "md5": hex}, lower-case hex, from the payload manifests.
     payload_digests: Mapping[str, Mapping[str, str]]
+    # "bag-info.txt" -> {"sha256": hex}, from the tag manifests.
+    tag_digests: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -100,15 +102,18 @@ def find_bag_root(root: Path) -> Path | None:
     return None
 
 
-def validate_bag(bag_dir: Path) -> BagVerdict:
-    """Validate the bag in ``bag_dir`` fully (every checksum); never raises for a bad bag."""
+def validate_bag(bag_dir: Path, fixity: bool = True) -> BagVerdict:
+    """Validate the bag in ``bag_dir``; never raises for a bad bag. With ``fixity`` False,
+    everything but the checksums (structure, bagit.txt, fetch.txt, Payload-Oxum,
+    completeness): for a caller that hashes every file anyway and checks the verdict's
+    ``payload_digests`` and ``tag_digests`` in that one pass."""
     findings = _Findings()
     version = _check_bagit_txt(bag_dir, findings)
     if not findings.reasons:
         _check_paths(bag_dir, findings)
     if findings.reasons:
         return _verdict(findings, version, None, _info_unvalidated(bag_dir))
-    bag, logged = _run_bagit(bag_dir, findings)
+    bag, logged = _run_bagit(bag_dir, findings, fixity)
     # bagit logs each failure it then raises; those are reasons already, not warnings.
     findings.warnings.extend(
         line for line in logged if not any(line in reason for reason in findings.reasons)
@@ -124,6 +129,7 @@ def _verdict(
 ) -> BagVerdict:
     info = bag_info_values(bag.info) if bag is not None else info_read_before
     digests = payload_digests(bag.payload_entries()) if bag is not None else {}
+    tags = payload_digests(bag.tagfile_entries()) if bag is not None else {}
     return BagVerdict(
         valid=not findings.reasons,
         reasons=tuple(findings.reasons),
@@ -132,6 +138,7 @@ def _verdict(
         info=info,
         identifier=bag_identifier(info),
         payload_digests=digests if not findings.reasons else {},
+        tag_digests=tags if not findings.reasons else {},
     )
 
 
@@ -424,14 +431,17 @@ def _bagit_warnings() -> Iterator[list[str]]:
         bagit.LOGGER.removeHandler(handler)
 
 
-def _run_bagit(bag_dir: Path, findings: _Findings) -> tuple[bagit.Bag | None, list[str]]:
-    """``bagit``'s full validation; its errors become reasons with the bag's path made
-    relative. Returns the bag when it could be opened, and the warnings it logged."""
+def _run_bagit(
+    bag_dir: Path, findings: _Findings, fixity: bool = True
+) -> tuple[bagit.Bag | None, list[str]]:
+    """``bagit``'s validation (with every checksum unless ``fixity`` is False); its errors
+    become reasons with the bag's path made relative. Returns the bag when it could be
+    opened, and the warnings it logged."""
     bag = None
     with _bagit_warnings() as logged:
         try:
             bag = bagit.Bag(str(bag_dir))
-            bag.validate(processes=1, fast=False)
+            bag.validate(processes=1, fast=False, completeness_only=not fixity)
         except bagit.BagError as error:
             findings.reasons.extend(_error_reasons(error, bag_dir))
         except (OSError, UnicodeError, ValueError, LookupError) as error:

@@ -123,9 +123,24 @@ def _supplied_checksums(
 
     if bag is not None:
         bag_root = logical_path(unpacked.root, find_bag_root(unpacked.root) or unpacked.root)
-        for relative, digests in bag.payload_digests.items():
-            for algorithm, value in digests.items():
-                give(_join(bag_root, relative), algorithm, value, f"manifest-{algorithm}.txt")
+        unlisted = []
+        for manifest, entries in (
+            ("manifest", bag.payload_digests),
+            ("tagmanifest", bag.tag_digests),
+        ):
+            for relative, digests in entries.items():
+                listed = _join(bag_root, relative)
+                if listed not in by_path:
+                    unlisted.append(f"{relative} ({manifest})")
+                for algorithm, value in digests.items():
+                    give(listed, algorithm, value, f"{manifest}-{algorithm}.txt")
+        if unlisted:
+            exam.log.add(
+                Step.FIXITY, Outcome.FAILURE,
+                f"the bag's manifests list files it does not hold: {', '.join(unlisted[:10])}",
+                tool="bagit-python",
+            )  # fmt: skip
+            raise StepFailed(f"incomplete bag: {len(unlisted)} listed file(s) missing")
     for checksum_file, algorithm in checksum_files(unpacked.root):
         folder = logical_path(unpacked.root, checksum_file.parent)
         where = logical_path(unpacked.root, checksum_file)

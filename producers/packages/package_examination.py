@@ -158,7 +158,8 @@ def _validate_bag(exam: Examination, unpacked: UnpackResult) -> BagVerdict | Non
     if bag_dir is None:
         return None
     started = utc_now()
-    verdict = validate_bag(bag_dir)
+    # Checksums are checked in the digest pass, which reads every file once anyway.
+    verdict = validate_bag(bag_dir, fixity=False)
     where = logical_path(unpacked.root, bag_dir)
     if not verdict.valid:
         exam.log.add(
@@ -169,7 +170,8 @@ def _validate_bag(exam: Examination, unpacked: UnpackResult) -> BagVerdict | Non
         raise StepFailed(f"invalid BagIt bag: {'; '.join(verdict.reasons)}")
     exam.log.add(
         Step.BAG_VALIDATION, Outcome.WARNING if verdict.warnings else Outcome.SUCCESS,
-        f"valid BagIt {verdict.version} bag"
+        f"valid BagIt {verdict.version} bag (structure, Payload-Oxum, completeness; each"
+        " file's manifest checksums are checked by the fixity step)"
         + (f"; warnings: {'; '.join(verdict.warnings)}" if verdict.warnings else ""),
         file_path=where or None, tool="bagit-python", tool_version=_bagit_version(),
         started_at=started,

@@ -205,8 +205,22 @@ def test_a_bag_made_here_validates_with_both_digests(tmp_path: Path) -> None:
                 "md5": hashlib.md5(b"II*\x00tiff").hexdigest(),
             }
         },
+        tag_digests=verdict.tag_digests,
     )
     assert verdict.info["External-Identifier"] == ("pkg-7",)
+    tag_file = (bag_dir / "bag-info.txt").read_bytes()
+    assert verdict.tag_digests["bag-info.txt"]["sha256"] == hashlib.sha256(tag_file).hexdigest()
+
+
+def test_without_fixity_a_changed_file_passes_validation_and_its_digests_are_given(
+    tmp_path: Path,
+) -> None:
+    bag_dir = _bag(tmp_path, {"a.txt": b"one"})
+    (bag_dir / "data/a.txt").write_bytes(b"eno")
+    assert not validate_bag(bag_dir).valid
+    quick = validate_bag(bag_dir, fixity=False)
+    assert quick.valid, quick.reasons
+    assert quick.payload_digests["data/a.txt"]["sha256"] == hashlib.sha256(b"one").hexdigest()
 
 
 def test_a_changed_payload_file_is_named(tmp_path: Path) -> None:

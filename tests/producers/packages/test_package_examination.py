@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import bagit
 import pytest
 
 from heritage.producers.packages.ingest_events import Outcome, Step
@@ -105,3 +106,21 @@ def test_checksum_files_beside_the_files_are_checked(
     (folder / "checksum.sha256").write_text(f"{'0' * 64}  0001.txt\n")
     exam = examine_package(folder, tmp_path / "w2", "w2", config)
     assert exam.failure and "checksum.sha256" in exam.failure
+
+
+def test_a_bag_is_hashed_once_and_its_manifests_checked_in_that_pass(
+    tmp_path: Path, config: ExaminationConfig
+) -> None:
+    bag_dir = tmp_path / "bag"
+    (bag_dir / "scans").mkdir(parents=True)
+    (bag_dir / "scans" / "0001.txt").write_text("page one\n")
+    bagit.make_bag(str(bag_dir), {"External-Identifier": "lab-7"}, checksums=["sha256"])
+    exam = examine_package(bag_dir, tmp_path / "w1", "w1", config)
+    assert exam.failure is None, exam.failure
+    statuses = {item.path: item.checksum_status for item in exam.files}
+    assert statuses["data/scans/0001.txt"] == "verified"
+    assert statuses["bag-info.txt"] == "verified"  # from the tag manifest
+    (bag_dir / "data" / "scans" / "0001.txt").write_text("page 0ne\n")
+    exam = examine_package(bag_dir, tmp_path / "w2", "w2", config)
+    assert exam.failure_step == "digest"
+    assert exam.failure and "manifest-sha256.txt" in exam.failure
