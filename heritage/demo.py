@@ -24,7 +24,14 @@ from heritage.ml.demo_summary import (
     compare_with_manifest,
     image_counts,
 )
-from heritage.pipeline import StageRun, lakehouse_session, produce_sample, run_stages
+from heritage.pipeline import (
+    StageRun,
+    lakehouse_session,
+    produce_sample,
+    run_stages,
+    stage_context,
+)
+from heritage.producers.packages.demo_packages import DemoPackages, ingest_demo_packages
 from heritage.producers.simulators.sample_collection import (
     SampleManifest,
     generate_sample_collection,
@@ -131,6 +138,8 @@ def _run_sample(settings: Settings, records: int, seed: int, image_base: str) ->
         flush=True,
     )
     spark = lakehouse_session(settings)
+    packages = ingest_demo_packages(stage_context(settings, layout, spark=spark))
+    print("\n".join(package_lines(packages)), flush=True)
     report = run_stages(settings, layout, spark=spark, progress=bars, on_stage=print_stage)
     if all(run.result.nothing_new for run in report.runs):
         print("         nothing new: the tables already hold this sample")
@@ -140,7 +149,7 @@ def _run_sample(settings: Settings, records: int, seed: int, image_base: str) ->
         {**manifest.exact_duplicates, **manifest.near_duplicates},
         manifest.live_record_ids,
     )
-    checks = demo_checks(counts, image_counts(spark, layout), manifest)
+    checks = demo_checks(counts, image_counts(spark, layout), manifest, packages)
     print("\n".join(summary_lines(checks, duplicates, counts.versions)))
     print("\n".join(where_to_look(settings, layout)))
     return all(check.ok for check in checks)
@@ -151,19 +160,37 @@ def print_stage(run: StageRun) -> None:
 
 
 def demo_checks(
-    counts: TableCounts, images: dict[str, int], manifest: SampleManifest
+    counts: TableCounts,
+    images: dict[str, int],
+    manifest: SampleManifest,
+    packages: DemoPackages,
 ) -> list[Check]:
-    """Each table's count next to what the generated collection says it must be."""
-    valid, dead = len(manifest.valid_record_ids), len(manifest.malformed)
+    """Each table's count next to what the generated collection and the demo's packages
+    say it must be (a package's record is one more message, cleansed or dead-lettered)."""
+    valid = len(manifest.valid_record_ids) + packages.valid_records
+    dead = len(manifest.malformed) + packages.invalid_records
+    messages = manifest.message_count + packages.valid_records + packages.invalid_records
     return [
-        Check("raw messages", counts.raw_rows, manifest.message_count),
+        Check("raw messages", counts.raw_rows, messages),
         Check("cleansed records", counts.cleansed_rows, valid),
         Check("curated records", counts.curated_rows, valid),
         Check("dead letters", counts.dead_letter_rows, dead),
         Check("analytics.objects", counts.postgres_objects, valid),
-        Check("images stored", images["stored"], valid),
+        Check("images stored", images["stored"], len(manifest.valid_record_ids)),
         Check("images failed", images["failed"], 0),
     ]
+
+
+def package_lines(packages: DemoPackages) -> list[str]:
+    lines = []
+    if packages.signatures_written is not None:
+        lines.append(
+            f"clamav: no signature database; wrote the project's test signatures to "
+            f"{packages.signatures_written} (they detect test files only)"
+        )
+    lines.append(f"packages: {packages.report.summary()}")
+    lines.extend(f"  {outcome.render()}" for outcome in packages.report.outcomes)
+    return lines
 
 
 def summary_lines(
@@ -190,6 +217,8 @@ def where_to_look(settings: Settings, layout: LakehouseLayout) -> list[str]:
         "similar objects: heritage ml similar RECORD_ID",
         f"  MinIO console  http://127.0.0.1:{settings.minio_console_port} "
         f"(credentials in {settings.local_env_file})",
+        f"  packages       s3://{settings.bucket}/{layout.package_prefix}/ (blobs, quarantine);"
+        " analytics.packages; the dashboard's Packages page",
         '  PostgreSQL     eval "$(heritage services env)"; '
         "psql -c 'SELECT * FROM analytics.objects LIMIT 5'",
         "  dashboard      heritage dashboard",

@@ -85,6 +85,9 @@ class IngestReport:
     seconds: float = 0.0
     events_published: int = 0
     records_published: int = 0
+    # The record of each stored or duplicate package (its latest version), as offered to
+    # the records topic (the ledger sends each content once).
+    records: list[SourceRecord] = field(default_factory=list)
 
     def count(self, status: str) -> int:
         return sum(1 for outcome in self.outcomes if outcome.status == status)
@@ -145,7 +148,7 @@ def ingest_packages(
         with _step(report, "startup"):
             store = _Store(context)
         closing.append(store)
-        records: list[SourceRecord] = []
+        records = report.records
         group: list[IngestEvent] = []
         group_started = time.monotonic()
         bar = tqdm(total=len(futures), desc="packages", unit="pkg", disable=not context.progress)

@@ -5,8 +5,20 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from heritage.demo import Check, StackReporter, send_logs_to, summary_lines, with_fetch_allowed
+from heritage.demo import (
+    Check,
+    StackReporter,
+    demo_checks,
+    package_lines,
+    send_logs_to,
+    summary_lines,
+    with_fetch_allowed,
+)
+from heritage.lakehouse_summary import TableCounts
 from heritage.ml.demo_summary import DuplicateComparison
+from heritage.producers.packages.demo_packages import DemoPackages
+from heritage.producers.packages.package_workflow import IngestReport
+from heritage.producers.simulators.sample_collection import generate_sample_collection
 from heritage.settings import load_settings
 
 
@@ -74,3 +86,29 @@ def test_logs_go_to_the_file_not_the_terminal(tmp_path: Path) -> None:
             handler.close()
         root.handlers[:] = saved
         logging.captureWarnings(False)
+
+
+def test_the_demo_packages_add_their_records_to_the_expected_counts() -> None:
+    manifest = generate_sample_collection(40, seed=3).manifest
+    packages = DemoPackages(
+        IngestReport(), valid_records=1, invalid_records=1, signatures_written=None
+    )
+    counts = TableCounts(
+        rows={"raw": 0, "cleansed": 0, "curated": 0, "dlq": 0}, versions={}, postgres_objects=0
+    )
+    expected = {
+        c.name: c.expected
+        for c in demo_checks(counts, {"stored": 0, "failed": 0}, manifest, packages)
+    }
+    valid = len(manifest.valid_record_ids)
+    assert expected["raw messages"] == manifest.message_count + 2
+    assert expected["cleansed records"] == expected["analytics.objects"] == valid + 1
+    assert expected["dead letters"] == len(manifest.malformed) + 1
+    assert expected["images stored"] == valid
+
+
+def test_the_package_lines_say_when_test_signatures_were_written(tmp_path: Path) -> None:
+    report = IngestReport()
+    lines = package_lines(DemoPackages(report, 0, 0, signatures_written=tmp_path))
+    assert "test signatures" in lines[0] and str(tmp_path) in lines[0]
+    assert lines[1].startswith("packages: 0 packages")

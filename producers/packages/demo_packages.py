@@ -1,0 +1,59 @@
+"""The packages `make demo` deposits: a DSpace thesis export and a digitisation lab's bag
+(stored on the first run, duplicates on every later one) and a zip-slip package
+(quarantined), so the Packages page, the analytics views and the records they publish have
+something to show. Built deterministically under the state folder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from heritage.producers.packages import sample_packages
+from heritage.producers.packages.ingest_settings import load_examination_config
+from heritage.producers.packages.package_record import SOURCE
+from heritage.producers.packages.package_workflow import IngestReport, ingest_packages
+from heritage.producers.packages.scanner_signatures import write_test_signatures
+from heritage.record_contract import classify_envelope
+from heritage.record_model import envelope_for, utc_now_iso
+from heritage.stage_contract import StageContext
+
+
+@dataclass(frozen=True)
+class DemoPackages:
+    report: IngestReport
+    # Records of the stored packages the cleanse stage accepts, and those it dead-letters.
+    valid_records: int
+    invalid_records: int
+    # Where the project's test signatures were written (no ClamAV database was there).
+    signatures_written: Path | None
+
+
+def demo_package_files(folder: Path) -> list[Path]:
+    """The demo's packages, built into ``folder`` (the same bytes every time)."""
+    paths = []
+    builders: tuple[tuple[str, Callable[[Path], Path]], ...] = (
+        ("thesis", sample_packages.dspace_zip),
+        ("lab", sample_packages.bag_targz_with_nested_zip),
+        ("slip", sample_packages.zip_slip_package),
+    )
+    for name, build in builders:
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        paths.append(build(folder / name))
+    return paths
+
+
+def ingest_demo_packages(context: StageContext) -> DemoPackages:
+    config = load_examination_config(context.settings)
+    database = config.clamav.database_dir
+    written = None
+    if not database.is_dir() or not any(database.iterdir()):
+        write_test_signatures(database)
+        written = database
+    paths = demo_package_files(context.settings.state_dir / "demo" / "packages")
+    report = ingest_packages(context, paths, config, workers=1)
+    verdicts = [
+        classify_envelope(envelope_for(SOURCE, record, "demo", utc_now_iso())).valid
+        for record in report.records
+    ]
+    return DemoPackages(report, verdicts.count(True), verdicts.count(False), written)
