@@ -169,7 +169,7 @@ def demo_checks(
     say it must be (a package's record is one more message, cleansed or dead-lettered)."""
     valid = len(manifest.valid_record_ids) + packages.valid_records
     dead = len(manifest.malformed) + packages.invalid_records
-    messages = manifest.message_count + packages.valid_records + packages.invalid_records
+    messages = manifest.message_count + packages.stored_versions
     return [
         Check("raw messages", counts.raw_rows, messages),
         Check("cleansed records", counts.cleansed_rows, valid),
@@ -188,8 +188,14 @@ def package_lines(packages: DemoPackages) -> list[str]:
             f"clamav: no signature database; wrote the project's test signatures to "
             f"{packages.signatures_written} (they detect test files only)"
         )
-    lines.append(f"packages: {packages.report.summary()}")
-    lines.extend(f"  {outcome.render()}" for outcome in packages.report.outcomes)
+    if packages.report.outcomes:
+        lines.append(f"packages: {packages.report.summary()}")
+        lines.extend(f"  {outcome.render()}" for outcome in packages.report.outcomes)
+    if packages.already_taken:
+        lines.append(
+            f"packages: {packages.already_taken} demo packages taken by an earlier run; "
+            "not ingested again"
+        )
     return lines
 
 

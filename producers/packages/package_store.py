@@ -140,7 +140,8 @@ class IngestEventLog:
             self._latest = self._read_latest()
         return self._latest.get(package_id)
 
-    def _read_latest(self) -> dict[str, StoredVersion]:
+    def stored_versions(self) -> list[StoredVersion]:
+        """Every stored version of every package, from the storing events' manifests."""
         stored = (
             self.spark.read.format("delta")
             .load(self.layout.ingest_events)
@@ -149,11 +150,24 @@ class IngestEventLog:
                 & (F.col("outcome") == "success")
                 & F.col("manifest").isNotNull()
             )
-            .select("package_id", "package_version", "manifest")
+            .select("manifest")
         )
+        return [stored_version(json.loads(row["manifest"])) for row in stored.toLocalIterator()]
+
+    def submissions(self) -> set[str]:
+        """Every submission (as given) a committed workflow has taken."""
+        rows = (
+            self.spark.read.format("delta")
+            .load(self.layout.ingest_events)
+            .select("submission")
+            .distinct()
+            .collect()
+        )
+        return {str(row["submission"]) for row in rows}
+
+    def _read_latest(self) -> dict[str, StoredVersion]:
         latest: dict[str, StoredVersion] = {}
-        for row in stored.toLocalIterator():
-            version = stored_version(json.loads(row["manifest"]))
+        for version in self.stored_versions():
             known = latest.get(version.package_id)
             if known is None or version.version > known.version:
                 latest[version.package_id] = version

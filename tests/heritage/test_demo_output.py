@@ -90,9 +90,7 @@ def test_logs_go_to_the_file_not_the_terminal(tmp_path: Path) -> None:
 
 def test_the_demo_packages_add_their_records_to_the_expected_counts() -> None:
     manifest = generate_sample_collection(40, seed=3).manifest
-    packages = DemoPackages(
-        IngestReport(), valid_records=1, invalid_records=1, signatures_written=None
-    )
+    packages = DemoPackages(IngestReport(), 1, 1, None, stored_versions=2)
     counts = TableCounts(
         rows={"raw": 0, "cleansed": 0, "curated": 0, "dlq": 0}, versions={}, postgres_objects=0
     )
@@ -109,6 +107,6 @@ def test_the_demo_packages_add_their_records_to_the_expected_counts() -> None:
 
 def test_the_package_lines_say_when_test_signatures_were_written(tmp_path: Path) -> None:
     report = IngestReport()
-    lines = package_lines(DemoPackages(report, 0, 0, signatures_written=tmp_path))
+    lines = package_lines(DemoPackages(report, 0, 0, tmp_path, already_taken=3))
     assert "test signatures" in lines[0] and str(tmp_path) in lines[0]
-    assert lines[1].startswith("packages: 0 packages")
+    assert lines[1] == "packages: 3 demo packages taken by an earlier run; not ingested again"
