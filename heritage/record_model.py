@@ -116,8 +116,13 @@ class Envelope:
         )
 
 
+def iso_utc(moment: datetime) -> str:
+    """An aware datetime as ISO 8601 in UTC with microseconds and a ``Z``."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
 def utc_now_iso() -> str:
-    return datetime.now(tz=UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return iso_utc(datetime.now(tz=UTC))
 
 
 def envelope_for(

@@ -8,11 +8,11 @@ from the PREMIS eventType vocabulary (id.loc.gov/vocabulary/preservation/eventTy
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import Enum
+
+from heritage.record_model import iso_utc
 
 # uuid5 namespace of ingest event ids (a fixed uuid4, never to change).
 EVENT_NAMESPACE = uuid.UUID("6f0b7c1e-5a43-4f7e-9a55-2f3f0f6b2d41")
@@ -103,13 +103,9 @@ class IngestEvent:
     def as_message(self) -> dict[str, object]:
         """The Kafka message (JSON-ready; times in ISO 8601 UTC)."""
         row = self.as_row()
-        row["started_at"] = _iso(self.started_at)
-        row["ended_at"] = _iso(self.ended_at)
+        row["started_at"] = iso_utc(self.started_at)
+        row["ended_at"] = iso_utc(self.ended_at)
         return row
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -157,11 +153,6 @@ class EventLog:
         )
         self.events.append(event)
         return event
-
-    @contextmanager
-    def timed(self) -> Iterator[list[datetime]]:
-        """``with log.timed() as start:`` then ``log.add(..., started_at=start[0])``."""
-        yield [utc_now()]
 
     def failures(self) -> list[IngestEvent]:
         return [event for event in self.events if event.outcome is Outcome.FAILURE]

@@ -18,11 +18,16 @@ import unicodedata
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib.metadata import version as package_version
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from heritage.producers.packages.bag_validation import BagVerdict, find_bag_root, validate_bag
+from heritage.producers.packages.bag_validation import (
+    BAGIT_TOOL,
+    BAGIT_VERSION,
+    BagVerdict,
+    find_bag_root,
+    validate_bag,
+)
 from heritage.producers.packages.examination_model import Examination, ExaminedFile, StepFailed
 from heritage.producers.packages.file_checks import (
     digest_and_check,
@@ -164,7 +169,7 @@ def _validate_bag(exam: Examination, unpacked: UnpackResult) -> BagVerdict | Non
     if not verdict.valid:
         exam.log.add(
             Step.BAG_VALIDATION, Outcome.FAILURE, "; ".join(verdict.reasons),
-            file_path=where or None, tool="bagit-python", tool_version=_bagit_version(),
+            file_path=where or None, tool=BAGIT_TOOL, tool_version=BAGIT_VERSION,
             started_at=started,
         )  # fmt: skip
         raise StepFailed(f"invalid BagIt bag: {'; '.join(verdict.reasons)}")
@@ -173,14 +178,10 @@ def _validate_bag(exam: Examination, unpacked: UnpackResult) -> BagVerdict | Non
         f"valid BagIt {verdict.version} bag (structure, Payload-Oxum, completeness; each"
         " file's manifest checksums are checked by the fixity step)"
         + (f"; warnings: {'; '.join(verdict.warnings)}" if verdict.warnings else ""),
-        file_path=where or None, tool="bagit-python", tool_version=_bagit_version(),
+        file_path=where or None, tool=BAGIT_TOOL, tool_version=BAGIT_VERSION,
         started_at=started,
     )  # fmt: skip
     return verdict
-
-
-def _bagit_version() -> str:
-    return package_version("bagit")
 
 
 def _parse_mets(exam: Examination, unpacked: UnpackResult) -> tuple[MetsDocument | None, str]:

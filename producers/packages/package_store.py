@@ -60,9 +60,6 @@ class ObjectStorePackages:
         self._client.fput_object(self.settings.bucket, key, str(local_path))
         return key, True
 
-    def blob_exists(self, sha256: str) -> bool:
-        return self._size_of(blob_key(self.layout, sha256)) is not None
-
     def quarantine(self, workflow_id: str, submission: Path, reason: Mapping[str, Any]) -> str:
         """Copy the submission (a file, or a folder's files) and reason.json to the workflow's
         quarantine folder; returns its prefix."""

@@ -24,8 +24,9 @@ import multiprocessing
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,7 @@ from heritage.producers.packages.package_record import SOURCE, package_source_re
 from heritage.producers.packages.package_store import IngestEventLog, ObjectStorePackages
 from heritage.producers.packages.resubmission import Kind, classify, fingerprint
 from heritage.producers.publish_ledger import PublishLedger
-from heritage.record_model import SourceRecord
+from heritage.record_model import SourceRecord, iso_utc
 from heritage.stage_contract import StageContext
 
 log = logging.getLogger(__name__)
@@ -153,7 +154,7 @@ def ingest_packages(
         group_started = time.monotonic()
         bar = tqdm(total=len(futures), desc="packages", unit="pkg", disable=not context.progress)
         for index, (path, future) in enumerate(zip(submissions, futures, strict=True)):
-            exam = _result(future)
+            exam = future.result()
             for step, seconds in exam.step_seconds.items():
                 report.add_seconds(step, seconds)
             outcome, record, events = store.finish(Path(path), exam, report)
@@ -185,19 +186,14 @@ def ingest_packages(
     return report
 
 
-def _result(future: Future[Examination]) -> Examination:
-    return future.result()
-
-
-class _step:
-    def __init__(self, report: IngestReport, name: str) -> None:
-        self.report, self.name = report, name
-
-    def __enter__(self) -> None:
-        self.started = time.perf_counter()
-
-    def __exit__(self, *exc: object) -> None:
-        self.report.add_seconds(self.name, time.perf_counter() - self.started)
+@contextmanager
+def _step(report: IngestReport, name: str) -> Iterator[None]:
+    """Add the seconds of the block to the report's step ``name``."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        report.add_seconds(name, time.perf_counter() - started)
 
 
 class _Store:
@@ -246,7 +242,7 @@ class _Store:
             "record_id": package_source_record({"package_id": exam.package_id}).record_id,
             "submission": submission.name,
             "workflow_id": exam.workflow_id,
-            "stored_at": utc_now().isoformat().replace("+00:00", "Z"),
+            "stored_at": iso_utc(utc_now()),
             "metadata": exam.metadata,
             "files": [item.manifest_entry(keys[item.path]) for item in exam.files],
             "diff": verdict.diff,
