@@ -1,0 +1,274 @@
+"""Reading pages with Tesseract (through tesserocr, in process): text, hOCR, words with their
+boxes and confidences, the orientation the page was turned to, and the language used.
+
+Orientation: a page is first read as it lies; only when that reading is not confident
+(``upright_confidence``) does Tesseract's OSD tell its orientation and script, and the page
+is turned upright (and set to the Fraktur model when OSD finds Fraktur) and read again. An
+upright page, the common case, so costs one reading.
+
+Importing this module limits OpenMP to one thread in this process, before libtesseract
+loads: on few cores Tesseract's own threading is 3 to 5 times slower than one thread, and
+pages are read in parallel processes instead.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["OMP_THREAD_LIMIT"] = "1"
+
+from dataclasses import dataclass, replace  # noqa: E402
+from pathlib import Path  # noqa: E402
+from types import TracebackType  # noqa: E402
+from typing import Any  # noqa: E402
+
+import tesserocr  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from heritage.ocr.ocr_settings import OcrSettings  # noqa: E402
+from heritage.ocr.page_images import PageImageError, SourcePage, source_pages  # noqa: E402
+
+TOOL = "tesseract"
+TOOL_VERSION = tesserocr.tesseract_version().split()[1]
+# The language reported for a PDF page whose own text layer was taken.
+TEXT_LAYER = "text layer"
+
+
+class OcrSetupError(RuntimeError):
+    """Tesseract or a configured model is missing: a deployment problem, not the file's."""
+
+
+@dataclass(frozen=True)
+class OcrWord:
+    text: str
+    confidence: float  # 0..100
+    start: int  # character offsets of the word in PageText.text
+    end: int
+    box: tuple[int, int, int, int]  # left, top, width, height in the upright page's pixels
+
+
+@dataclass(frozen=True)
+class PageText:
+    number: int
+    text: str
+    hocr: str
+    confidence: float | None  # mean word confidence; None when no word was read
+    language: str
+    rotation: int  # clockwise degrees the page was turned to read it
+    words: tuple[OcrWord, ...]
+    width: int
+    height: int
+
+    @property
+    def blank(self) -> bool:
+        return not self.words and not self.text.strip()
+
+
+@dataclass(frozen=True)
+class FileText:
+    pages: tuple[PageText, ...]
+    # Why the file (or, after the pages read, one of its pages) could not be read.
+    failure: str | None = None
+
+
+class PageReader:
+    """Tesseract engines for one settings, kept open for page after page. One per process;
+    not thread-safe."""
+
+    def __init__(self, settings: OcrSettings) -> None:
+        missing = settings.missing_languages()
+        if missing:
+            packages = " ".join(f"tesseract-ocr-{lang}" for lang in missing)
+            raise OcrSetupError(
+                f"Tesseract model(s) {', '.join(missing)} not found in"
+                f" {settings.tessdata_dir()}; install them (apt-get install {packages},"
+                " or `make setup`) or set tessdata / TESSDATA_PREFIX"
+            )
+        self.settings = settings
+        self._engines: dict[str, Any] = {}
+        self._osd: Any = None
+
+    def __enter__(self) -> PageReader:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for engine in self._engines.values():
+            engine.End()
+        self._engines.clear()
+        if self._osd is not None:
+            self._osd.End()
+            self._osd = None
+
+    def read(self, image: Image.Image, number: int = 1) -> PageText:
+        """The page read upright: as it lies when that is confident, else turned by OSD."""
+        settings = self.settings
+        first = self._recognise(image, number, settings.languages, 0)
+        if not settings.detect_orientation or _confident(first, settings.upright_confidence):
+            return first
+        orientation = self._orientation(image)
+        if orientation is None:
+            return first
+        degrees, script = orientation
+        languages = settings.languages
+        if script == "Fraktur" and self._installed(settings.fraktur_languages):
+            languages = settings.fraktur_languages
+        if degrees == 0 and languages == settings.languages:
+            return first
+        # PIL turns counter-clockwise: OSD's clockwise degrees to read it, as PIL's angle.
+        upright = image.rotate(degrees, expand=True) if degrees else image
+        second = self._recognise(upright, number, languages, degrees)
+        return second if _better(second, first) else first
+
+    def _recognise(self, image: Image.Image, number: int, languages: str, turned: int) -> PageText:
+        engine = self._engine(languages)
+        engine.SetImage(image)
+        engine.Recognize()
+        text = engine.GetUTF8Text() or ""
+        words = _words(engine, text)
+        hocr = engine.GetHOCRText(number - 1) or ""
+        confidence = sum(w.confidence for w in words) / len(words) if words else None
+        if not words:
+            text = ""  # whitespace or stray line breaks of an empty page
+        return PageText(
+            number=number,
+            text=text,
+            hocr=hocr,
+            confidence=confidence,
+            language=languages,
+            rotation=turned,
+            words=words,
+            width=image.width,
+            height=image.height,
+        )
+
+    def _engine(self, languages: str) -> Any:
+        engine = self._engines.get(languages)
+        if engine is None:
+            engine = tesserocr.PyTessBaseAPI(
+                path=self.settings.tessdata_dir(),
+                lang=languages,
+                psm=self.settings.page_segmentation,
+            )
+            self._engines[languages] = engine
+        return engine
+
+    def _orientation(self, image: Image.Image) -> tuple[int, str] | None:
+        """(clockwise degrees to turn the page, script) by OSD when it is sure enough."""
+        if self._osd is None:
+            if not self._installed("osd"):
+                return None
+            self._osd = tesserocr.PyTessBaseAPI(
+                path=self.settings.tessdata_dir(),
+                lang="osd",
+                psm=tesserocr.PSM.OSD_ONLY,
+                oem=tesserocr.OEM.TESSERACT_ONLY,
+            )
+        self._osd.SetImage(image)
+        found = self._osd.DetectOrientationScript()
+        if not found:
+            return None  # a blank page, or too few characters
+        degrees = int(found["orient_deg"]) % 360
+        if found["orient_conf"] < self.settings.orientation_confidence:
+            degrees = 0
+        return degrees, str(found.get("script_name") or "")
+
+    def _installed(self, languages: str) -> bool:
+        return not replace(self.settings, languages=languages).missing_languages()
+
+
+def _confident(page: PageText, threshold: float) -> bool:
+    """Whether a reading of the page as it lies can stand: confident, and its words lie
+    horizontally (Tesseract also reads a page turned by 90 degrees, as vertical lines)."""
+    if page.confidence is None or page.confidence < threshold or len(page.words) < 3:
+        return False
+    long_words = [w for w in page.words if len(w.text) >= 3]
+    upright = sum(1 for w in long_words if w.box[2] >= w.box[3])
+    return upright * 2 > len(long_words)
+
+
+def _better(candidate: PageText, current: PageText) -> bool:
+    """Whether the turned reading is kept: at least as many confident words as the first
+    (a tie goes to the page OSD turned upright, whose boxes then match the upright page)."""
+    return _score(candidate) >= _score(current)
+
+
+def _score(page: PageText) -> float:
+    return sum(max(w.confidence, 0.0) for w in page.words)
+
+
+def _words(engine: Any, text: str) -> tuple[OcrWord, ...]:
+    """The recognised words in reading order, with their offsets in ``text``."""
+    words: list[OcrWord] = []
+    iterator = engine.GetIterator()
+    if iterator is None:
+        return ()
+    level = tesserocr.RIL.WORD
+    cursor = 0
+    for item in tesserocr.iterate_level(iterator, level):
+        try:
+            word = item.GetUTF8Text(level)
+        except RuntimeError:  # "No text returned": an empty page's only element
+            continue
+        if not word or not word.strip():
+            continue
+        box = item.BoundingBox(level)
+        start = text.find(word, cursor)
+        if start < 0:  # not expected: Tesseract's text is its words in this order
+            start = cursor
+            end = cursor
+        else:
+            end = start + len(word)
+            cursor = end
+        left, top, right, bottom = box if box else (0, 0, 0, 0)
+        words.append(
+            OcrWord(
+                text=word,
+                confidence=float(item.Confidence(level)),
+                start=start,
+                end=end,
+                box=(left, top, right - left, bottom - top),
+            )
+        )
+    return tuple(words)
+
+
+def text_layer_page(page: SourcePage) -> PageText:
+    """A PDF page's own text layer as a page read with full confidence, without boxes."""
+    text = page.text_layer or ""
+    words: list[OcrWord] = []
+    cursor = 0
+    for token in text.split():
+        start = text.find(token, cursor)
+        cursor = start + len(token)
+        words.append(OcrWord(token, 100.0, start, cursor, (0, 0, 0, 0)))
+    return PageText(page.number, text, "", 100.0 if words else None, TEXT_LAYER, 0, tuple(words), 0, 0)
+
+
+def read_file(path: Path, settings: OcrSettings, reader: PageReader | None = None) -> FileText:
+    """Every page of an image (each frame of a TIFF) or PDF, read; a file that cannot be
+    decoded gives its reason in ``failure`` (with the pages read before it), never raises."""
+    own = reader is None
+    active = reader or PageReader(settings)
+    pages: list[PageText] = []
+    try:
+        for source in source_pages(path, settings.dpi, settings.max_pages, settings.max_pixels):
+            if source.image is None:
+                pages.append(text_layer_page(source))
+            else:
+                pages.append(active.read(source.image, source.number))
+    except PageImageError as error:
+        return FileText(tuple(pages), str(error))
+    except OSError as error:
+        return FileText(tuple(pages), f"cannot read the file: {error.strerror or error}")
+    finally:
+        if own:
+            active.close()
+    return FileText(tuple(pages))
