@@ -2,8 +2,7 @@
 
 ``config/ocr/collections.toml`` holds a ``[default]`` table and one table per collection
 (``[collections."Rijksmuseum"]``, named as the records' data provider), each with any of
-the :class:`OcrSettings` fields; ``HERITAGE_OCR_CONFIG`` points at another file. Pure apart
-from reading that file.
+the :class:`OcrSettings` fields. Pure apart from reading that file.
 """
 
 from __future__ import annotations
@@ -137,11 +136,11 @@ def settings_from(values: Mapping[str, Any], base: OcrSettings, where: str) -> O
 
 
 def load_collection_settings(path: Path | None = None) -> CollectionSettings:
-    """The settings of ``path`` (default: HERITAGE_OCR_CONFIG, else the project's file); a
-    missing default file means built-in defaults everywhere."""
-    chosen = path or Path(os.environ.get("HERITAGE_OCR_CONFIG") or DEFAULT_CONFIG)
+    """The settings of ``path`` (default: the project's file; without it, built-in
+    defaults everywhere)."""
+    chosen = path or DEFAULT_CONFIG
     if not chosen.is_file():
-        if path is not None or os.environ.get("HERITAGE_OCR_CONFIG"):
+        if path is not None:
             raise OcrConfigError(f"{chosen}: OCR configuration not found; fix the path")
         return CollectionSettings(OcrSettings(), {})
     try:

@@ -137,9 +137,7 @@ def _pdf_pages(path: Path, dpi: int, max_pages: int, max_pixels: int) -> Iterato
         document.close()
 
 
-def _pdf_page(
-    document: pypdfium2.PdfDocument, index: int, dpi: int, max_pixels: int
-) -> SourcePage:
+def _pdf_page(document: pypdfium2.PdfDocument, index: int, dpi: int, max_pixels: int) -> SourcePage:
     try:
         page = document[index]
         try:
@@ -155,6 +153,7 @@ def _pdf_page(
             if pixels > max_pixels:
                 scale *= (max_pixels / pixels) ** 0.5
             image = page.render(scale=scale, grayscale=True).to_pil()
+            image.info["dpi"] = (72 * scale, 72 * scale)
             return SourcePage(index + 1, image)
         finally:
             page.close()

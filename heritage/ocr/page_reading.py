@@ -17,16 +17,16 @@ import os
 
 os.environ["OMP_THREAD_LIMIT"] = "1"
 
-from dataclasses import dataclass, replace  # noqa: E402
-from pathlib import Path  # noqa: E402
-from types import TracebackType  # noqa: E402
-from typing import Any  # noqa: E402
+from dataclasses import dataclass, replace
+from pathlib import Path
+from types import TracebackType
+from typing import Any
 
-import tesserocr  # noqa: E402
-from PIL import Image  # noqa: E402
+import tesserocr
+from PIL import Image
 
-from heritage.ocr.ocr_settings import OcrSettings  # noqa: E402
-from heritage.ocr.page_images import PageImageError, SourcePage, source_pages  # noqa: E402
+from heritage.ocr.ocr_settings import OcrSettings
+from heritage.ocr.page_images import PageImageError, SourcePage, source_pages
 
 TOOL = "tesseract"
 TOOL_VERSION = tesserocr.tesseract_version().split()[1]
@@ -130,10 +130,11 @@ class PageReader:
     def _recognise(self, image: Image.Image, number: int, languages: str, turned: int) -> PageText:
         engine = self._engine(languages)
         engine.SetImage(image)
+        engine.SetSourceResolution(_resolution(image))
         engine.Recognize()
         text = engine.GetUTF8Text() or ""
         words = _words(engine, text)
-        hocr = engine.GetHOCRText(number - 1) or ""
+        hocr = hocr_document(engine.GetHOCRText(number - 1) or "", languages)
         confidence = sum(w.confidence for w in words) / len(words) if words else None
         if not words:
             text = ""  # whitespace or stray line breaks of an empty page
@@ -182,6 +183,33 @@ class PageReader:
 
     def _installed(self, languages: str) -> bool:
         return not replace(self.settings, languages=languages).missing_languages()
+
+
+def _resolution(image: Image.Image) -> int:
+    """The scan's resolution as its file states it; 300 dpi (the usual for text) if not."""
+    dpi = image.info.get("dpi")
+    try:
+        value = int(round(float(dpi[0]))) if dpi else 0
+    except (TypeError, ValueError, IndexError):
+        value = 0
+    return value if 70 <= value <= 2400 else 300
+
+
+def hocr_document(page_markup: str, languages: str) -> str:
+    """A page's hOCR markup as a whole hOCR 1.2 document (the XHTML Tesseract's own hOCR
+    output writes around its pages)."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"'
+        ' "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">\n'
+        f'<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="{languages}" lang="{languages}">\n'
+        " <head>\n  <title></title>\n"
+        '  <meta http-equiv="Content-Type" content="text/html;charset=utf-8"/>\n'
+        f'  <meta name="ocr-system" content="{TOOL} {TOOL_VERSION}"/>\n'
+        '  <meta name="ocr-capabilities"'
+        ' content="ocr_page ocr_carea ocr_par ocr_line ocrx_word ocrp_wconf"/>\n'
+        f" </head>\n <body>\n{page_markup} </body>\n</html>\n"
+    )
 
 
 def _confident(page: PageText, threshold: float) -> bool:
@@ -249,7 +277,9 @@ def text_layer_page(page: SourcePage) -> PageText:
         start = text.find(token, cursor)
         cursor = start + len(token)
         words.append(OcrWord(token, 100.0, start, cursor, (0, 0, 0, 0)))
-    return PageText(page.number, text, "", 100.0 if words else None, TEXT_LAYER, 0, tuple(words), 0, 0)
+    return PageText(
+        page.number, text, "", 100.0 if words else None, TEXT_LAYER, 0, tuple(words), 0, 0
+    )
 
 
 def read_file(path: Path, settings: OcrSettings, reader: PageReader | None = None) -> FileText:
