@@ -25,6 +25,9 @@ class ExaminedFile:
     mime: str | None = None
     virus_verdict: str | None = None
     virus_signature: str | None = None
+    # The OCR step's entry for an image or PDF (heritage.ocr.ocr_results.file_entry), its
+    # pages' local text and hOCR files under "text_file" / "hocr_file" until stored.
+    ocr: dict[str, Any] | None = None
 
     def manifest_entry(self, blob_key: str) -> dict[str, Any]:
         return {
@@ -41,6 +44,7 @@ class ExaminedFile:
             "supplied_checksums": dict(sorted(self.supplied.items())),
             "virus_verdict": self.virus_verdict,
             "virus_signature": self.virus_signature,
+            "ocr": self.ocr,
         }
 
 

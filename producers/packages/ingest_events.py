@@ -30,6 +30,8 @@ class Step(Enum):
     FIXITY = "fixity check"
     FORMAT = "format identification"
     VIRUS_SCAN = "virus check"
+    # Not in the PREMIS vocabulary; Archivematica records its OCR under this type.
+    OCR = "transcription"
     STORE = "ingestion"
     QUARANTINE = "quarantine"
 

@@ -2,11 +2,11 @@
 
 Unpack, validate the bag, parse the METS, then per file (:mod:`.file_checks`): the digests
 (sha256 and every supplied algorithm, in one pass), the fixity check against the supplied
-checksums (METS, BagIt manifests, checksum files), the PRONOM format and the virus scan.
-Each step records
+checksums (METS, BagIt manifests, checksum files), the PRONOM format and the virus scan;
+then the OCR of a clean package's images and PDFs (:mod:`.package_ocr`). Each step records
 its events; the first failure stops the examination with its reason, and the package is
-then quarantined by the caller. No Spark, no object store: this part runs in worker
-processes, one package each.
+then quarantined by the caller (a file OCR cannot read is no failure of the package). No
+Spark, no object store: this part runs in worker processes, one package each.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from heritage.ocr.field_rules_error import FieldRulesError
+from heritage.ocr.page_reading import OcrSetupError
 from heritage.producers.packages.bag_validation import (
     BAGIT_TOOL,
     BAGIT_VERSION,
@@ -37,6 +39,7 @@ from heritage.producers.packages.file_checks import (
 )
 from heritage.producers.packages.ingest_events import EventLog, Outcome, Step, utc_now
 from heritage.producers.packages.mets_document import MetsDocument, MetsError, find_mets, parse_mets
+from heritage.producers.packages.package_ocr import OcrConfig, read_package
 from heritage.producers.packages.unpacking import UnpackLimits, UnpackRefused, UnpackResult, unpack
 from heritage.producers.packages.virus_scan import ScannerUnavailable
 from heritage.source_settings import ClamavConfig
@@ -54,6 +57,8 @@ class ExaminationConfig:
     clamav: ClamavConfig
     # dataProvider of packages whose METS or bag does not name their institution.
     default_data_provider: str | None = None
+    # Whether and how the images and PDFs of clean packages are read (None: not read).
+    ocr: OcrConfig | None = None
 
 
 def provisional_package_id(submission: Path) -> str:
@@ -85,9 +90,12 @@ def examine_package(
             identify_formats(exam)
         with _timed(exam, "virus_scan"):
             scan_for_viruses(exam, config.clamav)
+        if config.ocr is not None:
+            with _timed(exam, "ocr"):
+                read_package(exam, config.ocr)
     except StepFailed as refusal:
         exam.failure = str(refusal)
-    except (ScannerUnavailable, MemoryError):
+    except (ScannerUnavailable, OcrSetupError, FieldRulesError, MemoryError):
         raise  # the deployment, not the package: the run stops and says what to do
     except OSError as error:
         if error.errno in _DEPLOYMENT_ERRNOS:

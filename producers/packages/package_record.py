@@ -3,7 +3,8 @@
 The record is keyed ``package:<package_id>``, its payload is the version's manifest without
 the storage details (metadata, version, and per file the path, size, sha256 and format), so
 each new version of a package is a new content hash and flows through cleanse, curate and
-the export like any other record. Fields the package does not give stay absent: cleanse
+the export like any other record. The text read from its images and PDFs, and the fields
+found in it, are the record's OCR fields. Fields the package does not give stay absent: cleanse
 then dead-letters the record with its reasons rather than publishing invented values.
 """
 
@@ -13,6 +14,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from heritage.ocr.ocr_results import record_ocr
 from heritage.producers.metadata_mapping import iso639_language
 from heritage.record_model import SourceRecord
 
@@ -57,6 +59,9 @@ def package_source_record(manifest: Mapping[str, Any]) -> SourceRecord:
         record["dataProvider"] = [str(metadata["data_provider"])]
     if manifest.get("stored_at"):
         record["timestamp_update"] = str(manifest["stored_at"])
+    record.update(
+        record_ocr([(str(item["path"]), item["ocr"]) for item in files if item.get("ocr")])
+    )
     payload = {
         "package_id": package_id,
         "version": manifest.get("version"),

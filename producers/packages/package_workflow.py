@@ -234,6 +234,9 @@ class _Store:
                 item.path: self.objects.put_blob(Path(item.local_path), item.sha256, item.size)[0]
                 for item in exam.files
             }
+            for item in exam.files:
+                if item.ocr is not None:
+                    self.objects.put_page_texts(item.ocr, keys[item.path])
         manifest = {
             "package_id": exam.package_id,
             "version": verdict.version,

@@ -1,0 +1,169 @@
+"""The OCR step of the package workflow: every image and PDF of a clean package is read, page
+by page, in the worker that examined it.
+
+Per page: its text, hOCR, mean word confidence, language, rotation and the fields extracted
+from it (:mod:`heritage.ocr`), one ``transcription`` event each (``file#page=N``). The text and
+hOCR are written next to the file in the work folder; the storing process uploads them next
+to the file's blob. A file that cannot be read gets one warning event with the reason: the
+package's other files, and the package, are unaffected. Identical files are read once.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from heritage.ocr.field_rules import FieldRules, load_field_rules
+from heritage.ocr.field_rules_error import FieldRulesError
+from heritage.ocr.ocr_results import BLANK, file_entry, reading_fields
+from heritage.ocr.ocr_settings import CollectionSettings, OcrSettings
+from heritage.ocr.page_images import is_readable
+from heritage.ocr.page_reading import TOOL, TOOL_VERSION, PageReader, read_file
+from heritage.producers.packages.examination_model import Examination, ExaminedFile
+from heritage.producers.packages.ingest_events import Outcome, Step, utc_now
+
+
+@dataclass(frozen=True)
+class OcrConfig:
+    """Whether packages are read, with which settings per collection, and the field rules
+    (a TOML file; None: the project's config/ocr/fields.toml)."""
+
+    enabled: bool
+    collections: CollectionSettings
+    field_rules: Path | None = None
+
+
+def read_package(exam: Examination, config: OcrConfig) -> None:
+    """Read every clean image and PDF of the package; its files' ``ocr`` entries and events."""
+    if not config.enabled:
+        return
+    provider = exam.metadata.get("data_provider")
+    settings = config.collections.for_collection(str(provider) if provider else None)
+    rules = field_rules_for(config.field_rules, str(provider) if provider else None)
+    read: dict[str, dict[str, Any]] = {}
+    for item in exam.files:
+        if item.container or item.virus_verdict != "clean":
+            continue
+        if not is_readable(Path(item.local_path)):
+            continue
+        entry = read.get(item.sha256)
+        if entry is None:
+            entry = _read_file(exam, item, settings, rules, reader_for(settings))
+            read[item.sha256] = entry
+        else:
+            _log_pages(exam, item, entry, repeat=True)
+        item.ocr = entry
+
+
+def _read_file(
+    exam: Examination,
+    item: ExaminedFile,
+    settings: OcrSettings,
+    rules: FieldRules,
+    reader: PageReader,
+) -> dict[str, Any]:
+    started = utc_now()
+    path = Path(item.local_path)
+    entry = read_to_entry(path, Path(item.local_path + ".ocr"), settings, rules, reader)
+    _log_pages(exam, item, entry, started=started)
+    return entry
+
+
+def read_to_entry(
+    path: Path, folder: Path, settings: OcrSettings, rules: FieldRules, reader: PageReader
+) -> dict[str, Any]:
+    """Read the file's pages and extract their fields: its entry
+    (:func:`heritage.ocr.ocr_results.file_entry`), each page's text and hOCR written to
+    ``folder`` and named in the page's ``text_file`` / ``hocr_file``."""
+    reading = read_file(path, settings, reader)
+    entry = file_entry(reading, reading_fields(reading, rules), settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    for page, kept in zip(reading.pages, entry["pages"], strict=True):
+        text_path = folder / f"page-{page.number:04d}.txt"
+        text_path.write_text(page.text, encoding="utf-8")
+        kept["text_file"] = str(text_path)
+        if page.hocr:
+            hocr_path = folder / f"page-{page.number:04d}.hocr"
+            hocr_path.write_text(page.hocr, encoding="utf-8")
+            kept["hocr_file"] = str(hocr_path)
+    return entry
+
+
+def _log_pages(
+    exam: Examination,
+    item: ExaminedFile,
+    entry: dict[str, Any],
+    started: Any = None,
+    repeat: bool = False,
+) -> None:
+    same = " (same content as a file read before)" if repeat else ""
+    for page in entry["pages"]:
+        exam.log.add(
+            Step.OCR,
+            Outcome.WARNING if page["flagged"] else Outcome.SUCCESS,
+            page_detail(page) + same,
+            file_path=f"{item.path}#page={page['page']}",
+            tool=TOOL,
+            tool_version=TOOL_VERSION,
+            started_at=started,
+        )
+    if entry["failure"]:
+        exam.log.add(
+            Step.OCR,
+            Outcome.WARNING,
+            f"not read: {entry['failure']}; the package is stored without this file's text",
+            file_path=item.path,
+            tool=TOOL,
+            tool_version=TOOL_VERSION,
+            started_at=started,
+        )
+
+
+def page_detail(page: dict[str, Any]) -> str:
+    """One line for a page's event: what was read, how sure, in which language and turn."""
+    if page["reason"] == BLANK:
+        return "blank page: no text"
+    turned = f", turned {page['rotation']} degrees" if page["rotation"] else ""
+    detail = (
+        f"{page['characters']} characters, {page['words']} words,"
+        f" mean confidence {page['confidence']} ({page['language']}{turned})"
+    )
+    fields = len(page["fields"])
+    if fields:
+        detail += f"; {fields} field{'s' if fields != 1 else ''} extracted"
+    if page["flagged"]:
+        detail += f"; flagged for review: {page['reason']}"
+    return detail
+
+
+@functools.lru_cache(maxsize=8)
+def field_rules_for(path: Path | None, institution: str | None) -> FieldRules:
+    """The field rules of ``institution`` (a data provider's name, matched to the rules'
+    institution keys case- and space-insensitively), or the default rules when it has none
+    of its own. Cached per worker process."""
+    if institution is None:
+        return load_field_rules(path, None)
+    try:
+        return load_field_rules(path, _institution_key(institution))
+    except FieldRulesError:
+        # The file's own problems show again here; an institution without rules does not.
+        return load_field_rules(path, None)
+
+
+def _institution_key(name: str) -> str:
+    return "".join(char for char in name.casefold() if char.isalnum())
+
+
+# One reader per settings per worker process, its engines kept open for the packages that
+# follow (loading a model costs a tenth of a second or more); they close with the process.
+_READERS: dict[OcrSettings, PageReader] = {}
+
+
+def reader_for(settings: OcrSettings) -> PageReader:
+    reader = _READERS.get(settings)
+    if reader is None:
+        reader = PageReader(settings)
+        _READERS[settings] = reader
+    return reader
