@@ -31,7 +31,16 @@ _TABLE_ATTRIBUTES = {
 }
 TABLE_NAMES = tuple(_TABLE_ATTRIBUTES)
 
-PRODUCER_SOURCES = ("sample", "europeana", "lido", "csv", "oai", "annotations", "package")
+PRODUCER_SOURCES = (
+    "sample",
+    "europeana",
+    "lido",
+    "csv",
+    "oai",
+    "annotations",
+    "package",
+    "scan",
+)
 # Producers with a ledger file of their own (the others share published.sqlite); the names
 # are those earlier releases wrote, so a rerun still finds what it already published.
 _OWN_LEDGER_FILES = {

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from heritage.producers.csv_drop import CsvDropResult, csv_record_id
 from heritage.producers.europeana_client import EuropeanaHarvestResult
@@ -23,6 +24,9 @@ from heritage.producers.kafka_publisher import PublishResult
 from heritage.producers.lido_drop import LidoDropResult
 from heritage.producers.oai_pmh_harvester import HarvestResult
 from heritage.producers.simulators.annotation_simulator import AnnotationRunResult
+
+if TYPE_CHECKING:  # the scan producer loads Tesseract; only its own command imports it
+    from heritage.producers.scan_drop import ScanDropResult
 
 _WHITESPACE = re.compile(r"\s+")
 # Keys derived from a hash of unusable input: they name nothing a sender can look up.
@@ -344,4 +348,31 @@ def annotations_report(result: AnnotationRunResult, base: Path | None = None) ->
             f"{len(result.unseen_targets):,} on records not seen yet",
             f"{result.known_record_ids:,} known records",
         ),
+    )
+
+
+def scan_report(result: ScanDropResult) -> ProducerReport:
+    """Scans that could not be read count as rejected (their records still carry why)."""
+    notes = [
+        _plural(result.files, "scan"),
+        _plural(result.pages, "page"),
+        f"{result.flagged_pages:,} flagged for review",
+        f"{result.seconds:.1f} s",
+    ]
+    if result.skipped_files:
+        notes.append(f"{_plural(len(result.skipped_files), 'file')} skipped (not images or PDFs)")
+    return ProducerReport(
+        source="scans",
+        read=result.files,
+        published=result.published,
+        rejected=len(result.failed_files),
+        unchanged=result.unchanged,
+        rejection_lines=tuple(
+            f"{line} (published without its text)" for line in result.failed_files
+        ),
+        invalid=len(result.invalid),
+        invalid_lines=tuple(
+            rejection_line(reasons, record_id=record_id) for record_id, reasons in result.invalid
+        ),
+        notes=tuple(notes),
     )

@@ -1,4 +1,4 @@
-"""``heritage produce sample|europeana|lido|csv|oai|annotations``: publish records to Kafka.
+"""``heritage produce sample|europeana|lido|csv|scans|oai|annotations``: publish records to Kafka.
 
 Every producer takes ``(settings, layout, ...)``: the layout (the product's, or the one of
 --namespace) names its topics, its ledger and its state folder. Each producer module loads
@@ -114,6 +114,31 @@ def _csv(args: argparse.Namespace) -> int:
         print(f"heritage produce csv: {error}", file=sys.stderr)
         return 1
     return finish_produce(csv_report(result, args.path, args.collection, Path.cwd()), args)
+
+
+def _scans(args: argparse.Namespace) -> int:
+    from heritage.producers.packages.ingest_settings import load_ocr_config
+    from heritage.producers.producer_report import scan_report
+    from heritage.producers.scan_drop import publish_scans
+
+    settings = load_settings()
+    defaults = {"data_provider": args.data_provider or "", "rights": args.rights or ""}
+    try:
+        result = publish_scans(
+            settings,
+            deployment_layout(settings, args),
+            args.paths,
+            args.collection,
+            load_ocr_config(settings),
+            sidecar=args.sidecar,
+            defaults=defaults,
+            workers=args.workers,
+            progress=progress_bars_shown(),
+        )
+    except (SourceRejection, FileNotFoundError) as error:
+        print(f"heritage produce scans: {error}", file=sys.stderr)
+        return 1
+    return finish_produce(scan_report(result), args)
 
 
 def _oai_endpoint(args: argparse.Namespace) -> OaiEndpointConfig:
@@ -269,6 +294,37 @@ def _add_csv(sources: Any) -> None:
     csv_drop.set_defaults(handler=_csv)
 
 
+def _add_scans(sources: Any) -> None:
+    scans = sources.add_parser(
+        "scans",
+        help="loose scans (images, multi-page TIFFs, PDFs) read by OCR",
+        description="Read each scan by OCR (Tesseract; languages and page segmentation per "
+        "collection in config/ocr/collections.toml), store it with its page texts and hOCR in "
+        "the object store, and publish one record per file with the text, its confidence, "
+        "the fields found in it and the sidecar's known fields. Pages below the confidence "
+        "threshold are flagged for review. A rerun publishes only what changed.",
+    )
+    scans.add_argument("paths", nargs="+", type=Path, help="scan files or folders of them")
+    scans.add_argument(
+        "--collection", required=True, help="collection name (part of every record id)"
+    )
+    scans.add_argument(
+        "--sidecar",
+        type=Path,
+        help="CSV or JSON of known fields per scan: a 'file' column (relative path or file "
+        "name) and any of id, title, creator, date, description, rights, data_provider, "
+        "language, type ('|' separates values)",
+    )
+    scans.add_argument("--data-provider", help="institution for scans the sidecar names none")
+    scans.add_argument("--rights", help="rights statement URI for scans the sidecar gives none")
+    scans.add_argument(
+        "--workers", type=int, default=2, help="OCR processes, one page at a time each (2)"
+    )
+    add_namespace_option(scans)
+    add_strict_option(scans)
+    scans.set_defaults(handler=_scans)
+
+
 def _add_oai(sources: Any) -> None:
     oai = sources.add_parser(
         "oai",
@@ -343,6 +399,7 @@ def add_commands(commands: Any) -> None:
         _add_europeana,
         _add_lido,
         _add_csv,
+        _add_scans,
         _add_oai,
         _add_annotations,
     ):
