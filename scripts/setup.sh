@@ -162,4 +162,25 @@ else
   run_step clamav "installing Debian's clamav and clamav-testfiles with apt-get" installed \
     install_clamav
 fi
+# OCR: Tesseract's models (tessdata_fast) for the languages the default configuration and
+# the tests read, OSD for page orientation, and the fonts the OCR benchmark sets pages in.
+OCR_LANGS="eng deu fra nld ita lat frk osd"
+install_tesseract() {
+  $SUDO apt-get update -q
+  # shellcheck disable=SC2046
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
+    tesseract-ocr $(printf 'tesseract-ocr-%s ' $OCR_LANGS) fonts-dejavu-core
+}
+tessdata=/usr/share/tesseract-ocr/5/tessdata
+missing_models=""
+for lang in $OCR_LANGS; do
+  [ -f "$tessdata/$lang.traineddata" ] || missing_models="$missing_models $lang"
+done
+if command -v tesseract >/dev/null && [ -z "$missing_models" ] \
+    && [ -f /usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf ]; then
+  say tesseract "ok ($(tesseract --version 2>/dev/null | head -n1); models: $OCR_LANGS)"
+else
+  run_step tesseract "installing Debian's tesseract-ocr and models ($OCR_LANGS) with apt-get" \
+    installed install_tesseract
+fi
 say done "everything in place"
