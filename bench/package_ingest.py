@@ -8,7 +8,7 @@ tar.gz with a nested zip, a digitised volume zip with a METS; ``--files`` files 
 JPEG, PNG, PDF, TXT, XML and CSV, a few MB a package) into a temporary folder; building is
 not timed. Then, for each ``--workers`` count, runs
 
-    heritage ingest packages --namespace <fresh> --workers N --json <every package>
+    HERITAGE_OCR=off heritage ingest packages --namespace <fresh> --workers N --json <packages>
 
 against the running local stack, and prints packages/s and MB/s (of the files the workflow
 stored, and of the archives as deposited), the seconds of each step from the command's JSON
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -49,6 +50,7 @@ STEPS = (
     "digest",
     "format",
     "virus_scan",
+    "ocr",
     "store",
     "commit",
     "publish",
@@ -105,7 +107,9 @@ def figure_lines(report: Mapping[str, Any], archive_bytes: int, wall: float) -> 
     ]
 
 
-def ingest(paths: Sequence[Path], namespace: str, workers: int) -> tuple[dict[str, Any], float]:
+def ingest(
+    paths: Sequence[Path], namespace: str, workers: int, ocr: str
+) -> tuple[dict[str, Any], float]:
     """Run the CLI on the packages; its JSON report and the wall time of the whole command."""
     command = [
         sys.executable,
@@ -121,7 +125,8 @@ def ingest(paths: Sequence[Path], namespace: str, workers: int) -> tuple[dict[st
         *map(str, paths),
     ]
     started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    environment = {**os.environ, "HERITAGE_OCR": ocr}
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=environment)
     wall = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(
@@ -144,13 +149,15 @@ def _drop(settings: Settings, namespace: str) -> None:
         admin.close()
 
 
-def run(packages: int, files: int, seed: int, workers: Sequence[int], dry_run: bool) -> None:
+def run(
+    packages: int, files: int, seed: int, workers: Sequence[int], dry_run: bool, ocr: str
+) -> None:
     with tempfile.TemporaryDirectory(prefix="package-bench-") as scratch:
         paths, archive_bytes, built = build(Path(scratch), packages, files, seed)
         print(
             f"package ingest benchmark: {len(paths):,} packages of {files} files, "
             f"{archive_bytes / MB:,.1f} MB (built in {built:.1f} s, not timed), seed {seed}, "
-            f"{platform.node()}, {platform.machine()}"
+            f"{platform.node()}, {platform.machine()}, OCR {ocr}"
         )
         if dry_run:
             return
@@ -159,7 +166,7 @@ def run(packages: int, files: int, seed: int, workers: Sequence[int], dry_run: b
             namespace = f"benchpkg{uuid.uuid4().hex[:8]}"
             print(f"{count} worker{'s' if count != 1 else ''} (namespace {namespace}):", flush=True)
             try:
-                report, wall = ingest(paths, namespace, count)
+                report, wall = ingest(paths, namespace, count, ocr)
                 for line in figure_lines(report, archive_bytes, wall):
                     print(line, flush=True)
             finally:
@@ -183,8 +190,15 @@ def main() -> None:
         action="store_true",
         help="only build the packages and print their count and size (no services)",
     )
+    parser.add_argument(
+        "--ocr",
+        choices=("on", "off"),
+        default="off",
+        help="the OCR step (HERITAGE_OCR; default off: its cost is measured by"
+        " bench/ocr_quality.py, and the sample PDFs are word-shaped strokes)",
+    )
     args = parser.parse_args()
-    run(args.packages, args.files, args.seed, args.workers, args.dry_run)
+    run(args.packages, args.files, args.seed, args.workers, args.dry_run, args.ocr)
 
 
 if __name__ == "__main__":
