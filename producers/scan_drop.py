@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from heritage.kafka_topics import ensure_topics
 from heritage.lakehouse_layout import LakehouseLayout
+from heritage.ocr.file_reading import OcrConfig, field_rules_for, read_to_entry, reader_for
 from heritage.ocr.ocr_settings import OcrSettings
 from heritage.ocr.page_images import is_readable
 from heritage.producers.kafka_publisher import (
@@ -31,12 +32,6 @@ from heritage.producers.kafka_publisher import (
     create_producer,
     envelopes_from,
     publish_envelopes,
-)
-from heritage.producers.packages.package_ocr import (
-    OcrConfig,
-    field_rules_for,
-    read_to_entry,
-    reader_for,
 )
 from heritage.producers.packages.package_store import ObjectStorePackages
 from heritage.producers.publish_ledger import PublishLedger

@@ -117,7 +117,7 @@ def _csv(args: argparse.Namespace) -> int:
 
 
 def _scans(args: argparse.Namespace) -> int:
-    from heritage.producers.packages.ingest_settings import load_ocr_config
+    from heritage.ocr.file_reading import load_ocr_config
     from heritage.producers.producer_report import scan_report
     from heritage.producers.scan_drop import publish_scans
 

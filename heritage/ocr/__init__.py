@@ -1,5 +1,6 @@
 """Optical character recognition: page images and PDFs to text, hOCR and structured fields.
 
-Tesseract runs with one OpenMP thread per process (``OMP_THREAD_LIMIT=1``): on few cores its
-default threading is 3 to 5 times slower; parallelism comes from running pages in processes.
+Tesseract runs in process through tesserocr, one thread per process (its wheel is built
+without OpenMP, whose threading is 3 to 5 times slower on few cores); parallelism comes from
+reading files in worker processes.
 """

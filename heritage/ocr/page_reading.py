@@ -6,16 +6,12 @@ Orientation: a page is first read as it lies; only when that reading is not conf
 is turned upright (and set to the Fraktur model when OSD finds Fraktur) and read again. An
 upright page, the common case, so costs one reading.
 
-Importing this module limits OpenMP to one thread in this process, before libtesseract
-loads: on few cores Tesseract's own threading is 3 to 5 times slower than one thread, and
-pages are read in parallel processes instead.
+The tesserocr wheel's libtesseract is built without OpenMP, so each reader uses one thread
+(on few cores Tesseract's OpenMP threading is 3 to 5 times slower than one thread); pages
+are read in parallel by worker processes instead.
 """
 
 from __future__ import annotations
-
-import os
-
-os.environ["OMP_THREAD_LIMIT"] = "1"
 
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -189,7 +185,7 @@ def _resolution(image: Image.Image) -> int:
     """The scan's resolution as its file states it; 300 dpi (the usual for text) if not."""
     dpi = image.info.get("dpi")
     try:
-        value = int(round(float(dpi[0]))) if dpi else 0
+        value = round(float(dpi[0])) if dpi else 0
     except (TypeError, ValueError, IndexError):
         value = 0
     return value if 70 <= value <= 2400 else 300

@@ -6,6 +6,9 @@ patterns, personal names and places with diacritics. The text is written for the
 what is on a page is known exactly and OCR output can be scored against it.
 """
 
+# The sentences stay whole, one per line, so they read and edit as prose.
+# ruff: noqa: E501
+
 from __future__ import annotations
 
 import random
@@ -297,4 +300,6 @@ def paragraph(genre: str, language: str, rng: random.Random) -> str:
     """Two to five filled sentences of ``genre`` in ``language``, joined by spaces."""
     templates = SENTENCES[genre][language]
     count = rng.randint(2, 5) if genre != "finding_aid" else 1
-    return " ".join(fill_sentence(rng.choice(templates), language, rng) for _ in range(count))
+    return " ".join(
+        fill_sentence(template, language, rng) for template in rng.sample(templates, count)
+    )

@@ -4,12 +4,8 @@ packages that do not name their own, and OCR."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from heritage.ocr.field_rules import load_field_rules
-from heritage.ocr.ocr_settings import load_collection_settings
+from heritage.ocr.file_reading import load_ocr_config
 from heritage.producers.packages.package_examination import ExaminationConfig
-from heritage.producers.packages.package_ocr import OcrConfig
 from heritage.producers.packages.unpacking import UnpackLimits
 from heritage.settings import Settings
 from heritage.source_settings import load_clamav_settings
@@ -40,22 +36,4 @@ def load_examination_config(settings: Settings) -> ExaminationConfig:
         clamav=load_clamav_settings(settings),
         default_data_provider=settings.value("HERITAGE_PACKAGE_DATA_PROVIDER", "") or None,
         ocr=load_ocr_config(settings),
-    )
-
-
-def load_ocr_config(settings: Settings) -> OcrConfig:
-    """HERITAGE_OCR (on | off, default on), HERITAGE_OCR_CONFIG (the per-collection settings,
-    default config/ocr/collections.toml) and HERITAGE_OCR_FIELDS (the field rules, default
-    config/ocr/fields.toml)."""
-    switch = settings.value("HERITAGE_OCR", "on").strip().lower()
-    if switch not in ("on", "off"):
-        raise ValueError(f"HERITAGE_OCR={switch!r} must be 'on' or 'off'")
-    collections = settings.value("HERITAGE_OCR_CONFIG", "")
-    fields = settings.value("HERITAGE_OCR_FIELDS", "")
-    # Read once here so that a broken rules file stops the run before any package is read.
-    load_field_rules(Path(fields) if fields else None)
-    return OcrConfig(
-        enabled=switch == "on",
-        collections=load_collection_settings(Path(collections) if collections else None),
-        field_rules=Path(fields) if fields else None,
     )

@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from heritage.ocr.field_rules_error import FieldRulesError
+from heritage.ocr.file_reading import OcrConfig
 from heritage.ocr.page_reading import OcrSetupError
 from heritage.producers.packages.bag_validation import (
     BAGIT_TOOL,
@@ -39,7 +40,7 @@ from heritage.producers.packages.file_checks import (
 )
 from heritage.producers.packages.ingest_events import EventLog, Outcome, Step, utc_now
 from heritage.producers.packages.mets_document import MetsDocument, MetsError, find_mets, parse_mets
-from heritage.producers.packages.package_ocr import OcrConfig, read_package
+from heritage.producers.packages.package_ocr import read_package
 from heritage.producers.packages.unpacking import UnpackLimits, UnpackRefused, UnpackResult, unpack
 from heritage.producers.packages.virus_scan import ScannerUnavailable
 from heritage.source_settings import ClamavConfig

@@ -10,29 +10,17 @@ package's other files, and the package, are unaffected. Identical files are read
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from heritage.ocr.field_rules import FieldRules, load_field_rules
-from heritage.ocr.field_rules_error import FieldRulesError
-from heritage.ocr.ocr_results import BLANK, file_entry, reading_fields
-from heritage.ocr.ocr_settings import CollectionSettings, OcrSettings
+from heritage.ocr.field_rules import FieldRules
+from heritage.ocr.file_reading import OcrConfig, field_rules_for, read_to_entry, reader_for
+from heritage.ocr.ocr_results import BLANK
+from heritage.ocr.ocr_settings import OcrSettings
 from heritage.ocr.page_images import is_readable
-from heritage.ocr.page_reading import TOOL, TOOL_VERSION, PageReader, read_file
+from heritage.ocr.page_reading import TOOL, TOOL_VERSION, PageReader
 from heritage.producers.packages.examination_model import Examination, ExaminedFile
 from heritage.producers.packages.ingest_events import Outcome, Step, utc_now
-
-
-@dataclass(frozen=True)
-class OcrConfig:
-    """Whether packages are read, with which settings per collection, and the field rules
-    (a TOML file; None: the project's config/ocr/fields.toml)."""
-
-    enabled: bool
-    collections: CollectionSettings
-    field_rules: Path | None = None
 
 
 def read_package(exam: Examination, config: OcrConfig) -> None:
@@ -68,26 +56,6 @@ def _read_file(
     path = Path(item.local_path)
     entry = read_to_entry(path, Path(item.local_path + ".ocr"), settings, rules, reader)
     _log_pages(exam, item, entry, started=started)
-    return entry
-
-
-def read_to_entry(
-    path: Path, folder: Path, settings: OcrSettings, rules: FieldRules, reader: PageReader
-) -> dict[str, Any]:
-    """Read the file's pages and extract their fields: its entry
-    (:func:`heritage.ocr.ocr_results.file_entry`), each page's text and hOCR written to
-    ``folder`` and named in the page's ``text_file`` / ``hocr_file``."""
-    reading = read_file(path, settings, reader)
-    entry = file_entry(reading, reading_fields(reading, rules), settings)
-    folder.mkdir(parents=True, exist_ok=True)
-    for page, kept in zip(reading.pages, entry["pages"], strict=True):
-        text_path = folder / f"page-{page.number:04d}.txt"
-        text_path.write_text(page.text, encoding="utf-8")
-        kept["text_file"] = str(text_path)
-        if page.hocr:
-            hocr_path = folder / f"page-{page.number:04d}.hocr"
-            hocr_path.write_text(page.hocr, encoding="utf-8")
-            kept["hocr_file"] = str(hocr_path)
     return entry
 
 
@@ -136,34 +104,3 @@ def page_detail(page: dict[str, Any]) -> str:
     if page["flagged"]:
         detail += f"; flagged for review: {page['reason']}"
     return detail
-
-
-@functools.lru_cache(maxsize=8)
-def field_rules_for(path: Path | None, institution: str | None) -> FieldRules:
-    """The field rules of ``institution`` (a data provider's name, matched to the rules'
-    institution keys case- and space-insensitively), or the default rules when it has none
-    of its own. Cached per worker process."""
-    if institution is None:
-        return load_field_rules(path, None)
-    try:
-        return load_field_rules(path, _institution_key(institution))
-    except FieldRulesError:
-        # The file's own problems show again here; an institution without rules does not.
-        return load_field_rules(path, None)
-
-
-def _institution_key(name: str) -> str:
-    return "".join(char for char in name.casefold() if char.isalnum())
-
-
-# One reader per settings per worker process, its engines kept open for the packages that
-# follow (loading a model costs a tenth of a second or more); they close with the process.
-_READERS: dict[OcrSettings, PageReader] = {}
-
-
-def reader_for(settings: OcrSettings) -> PageReader:
-    reader = _READERS.get(settings)
-    if reader is None:
-        reader = PageReader(settings)
-        _READERS[settings] = reader
-    return reader

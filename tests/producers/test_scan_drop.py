@@ -11,8 +11,8 @@ from topic_reader import TopicReader
 
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.object_store import object_store_client
+from heritage.ocr.file_reading import OcrConfig
 from heritage.ocr.ocr_settings import CollectionSettings, OcrSettings
-from heritage.producers.packages.package_ocr import OcrConfig
 from heritage.producers.packages.sample_scans import LETTER_PAGES, REPORT_PAGE, printed_page
 from heritage.producers.scan_drop import publish_scans
 from heritage.settings import Settings
