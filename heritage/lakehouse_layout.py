@@ -147,6 +147,12 @@ class LakehouseLayout:
         return f"{self.table_root}/ml/similar_objects"
 
     @property
+    def ml_record_ocr(self) -> str:
+        """What OCR read from the image of each record of a read type (MERGE on record_id);
+        curate fills the OCR columns of records whose source sent none from it."""
+        return f"{self.table_root}/ml/record_ocr"
+
+    @property
     def image_prefix(self) -> str:
         """Object-key prefix (in the settings' bucket) of original images and thumbnails."""
         bucket_root = self.table_root.removeprefix("s3a://").partition("/")[2]

@@ -50,9 +50,14 @@ STAGES: list[RegisteredStage] = [
         "fetch images, embed, near-duplicates, canonical ids and similar objects",
     ),
     RegisteredStage(
+        "ocr",
+        "heritage.ml.record_ocr_stage",
+        "OCR of the images of records of the read types (TEXT) whose source sent no text",
+    ),
+    RegisteredStage(
         "curate",
         "heritage.spark_apps.curate_stage",
-        "cleansed records + annotations + canonical ids -> curated records",
+        "cleansed records + annotations + canonical ids + record OCR -> curated records",
     ),
     RegisteredStage(
         "export",

@@ -34,7 +34,13 @@ def run(context: StageContext) -> StageResult:
 
 def test_stages_run_in_registry_order_and_refuse_unknown_names() -> None:
     assert stage_names()[:2] == ["raw", "cleanse"]
-    assert [s.name for s in select_stages(skip=("ml",))] == ["raw", "cleanse", "curate", "export"]
+    assert [s.name for s in select_stages(skip=("ml",))] == [
+        "raw",
+        "cleanse",
+        "ocr",
+        "curate",
+        "export",
+    ]
     assert [s.name for s in select_stages("curate")] == ["curate"]
     with pytest.raises(ValueError, match="unknown stage 'mll'; the stages are raw, cleanse"):
         select_stages(skip=("mll",))
@@ -64,10 +70,11 @@ def test_a_registered_extra_stage_runs_through_lakehouse_run(
     assert main(["lakehouse", "run", "--namespace", namespace, "--skip", "ml"]) == 0
 
     printed = [line for line in capsys.readouterr().out.splitlines() if line[:5] != "logs:"]
-    assert [line.split()[0] for line in printed[:5]] == [
+    assert [line.split()[0] for line in printed[:6]] == [
         "raw",
         "cleanse",
         "census",
+        "ocr",
         "curate",
         "export",
     ]
