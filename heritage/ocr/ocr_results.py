@@ -46,6 +46,7 @@ def page_entry(
         "confidence": None if page.confidence is None else round(page.confidence, 2),
         "language": page.language,
         "rotation": page.rotation,
+        "deskew": page.deskew,
         "characters": len(page.text),
         "words": len(page.words),
         "flagged": reason is not None and reason != BLANK,
@@ -120,7 +121,8 @@ def record_ocr(files: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, Any]
 
 
 def _page_summary(path: str, page: Mapping[str, Any]) -> dict[str, Any]:
-    keys = ("page", "confidence", "language", "rotation", "characters", "words", "flagged")
+    keys = ("page", "confidence", "language", "rotation", "deskew", "characters", "words")
+    keys += ("flagged",)
     summary = {"file": path, **{key: page.get(key) for key in keys}}
     summary["reason"] = page.get("reason")
     summary["text_key"] = page.get("text_key")

@@ -44,6 +44,9 @@ class OcrSettings:
     # OSD's orientation confidence needed to turn a page (ocrmypdf's default is 14 for
     # whole documents; single pages with few lines score lower).
     orientation_confidence: float = 5.0
+    # Level a page whose lines are turned by at least this many degrees (0: never); Tesseract
+    # loses lines of pages a few degrees askew.
+    deskew_degrees: float = 1.0
     # The model for pages OSD finds set in Fraktur (when that model is installed).
     fraktur_languages: str = "frk"
     # Pages (and extracted fields) below this mean word confidence go to review.
@@ -102,6 +105,7 @@ _FIELD_TYPES: dict[str, type] = {
     "detect_orientation": bool,
     "upright_confidence": float,
     "orientation_confidence": float,
+    "deskew_degrees": float,
     "fraktur_languages": str,
     "min_confidence": float,
     "dpi": int,

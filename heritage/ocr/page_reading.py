@@ -23,6 +23,7 @@ from PIL import Image
 
 from heritage.ocr.ocr_settings import OcrSettings
 from heritage.ocr.page_images import PageImageError, SourcePage, source_pages
+from heritage.ocr.page_skew import leveled, skew_angle
 
 TOOL = "tesseract"
 TOOL_VERSION = tesserocr.tesseract_version().split()[1]
@@ -54,6 +55,8 @@ class PageText:
     words: tuple[OcrWord, ...]
     width: int
     height: int
+    # Degrees (counter-clockwise) the page's lines were askew and levelled before reading.
+    deskew: float = 0.0
 
     @property
     def blank(self) -> bool:
@@ -104,7 +107,18 @@ class PageReader:
             self._osd = None
 
     def read(self, image: Image.Image, number: int = 1) -> PageText:
-        """The page read upright: as it lies when that is confident, else turned by OSD."""
+        """The page read upright and level: as it lies when that is confident, else turned by
+        OSD; a page askew by ``deskew_degrees`` or more is levelled first."""
+        settings = self.settings
+        skew = skew_angle(image) if settings.deskew_degrees > 0 else 0.0
+        if abs(skew) < settings.deskew_degrees:
+            skew = 0.0
+        elif skew:
+            image = leveled(image, skew)
+        page = self._read_upright(image, number)
+        return replace(page, deskew=skew) if skew else page
+
+    def _read_upright(self, image: Image.Image, number: int) -> PageText:
         settings = self.settings
         first = self._recognise(image, number, settings.languages, 0)
         if not settings.detect_orientation or _confident(first, settings.upright_confidence):
@@ -219,9 +233,11 @@ def _confident(page: PageText, threshold: float) -> bool:
 
 
 def _better(candidate: PageText, current: PageText) -> bool:
-    """Whether the turned reading is kept: at least as many confident words as the first
-    (a tie goes to the page OSD turned upright, whose boxes then match the upright page)."""
-    return _score(candidate) >= _score(current)
+    """Whether the turned reading is kept: about as many confident words as the first or
+    more. OSD was sure of the turn, and Tesseract also reads a quarter-turned page as it
+    lies (as vertical lines, a little worse): the upright page's reading and boxes win
+    unless they are clearly worse."""
+    return _score(candidate) >= 0.9 * _score(current)
 
 
 def _score(page: PageText) -> float:

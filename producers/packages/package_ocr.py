@@ -94,6 +94,8 @@ def page_detail(page: dict[str, Any]) -> str:
     if page["reason"] == BLANK:
         return "blank page: no text"
     turned = f", turned {page['rotation']} degrees" if page["rotation"] else ""
+    if page.get("deskew"):
+        turned += f", levelled {page['deskew']:+g} degrees"
     detail = (
         f"{page['characters']} characters, {page['words']} words,"
         f" mean confidence {page['confidence']} ({page['language']}{turned})"
