@@ -64,6 +64,13 @@ def test_a_turned_page_is_set_upright_before_it_is_read(
     assert page.width > page.height, "the boxes are those of the upright page"
 
 
+def test_a_page_fed_askew_is_levelled_before_it_is_read(reader: PageReader) -> None:
+    askew = printed_page().rotate(-2.6, resample=Image.Resampling.BICUBIC, fillcolor=255)
+    page = reader.read(askew)
+    assert page.deskew == pytest.approx(-2.6, abs=0.15)
+    assert "craquelure" in page.text and "consolidated" in page.text
+
+
 def test_a_blank_page_gives_no_text_and_no_error(reader: PageReader) -> None:
     page = reader.read(Image.new("L", (1748, 1240), 255))
     assert page.text == "" and page.words == () and page.confidence is None and page.blank
