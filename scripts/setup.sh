@@ -169,7 +169,8 @@ install_tesseract() {
   $SUDO apt-get update -q
   # shellcheck disable=SC2046
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
-    tesseract-ocr $(printf 'tesseract-ocr-%s ' $OCR_LANGS) fonts-dejavu-core
+    tesseract-ocr $(printf 'tesseract-ocr-%s ' $OCR_LANGS) fonts-dejavu-core fonts-liberation2 \
+    fonts-freefont-ttf
 }
 tessdata=/usr/share/tesseract-ocr/5/tessdata
 missing_models=""
@@ -177,7 +178,8 @@ for lang in $OCR_LANGS; do
   [ -f "$tessdata/$lang.traineddata" ] || missing_models="$missing_models $lang"
 done
 if command -v tesseract >/dev/null && [ -z "$missing_models" ] \
-    && [ -f /usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf ]; then
+    && [ -f /usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf ] \
+    && [ -d /usr/share/fonts/truetype/liberation2 ] && [ -d /usr/share/fonts/truetype/freefont ]; then
   say tesseract "ok ($(tesseract --version 2>/dev/null | head -n1); models: $OCR_LANGS)"
 else
   run_step tesseract "installing Debian's tesseract-ocr and models ($OCR_LANGS) with apt-get" \
