@@ -39,6 +39,12 @@ PAGES = [
         icon=":material/inventory_2:",
         url_path="packages",
     ),
+    st.Page(
+        str(HERE / "ocr_review_page.py"),
+        title="OCR review",
+        icon=":material/document_scanner:",
+        url_path="ocr",
+    ),
     st.Page(str(HERE / "sql_page.py"), title="SQL", icon=":material/code:", url_path="sql"),
 ]
 
