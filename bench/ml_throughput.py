@@ -51,6 +51,10 @@ def _write_cleansed(spark, layout, base: str, count: int) -> None:  # type: igno
             now,
             0,
             i,
+            None,  # ocr_text
+            None,  # ocr_confidence
+            None,  # ocr_pages
+            None,  # ocr_fields
             0,  # cleanse_batch
         )
         for i in range(count)

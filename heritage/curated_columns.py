@@ -15,6 +15,7 @@ from pyspark.sql.types import (
     ArrayType,
     DataType,
     DateType,
+    DoubleType,
     IntegerType,
     LongType,
     MapType,
@@ -27,8 +28,9 @@ from pyspark.sql.types import (
 _STRINGS = ArrayType(StringType())
 # ISO 8601 with the offset, which PostgreSQL reads into timestamptz as the same instant.
 TIMESTAMP_TEXT = "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX"
-# PostgreSQL types staged as JSON text (COPY's CSV has no array or object syntax of its own).
-_JSON_STAGED = {"jsonb": "'{}'::jsonb", "text[]": "'[]'::jsonb"}
+# PostgreSQL types staged as JSON text (COPY's CSV has no array or object syntax of its own),
+# with the JSON a null becomes unless the column says otherwise (``json_empty``).
+_JSON_STAGED = {"jsonb": "{}", "text[]": "[]"}
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,9 @@ class CuratedColumn:
     # Whether a change of this column makes the export update the row (content_hash stands
     # for every column of the source record).
     decides_update: bool = False
+    # For a JSON-staged column, the JSON value a null is written as ("[]" for a list);
+    # None: the type's own ("{}" for jsonb, "[]" for text[]).
+    json_empty: str | None = None
 
     @property
     def exported(self) -> bool:
@@ -79,7 +84,8 @@ class CuratedColumn:
         """SQL expression turning the staged value into the ``heritage.objects`` value."""
         if self.pg_type not in _JSON_STAGED:
             return self.name
-        value = f"coalesce({self.staged_name}::jsonb, {_JSON_STAGED[self.pg_type]})"
+        empty = self.json_empty or _JSON_STAGED[self.pg_type]
+        value = f"coalesce({self.staged_name}::jsonb, '{empty}'::jsonb)"
         return (
             value
             if self.pg_type == "jsonb"
@@ -87,8 +93,8 @@ class CuratedColumn:
         )
 
 
-def _text(name: str, nullable: bool = True, **options: bool) -> CuratedColumn:
-    return CuratedColumn(name, StringType(), nullable, "text", not nullable, **options)
+def _text(name: str, nullable: bool = True, decides_update: bool = False) -> CuratedColumn:
+    return CuratedColumn(name, StringType(), nullable, "text", not nullable, decides_update)
 
 
 def _lakehouse_only(name: str, spark_type: DataType, nullable: bool = False) -> CuratedColumn:
@@ -120,6 +126,17 @@ CURATED_COLUMNS: tuple[CuratedColumn, ...] = (
     CuratedColumn("ingested_at", TimestampType(), False, "timestamptz", pg_not_null=True),
     _lakehouse_only("kafka_partition", IntegerType()),
     _lakehouse_only("kafka_offset", LongType()),
+    # OCR (heritage.table_schemas.OCR_FIELDS). Each decides an update: OCR may be read after
+    # its record (ml/record_ocr), leaving content_hash as it was. The lists are staged as
+    # their JSON text, and a null one is written as [].
+    _text("ocr_text", decides_update=True),
+    CuratedColumn("ocr_confidence", DoubleType(), True, "double precision", decides_update=True),
+    CuratedColumn(
+        "ocr_pages", StringType(), True, "jsonb", True, decides_update=True, json_empty="[]"
+    ),
+    CuratedColumn(
+        "ocr_fields", StringType(), True, "jsonb", True, decides_update=True, json_empty="[]"
+    ),
     # Nullable in PostgreSQL: added after the first release, to tables that had rows.
     CuratedColumn("canonical_id", StringType(), False, "text", decides_update=True),
     CuratedColumn("tags", _STRINGS, False, "text[]", pg_not_null=True, decides_update=True),

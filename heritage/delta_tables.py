@@ -1,5 +1,6 @@
-"""Small Delta helpers shared by the stages: create from a schema, read the version, run a
-write under an idempotency guard, and upsert a change without shuffling the whole table."""
+"""Small Delta helpers shared by the stages: create from a schema (and add the columns a
+table created earlier lacks), read the version, run a write under an idempotency guard, and
+upsert a change without shuffling the whole table."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from delta.tables import DeltaMergeBuilder, DeltaTable
 from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import StructType
+from pyspark.sql.types import StructField, StructType
 
 from heritage.hadoop_paths import delete_tree, exists, read_text
 
@@ -266,3 +267,48 @@ def _commit(
     finally:
         if metadata is not None:
             spark.conf.unset(USER_METADATA)
+
+
+def add_missing_columns(spark: SparkSession, path: str, schema: StructType) -> list[str]:
+    """Add to the existing table at ``path`` the columns of ``schema`` it lacks, each in
+    its place in ``schema`` (after the column before it), so a table created before a
+    column was added ends with the schema a new one has. Returns the names added.
+
+    The table's schema is read from its Delta log on the driver, no Spark job: nothing is
+    written, and nothing read beyond the log, when no column is missing. Only nullable
+    columns can be added (the rows already there have no value for them).
+    """
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    none = jvm.scala.Option.empty()
+    delta_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, path)
+    current = StructType.fromJson(json.loads(delta_log.update(False, none, none).schema().json()))
+    missing = missing_columns(current, schema)
+    if not missing:
+        return []
+    not_nullable = [column for column, _ in missing if not column.nullable]
+    if not_nullable:
+        names = ", ".join(column.name for column in not_nullable)
+        raise ValueError(f"{path} lacks columns that may not hold null: {names}")
+    additions = ", ".join(
+        f"`{column.name}` {column.dataType.simpleString()}"
+        + (f" AFTER `{after}`" if after else " FIRST")
+        for column, after in missing
+    )
+    spark.sql(f"ALTER TABLE delta.`{path}` ADD COLUMNS ({additions})")
+    return [column.name for column, _ in missing]
+
+
+def missing_columns(
+    current: StructType, schema: StructType
+) -> list[tuple[StructField, str | None]]:
+    """The fields of ``schema`` that ``current`` lacks, each with the name of the column it
+    goes after (None: first), in the order of ``schema``."""
+    present = set(current.fieldNames())
+    missing = []
+    before: str | None = None
+    for field in schema.fields:
+        if field.name not in present:
+            missing.append((field, before))
+        before = field.name
+    return missing

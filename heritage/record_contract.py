@@ -6,6 +6,7 @@ Pure functions only: no I/O.
 - :func:`record_shape_problems`: the JSON-type problems of the common record's fields
   (:data:`heritage.record_model.COMMON_RECORD_FIELDS`), so a mapper's slip is named at once;
   other keys are ignored and a JSON ``null`` counts as absent, as the cleanse stage reads it.
+  The OCR fields have shapes but no rule: cleanse drops a malformed one, never the record.
 - :class:`CommonRecord`: the common record as a Pydantic model: the fields cleanse reads,
   their types, and the rules (required fields, object types, rights and language
   vocabularies, date forms) that decide whether cleanse keeps it.
@@ -27,21 +28,27 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from heritage.record_model import COMMON_RECORD_FIELDS, OBJECT_TYPES, Envelope
+from heritage.record_model import COMMON_RECORD_FIELDS, MAX_OCR_TEXT, OBJECT_TYPES, Envelope
 from heritage.rights import CANONICAL_RIGHTS_PATTERN, LEGACY_EUROPEANA_RIGHTS
 
-# The JSON shape of each common record field: "string", "strings" (a list of strings) or
-# "strings by language" (an object whose values are lists of strings).
+# The JSON shape of each common record field, from the type its description starts with:
+# "string", "strings" (a list of strings), "strings by language" (an object whose values are
+# lists of strings), "number" (not a boolean) or "objects" (a list of JSON objects).
 _STRING = "string"
 _STRINGS = "strings"
 _STRINGS_BY_LANGUAGE = "strings by language"
+_NUMBER = "number"
+_OBJECTS = "objects"
+_SHAPE_BY_TYPE = {
+    "str": _STRING,
+    "list[str]": _STRINGS,
+    "dict[str, list[str]]": _STRINGS_BY_LANGUAGE,
+    "number": _NUMBER,
+    "list[object]": _OBJECTS,
+}
 
 FIELD_SHAPES: dict[str, str] = {
-    name: _STRING
-    if description.startswith("str")
-    else _STRINGS_BY_LANGUAGE
-    if description.startswith("dict")
-    else _STRINGS
+    name: _SHAPE_BY_TYPE[description.partition(":")[0].strip()]
     for name, description in COMMON_RECORD_FIELDS.items()
 }
 
@@ -49,6 +56,8 @@ _EXPECTED = {
     _STRING: "a string",
     _STRINGS: "a list of strings",
     _STRINGS_BY_LANGUAGE: "an object of lists of strings by language code",
+    _NUMBER: "a number",
+    _OBJECTS: "a list of objects",
 }
 
 
@@ -79,11 +88,26 @@ def _strings_problem(values: object) -> str | None:
     return None
 
 
+def _objects_problem(values: object) -> str | None:
+    """Why ``values`` is not a list of JSON objects (null elements are not), or None."""
+    if not isinstance(values, list | tuple):
+        return f"is {json_type_name(values)}"
+    for index, value in enumerate(values):
+        if not isinstance(value, Mapping):
+            return f"holds {json_type_name(value)} at position {index}"
+    return None
+
+
 def _field_problem(shape: str, value: object) -> str | None:
     if shape == _STRING:
         return None if isinstance(value, str) else f"is {json_type_name(value)}"
     if shape == _STRINGS:
         return _strings_problem(value)
+    if shape == _NUMBER:
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        return None if number else f"is {json_type_name(value)}"
+    if shape == _OBJECTS:
+        return _objects_problem(value)
     if not isinstance(value, Mapping):
         return f"is {json_type_name(value)}"
     for language, values in value.items():
@@ -108,6 +132,11 @@ def record_shape_problems(item: Mapping[str, Any]) -> list[str]:
         problem = _field_problem(shape, value)
         if problem:
             problems.append(f"field {name!r} {problem}, expected {_EXPECTED[shape]}")
+    text = item.get("ocr_text")
+    if isinstance(text, str) and len(text) > MAX_OCR_TEXT:
+        problems.append(
+            f"field 'ocr_text' holds {len(text):,} characters, at most {MAX_OCR_TEXT:,} expected"
+        )
     return problems
 
 

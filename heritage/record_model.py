@@ -81,7 +81,18 @@ COMMON_RECORD_FIELDS = {
     "country": "list[str]",
     "language": "list[str]: ISO 639 codes",
     "timestamp_update": "str: ISO 8601 UTC time of the source's last change",
+    # Text read from the object's files by OCR. Cleanse never rejects a record for these:
+    # a value of the wrong shape is dropped.
+    "ocr_text": 'str: all pages\' text, pages joined by "\\n\\n", at most 200,000 characters',
+    "ocr_confidence": "number: mean word confidence 0..100 over all words of all pages",
+    "ocr_pages": "list[object]: one per page read: file, page, confidence, language,"
+    " rotation, characters, words, flagged, reason, text_key, hocr_key",
+    "ocr_fields": "list[object]: fields found in the text: kind, value, normalised, file,"
+    " page, start, end, confidence, rule, uri, box, flagged",
 }
+
+# Producers cut ``ocr_text`` to this many characters.
+MAX_OCR_TEXT = 200_000
 
 
 @dataclass(frozen=True)

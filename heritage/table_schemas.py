@@ -6,10 +6,14 @@ a ``select`` that states the same columns.
 
 from __future__ import annotations
 
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 from pyspark.sql.types import (
     ArrayType,
     BooleanType,
+    DataType,
     DateType,
+    DoubleType,
     FloatType,
     IntegerType,
     LongType,
@@ -79,7 +83,22 @@ EUROPEANA_ITEM = StructType(
         StructField("country", STRINGS),
         StructField("language", STRINGS),
         StructField("timestamp_update", StringType()),
+        # The OCR fields decide no verdict; cleanse keeps a value of the right JSON type and
+        # drops any other (record_validation.with_ocr_fields). A string field holds the JSON
+        # text of whatever value is there; a list of strings holds each element's JSON text
+        # and is null unless the value is a list.
+        StructField("ocr_text", StringType()),
+        StructField("ocr_confidence", StringType()),
+        StructField("ocr_pages", STRINGS),
+        StructField("ocr_fields", STRINGS),
     ]
+)
+
+OCR_FIELDS = (
+    StructField("ocr_text", StringType()),
+    StructField("ocr_confidence", DoubleType()),
+    StructField("ocr_pages", StringType()),
+    StructField("ocr_fields", StringType()),
 )
 
 # The columns of a valid record, as cleansed (record_validation.CLEANSED_COLUMNS).
@@ -107,6 +126,10 @@ CLEANSED_RECORD_FIELDS = StructType(
         StructField("ingested_at", TimestampType(), nullable=False),
         StructField("kafka_partition", IntegerType(), nullable=False),
         StructField("kafka_offset", LongType(), nullable=False),
+        # OCR: the text of all pages, its mean word confidence (0..100), and the JSON text
+        # of the lists of pages and of fields found (heritage.record_model). Added after the
+        # first release: tables created before gain them (delta_tables.add_missing_columns).
+        *OCR_FIELDS,
     ]
 )
 
@@ -275,3 +298,36 @@ INGEST_EVENTS = StructType(
         StructField("manifest", StringType()),
     ]
 )
+
+
+# ml/record_ocr: the OCR of each record's image (records of the types read, whose source
+# sent no text of its own); one row per record_id, with a change data feed for curate.
+ML_RECORD_OCR = StructType(
+    [
+        StructField("record_id", StringType(), nullable=False),
+        StructField("image_sha256", StringType(), nullable=False),
+        # The OCR settings' digest (heritage.ocr.ocr_settings.OcrSettings.digest).
+        StructField("settings", StringType(), nullable=False),
+        StructField("status", StringType(), nullable=False),  # 'read' | 'failed'
+        StructField("failure_reason", StringType()),
+        StructField("ocr_text", StringType()),
+        StructField("ocr_confidence", DoubleType()),
+        StructField("ocr_pages", StringType()),  # JSON list, as in the common record
+        StructField("ocr_fields", StringType()),  # JSON list, as in the common record
+        # sha256 of the four OCR values: what curate compares.
+        StructField("ocr_hash", StringType(), nullable=False),
+        StructField("read_at", TimestampType(), nullable=False),
+    ]
+)
+
+
+def with_absent_columns(frame: DataFrame, schema: StructType) -> DataFrame:
+    """``frame`` with a typed null for each column of ``schema`` it lacks: a version of a
+    table written before a column was added reads as if the column were there."""
+    present = set(frame.columns)
+    absent: dict[str, DataType] = {
+        f.name: f.dataType for f in schema.fields if f.name not in present
+    }
+    if not absent:
+        return frame
+    return frame.withColumns({name: F.lit(None).cast(kind) for name, kind in absent.items()})

@@ -29,6 +29,7 @@ from heritage.change_tracking import (
     with_cleanse_batch,
 )
 from heritage.delta_tables import (
+    add_missing_columns,
     append_once,
     ensure_delta_table,
     merge_then_append,
@@ -267,6 +268,8 @@ def run_cleanse(
 ) -> CleanseCounts:
     """Cleanse every raw record and annotation not yet cleansed; returns what batches saw."""
     ensure_delta_table(spark, layout.cleansed_records, CLEANSED_RECORDS, deletion_vectors=True)
+    # A table created before the OCR columns gains them (a log read when it has them).
+    add_missing_columns(spark, layout.cleansed_records, CLEANSED_RECORDS)
     ensure_delta_table(spark, layout.cleansed_record_deletes, RECORD_DELETES)
     ensure_delta_table(
         spark,

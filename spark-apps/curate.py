@@ -33,12 +33,19 @@ from heritage.change_tracking import (
     table_position,
     with_curate_run,
 )
-from heritage.delta_tables import ensure_delta_table, merge_then_append, read_version
+from heritage.delta_tables import (
+    add_missing_columns,
+    ensure_delta_table,
+    merge_then_append,
+    read_version,
+)
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.spark_apps.record_validation import CLEANSED_COLUMNS
 from heritage.table_schemas import (
     CANONICAL_IDS,
+    CLEANSED_RECORD_FIELDS,
     CURATED_RECORDS,
+    with_absent_columns,
 )
 
 # What a run consumes: the newest complete cleanse batch, and the table versions of the
@@ -106,6 +113,12 @@ def build_curated(records: DataFrame, annotations: DataFrame, canonical: DataFra
             256,
         ),
     )
+
+
+def cleansed_columns(cleansed: DataFrame) -> DataFrame:
+    """Rows of cleansed/records in CLEANSED_COLUMNS; a column the table does not have yet
+    (cleanse adds new ones on its next run) reads as null."""
+    return with_absent_columns(cleansed, CLEANSED_RECORD_FIELDS).select(*CLEANSED_COLUMNS)
 
 
 _NO_RUN: Positions = {"run": -1, CLEANSE_BATCH: -1, "annotations": -1, "canonical_ids": -1}
@@ -213,7 +226,7 @@ def read_changes(
         rows, named = cleansed_changes_since(
             spark, layout, cleansed_version, consumed[CLEANSE_BATCH]
         )
-        records = rows.select(*CLEANSED_COLUMNS)
+        records = cleansed_columns(rows)
         deleted = None if named is None else named.select(F.col("record_id").alias("id"))
     annotations = changes_since(
         spark, layout.cleansed_annotations, consumed["annotations"], current["annotations"]
@@ -232,6 +245,8 @@ def read_changes(
 def run_curate(spark: SparkSession, layout: LakehouseLayout) -> CurateResult:
     """Recompute the curated rows of every record touched since the last run."""
     ensure_delta_table(spark, layout.curated_records, CURATED_RECORDS, deletion_vectors=True)
+    # A table created before the OCR columns gains them (a log read when it has them).
+    add_missing_columns(spark, layout.curated_records, CURATED_RECORDS)
     ensure_delta_table(
         spark, layout.canonical_ids, CANONICAL_IDS, change_data_feed=True, deletion_vectors=True
     )
@@ -317,7 +332,7 @@ def _touched_records(
         parts.append(
             read_version(spark, layout.cleansed_records, version)
             .join(unchanged.withColumnRenamed("id", "record_id"), "record_id", how="left_semi")
-            .select(*CLEANSED_COLUMNS)
+            .transform(cleansed_columns)
         )
     records = parts[0]
     for part in parts[1:]:

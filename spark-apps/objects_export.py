@@ -10,7 +10,7 @@ from heritage.change_tracking import curated_changes_since
 from heritage.curated_columns import EXPORTED_COLUMNS
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.spark_apps.export_spec import ExportSpec
-from heritage.table_schemas import CURATED_RECORDS
+from heritage.table_schemas import CURATED_RECORDS, with_absent_columns
 
 OBJECTS_TABLE = "heritage.objects"
 # (column, PostgreSQL type) of the staging table, in the order ``object_rows`` selects.
@@ -22,8 +22,9 @@ OBJECTS_STAGING: tuple[tuple[str, str], ...] = (
 
 
 def object_rows(curated: DataFrame, version: int, is_delete: bool) -> DataFrame:
-    """Curated rows -> staged rows (``OBJECTS_STAGING`` order), from table version ``version``."""
-    return curated.select(
+    """Curated rows -> staged rows (``OBJECTS_STAGING`` order), from table version ``version``.
+    A column the version predates (written before the column was added) is staged as null."""
+    return with_absent_columns(curated, CURATED_RECORDS).select(
         *(c.staged_value() for c in EXPORTED_COLUMNS),
         F.lit(version).cast("long").alias("delta_version"),
         F.lit(is_delete).alias("is_delete"),

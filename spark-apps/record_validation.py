@@ -82,6 +82,56 @@ def with_parsed_item(raw: DataFrame) -> DataFrame:
     )
 
 
+# A JSON text PostgreSQL's jsonb refuses: a NUL character or a lone surrogate, which
+# Spark's JSON writer escapes as \u0000 and \uD800..\uDFFF.
+_JSONB_UNSAFE = r"\\u(0000|[dD][89a-fA-F])"
+# Reads the OCR text's JSON type, nothing else (a variant keeps the type a string field loses).
+_OCR_TEXT_TYPE = "struct<ocr_text: variant>"
+
+
+def ocr_text(text: Column, common: Column) -> Column:
+    """The OCR text (``text``, as the string field read it) when the record's ``ocr_text``
+    is a JSON string, without NUL characters (PostgreSQL's text cannot hold them); null for
+    any other JSON value. ``common`` (the record's JSON text) is parsed again, for the type
+    only, and only when there is a value."""
+    kind = F.schema_of_variant(F.from_json(common, _OCR_TEXT_TYPE)["ocr_text"])
+    return F.when(
+        text.isNotNull() & F.coalesce(kind == "STRING", F.lit(False)),
+        F.replace(text, F.lit("\x00"), F.lit("")),
+    )
+
+
+def ocr_confidence(text: Column) -> Column:
+    """A confidence from the JSON text of a number (or of a string holding one); null
+    unless it is within 0..100 (which also drops NaN and the infinities)."""
+    number = text.try_cast("double")
+    return F.when(number.between(0.0, 100.0), number)
+
+
+def ocr_objects(elements: Column) -> Column:
+    """The JSON text of a list of JSON objects, from its elements' JSON texts; null for a
+    list holding anything else (null included), for any other value, and for text jsonb
+    cannot hold. An element read is the JSON text of an object, or the content of a string:
+    one that holds the text of an object passes for it."""
+    objects = F.forall(elements, lambda e: F.json_object_keys(e).isNotNull())
+    text = F.concat(F.lit("["), F.array_join(elements, ","), F.lit("]"))
+    return F.when(F.coalesce(objects, F.lit(False)) & ~text.rlike(_JSONB_UNSAFE), text)
+
+
+def with_ocr_fields(parsed: DataFrame) -> DataFrame:
+    """Add the OCR columns; a value of the wrong shape is dropped, never a reason to reject."""
+    item = F.col("item")
+    common = F.coalesce(F.col("record"), F.col("payload"))
+    return parsed.withColumns(
+        {
+            "ocr_text": ocr_text(item["ocr_text"], common),
+            "ocr_confidence": ocr_confidence(item["ocr_confidence"]),
+            "ocr_pages": ocr_objects(item["ocr_pages"]),
+            "ocr_fields": ocr_objects(item["ocr_fields"]),
+        }
+    )
+
+
 def with_normalised_fields(parsed: DataFrame) -> DataFrame:
     """Add the normalised columns of a cleansed record (null where the source has none)."""
     item = F.col("item")
@@ -107,6 +157,7 @@ def with_normalised_fields(parsed: DataFrame) -> DataFrame:
         .withColumn("country", first_nonblank(item["country"]))
         .withColumn("languages", languages)
         .withColumn("source_updated_at", F.try_to_timestamp(item["timestamp_update"]))
+        .transform(with_ocr_fields)
     )
 
 
@@ -224,6 +275,10 @@ CLEANSED_COLUMNS = (
     "ingested_at",
     "kafka_partition",
     "kafka_offset",
+    "ocr_text",
+    "ocr_confidence",
+    "ocr_pages",
+    "ocr_fields",
 )
 
 

@@ -34,22 +34,47 @@ ALTER TABLE heritage.objects ADD COLUMN IF NOT EXISTS canonical_id text;
 ALTER TABLE heritage.objects ADD COLUMN IF NOT EXISTS tags text[] NOT NULL DEFAULT '{}';
 ALTER TABLE heritage.objects ADD COLUMN IF NOT EXISTS comment_count integer NOT NULL DEFAULT 0;
 ALTER TABLE heritage.objects ADD COLUMN IF NOT EXISTS annotation_count integer NOT NULL DEFAULT 0;
+-- OCR: the text of all pages, its mean word confidence (0..100), the pages read and the
+-- fields found in the text (JSON lists of objects, as in the common record).
+ALTER TABLE heritage.objects ADD COLUMN IF NOT EXISTS ocr_text text;
+ALTER TABLE heritage.objects ADD COLUMN IF NOT EXISTS ocr_confidence double precision;
+ALTER TABLE heritage.objects ADD COLUMN IF NOT EXISTS ocr_pages jsonb NOT NULL DEFAULT '[]'::jsonb;
+ALTER TABLE heritage.objects ADD COLUMN IF NOT EXISTS ocr_fields jsonb NOT NULL DEFAULT '[]'::jsonb;
 
--- Full-text search over titles (every language), descriptions and creators. The 'simple'
--- configuration does no stemming, so it treats every language alike.
+-- Full-text search over titles (every language), descriptions, creators and the OCR text.
+-- The 'simple' configuration does no stemming, so it treats every language alike. Only the
+-- first 100,000 characters of the OCR text count: a tsvector holds at most 1 MB, and a row
+-- whose vector would not fit could not be written at all.
 CREATE OR REPLACE FUNCTION heritage.search_text(title text, titles jsonb, description text,
-                                                creators text[])
+                                                creators text[], ocr_text text)
 RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT concat_ws(' ', title,
     (SELECT string_agg(value, ' ') FROM jsonb_each(titles) AS t(lang, vals),
                                         jsonb_array_elements_text(vals) AS value),
-    description, array_to_string(creators, ' '))
+    description, array_to_string(creators, ' '), left(ocr_text, 100000))
+$$;
+-- A generated column's expression cannot be altered: a search_document of an earlier release
+-- (without the OCR text) is dropped, with the view that shows it, and added again below,
+-- which computes it for every row once. A catalogue lookup when it is up to date.
+DO $$
+BEGIN
+  IF EXISTS (
+    SELECT 1 FROM pg_attribute a JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+    WHERE a.attrelid = 'heritage.objects'::regclass AND a.attname = 'search_document'
+      AND NOT a.attisdropped AND pg_get_expr(d.adbin, d.adrelid) NOT LIKE '%ocr_text%'
+  ) THEN
+    DROP VIEW IF EXISTS analytics.objects;
+    ALTER TABLE heritage.objects DROP COLUMN search_document;
+  END IF;
+END
 $$;
 -- Stored, not an expression index: a filter or recheck then reads the vector instead of
 -- recomputing it per row (the explorer's p95 on 1M rows depends on it, docs/benchmarks.md).
 ALTER TABLE heritage.objects ADD COLUMN IF NOT EXISTS search_document tsvector
   GENERATED ALWAYS AS (to_tsvector('simple', heritage.search_text(title, titles, description,
-                                                                  creators))) STORED;
+                                                                  creators, ocr_text))) STORED;
+-- The earlier search_text, which nothing uses once search_document is migrated.
+DROP FUNCTION IF EXISTS heritage.search_text(text, jsonb, text, text[]);
 DROP INDEX IF EXISTS heritage.objects_search_idx;
 CREATE INDEX IF NOT EXISTS objects_search_document_idx ON heritage.objects
   USING gin (search_document);
@@ -95,7 +120,7 @@ CREATE OR REPLACE VIEW analytics.objects AS
 SELECT record_id, source, title, titles, creators, description, date_original, date_start,
        date_end, object_type, rights_uri, image_url, data_provider, provider, country,
        languages, source_updated_at, ingested_at, canonical_id, tags, comment_count,
-       annotation_count, search_document
+       annotation_count, search_document, ocr_text, ocr_confidence
 FROM heritage.objects;
 
 COMMENT ON VIEW analytics.objects IS
@@ -106,7 +131,97 @@ COMMENT ON COLUMN analytics.objects.date_start IS 'Earliest date the original al
 COMMENT ON COLUMN analytics.objects.rights_uri IS 'Canonical rightsstatements.org or creativecommons.org URI';
 COMMENT ON COLUMN analytics.objects.canonical_id IS 'record_id of the duplicate group''s canonical record (itself when unique)';
 COMMENT ON COLUMN analytics.objects.tags IS 'User tags attached to this record (and, for a canonical record, to its duplicates)';
-COMMENT ON COLUMN analytics.objects.search_document IS 'Full-text search: WHERE search_document @@ websearch_to_tsquery(''simple'', ''...'')';
+COMMENT ON COLUMN analytics.objects.search_document IS 'Full-text search: WHERE search_document @@ websearch_to_tsquery(''simple'', ''...''); covers the OCR text (its first 100,000 characters)';
+COMMENT ON COLUMN analytics.objects.ocr_text IS 'Text read from the object''s files by OCR, pages joined by a blank line; null when none was read';
+COMMENT ON COLUMN analytics.objects.ocr_confidence IS 'Mean OCR word confidence, 0..100, over all words of all pages';
+
+-- OCR pages and fields: one row per element of the record's JSON lists. A value of the
+-- wrong JSON type reads as null rather than failing every query of the view.
+-- CASE, not AND: PostgreSQL may evaluate either side of an AND first, and a cast of a
+-- jsonb string to numeric fails.
+CREATE OR REPLACE FUNCTION heritage.jsonb_number(value jsonb)
+RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN jsonb_typeof(value) = 'number' THEN
+    CASE WHEN abs(value::numeric) >= 1e300 THEN NULL
+         WHEN abs(value::numeric) < 1e-300 THEN 0
+         ELSE value::numeric::double precision END END
+$$;
+CREATE OR REPLACE FUNCTION heritage.jsonb_integer(value jsonb)
+RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN jsonb_typeof(value) = 'number' THEN
+    CASE WHEN value::numeric BETWEEN -2147483648 AND 2147483647
+         THEN round(value::numeric)::integer END END
+$$;
+CREATE OR REPLACE FUNCTION heritage.jsonb_text(value jsonb)
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN jsonb_typeof(value) = 'string' THEN value #>> '{}' END
+$$;
+-- The elements of a JSON list that are objects; none for anything but a list.
+CREATE OR REPLACE FUNCTION heritage.jsonb_objects(list jsonb)
+RETURNS SETOF jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT element
+  FROM jsonb_array_elements(CASE WHEN jsonb_typeof(list) = 'array' THEN list
+                                 ELSE '[]'::jsonb END) AS elements(element)
+  WHERE jsonb_typeof(element) = 'object'
+$$;
+
+CREATE OR REPLACE VIEW analytics.ocr_pages AS
+SELECT o.record_id, o.title, o.data_provider, o.source,
+       heritage.jsonb_text(p -> 'file') AS file,
+       heritage.jsonb_integer(p -> 'page') AS page,
+       heritage.jsonb_number(p -> 'confidence') AS confidence,
+       heritage.jsonb_text(p -> 'language') AS language,
+       heritage.jsonb_integer(p -> 'rotation') AS rotation,
+       heritage.jsonb_integer(p -> 'characters') AS characters,
+       heritage.jsonb_integer(p -> 'words') AS words,
+       coalesce(p -> 'flagged' = 'true'::jsonb, false) AS flagged,
+       heritage.jsonb_text(p -> 'reason') AS reason,
+       heritage.jsonb_text(p -> 'text_key') AS text_key,
+       heritage.jsonb_text(p -> 'hocr_key') AS hocr_key
+FROM heritage.objects o
+CROSS JOIN LATERAL heritage.jsonb_objects(o.ocr_pages) AS pages(p);
+COMMENT ON VIEW analytics.ocr_pages IS
+  'One row per page read by OCR (per file of a record). A file that could not be read has one row with page 0, flagged, and the reason.';
+COMMENT ON COLUMN analytics.ocr_pages.confidence IS 'Mean word confidence of the page, 0..100; null when it has no words';
+COMMENT ON COLUMN analytics.ocr_pages.rotation IS 'Clockwise degrees the page was turned to read it: 0, 90, 180 or 270';
+COMMENT ON COLUMN analytics.ocr_pages.flagged IS 'Whether the page needs review (low confidence, blank, or unreadable): see reason';
+COMMENT ON COLUMN analytics.ocr_pages.text_key IS 'Object key of the page''s plain text in the bucket';
+COMMENT ON COLUMN analytics.ocr_pages.hocr_key IS 'Object key of the page''s hOCR (words with their boxes) in the bucket';
+
+CREATE OR REPLACE VIEW analytics.ocr_fields AS
+SELECT o.record_id, o.title, o.data_provider,
+       heritage.jsonb_text(f -> 'file') AS file,
+       heritage.jsonb_integer(f -> 'page') AS page,
+       heritage.jsonb_text(f -> 'kind') AS kind,
+       heritage.jsonb_text(f -> 'value') AS value,
+       heritage.jsonb_text(f -> 'normalised') AS normalised,
+       heritage.jsonb_integer(f -> 'start') AS start_offset,
+       heritage.jsonb_integer(f -> 'end') AS end_offset,
+       heritage.jsonb_number(f -> 'confidence') AS confidence,
+       heritage.jsonb_text(f -> 'rule') AS rule,
+       heritage.jsonb_text(f -> 'uri') AS uri,
+       CASE WHEN jsonb_typeof(f -> 'box') = 'array' THEN f -> 'box' END AS box,
+       coalesce(f -> 'flagged' = 'true'::jsonb, false) AS flagged
+FROM heritage.objects o
+CROSS JOIN LATERAL heritage.jsonb_objects(o.ocr_fields) AS fields(f);
+COMMENT ON VIEW analytics.ocr_fields IS
+  'One row per field found in OCR text: dates, accession numbers, names, places, document types.';
+COMMENT ON COLUMN analytics.ocr_fields.kind IS 'date, accession_number, name, place or document_type';
+COMMENT ON COLUMN analytics.ocr_fields.value IS 'The text exactly as on the page (its characters start_offset..end_offset)';
+COMMENT ON COLUMN analytics.ocr_fields.normalised IS 'date: ISO 8601 (1994-03-12, 1994-03 or 1994); name and place: the gazetteer''s preferred label; document_type: its key';
+COMMENT ON COLUMN analytics.ocr_fields.start_offset IS 'Character offset of the value in the page''s text';
+COMMENT ON COLUMN analytics.ocr_fields.confidence IS 'Confidence in the field, 0..1';
+COMMENT ON COLUMN analytics.ocr_fields.uri IS 'The gazetteer URI of a name or place';
+COMMENT ON COLUMN analytics.ocr_fields.box IS 'Where it is on the page: [left, top, width, height] in pixels';
+
+CREATE OR REPLACE VIEW analytics.ocr_review AS
+SELECT record_id, title, data_provider, source, file, page, confidence, language, rotation,
+       characters, words, flagged, reason, text_key, hocr_key
+FROM analytics.ocr_pages
+WHERE flagged
+ORDER BY confidence ASC NULLS FIRST, record_id, file, page;
+COMMENT ON VIEW analytics.ocr_review IS
+  'The OCR pages flagged for review (low confidence, blank, unreadable), lowest confidence first (none first).';
 
 CREATE OR REPLACE VIEW analytics.annotations AS
 SELECT a.annotation_id, a.target_record_id, o.canonical_id AS attached_to, a.kind, a.body,

@@ -56,6 +56,10 @@ def write_cleansed(
             now,
             0,
             i,
+            None,  # ocr_text
+            None,  # ocr_confidence
+            None,  # ocr_pages
+            None,  # ocr_fields
             0,  # cleanse_batch
         )
         for i, r in enumerate(records)
