@@ -49,9 +49,12 @@ from heritage.table_schemas import (
 )
 
 # What a run consumes: the newest complete cleanse batch, and the table versions of the
-# annotations and canonical ids; recorded in its last commit (heritage.change_tracking),
-# with the run number that stamps the rows it writes.
-SOURCES = (CLEANSE_BATCH, "annotations", "canonical_ids")
+# annotations, canonical ids and record OCR; recorded in its last commit
+# (heritage.change_tracking), with the run number that stamps the rows it writes.
+SOURCES = (CLEANSE_BATCH, "annotations", "canonical_ids", "record_ocr")
+# The OCR columns: the record's own (its source read it), else what the ocr stage read
+# from its image (ml/record_ocr).
+OCR_COLUMNS = ("ocr_text", "ocr_confidence", "ocr_pages", "ocr_fields")
 
 
 @dataclass(frozen=True)
@@ -87,31 +90,66 @@ def annotation_summaries(annotations: DataFrame, canonical: DataFrame) -> DataFr
     )
 
 
-def build_curated(records: DataFrame, annotations: DataFrame, canonical: DataFrame) -> DataFrame:
-    """Curated rows for the given cleansed records (pure)."""
+def with_record_ocr(records: DataFrame, record_ocr: DataFrame | None) -> DataFrame:
+    """The records with the ocr stage's reading in the OCR columns where the source sent no
+    OCR of its own, and ``ocr_read_hash`` (that reading's hash, else null)."""
+    if record_ocr is None:
+        return records.withColumn("ocr_read_hash", F.lit(None).cast("string"))
+    read = record_ocr.select(
+        F.col("record_id").alias("_read_id"),
+        F.col("ocr_hash").alias("_read_hash"),
+        *[F.col(name).alias(f"_read_{name}") for name in OCR_COLUMNS],
+    )
+    joined = records.join(read, F.col("record_id") == F.col("_read_id"), how="left")
+    own = F.col("ocr_text").isNotNull() | F.col("ocr_pages").isNotNull()
+    return joined.withColumns(
+        {
+            **{
+                name: F.when(own, F.col(name)).otherwise(F.col(f"_read_{name}"))
+                for name in OCR_COLUMNS
+            },
+            "ocr_read_hash": F.when(~own, F.col("_read_hash")),
+        }
+    ).drop("_read_id", "_read_hash", *[f"_read_{name}" for name in OCR_COLUMNS])
+
+
+def build_curated(
+    records: DataFrame,
+    annotations: DataFrame,
+    canonical: DataFrame,
+    record_ocr: DataFrame | None = None,
+) -> DataFrame:
+    """Curated rows for the given cleansed records (pure); ``record_ocr``: the ocr stage's
+    readings of record images (ml/record_ocr), None when there are none."""
     summaries = annotation_summaries(annotations, canonical)
-    joined = with_canonical_ids(records, "record_id", canonical).join(
+    joined = with_canonical_ids(with_record_ocr(records, record_ocr), "record_id", canonical).join(
         summaries, F.col("record_id") == F.col("attached_to"), how="left"
     )
-    return joined.select(
-        *CLEANSED_COLUMNS,
-        "canonical_id",
-        F.coalesce("tags", F.array().cast("array<string>")).alias("tags"),
-        F.coalesce("comment_count", F.lit(0)).alias("comment_count"),
-        F.coalesce("annotation_count", F.lit(0)).alias("annotation_count"),
-    ).withColumn(
-        "curated_hash",
-        F.sha2(
-            F.concat_ws(
-                "|",
-                "content_hash",
-                "canonical_id",
-                F.array_join("tags", ","),
-                F.col("comment_count").cast("string"),
-                F.col("annotation_count").cast("string"),
+    return (
+        joined.select(
+            *CLEANSED_COLUMNS,
+            "canonical_id",
+            F.coalesce("tags", F.array().cast("array<string>")).alias("tags"),
+            F.coalesce("comment_count", F.lit(0)).alias("comment_count"),
+            F.coalesce("annotation_count", F.lit(0)).alias("annotation_count"),
+            "ocr_read_hash",
+        )
+        .withColumn(
+            "curated_hash",
+            F.sha2(
+                F.concat_ws(
+                    "|",
+                    "content_hash",
+                    "canonical_id",
+                    F.array_join("tags", ","),
+                    F.col("comment_count").cast("string"),
+                    F.col("annotation_count").cast("string"),
+                    F.coalesce("ocr_read_hash", F.lit("")),
+                ),
+                256,
             ),
-            256,
-        ),
+        )
+        .drop("ocr_read_hash")
     )
 
 
@@ -121,7 +159,13 @@ def cleansed_columns(cleansed: DataFrame) -> DataFrame:
     return with_absent_columns(cleansed, CLEANSED_RECORD_FIELDS).select(*CLEANSED_COLUMNS)
 
 
-_NO_RUN: Positions = {"run": -1, CLEANSE_BATCH: -1, "annotations": -1, "canonical_ids": -1}
+_NO_RUN: Positions = {
+    "run": -1,
+    CLEANSE_BATCH: -1,
+    "annotations": -1,
+    "canonical_ids": -1,
+    "record_ocr": -1,
+}
 
 
 @dataclass(frozen=True)
@@ -136,11 +180,19 @@ class CurateChanges:
     annotations: DataFrame | None
     # Change data feed rows of curated/canonical_ids.
     canonical_ids: DataFrame | None
+    # Change data feed rows of ml/record_ocr.
+    record_ocr: DataFrame | None = None
 
     @property
     def only_records(self) -> bool:
-        """Nothing but cleansed rows changed: no tombstone, annotation or duplicate group."""
-        return self.annotations is None and self.canonical_ids is None and self.deleted is None
+        """Nothing but cleansed rows changed: no tombstone, annotation, duplicate group or
+        record OCR."""
+        return (
+            self.annotations is None
+            and self.canonical_ids is None
+            and self.deleted is None
+            and self.record_ocr is None
+        )
 
 
 def touched_ids(changes: CurateChanges, canonical: DataFrame) -> DataFrame:
@@ -162,6 +214,8 @@ def touched_ids(changes: CurateChanges, canonical: DataFrame) -> DataFrame:
     if changes.canonical_ids is not None:
         parts.append(changes.canonical_ids.select(F.col("record_id").alias("id")))
         parts.append(changes.canonical_ids.select(F.col("canonical_id").alias("id")))
+    if changes.record_ocr is not None:
+        parts.append(changes.record_ocr.select(F.col("record_id").alias("id")))
     touched = parts[0]
     for part in parts[1:]:
         touched = touched.unionByName(part)
@@ -210,6 +264,7 @@ def positions_available(spark: SparkSession, layout: LakehouseLayout, run: int) 
         CLEANSE_BATCH: newest_cleanse_batch(spark, layout.cleansed_records),
         "annotations": table_position(spark, layout.cleansed_annotations),
         "canonical_ids": table_position(spark, layout.canonical_ids),
+        "record_ocr": table_position(spark, layout.ml_record_ocr),
     }
 
 
@@ -234,11 +289,15 @@ def read_changes(
     canonical_ids = changes_since(
         spark, layout.canonical_ids, consumed["canonical_ids"], current["canonical_ids"]
     )
+    record_ocr = changes_since(
+        spark, layout.ml_record_ocr, consumed["record_ocr"], current["record_ocr"]
+    )
     return CurateChanges(
         records=records,
         deleted=deleted,
         annotations=None if annotations.nothing_new else annotations.feed(spark),
         canonical_ids=None if canonical_ids.nothing_new else canonical_ids.feed(spark),
+        record_ocr=None if record_ocr.nothing_new else record_ocr.feed(spark),
     )
 
 
@@ -263,7 +322,12 @@ def run_curate(spark: SparkSession, layout: LakehouseLayout) -> CurateResult:
     try:
         records = _touched_records(spark, layout, cleansed_version, touched, changes)
         curated = with_curate_run(
-            build_curated(records, annotations_of(touched, annotations, canonical), canonical),
+            build_curated(
+                records,
+                annotations_of(touched, annotations, canonical),
+                canonical,
+                _record_ocr_of(spark, layout, touched, current["record_ocr"]),
+            ),
             current["run"],
         )
         source = with_upsert_actions(touched, curated, changes.deleted)
@@ -273,6 +337,16 @@ def run_curate(spark: SparkSession, layout: LakehouseLayout) -> CurateResult:
         if changes.records is not None:
             changes.records.unpersist()
     return CurateResult(current, touched_count, committed=True)
+
+
+def _record_ocr_of(
+    spark: SparkSession, layout: LakehouseLayout, touched: DataFrame, version: int
+) -> DataFrame | None:
+    """The ocr stage's rows (at ``version``) of the touched ids; None before its first."""
+    if version < 0:
+        return None
+    rows = read_version(spark, layout.ml_record_ocr, version)
+    return rows.join(touched.withColumnRenamed("id", "record_id"), "record_id", how="left_semi")
 
 
 def _upsert_curated(
