@@ -121,8 +121,8 @@ def record_ocr(files: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, Any]
 
 
 def _page_summary(path: str, page: Mapping[str, Any]) -> dict[str, Any]:
-    keys = ("page", "confidence", "language", "rotation", "deskew", "characters", "words")
-    keys += ("flagged",)
+    keys: tuple[str, ...] = ("page", "confidence", "language", "rotation", "deskew")
+    keys += ("characters", "words", "flagged")
     summary = {"file": path, **{key: page.get(key) for key in keys}}
     summary["reason"] = page.get("reason")
     summary["text_key"] = page.get("text_key")

@@ -47,7 +47,7 @@ def test_an_upright_page_is_read_with_words_at_their_offsets(reader: PageReader)
     assert page.confidence is not None and page.confidence > 85
     assert page.words and all(page.text[w.start : w.end] == w.text for w in page.words)
     assert all(w.box[2] > 0 and w.box[3] > 0 for w in page.words)
-    assert "<meta name=\"ocr-system\"" in page.hocr and "class='ocr_page'" in page.hocr
+    assert '<meta name="ocr-system"' in page.hocr and "class='ocr_page'" in page.hocr
     assert "scan_res 300 300" in page.hocr
     hocr = etree.fromstring(page.hocr.encode(), etree.XMLParser(resolve_entities=False))
     assert hocr.find(".//{http://www.w3.org/1999/xhtml}span") is not None
