@@ -7,6 +7,7 @@ given as that text instead of an image: reading it again would be slower and wor
 
 from __future__ import annotations
 
+import struct
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -78,6 +79,14 @@ def source_pages(path: Path, dpi: int, max_pages: int, max_pixels: int) -> Itera
         raise PageImageError("not an image or PDF format pages are read from")
 
 
+# What Pillow raises on a damaged file besides OSError: its plugins parse headers and tags
+# with plain indexing and struct unpacking (a TIFF without dimensions is a TypeError).
+_DECODING_ERRORS = (
+    OSError, SyntaxError, ValueError, TypeError, KeyError, IndexError, EOFError,
+    ZeroDivisionError, struct.error,
+)  # fmt: skip
+
+
 def _image_pages(path: Path, max_pages: int, max_pixels: int) -> Iterator[SourcePage]:
     try:
         # Opening reads the header only; each frame's size is checked before it is decoded.
@@ -86,25 +95,36 @@ def _image_pages(path: Path, max_pages: int, max_pixels: int) -> Iterator[Source
             image = Image.open(path)
     except Image.DecompressionBombError as error:
         raise PageImageError(f"image too large to decode: {error}") from error
-    except (OSError, SyntaxError, ValueError) as error:
+    except _DECODING_ERRORS as error:
         raise PageImageError(f"cannot decode the image: {error}") from error
     with image:
-        for index, frame in enumerate(ImageSequence.Iterator(image)):
+        frames = ImageSequence.Iterator(image)
+        index = 0
+        while True:
+            try:
+                frame = next(frames)
+            except StopIteration:
+                return
+            except _DECODING_ERRORS as error:
+                raise PageImageError(f"cannot decode page {index + 1}: {error}") from error
             if index >= max_pages:
                 raise PageImageError(f"more than {max_pages} pages; the rest were not read")
-            width, height = frame.size
-            if width * height > max_pixels:
-                raise PageImageError(
-                    f"page {index + 1} has {width}x{height} pixels, over {max_pixels}"
-                )
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                    upright = ImageOps.exif_transpose(frame) or frame
-                    page = _grey(upright)
-            except (OSError, SyntaxError, ValueError) as error:
-                raise PageImageError(f"cannot decode page {index + 1}: {error}") from error
-            yield SourcePage(index + 1, page)
+            yield SourcePage(index + 1, _decoded(frame, index + 1, max_pixels))
+            index += 1
+
+
+def _decoded(frame: Image.Image, number: int, max_pixels: int) -> Image.Image:
+    """One frame decoded as a page, once its size is within bounds."""
+    width, height = frame.size
+    if width * height > max_pixels:
+        raise PageImageError(f"page {number} has {width}x{height} pixels, over {max_pixels}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's warnings on damaged EXIF or bombs
+            upright = ImageOps.exif_transpose(frame) or frame
+            return _grey(upright)
+    except _DECODING_ERRORS as error:
+        raise PageImageError(f"cannot decode page {number}: {error}") from error
 
 
 def _grey(image: Image.Image) -> Image.Image:

@@ -304,8 +304,13 @@ def read_file(path: Path, settings: OcrSettings, reader: PageReader | None = Non
         for source in source_pages(path, settings.dpi, settings.max_pages, settings.max_pixels):
             if source.image is None:
                 pages.append(text_layer_page(source))
-            else:
+                continue
+            try:
                 pages.append(active.read(source.image, source.number))
+            except RuntimeError as error:  # tesserocr's way of saying Tesseract gave up
+                return FileText(
+                    tuple(pages), f"Tesseract could not read page {source.number}: {error}"
+                )
     except PageImageError as error:
         return FileText(tuple(pages), str(error))
     except OSError as error:
