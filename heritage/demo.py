@@ -225,6 +225,8 @@ def where_to_look(settings: Settings, layout: LakehouseLayout) -> list[str]:
         f"(credentials in {settings.local_env_file})",
         f"  packages       s3://{settings.bucket}/{layout.package_prefix}/ (blobs, quarantine);"
         " analytics.packages; the dashboard's Packages page",
+        "  OCR            the scanned deposit's pages: analytics.ocr_pages, ocr_fields and"
+        " ocr_review; the dashboard's OCR review page",
         '  PostgreSQL     eval "$(heritage services env)"; '
         "psql -c 'SELECT * FROM analytics.objects LIMIT 5'",
         "  dashboard      heritage dashboard",

@@ -1,7 +1,8 @@
-"""The packages `make demo` deposits: a DSpace thesis export and a digitisation lab's bag
-(stored on the first run, duplicates on every later one) and a zip-slip package
-(quarantined), so the Packages page, the analytics views and the records they publish have
-something to show. Built deterministically under the state folder."""
+"""The packages `make demo` deposits: a DSpace thesis export, a digitisation lab's bag and a
+registry's scanned deposit (stored on the first run, duplicates on every later one; the
+scans are read by OCR) and a zip-slip package (quarantined), so the Packages and OCR review
+pages, the analytics views and the records they publish have something to show. Built
+deterministically under the state folder."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from heritage.producers.packages import sample_packages
+from heritage.producers.packages import sample_packages, sample_scans
 from heritage.producers.packages.ingest_settings import load_examination_config
 from heritage.producers.packages.package_record import SOURCE, package_source_record
 from heritage.producers.packages.package_store import IngestEventLog
@@ -42,6 +43,7 @@ def demo_package_files(folder: Path) -> list[Path]:
     builders: tuple[tuple[str, Callable[[Path], Path]], ...] = (
         ("thesis", sample_packages.dspace_zip),
         ("lab", sample_packages.bag_targz_with_nested_zip),
+        ("scans", sample_scans.scanned_deposit),
         ("slip", sample_packages.zip_slip_package),
     )
     for name, build in builders:
