@@ -177,16 +177,18 @@ SELECT o.record_id, o.title, o.data_provider, o.source,
        coalesce(p -> 'flagged' = 'true'::jsonb, false) AS flagged,
        heritage.jsonb_text(p -> 'reason') AS reason,
        heritage.jsonb_text(p -> 'text_key') AS text_key,
-       heritage.jsonb_text(p -> 'hocr_key') AS hocr_key
+       heritage.jsonb_text(p -> 'hocr_key') AS hocr_key,
+       heritage.jsonb_number(p -> 'deskew') AS deskew
 FROM heritage.objects o
 CROSS JOIN LATERAL heritage.jsonb_objects(o.ocr_pages) AS pages(p);
 COMMENT ON VIEW analytics.ocr_pages IS
   'One row per page read by OCR (per file of a record). A file that could not be read has one row with page 0, flagged, and the reason.';
 COMMENT ON COLUMN analytics.ocr_pages.confidence IS 'Mean word confidence of the page, 0..100; null when it has no words';
 COMMENT ON COLUMN analytics.ocr_pages.rotation IS 'Clockwise degrees the page was turned to read it: 0, 90, 180 or 270';
-COMMENT ON COLUMN analytics.ocr_pages.flagged IS 'Whether the page needs review (low confidence, blank, or unreadable): see reason';
+COMMENT ON COLUMN analytics.ocr_pages.flagged IS 'Whether the page needs review (its confidence is below the threshold, or the file could not be read): see reason. A blank page is not flagged.';
 COMMENT ON COLUMN analytics.ocr_pages.text_key IS 'Object key of the page''s plain text in the bucket';
 COMMENT ON COLUMN analytics.ocr_pages.hocr_key IS 'Object key of the page''s hOCR (words with their boxes) in the bucket';
+COMMENT ON COLUMN analytics.ocr_pages.deskew IS 'Degrees (counter-clockwise) the page was askew and levelled before it was read';
 
 CREATE OR REPLACE VIEW analytics.ocr_fields AS
 SELECT o.record_id, o.title, o.data_provider,
@@ -440,7 +442,7 @@ SELECT event_id, workflow_id, package_id, package_version, step, event_type, fil
 FROM heritage.ingest_events;
 COMMENT ON VIEW analytics.ingest_events IS
   'Every step of every submission-package workflow (PREMIS events): one row per step, and per file for per-file steps.';
-COMMENT ON COLUMN analytics.ingest_events.step IS 'unpack, filename_change, bag_validation, mets_parsing, resubmission_check, digest, fixity, format, virus_scan, store or quarantine';
+COMMENT ON COLUMN analytics.ingest_events.step IS 'unpack, filename_change, bag_validation, mets_parsing, resubmission_check, digest, fixity, format, virus_scan, ocr (one event per page, file_path FILE#page=N), store or quarantine';
 COMMENT ON COLUMN analytics.ingest_events.package_version IS 'The version stored (or found identical); null when none';
 COMMENT ON COLUMN analytics.ingest_events.manifest IS 'JSON manifest of the version (metadata, files, diff), on the storing event only';
 
