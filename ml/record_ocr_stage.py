@@ -107,7 +107,9 @@ def read_records(
     if not due:
         return 0, 0, 0
     work = Path(tempfile.mkdtemp(prefix="heritage-record-ocr-"))
-    pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(
+        max_workers=config.workers, mp_context=multiprocessing.get_context("spawn")
+    )
     rows: list[dict[str, Any]] = []
     try:
         futures = [

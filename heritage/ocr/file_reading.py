@@ -28,18 +28,24 @@ class OcrConfig:
     field_rules: Path | None = None
     # Record types whose image the pipeline reads (a record's own OCR text comes first).
     record_types: tuple[str, ...] = ("TEXT",)
+    # Worker processes of the pipeline's ocr stage (one page at a time each).
+    workers: int = 2
 
 
 def load_ocr_config(settings: Settings) -> OcrConfig:
     """HERITAGE_OCR (on | off, default on), HERITAGE_OCR_CONFIG (the per-collection settings,
     default config/ocr/collections.toml), HERITAGE_OCR_FIELDS (the field rules, default
-    config/ocr/fields.toml) and HERITAGE_OCR_RECORD_TYPES (comma-separated, default TEXT)."""
+    config/ocr/fields.toml), HERITAGE_OCR_RECORD_TYPES (comma-separated, default TEXT) and
+    HERITAGE_OCR_WORKERS (the ocr stage's worker processes, default 2)."""
     switch = settings.value("HERITAGE_OCR", "on").strip().lower()
     if switch not in ("on", "off"):
         raise ValueError(f"HERITAGE_OCR={switch!r} must be 'on' or 'off'")
     collections = settings.value("HERITAGE_OCR_CONFIG", "")
     fields = settings.value("HERITAGE_OCR_FIELDS", "")
     types = settings.value("HERITAGE_OCR_RECORD_TYPES", "TEXT")
+    workers = settings.value("HERITAGE_OCR_WORKERS", "2").strip()
+    if not workers.isdigit() or not 1 <= int(workers) <= 64:
+        raise ValueError(f"HERITAGE_OCR_WORKERS={workers!r} must be a number from 1 to 64")
     # Read once here so that a broken rules file stops the run before any file is read.
     load_field_rules(Path(fields) if fields else None)
     return OcrConfig(
@@ -47,6 +53,7 @@ def load_ocr_config(settings: Settings) -> OcrConfig:
         collections=load_collection_settings(Path(collections) if collections else None),
         field_rules=Path(fields) if fields else None,
         record_types=tuple(t.strip().upper() for t in types.split(",") if t.strip()),
+        workers=int(workers),
     )
 
 
