@@ -22,6 +22,7 @@ def test_producer_files_keep_the_paths_earlier_runs_wrote(offline_settings: Sett
         "csv": producers / "csv.sqlite",
         "annotations": producers / "annotations.sqlite",
         "package": producers / "packages.sqlite",
+        "scan": producers / "published.sqlite",
     }
     assert layout.state_dir_for("europeana") == producers / "europeana"
     assert layout.state_dir_for("oai") == producers
