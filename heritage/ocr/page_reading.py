@@ -13,6 +13,10 @@ are read in parallel by worker processes instead.
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
@@ -141,7 +145,8 @@ class PageReader:
         engine = self._engine(languages)
         engine.SetImage(image)
         engine.SetSourceResolution(_resolution(image))
-        engine.Recognize()
+        with _native_messages_silenced():
+            engine.Recognize()
         text = engine.GetUTF8Text() or ""
         words = _words(engine, text)
         hocr = hocr_document(engine.GetHOCRText(number - 1) or "", languages)
@@ -183,7 +188,8 @@ class PageReader:
                 oem=tesserocr.OEM.TESSERACT_ONLY,
             )
         self._osd.SetImage(image)
-        found = self._osd.DetectOrientationScript()
+        with _native_messages_silenced():
+            found = self._osd.DetectOrientationScript()
         if not found:
             return None  # a blank page, or too few characters
         degrees = int(found["orient_deg"]) % 360
@@ -193,6 +199,22 @@ class PageReader:
 
     def _installed(self, languages: str) -> bool:
         return not replace(self.settings, languages=languages).missing_languages()
+
+
+@contextmanager
+def _native_messages_silenced() -> Iterator[None]:
+    """Tesseract and Leptonica write to the process's stderr themselves ("Empty page!!",
+    "Error in boxClipToRectangle" on pictures): what they say is in the reading already, and
+    it would break a command's quiet output. File descriptor 2 points at /dev/null meanwhile."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _resolution(image: Image.Image) -> int:
