@@ -37,6 +37,7 @@ from heritage.dashboard.page_support import (
     table_with_download,
 )
 from heritage.dashboard.thumbnails import thumbnail_bytes
+from heritage.ocr.ocr_results import is_page_text_key
 from heritage.settings import load_settings
 
 PAGE_SIZE = 20
@@ -49,8 +50,8 @@ def page_text(key: str | None) -> str | None:
     """A page's OCR text, read from the object store with the server's credentials and cached
     like the thumbnails (the keys are content-addressed, so a key's text never changes);
     None when there is no key or the store cannot give it."""
-    if not key:
-        return None
+    if not key or not is_page_text_key(key):
+        return None  # a key a source wrote, not one the OCR made: never read
     settings = load_settings()
     data = thumbnail_bytes(settings.s3_endpoint, settings.bucket, key)
     return None if data is None else data.decode("utf-8", errors="replace")

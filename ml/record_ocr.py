@@ -21,24 +21,31 @@ from heritage.record_model import content_hash
 READ, FAILED = "read", "failed"
 
 
+def images_to_read(cleansed: DataFrame, images: DataFrame, types: Sequence[str]) -> DataFrame:
+    """(record_id, data_provider, image_url, sha256) of every record whose image is read:
+    its type is one of ``types``, its source sent no OCR of its own (as curate decides), and
+    the ml stage stored its image."""
+    wanted = cleansed.filter(
+        F.col("object_type").isin(list(types))
+        & F.col("ocr_text").isNull()
+        & F.col("ocr_pages").isNull()
+    ).select("record_id", "data_provider", "image_url")
+    stored = images.filter(F.col("status") == "stored").select("record_id", "sha256")
+    return wanted.join(stored, "record_id")
+
+
 def records_to_read(
-    cleansed: DataFrame,
-    images: DataFrame,
+    eligible: DataFrame,
     done: DataFrame,
-    types: Sequence[str],
     digest_of: Mapping[str, str],
     default_digest: str,
 ) -> DataFrame:
-    """(record_id, data_provider, image_url, sha256, settings) of each record to read now.
+    """The rows of ``eligible`` (:func:`images_to_read`) to read now, with ``settings``.
 
     ``digest_of`` maps a data provider to its OCR settings' digest (others: the default);
     a record read before with the same image and settings is not read again."""
     digests = F.create_map(*[F.lit(v) for pair in digest_of.items() for v in pair])
-    wanted = cleansed.filter(
-        F.col("object_type").isin(list(types)) & F.col("ocr_text").isNull()
-    ).select("record_id", "data_provider", "image_url")
-    stored = images.filter(F.col("status") == "stored").select("record_id", "sha256")
-    candidates = wanted.join(stored, "record_id").withColumn(
+    candidates = eligible.withColumn(
         "settings",
         F.coalesce(F.try_element_at(digests, F.col("data_provider")), F.lit(default_digest))
         if digest_of
@@ -53,9 +60,15 @@ def records_to_read(
 
 
 def record_ocr_row(
-    record_id: str, sha256: str, image_url: str, entry: Mapping[str, Any], read_at: datetime
+    record_id: str,
+    sha256: str,
+    image_url: str,
+    entry: Mapping[str, Any],
+    settings: str,
+    read_at: datetime,
 ) -> dict[str, Any]:
-    """The ml/record_ocr row of one record's reading (``entry``: the file's OCR entry)."""
+    """The ml/record_ocr row of one record's reading (``entry``: the file's OCR entry;
+    ``settings``: the digest naming the reading's settings and field rules)."""
     fields = record_ocr([(image_url, entry)])
     pages = fields.get("ocr_pages")
     found = fields.get("ocr_fields")
@@ -68,7 +81,7 @@ def record_ocr_row(
     return {
         "record_id": record_id,
         "image_sha256": sha256,
-        "settings": str(entry.get("settings")),
+        "settings": settings,
         "status": FAILED if entry.get("failure") else READ,
         "failure_reason": entry.get("failure"),
         **values,

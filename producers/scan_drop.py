@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import re
 import shutil
 import tempfile
 import time
@@ -38,12 +39,21 @@ from heritage.producers.publish_ledger import PublishLedger
 from heritage.producers.scan_sidecar import (
     SOURCE,
     KnownFields,
+    duplicate_ids,
     known_for,
     read_sidecar,
     scan_record,
+    scan_record_id,
 )
 from heritage.record_model import SourceRecord
 from heritage.settings import Settings
+from heritage.source_rejections import SourceRejection
+
+_COLLECTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
+
+
+class ScanDropError(SourceRejection):
+    """The scans cannot be published as given; the message says why and what to do."""
 
 
 @dataclass
@@ -103,10 +113,16 @@ def publish_scans(
     progress: bool = True,
 ) -> ScanDropResult:
     """Read, store and publish every scan of ``paths``; see the module's docstring."""
+    if not _COLLECTION_NAME.match(collection):
+        raise ScanDropError(
+            f"collection name {collection!r} is not a safe key part; use letters, digits, "
+            "'.', '_' and '-' (e.g. 'registry-letters')"
+        )
     started = time.perf_counter()
     result = ScanDropResult()
     known = read_sidecar(sidecar) if sidecar else {}
     files, result.skipped_files = scan_files(paths)
+    _refuse_shared_ids(files, collection, known)
     result.files = len(files)
     defaults = defaults or {}
     ocr = config.collections.for_collection(defaults.get("data_provider") or collection)
@@ -145,16 +161,38 @@ def publish_scans(
     return result
 
 
+def _refuse_shared_ids(
+    files: Sequence[ScanFile], collection: str, known: dict[str, KnownFields]
+) -> None:
+    """Two scans must never share a record id: each run would publish one over the other."""
+    ids = {
+        str(scan.path): scan_record_id(collection, scan.relative, known_for(known, scan.relative))
+        for scan in files
+    }
+    shared = duplicate_ids(ids)
+    if shared:
+        record_id, clashing = next(iter(shared.items()))
+        raise ScanDropError(
+            f"{len(shared)} record id(s) would name more than one scan, e.g. {record_id} for "
+            f"{' and '.join(clashing[:3])}; give each scan its own id in the sidecar, or pass "
+            "the folder above them so their relative paths differ"
+        )
+
+
 def _read_scan(
     path: Path, folder: Path, settings: OcrSettings, rules: Path | None, collection: str
 ) -> tuple[str, int, dict[str, Any]]:
     """In a worker: the file's sha256, size and OCR entry (page files under ``folder``)."""
     digest = hashlib.sha256()
     size = 0
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-            size += len(chunk)
+    try:
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+                size += len(chunk)
+    except OSError as error:  # moved or removed since it was listed
+        reason = f"cannot read the file: {error.strerror or error}"
+        return "", 0, {"settings": settings.digest(), "failure": reason, "pages": []}
     entry = read_to_entry(
         path, folder, settings, field_rules_for(rules, collection), reader_for(settings)
     )
@@ -171,8 +209,9 @@ def _stored_record(
     known: dict[str, KnownFields],
     defaults: dict[str, str],
 ) -> SourceRecord:
-    blob, _ = objects.put_blob(scan.path, sha256, size)
-    objects.put_page_texts(entry, blob)
+    if sha256:  # else the file could not be read at all: its record says why
+        blob, _ = objects.put_blob(scan.path, sha256, size)
+        objects.put_page_texts(entry, blob)
     return scan_record(
         collection, scan.relative, sha256, known_for(known, scan.relative), entry, defaults
     )

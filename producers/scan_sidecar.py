@@ -71,6 +71,15 @@ def read_sidecar(path: Path) -> dict[str, KnownFields]:
 
 def _csv_rows(path: Path, text: str) -> list[Mapping[str, Any]]:
     reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _checked_rows(path, reader)
+    except csv.Error as error:  # a NUL byte, a cell over the csv module's field limit
+        raise SidecarError(
+            f"{path}: line {reader.line_num} is not CSV ({error}); fix that line"
+        ) from error
+
+
+def _checked_rows(path: Path, reader: csv.DictReader[str]) -> list[Mapping[str, Any]]:
     if not reader.fieldnames or "file" not in reader.fieldnames:
         raise SidecarError(f"{path}: no 'file' column in the header; add one naming each scan")
     unknown = set(reader.fieldnames) - {"file", _IDENTIFIER, *SIDECAR_FIELDS}
@@ -88,6 +97,8 @@ def _json_rows(path: Path, text: str) -> list[Mapping[str, Any]]:
     except json.JSONDecodeError as error:
         raise SidecarError(f"{path}: not valid JSON ({error}); fix the file") from error
     if isinstance(document, Mapping):
+        if not all(isinstance(value, Mapping) for value in document.values()):
+            raise SidecarError(f"{path}: an object keyed by file must hold objects of fields")
         document = [{**value, "file": key} for key, value in document.items()]
     if not isinstance(document, list) or not all(isinstance(v, Mapping) for v in document):
         raise SidecarError(f"{path}: expected a list of objects, or an object keyed by file")
@@ -109,6 +120,15 @@ def _known(row: Mapping[str, Any]) -> KnownFields:
 def known_for(sidecar: Mapping[str, KnownFields], relative: PurePosixPath) -> KnownFields:
     """The sidecar row of a scan: by relative path, else by file name; none: empty."""
     return sidecar.get(str(relative)) or sidecar.get(relative.name) or KnownFields(None, {})
+
+
+def duplicate_ids(ids: Mapping[str, str]) -> dict[str, list[str]]:
+    """The record ids given to more than one scan (record id -> the scans' paths), from
+    scan path -> record id."""
+    by_id: dict[str, list[str]] = {}
+    for path, record_id in ids.items():
+        by_id.setdefault(record_id, []).append(path)
+    return {record_id: paths for record_id, paths in by_id.items() if len(paths) > 1}
 
 
 def scan_record_id(collection: str, relative: PurePosixPath, known: KnownFields) -> str:

@@ -6,11 +6,13 @@ hOCR written beside it. Shared by the package workflow, loose scans and the reco
 from __future__ import annotations
 
 import functools
+import hashlib
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from heritage.ocr.field_rules import FieldRules, load_field_rules
+from heritage.ocr.field_rules import DEFAULT_RULES_PATH, FieldRules, load_field_rules
 from heritage.ocr.field_rules_error import FieldRulesError
 from heritage.ocr.ocr_results import file_entry, reading_fields
 from heritage.ocr.ocr_settings import CollectionSettings, OcrSettings, load_collection_settings
@@ -55,6 +57,33 @@ def load_ocr_config(settings: Settings) -> OcrConfig:
         record_types=tuple(t.strip().upper() for t in types.split(",") if t.strip()),
         workers=int(workers),
     )
+
+
+def field_rules_digest(path: Path | None) -> str:
+    """Eight hex digits of the field rules file and every gazetteer it names: readings made
+    under other rules are read again where that matters (the records' images)."""
+    rules = path or DEFAULT_RULES_PATH
+    digest = hashlib.sha256()
+    try:
+        data = rules.read_bytes()
+        digest.update(data)
+        document = tomllib.loads(data.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return digest.hexdigest()[:8]  # load_field_rules has said what is wrong
+    entries = document.get("gazetteer")
+    for entry in entries if isinstance(entries, list) else []:
+        name = entry.get("file") if isinstance(entry, dict) else None
+        if isinstance(name, str):
+            try:
+                digest.update((rules.parent / name).read_bytes())
+            except OSError:
+                digest.update(name.encode())
+    return digest.hexdigest()[:8]
+
+
+def reading_digest(settings: OcrSettings, rules_digest: str) -> str:
+    """Eight hex digits naming a reading: the OCR settings and the field rules."""
+    return hashlib.sha256(f"{settings.digest()}/{rules_digest}".encode()).hexdigest()[:8]
 
 
 def read_to_entry(

@@ -8,6 +8,8 @@ the entries of a record's files into the record's ``ocr_text``, ``ocr_confidence
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
@@ -17,11 +19,12 @@ from heritage.ocr.ocr_settings import OcrSettings
 from heritage.ocr.page_reading import FileText, PageText
 from heritage.ocr.text_fields import TextField, extract_fields
 
-# Bounds of what one record carries (Kafka messages stay well under 1 MB); the full text of
-# every page stays in the object store.
+# Bounds of what one record carries, so that its Kafka message stays under the broker's
+# 1 MB: the text in characters and in UTF-8 bytes, the page and field lists in JSON bytes.
+# The full text of every page stays in the object store.
 MAX_RECORD_TEXT = 200_000
-MAX_RECORD_FIELDS = 2_000
-MAX_RECORD_PAGES = 5_000
+MAX_RECORD_TEXT_BYTES = 400_000
+MAX_LIST_BYTES = 150_000
 PAGE_SEPARATOR = "\n\n"
 BLANK = "blank page"
 
@@ -78,6 +81,19 @@ def file_entry(
     }
 
 
+# A page text's key as page_keys makes it, under a package blob or a stored original; the
+# dashboard reads no other key a record names.
+_PAGE_TEXT_KEY = re.compile(
+    r"(?:[A-Za-z0-9._-]+/)*(?:blobs/sha256/[0-9a-f]{2}/[0-9a-f]{2}|original)/[0-9a-f]{64}"
+    r"\.ocr/[0-9a-f]{8}/page-[0-9]{4,6}\.txt"
+)
+
+
+def is_page_text_key(key: str) -> bool:
+    """Whether ``key`` has the form of a page text's key (records carry keys as data)."""
+    return _PAGE_TEXT_KEY.fullmatch(key) is not None and ".." not in key.split("/")
+
+
 def page_keys(base_key: str, digest: str, page: int) -> tuple[str, str]:
     """(text key, hOCR key) of a page's derivatives next to the file's object."""
     stem = f"{base_key}.ocr/{digest}/page-{page:04d}"
@@ -109,15 +125,36 @@ def record_ocr(files: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, Any]
     if not pages:
         return {}
     result: dict[str, Any] = {
-        "ocr_pages": pages[:MAX_RECORD_PAGES],
-        "ocr_fields": fields[:MAX_RECORD_FIELDS],
+        "ocr_pages": within_budget(pages, MAX_LIST_BYTES),
+        "ocr_fields": within_budget(fields, MAX_LIST_BYTES),
     }
     text = PAGE_SEPARATOR.join(texts)
     if text:
-        result["ocr_text"] = text[:MAX_RECORD_TEXT]
+        result["ocr_text"] = _text_within(text[:MAX_RECORD_TEXT], MAX_RECORD_TEXT_BYTES)
     if words:
         result["ocr_confidence"] = round(weighted / words, 2)
     return result
+
+
+def within_budget(items: Sequence[dict[str, Any]], budget: int) -> list[dict[str, Any]]:
+    """The items whose JSON fits in ``budget`` bytes, flagged ones (those a curator must
+    see) chosen first, in their original order."""
+    order = sorted(range(len(items)), key=lambda index: not items[index].get("flagged"))
+    kept: set[int] = set()
+    used = 2
+    for index in order:
+        size = len(json.dumps(items[index], ensure_ascii=False).encode("utf-8")) + 2
+        if used + size > budget:
+            break
+        kept.add(index)
+        used += size
+    return [item for index, item in enumerate(items) if index in kept]
+
+
+def _text_within(text: str, budget: int) -> str:
+    """``text`` cut to at most ``budget`` UTF-8 bytes, never inside a character."""
+    data = text.encode("utf-8")
+    return text if len(data) <= budget else data[:budget].decode("utf-8", errors="ignore")
 
 
 def _page_summary(path: str, page: Mapping[str, Any]) -> dict[str, Any]:

@@ -136,9 +136,10 @@ class PageReader:
             languages = settings.fraktur_languages
         if degrees == 0 and languages == settings.languages:
             return first
-        # PIL turns counter-clockwise: OSD's clockwise degrees to read it, as PIL's angle.
+        # OSD gives the clockwise angle the page lies at; PIL turns counter-clockwise, so
+        # rotate(degrees) sets it upright, which is a clockwise turn of 360 - degrees.
         upright = image.rotate(degrees, expand=True) if degrees else image
-        second = self._recognise(upright, number, languages, degrees)
+        second = self._recognise(upright, number, languages, (360 - degrees) % 360)
         return second if _better(second, first) else first
 
     def _recognise(self, image: Image.Image, number: int, languages: str, turned: int) -> PageText:
@@ -177,7 +178,7 @@ class PageReader:
         return engine
 
     def _orientation(self, image: Image.Image) -> tuple[int, str] | None:
-        """(clockwise degrees to turn the page, script) by OSD when it is sure enough."""
+        """(clockwise degrees the page lies at, script) by OSD when it is sure enough."""
         if self._osd is None:
             if not self._installed("osd"):
                 return None

@@ -57,12 +57,24 @@ $$;
 -- (without the OCR text) is dropped, with the view that shows it, and added again below,
 -- which computes it for every row once. A catalogue lookup when it is up to date.
 DO $$
+DECLARE
+  dependents text;
 BEGIN
   IF EXISTS (
     SELECT 1 FROM pg_attribute a JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
     WHERE a.attrelid = 'heritage.objects'::regclass AND a.attname = 'search_document'
       AND NOT a.attisdropped AND pg_get_expr(d.adbin, d.adrelid) NOT LIKE '%ocr_text%'
   ) THEN
+    -- Views an analyst built on analytics.objects would stop the drop with a bare error.
+    SELECT string_agg(DISTINCT v.oid::regclass::text, ', ') INTO dependents
+    FROM pg_depend dep
+    JOIN pg_rewrite r ON r.oid = dep.objid
+    JOIN pg_class v ON v.oid = r.ev_class
+    WHERE dep.refobjid = to_regclass('analytics.objects') AND v.oid <> dep.refobjid;
+    IF dependents IS NOT NULL THEN
+      RAISE EXCEPTION 'full-text search now covers OCR text, so analytics.objects must be created again, but these views depend on it: %', dependents
+        USING HINT = 'Save and drop those views, run the export once, then create them again.';
+    END IF;
     DROP VIEW IF EXISTS analytics.objects;
     ALTER TABLE heritage.objects DROP COLUMN search_document;
   END IF;
@@ -149,7 +161,7 @@ $$;
 CREATE OR REPLACE FUNCTION heritage.jsonb_integer(value jsonb)
 RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT CASE WHEN jsonb_typeof(value) = 'number' THEN
-    CASE WHEN value::numeric BETWEEN -2147483648 AND 2147483647
+    CASE WHEN round(value::numeric) BETWEEN -2147483648 AND 2147483647
          THEN round(value::numeric)::integer END END
 $$;
 CREATE OR REPLACE FUNCTION heritage.jsonb_text(value jsonb)

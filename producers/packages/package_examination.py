@@ -93,7 +93,7 @@ def examine_package(
             scan_for_viruses(exam, config.clamav)
         if config.ocr is not None:
             with _timed(exam, "ocr"):
-                read_package(exam, config.ocr)
+                read_package(exam, config.ocr, work_dir / "ocr-pages")
     except StepFailed as refusal:
         exam.failure = str(refusal)
     except (ScannerUnavailable, OcrSetupError, FieldRulesError, MemoryError):

@@ -3,7 +3,7 @@ by page, in the worker that examined it.
 
 Per page: its text, hOCR, mean word confidence, language, rotation and the fields extracted
 from it (:mod:`heritage.ocr`), one ``transcription`` event each (``file#page=N``). The text and
-hOCR are written next to the file in the work folder; the storing process uploads them next
+hOCR are written to the examination's work folder; the storing process uploads them next
 to the file's blob. A file that cannot be read gets one warning event with the reason: the
 package's other files, and the package, are unaffected. Identical files are read once.
 """
@@ -23,8 +23,10 @@ from heritage.producers.packages.examination_model import Examination, ExaminedF
 from heritage.producers.packages.ingest_events import Outcome, Step, utc_now
 
 
-def read_package(exam: Examination, config: OcrConfig) -> None:
-    """Read every clean image and PDF of the package; its files' ``ocr`` entries and events."""
+def read_package(exam: Examination, config: OcrConfig, pages_dir: Path) -> None:
+    """Read every clean image and PDF of the package; its files' ``ocr`` entries and events.
+    The page texts and hOCR go under ``pages_dir``, a folder of the examination's own, never
+    beside the package's files (a submitted folder is read in place)."""
     if not config.enabled:
         return
     provider = exam.metadata.get("data_provider")
@@ -38,7 +40,8 @@ def read_package(exam: Examination, config: OcrConfig) -> None:
             continue
         entry = read.get(item.sha256)
         if entry is None:
-            entry = _read_file(exam, item, settings, rules, reader_for(settings))
+            folder = pages_dir / str(len(read))
+            entry = _read_file(exam, item, folder, settings, rules, reader_for(settings))
             read[item.sha256] = entry
         else:
             _log_pages(exam, item, entry, repeat=True)
@@ -48,13 +51,13 @@ def read_package(exam: Examination, config: OcrConfig) -> None:
 def _read_file(
     exam: Examination,
     item: ExaminedFile,
+    folder: Path,
     settings: OcrSettings,
     rules: FieldRules,
     reader: PageReader,
 ) -> dict[str, Any]:
     started = utc_now()
-    path = Path(item.local_path)
-    entry = read_to_entry(path, Path(item.local_path + ".ocr"), settings, rules, reader)
+    entry = read_to_entry(Path(item.local_path), folder, settings, rules, reader)
     _log_pages(exam, item, entry, started=started)
     return entry
 

@@ -102,9 +102,10 @@ def write_scan_payload(folder: Path) -> None:
     """The deposit's payload files into ``folder``."""
     first, second = (printed_page(lines) for lines in LETTER_PAGES)
     (folder / "letters").mkdir(parents=True)
-    # PIL turns counter-clockwise: the second page lies a quarter turn clockwise.
+    # PIL turns counter-clockwise: the second page lies a quarter turn counter-clockwise,
+    # and a quarter turn clockwise sets it upright.
     (folder / "letters" / "letter-1994-03-14.tif").write_bytes(
-        _tiff([first, second.rotate(-90, expand=True)])
+        _tiff([first, second.rotate(90, expand=True)])
     )
     (folder / "reports").mkdir()
     (folder / "reports" / "condition-2001.12.3.pdf").write_bytes(

@@ -75,7 +75,7 @@ def _field(kind: str, value: str, normalised: str, confidence: float, rule: str)
 
 def store_text(settings: Settings, layout: LakehouseLayout, name: str, text: str) -> str:
     """The page text where the OCR stage keeps it: next to the file's blob."""
-    key = f"{layout.package_prefix}/blobs/sha256/ab/cd/{'ab' * 32}.ocr/d1/{name}"
+    key = f"{layout.package_prefix}/blobs/sha256/ab/ab/{'ab' * 32}.ocr/0a1b2c3d/{name}"
     data = text.encode("utf-8")
     object_store_client(settings).put_object(
         settings.bucket, key, io.BytesIO(data), len(data), "text/plain; charset=utf-8"

@@ -1,7 +1,8 @@
 """The ocr stage on the real stack: a TEXT record whose image the ml stage stored (its row in
 ml/images and its original in the object store, as image acquisition leaves them) is read
 by OCR; curate fills the record's OCR columns from ml/record_ocr, and PostgreSQL's search
-finds it. A painting's image is not read, and a second run reads nothing."""
+finds it. A painting's image is not read, a second run reads nothing, and a record no longer
+of a read type loses its reading."""
 
 from __future__ import annotations
 
@@ -128,3 +129,16 @@ def test_a_text_records_image_is_read_and_searchable(
 
     again = run_stages(live_settings, layout, spark=spark, skip=("ml",))
     assert next(run.result for run in again.runs if run.stage == "ocr").nothing_new
+
+    # Recatalogued as a picture: its image is no longer read, and its reading is forgotten.
+    _publish(live_settings, layout, [_record("/5/letter", "IMAGE")])
+    later = run_stages(live_settings, layout, spark=spark, skip=("ml",))
+    assert "1 readings of records no longer read removed" in next(
+        run.result.summary for run in later.runs if run.stage == "ocr"
+    )
+    ((text, pages),) = _query(
+        live_settings, layout,
+        "SELECT ocr_text, ocr_pages FROM heritage.objects WHERE record_id = %s",
+        letter.record_id,
+    )  # fmt: skip
+    assert text is None and pages == []

@@ -59,7 +59,7 @@ def test_scans_are_read_stored_and_published_once(
     assert "craquelure" in letter["ocr_text"]
     assert any(f["kind"] == "accession_number" for f in letter["ocr_fields"])
     report = records["scan:registry:box1/report.tif"]["record"]
-    assert report["ocr_pages"][0]["rotation"] == 270 and "foxed" in report["ocr_text"]
+    assert report["ocr_pages"][0]["rotation"] == 90 and "foxed" in report["ocr_text"]
     torn = records["scan:registry:box1/torn.jpg"]["record"]
     assert "ocr_text" not in torn and torn["ocr_pages"][0]["flagged"]
     assert "cannot decode" in torn["ocr_pages"][0]["reason"]

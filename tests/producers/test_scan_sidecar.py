@@ -1,4 +1,5 @@
-"""Sidecar files of loose scans and the records made of them (pure)."""
+"""Sidecar files of loose scans, the records made of them, and what is refused before any
+scan is read (no services)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
+from heritage.lakehouse_layout import LakehouseLayout
+from heritage.ocr.file_reading import OcrConfig
+from heritage.ocr.ocr_settings import CollectionSettings, OcrSettings
+from heritage.producers.scan_drop import ScanDropError, publish_scans
 from heritage.producers.scan_sidecar import (
     KnownFields,
     SidecarError,
@@ -14,6 +19,7 @@ from heritage.producers.scan_sidecar import (
     scan_record,
 )
 from heritage.record_contract import classify_record
+from heritage.settings import Settings
 
 ENTRY = {
     "settings": "0a1b2c3d",
@@ -123,3 +129,35 @@ def test_without_a_sidecar_the_record_is_named_by_its_path_and_titled_by_its_fil
     assert item.record is not None and item.record["title"] == ["letter"]
     verdict = classify_record(item.record_id, item.record)
     assert not verdict.valid and any("rights" in reason for reason in verdict.reasons)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("f.json", b'{"x.tif": "a title"}', "must hold objects of fields"),
+        ("g.csv", b'file,title\nx.tif,"' + b"x" * 200_000 + b'"\n', "is not CSV"),
+    ],
+)
+def test_a_sidecar_the_parsers_choke_on_is_refused_by_name(
+    tmp_path: Path, name: str, data: bytes, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(SidecarError, match=message):
+        read_sidecar(path)
+
+
+def test_scans_that_would_share_a_record_id_are_refused_before_anything_is_read(
+    tmp_path: Path, offline_settings: Settings
+) -> None:
+    for box in ("box1", "box2"):
+        (tmp_path / box).mkdir()
+        (tmp_path / box / "p1.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    layout = LakehouseLayout.default(offline_settings)
+    config = OcrConfig(enabled=True, collections=CollectionSettings(OcrSettings(), {}))
+    with pytest.raises(ScanDropError, match=r"scan:registry:p1\.png"):
+        publish_scans(
+            offline_settings, layout, [tmp_path / "box1", tmp_path / "box2"], "registry", config
+        )
+    with pytest.raises(ScanDropError, match="not a safe key part"):
+        publish_scans(offline_settings, layout, [tmp_path / "box1"], "a/b", config)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from pathlib import Path
 
 import pytest
 
-from heritage.ocr.file_reading import load_ocr_config
+from heritage.ocr.file_reading import field_rules_digest, load_ocr_config
 from heritage.ocr.ocr_settings import (
     DEFAULT_CONFIG,
     OcrConfigError,
@@ -78,3 +79,13 @@ def test_the_deployment_configuration_comes_from_the_settings(offline_settings: 
         bad = dataclasses.replace(offline_settings, environment={**environment, key: value})
         with pytest.raises(ValueError, match=key):
             load_ocr_config(bad)
+
+
+def test_the_field_rules_digest_follows_the_gazetteers_too(tmp_path: Path) -> None:
+    rules = tmp_path / "ocr"
+    shutil.copytree(DEFAULT_CONFIG.parent, rules)
+    before = field_rules_digest(rules / "fields.toml")
+    assert before == field_rules_digest(rules / "fields.toml")
+    with (rules / "gazetteer.csv").open("a", encoding="utf-8") as out:
+        out.write("place,Haarlem,http://vocab.getty.edu/tgn/7006824,\n")
+    assert field_rules_digest(rules / "fields.toml") != before
