@@ -108,8 +108,10 @@ def add_commands(commands: Any) -> None:
         help="submission packages (zip, tar, BagIt, METS) into the package store",
         description="Each package is unpacked (recursively), its bag validated, its METS "
         "parsed, checked for resubmission, and every file hashed, identified (PRONOM) and "
-        "virus-scanned; then stored in one commit, or quarantined with a reason. Every step "
-        "is an event in audit/ingest_events and on the ingest events topic.",
+        "virus-scanned; the images and PDFs of a clean package are read by OCR (page texts "
+        "and hOCR beside the files; HERITAGE_OCR=off skips it); then stored in one commit, or "
+        "quarantined with a reason. Every step (each OCR page too) is an event in "
+        "audit/ingest_events and on the ingest events topic.",
     )
     sub = ingest.add_subparsers(dest="ingest_command", required=True, metavar="COMMAND")
     packages = sub.add_parser(
