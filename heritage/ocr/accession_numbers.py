@@ -25,7 +25,7 @@ CASES = ("keep", "upper", "lower")
 _FRAGMENT_BEFORE = re.compile(r"\w")
 _FRAGMENT_AFTER = re.compile(r"\w|[.,/]\w")
 
-# Rule weights (see the tuning notes in tests/heritage/ocr/test_ocr_text_fields.py).
+# Rule weights (see the tuning notes in tests/ocr/test_ocr_text_fields.py).
 WEIGHT_LABELLED = 1.0
 WEIGHT_INSTITUTION = 0.85
 WEIGHT_DEFAULT = 0.75

@@ -129,7 +129,7 @@ _ROMAN_YEAR = re.compile(
 )
 _ROMAN_VALUES = {"M": 1000, "D": 500, "C": 100, "L": 50, "X": 10, "V": 5, "I": 1}
 
-# Rule weights (see the tuning notes in tests/heritage/ocr/test_ocr_text_fields.py).
+# Rule weights (see the tuning notes in tests/ocr/test_ocr_text_fields.py).
 WEIGHT_FULL_DATE = 1.0
 WEIGHT_NUMERIC_DATE = 0.9
 WEIGHT_MONTH_YEAR = 0.9

@@ -17,7 +17,7 @@ from heritage.ocr.field_matches import FieldMatch
 from heritage.ocr.phrase_index import PhraseHit, PhraseIndex, Tokens
 
 # The support factor is 1 - SUPPORT_BASE ** hits: 0.6 for one hit, 0.84 for two, 0.94
-# for three (see the tuning notes in tests/heritage/ocr/test_ocr_text_fields.py).
+# for three (see the tuning notes in tests/ocr/test_ocr_text_fields.py).
 SUPPORT_BASE = 0.4
 
 

@@ -16,7 +16,7 @@ from heritage.ocr.phrase_index import PhraseIndex, Tokens
 
 KINDS = ("name", "place")
 
-# Rule weights (see the tuning notes in tests/heritage/ocr/test_ocr_text_fields.py).
+# Rule weights (see the tuning notes in tests/ocr/test_ocr_text_fields.py).
 WEIGHT_EXACT_LABEL = 1.0
 WEIGHT_EXACT_ALT_LABEL = 0.95
 # The page differs from every label in case or accents only ("REMBRANDT", "Koln").
