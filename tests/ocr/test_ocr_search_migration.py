@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 
+import psycopg2
 import pytest
 
 from heritage.postgres_db import apply_schema, connect
@@ -90,3 +91,16 @@ def test_search_document_of_an_earlier_release_comes_to_cover_the_ocr_text(
     # Up to date: applied again, the table is not rewritten.
     apply_schema(live_settings, database)
     assert fetch(live_settings, database, STATE) == [(expression, relfilenode, 1, 1)]
+
+
+def test_a_view_built_on_analytics_objects_stops_the_migration_by_name(
+    live_settings: Settings, database: str
+) -> None:
+    apply_schema(live_settings, database)
+    with connect(live_settings, database) as connection, connection.cursor() as cursor:
+        cursor.execute(EARLIER_SEARCH)
+        cursor.execute("CREATE VIEW public.winter_titles AS SELECT title FROM analytics.objects")
+    connection.close()
+    with pytest.raises(psycopg2.Error, match=r"winter_titles") as raised:
+        apply_schema(live_settings, database)
+    assert "run the export once" in str(raised.value.diag.message_hint)
