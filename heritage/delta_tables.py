@@ -269,6 +269,18 @@ def _commit(
             spark.conf.unset(USER_METADATA)
 
 
+def commit_marker(spark: SparkSession, path: str, metadata: str, value: str) -> None:
+    """A commit that changes no row and carries ``metadata`` as its userMetadata: a stage
+    whose run changed nothing still records what it consumed, or it would redo the same
+    work on every run. It sets the table property ``heritage.marker`` to ``value``."""
+    spark.conf.set(USER_METADATA, metadata)
+    try:
+        quoted = value.replace("'", "")
+        spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ('heritage.marker' = '{quoted}')")
+    finally:
+        spark.conf.unset(USER_METADATA)
+
+
 def add_missing_columns(spark: SparkSession, path: str, schema: StructType) -> list[str]:
     """Add to the existing table at ``path`` the columns of ``schema`` it lacks, each in
     its place in ``schema`` (after the column before it), so a table created before a

@@ -35,6 +35,7 @@ from heritage.change_tracking import (
 )
 from heritage.delta_tables import (
     add_missing_columns,
+    commit_marker,
     ensure_delta_table,
     merge_then_append,
     read_version,
@@ -331,7 +332,17 @@ def run_curate(spark: SparkSession, layout: LakehouseLayout) -> CurateResult:
             current["run"],
         )
         source = with_upsert_actions(touched, curated, changes.deleted)
+        before = table_position(spark, layout.curated_records)
         touched_count = _upsert_curated(spark, layout, source, current)
+        if table_position(spark, layout.curated_records) == before:
+            # Nothing changed (an input moved, its rows hashed as before): the positions
+            # still go on record, or every later run would recompute the same rows.
+            commit_marker(
+                spark,
+                layout.curated_records,
+                commit_metadata(CURATE_STAGE, current),
+                f"curate run {current['run']}",
+            )
     finally:
         touched.unpersist()
         if changes.records is not None:

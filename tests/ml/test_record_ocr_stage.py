@@ -130,6 +130,14 @@ def test_a_text_records_image_is_read_and_searchable(
     again = run_stages(live_settings, layout, spark=spark, skip=("ml",))
     assert next(run.result for run in again.runs if run.stage == "ocr").nothing_new
 
+    # A reading rewritten as it was (new settings, the same text): curate looks once, finds
+    # nothing to change, and records that it looked; the run after it has nothing new.
+    spark.sql(f"UPDATE delta.`{layout.ml_record_ocr}` SET settings = 'ffffffff'")
+    first = run_stages(live_settings, layout, stage="curate", spark=spark)
+    assert first.runs[0].result.rows == 1
+    second = run_stages(live_settings, layout, stage="curate", spark=spark)
+    assert second.runs[0].result.nothing_new
+
     # Recatalogued as a picture: its image is no longer read, and its reading is forgotten.
     _publish(live_settings, layout, [_record("/5/letter", "IMAGE")])
     later = run_stages(live_settings, layout, spark=spark, skip=("ml",))
