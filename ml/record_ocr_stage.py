@@ -44,7 +44,7 @@ from heritage.ocr.file_reading import (
     reader_for,
     reading_digest,
 )
-from heritage.ocr.ocr_results import page_keys
+from heritage.ocr.ocr_results import store_page_files
 from heritage.ocr.ocr_settings import OcrSettings
 from heritage.ocr.page_reading import OcrSetupError
 from heritage.settings import Settings
@@ -185,7 +185,11 @@ def _read_due(
                     entry = _entry_or_none(future, row["record_id"], run)
                     if entry is None:
                         continue
-                    _store_page_texts(client, settings, entry, original_key(layout, row["sha256"]))
+                    store_page_files(
+                        entry,
+                        original_key(layout, row["sha256"]),
+                        lambda local, key: client.fput_object(settings.bucket, key, str(local)),
+                    )
                     rows.append(
                         record_ocr_row(
                             row["record_id"],
@@ -268,20 +272,6 @@ def _read_original(
         )
     finally:
         local.unlink(missing_ok=True)
-
-
-def _store_page_texts(client: Any, settings: Settings, entry: dict[str, Any], base: str) -> None:
-    """Upload each page's text and hOCR next to the original; keys replace local paths."""
-    for page in entry["pages"]:
-        text_key, hocr_key = page_keys(base, entry["settings"], page["page"])
-        for local_name, key_name, key in (
-            ("text_file", "text_key", text_key),
-            ("hocr_file", "hocr_key", hocr_key),
-        ):
-            local = page.pop(local_name, None)
-            if local:
-                client.fput_object(settings.bucket, key, local)
-                page[key_name] = key
 
 
 def _merge(spark: SparkSession, layout: LakehouseLayout, rows: list[dict[str, Any]]) -> None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from heritage.ocr.field_rules import FieldRules
@@ -98,6 +99,23 @@ def page_keys(base_key: str, digest: str, page: int) -> tuple[str, str]:
     """(text key, hOCR key) of a page's derivatives next to the file's object."""
     stem = f"{base_key}.ocr/{digest}/page-{page:04d}"
     return f"{stem}.txt", f"{stem}.hocr"
+
+
+def store_page_files(
+    entry: dict[str, Any], base_key: str, upload: Callable[[Path, str], object]
+) -> None:
+    """Hand each page's local text and hOCR to ``upload`` under its key next to
+    ``base_key``; the keys replace the local paths in the entry (an entry shared by
+    identical files is stored once)."""
+    for page in entry["pages"]:
+        keys = page_keys(base_key, entry["settings"], page["page"])
+        for local_name, key_name, key in zip(
+            ("text_file", "hocr_file"), ("text_key", "hocr_key"), keys, strict=True
+        ):
+            local = page.pop(local_name, None)
+            if local:
+                upload(Path(local), key)
+                page[key_name] = key
 
 
 def record_ocr(files: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, Any]:

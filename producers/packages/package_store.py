@@ -27,7 +27,7 @@ from pyspark.sql import functions as F
 from heritage.delta_tables import append_once, ensure_delta_table, table_version
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.object_store import ensure_bucket, object_store_client
-from heritage.ocr.ocr_results import page_keys
+from heritage.ocr.ocr_results import store_page_files
 from heritage.producers.packages.ingest_events import IngestEvent
 from heritage.producers.packages.resubmission import StoredVersion
 from heritage.settings import Settings
@@ -68,17 +68,9 @@ class ObjectStorePackages:
             self._client.fput_object(self.settings.bucket, key, str(local_path))
 
     def put_page_texts(self, entry: dict[str, Any], blob: str) -> None:
-        """Upload each page's OCR text and hOCR next to the file's blob; their keys replace
-        the local paths in the entry (an entry shared by identical files is stored once)."""
-        for page in entry["pages"]:
-            text_key, hocr_key = page_keys(blob, entry["settings"], page["page"])
-            local_text, local_hocr = page.pop("text_file", None), page.pop("hocr_file", None)
-            if local_text:
-                self.put_file(Path(local_text), text_key)
-                page["text_key"] = text_key
-            if local_hocr:
-                self.put_file(Path(local_hocr), hocr_key)
-                page["hocr_key"] = hocr_key
+        """Upload each page's OCR text and hOCR next to the file's blob (their keys replace
+        the local paths in the entry)."""
+        store_page_files(entry, blob, self.put_file)
 
     def quarantine(self, workflow_id: str, submission: Path, reason: Mapping[str, Any]) -> str:
         """Copy the submission (a file, or a folder's files) and reason.json to the workflow's
