@@ -2,7 +2,8 @@
 
 Run with `heritage dashboard`. Every page reads PostgreSQL's analytics views as the read-only
 role through a pooled connection; results are cached for a few seconds, so new exports appear
-without a restart. Review decisions are the one write, made as the curator role.
+without a restart. Duplicate and publication decisions are the only writes, made as the
+curator role (which may only insert them).
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ PAGES = [
         title="Duplicates review",
         icon=":material/join:",
         url_path="duplicates",
+    ),
+    st.Page(
+        str(HERE / "publication_page.py"),
+        title="Publication",
+        icon=":material/publish:",
+        url_path="publication",
     ),
     st.Page(
         str(HERE / "pipeline_page.py"),

@@ -1,4 +1,6 @@
-"""Explore: full-text search, facets and keyset pagination over analytics.objects."""
+"""Explore: full-text search, facets and keyset pagination over analytics.objects. Only
+published objects are listed, counted and offered as facet values unless a curator turns on
+"Show unpublished objects"."""
 
 from __future__ import annotations
 
@@ -8,13 +10,13 @@ import streamlit as st
 
 from heritage.dashboard.explorer_queries import (
     COUNT_CAP,
-    DATE_BOUNDS_QUERY,
-    LANGUAGES_QUERY,
-    TOTAL_QUERY,
     ExploreFilters,
+    date_bounds_query,
     explore_count_query,
     explore_query,
     facet_values_query,
+    languages_query,
+    total_query,
 )
 from heritage.dashboard.page_support import (
     escape_markdown,
@@ -27,23 +29,32 @@ from heritage.dashboard.rights_labels import rights_label
 PAGE_SIZE = 20
 
 
-def facet_options(column: str) -> list[str]:
-    text, params = facet_values_query(column)
+def facet_options(column: str, include_unpublished: bool) -> list[str]:
+    text, params = facet_values_query(column, include_unpublished)
     return [row["value"] for row in rows_or_stop(text, params)]
 
 
-def sidebar_filters(search: str) -> ExploreFilters:
+def sidebar_filters(search: str, include_unpublished: bool) -> ExploreFilters:
     sidebar = st.sidebar
     sidebar.header("Facets")
-    providers = sidebar.multiselect("Provider", facet_options("data_provider"), key="providers")
-    types = sidebar.multiselect("Type", facet_options("object_type"), key="types")
+    providers = sidebar.multiselect(
+        "Provider", facet_options("data_provider", include_unpublished), key="providers"
+    )
+    types = sidebar.multiselect(
+        "Type", facet_options("object_type", include_unpublished), key="types"
+    )
     rights = sidebar.multiselect(
-        "Rights", facet_options("rights_uri"), key="rights", format_func=rights_label
+        "Rights",
+        facet_options("rights_uri", include_unpublished),
+        key="rights",
+        format_func=rights_label,
     )
     languages = sidebar.multiselect(
-        "Language", [row["value"] for row in rows_or_stop(*LANGUAGES_QUERY)], key="languages"
+        "Language",
+        [row["value"] for row in rows_or_stop(*languages_query(include_unpublished))],
+        key="languages",
     )
-    bounds = rows_or_stop(*DATE_BOUNDS_QUERY)[0]
+    bounds = rows_or_stop(*date_bounds_query(include_unpublished))[0]
     date_from: date | None = None
     date_to: date | None = None
     if bounds["earliest"] is not None and bounds["latest"] is not None:
@@ -64,23 +75,37 @@ def sidebar_filters(search: str) -> ExploreFilters:
         date_to=date_to,
         has_duplicates=has_duplicates,
         has_annotations=has_annotations,
+        include_unpublished=include_unpublished,
     )
 
 
 def main() -> None:
     st.title("Explore the collection")
-    total = rows_or_stop(*TOTAL_QUERY)[0]["total"]
+    include_unpublished = st.sidebar.toggle(
+        "Show unpublished objects",
+        key="show_unpublished",
+        help="Also list objects under embargo or waiting for review (curators only).",
+    )
+    total = rows_or_stop(*total_query(include_unpublished))[0]["total"]
     if total == 0:
-        st.info(
-            "No records yet. Run `make demo` (or `heritage demo`) to load the sample collection."
-        )
+        if include_unpublished or rows_or_stop(*total_query(True))[0]["total"] == 0:
+            st.info(
+                "No records yet. Run `make demo` (or `heritage demo`) to load the sample "
+                "collection."
+            )
+        else:
+            st.info(
+                "No published records yet: every record is under embargo or waiting for "
+                "review (see the Publication page). Turn on “Show unpublished objects” to "
+                "list them."
+            )
         return
     search = st.text_input(
         "Search titles, descriptions and creators",
         key="search",
         placeholder='e.g. portrait "still life" -winter',
     )
-    filters = sidebar_filters(search)
+    filters = sidebar_filters(search, include_unpublished)
     # A new search or facet starts again at the first page.
     if st.session_state.get("explore_filters") != filters:
         st.session_state["explore_filters"] = filters

@@ -43,6 +43,13 @@ _EXPLORE_SELECT = (
 # Columns a facet may list the values of (a whitelist: the column name becomes an identifier).
 FACET_COLUMNS = ("data_provider", "object_type", "rights_uri")
 
+# Only published objects are shown unless a curator asks for the others: an object without
+# a row in analytics.embargoes (not evaluated yet) is not published either.
+PUBLISHED_CONDITION = (
+    "EXISTS (SELECT 1 FROM analytics.embargoes e "
+    "WHERE e.object_id = o.record_id AND e.state = 'published')"
+)
+
 
 @dataclass(frozen=True)
 class ExploreFilters:
@@ -57,6 +64,8 @@ class ExploreFilters:
     date_to: date | None = None
     has_duplicates: bool = False
     has_annotations: bool = False
+    # Curators may list objects under embargo or waiting for review as well.
+    include_unpublished: bool = False
 
 
 def explore_conditions(filters: ExploreFilters) -> tuple[list[str], list[Any]]:
@@ -92,6 +101,8 @@ def explore_conditions(filters: ExploreFilters) -> tuple[list[str], list[Any]]:
         )
     if filters.has_annotations:
         conditions.append("o.annotation_count > 0")
+    if not filters.include_unpublished:
+        conditions.append(PUBLISHED_CONDITION)
     return conditions, params
 
 
@@ -136,31 +147,57 @@ def explore_count_query(filters: ExploreFilters, cap: int = COUNT_CAP) -> Query:
     return text, (*params, cap + 1)
 
 
-def facet_values_query(column: str) -> tuple[sql.Composed, tuple[Any, ...]]:
-    """Distinct values of an indexed column by a loose index scan (fast on millions of rows)."""
+def _shown(include_unpublished: bool, joiner: str) -> str:
+    """The published-only condition, led by ``joiner`` (" WHERE " or " AND "), or nothing."""
+    return "" if include_unpublished else joiner + PUBLISHED_CONDITION
+
+
+def facet_values_query(
+    column: str, include_unpublished: bool = False
+) -> tuple[sql.Composed, tuple[Any, ...]]:
+    """Distinct values of an indexed column by a loose index scan (fast on millions of rows),
+    among the objects the explorer shows."""
     if column not in FACET_COLUMNS:
         raise ValueError(f"facet column {column!r} is not one of {', '.join(FACET_COLUMNS)}")
     name = sql.Identifier(column)
+    shown = sql.SQL(_shown(include_unpublished, " AND "))
     text = sql.SQL(
         "WITH RECURSIVE facet(value) AS ("
-        " (SELECT {c} FROM analytics.objects WHERE {c} IS NOT NULL ORDER BY {c} LIMIT 1)"
+        " (SELECT o.{c} FROM analytics.objects o WHERE o.{c} IS NOT NULL{shown}"
+        " ORDER BY o.{c} LIMIT 1)"
         " UNION ALL"
-        " SELECT (SELECT {c} FROM analytics.objects WHERE {c} > facet.value ORDER BY {c} LIMIT 1)"
+        " SELECT (SELECT o.{c} FROM analytics.objects o WHERE o.{c} > facet.value{shown}"
+        " ORDER BY o.{c} LIMIT 1)"
         " FROM facet WHERE facet.value IS NOT NULL)"
         " SELECT value FROM facet WHERE value IS NOT NULL"
-    ).format(c=name)
+    ).format(c=name, shown=shown)
     return text, ()
 
 
-LANGUAGES_QUERY: Query = (
-    "SELECT DISTINCT unnest(languages) AS value FROM analytics.objects ORDER BY 1",
-    (),
-)
-DATE_BOUNDS_QUERY: Query = (
-    "SELECT min(date_start) AS earliest, max(date_start) AS latest FROM analytics.objects",
-    (),
-)
-TOTAL_QUERY: Query = ("SELECT count(*) AS total FROM analytics.objects", ())
+def languages_query(include_unpublished: bool = False) -> Query:
+    return (
+        "SELECT DISTINCT unnest(o.languages) AS value FROM analytics.objects o"
+        + _shown(include_unpublished, " WHERE ")
+        + " ORDER BY 1",
+        (),
+    )
+
+
+def date_bounds_query(include_unpublished: bool = False) -> Query:
+    return (
+        "SELECT min(o.date_start) AS earliest, max(o.date_start) AS latest "
+        "FROM analytics.objects o" + _shown(include_unpublished, " WHERE "),
+        (),
+    )
+
+
+def total_query(include_unpublished: bool = False) -> Query:
+    """How many objects the explorer shows at all (published ones, unless asked otherwise)."""
+    return (
+        "SELECT count(*) AS total FROM analytics.objects o"
+        + _shown(include_unpublished, " WHERE "),
+        (),
+    )
 
 
 def object_query(record_id: str) -> Query:

@@ -1,9 +1,10 @@
-"""Object: every field of one record, its image, annotations, rights, duplicate group and
-similar objects."""
+"""Object: every field of one record, its image, annotations, rights, duplicate group,
+similar objects, and its embargo and publication history."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import streamlit as st
@@ -21,6 +22,8 @@ from heritage.dashboard.page_support import (
     show_thumbnail,
     table_with_download,
 )
+from heritage.dashboard.publication_labels import embargo_rows, event_rows
+from heritage.dashboard.publication_queries import object_embargo_query, object_events_query
 from heritage.dashboard.rights_labels import rights_label
 
 FIELD_ORDER = (
@@ -69,6 +72,26 @@ def title_rows(titles: dict[str, list[str]] | str | None) -> list[dict[str, str]
     ]
 
 
+def embargo_section(record_id: str) -> None:
+    st.subheader("Embargo and publication")
+    found = rows_or_stop(*object_embargo_query(record_id))
+    if not found:
+        st.caption(
+            "Not evaluated yet: the object is not published until the publication stage has "
+            "registered and cleared it."
+        )
+        return
+    embargo = found[0]
+    rows = embargo_rows(embargo, datetime.now(UTC))
+    st.markdown("  \n".join(f"**{row['field']}:** {escape_markdown(row['value'])}" for row in rows))
+    events = rows_or_stop(*object_events_query(record_id))
+    if events:
+        st.caption("History, oldest first")
+        table_with_download(event_rows(events), "publication-history")
+    else:
+        st.caption("No publication events yet.")
+
+
 def main() -> None:
     st.title("Object")
     record_id = st.query_params.get("record_id", "")
@@ -96,6 +119,12 @@ def main() -> None:
         label = rights_label(record["rights_uri"])
         st.markdown(f"**Rights:** [{escape_markdown(label)}]({record['rights_uri']})")
         st.caption(record["rights_uri"])
+        state = rows_or_stop(*object_embargo_query(record_id))
+        st.markdown(
+            "**Publication:** "
+            + escape_markdown(state[0]["state"] if state else "not evaluated yet")
+            + " (see Embargo and publication below)"
+        )
         titles = title_rows(record["titles"])
         if titles:
             st.subheader("Titles")
@@ -139,6 +168,8 @@ def main() -> None:
             st.caption(f"{item['record_id']} · similarity {item['score']:.2f}")
         with open_col:
             open_object_button(item["record_id"], key=f"similar-{index}")
+
+    embargo_section(record_id)
 
 
 main()

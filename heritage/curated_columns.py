@@ -137,6 +137,13 @@ CURATED_COLUMNS: tuple[CuratedColumn, ...] = (
     CuratedColumn(
         "ocr_fields", StringType(), True, "jsonb", True, decides_update=True, json_empty="[]"
     ),
+    # The embargo (heritage.table_schemas.EMBARGO_FIELDS): the publication stage reads it;
+    # PostgreSQL has it in heritage.embargoes.
+    _lakehouse_only("embargo_until", StringType(), nullable=True),
+    _lakehouse_only("embargo_zone", StringType(), nullable=True),
+    _lakehouse_only("embargo_rule", StringType(), nullable=True),
+    _lakehouse_only("embargo_end_utc", TimestampType(), nullable=True),
+    _lakehouse_only("creator_death_year", IntegerType(), nullable=True),
     # Nullable in PostgreSQL: added after the first release, to tables that had rows.
     CuratedColumn("canonical_id", StringType(), False, "text", decides_update=True),
     CuratedColumn("tags", _STRINGS, False, "text[]", pg_not_null=True, decides_update=True),

@@ -15,6 +15,9 @@ ANNOTATIONS_TOPIC = "heritage.annotations"
 DEAD_LETTER_TOPIC = "heritage.dlq"
 # The steps of the submission-package workflow, published after their Delta commit.
 INGEST_EVENTS_TOPIC = "heritage.ingest_events"
+# Embargo and publication transitions, published after their Delta commit (key object_id,
+# header event_id).
+PUBLICATION_TOPIC = "heritage.publication"
 
 PIPELINE_TOPICS = (RECORDS_TOPIC, ANNOTATIONS_TOPIC, DEAD_LETTER_TOPIC)
 PARTITIONS = 4

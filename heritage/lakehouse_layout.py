@@ -14,6 +14,7 @@ from heritage.kafka_topics import (
     ANNOTATIONS_TOPIC,
     DEAD_LETTER_TOPIC,
     INGEST_EVENTS_TOPIC,
+    PUBLICATION_TOPIC,
     RECORDS_TOPIC,
 )
 from heritage.settings import Settings
@@ -28,6 +29,8 @@ _TABLE_ATTRIBUTES = {
     "cleansed_deletes": "cleansed_record_deletes",
     "curated": "curated_records",
     "dlq": "dead_letters",
+    "embargoes": "governance_embargoes",
+    "embargo_events": "governance_embargo_events",
 }
 TABLE_NAMES = tuple(_TABLE_ATTRIBUTES)
 
@@ -169,6 +172,30 @@ class LakehouseLayout:
         """Where the ingest events are published after their commit."""
         namespace = self.table_root.partition("/ns/")[2]
         return f"{INGEST_EVENTS_TOPIC}.{namespace}" if namespace else INGEST_EVENTS_TOPIC
+
+    @property
+    def governance_embargoes(self) -> str:
+        """One row per object: its embargo and publication state (MERGE on object_id with
+        the state_version it was read at)."""
+        return f"{self.table_root}/governance/embargoes"
+
+    @property
+    def governance_embargo_events(self) -> str:
+        """Append-only: every embargo and publication transition (insert-if-absent on
+        event_id)."""
+        return f"{self.table_root}/governance/embargo_events"
+
+    @property
+    def publication_topic(self) -> str:
+        """Where the embargo events are published after their commit."""
+        namespace = self.table_root.partition("/ns/")[2]
+        return f"{PUBLICATION_TOPIC}.{namespace}" if namespace else PUBLICATION_TOPIC
+
+    @property
+    def iiif_prefix(self) -> str:
+        """Object-key prefix (in the settings' bucket) of the IIIF manifests and collections."""
+        bucket_root = self.table_root.removeprefix("s3a://").partition("/")[2]
+        return f"{bucket_root}/iiif" if bucket_root else "iiif"
 
     @property
     def package_prefix(self) -> str:

@@ -29,7 +29,12 @@ def drop_namespace(settings: Settings, layout: LakehouseLayout) -> None:
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     try:
         existing = set(admin.list_topics())
-        topics = (layout.records_topic, layout.annotations_topic, layout.ingest_events_topic)
+        topics = (
+            layout.records_topic,
+            layout.annotations_topic,
+            layout.ingest_events_topic,
+            layout.publication_topic,
+        )
         doomed = [t for t in topics if t in existing]
         if doomed:
             admin.delete_topics(doomed)

@@ -177,6 +177,13 @@ def run_stages(
     return report
 
 
+def _due(stage: RegisteredStage, last_run: float | None) -> bool:
+    """Whether a non-streaming stage runs on this cycle (see RegisteredStage.period_s)."""
+    if stage.period_s is None or last_run is None:
+        return True
+    return time.monotonic() - last_run >= stage.period_s
+
+
 def run_continuously(
     settings: Settings,
     layout: LakehouseLayout,
@@ -198,6 +205,7 @@ def run_continuously(
     # A failed query leaves spark.streams.active, so keep our own references to notice it.
     queries = list(cycle.spark.streams.active)
     log.info("continuous run started", extra={"interval_s": interval_s, "queries": len(queries)})
+    last_runs: dict[str, float] = {}
     try:
         while not stop.is_set():
             for query in queries:
@@ -205,7 +213,8 @@ def run_continuously(
                 if failure is not None or not query.isActive:
                     raise RuntimeError(f"streaming query {query.name} stopped: {failure}")
             for registered in selected:
-                if not registered.streaming:
+                if not registered.streaming and _due(registered, last_runs.get(registered.name)):
+                    last_runs[registered.name] = time.monotonic()
                     run_stage(registered, cycle)
             stop.wait(interval_s)
     finally:

@@ -70,7 +70,8 @@ def apply_schema(settings: Settings, database: str) -> None:
 
 
 def _grant_curator(cursor: psycopg2.extensions.cursor, settings: Settings, database: str) -> None:
-    """The curators' role: reads the analytics views and may only add duplicate decisions."""
+    """The curators' role: reads the analytics views and may only add duplicate and
+    publication decisions."""
     curator = sql.Identifier(settings.pg_curator_user)
     cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (settings.pg_curator_user,))
     if cursor.fetchone() is None:
@@ -87,6 +88,8 @@ def _grant_curator(cursor: psycopg2.extensions.cursor, settings: Settings, datab
         "GRANT USAGE ON SCHEMA heritage TO {curator}",
         "GRANT INSERT ON heritage.duplicate_decisions TO {curator}",
         "GRANT USAGE ON SEQUENCE heritage.duplicate_decisions_decision_id_seq TO {curator}",
+        "GRANT INSERT ON heritage.publication_decisions TO {curator}",
+        "GRANT USAGE ON SEQUENCE heritage.publication_decisions_decision_id_seq TO {curator}",
     ):
         cursor.execute(
             sql.SQL(statement).format(database=sql.Identifier(database), curator=curator)

@@ -44,6 +44,7 @@ _SHAPE_BY_TYPE = {
     "list[str]": _STRINGS,
     "dict[str, list[str]]": _STRINGS_BY_LANGUAGE,
     "number": _NUMBER,
+    "int": _NUMBER,
     "list[object]": _OBJECTS,
 }
 
@@ -361,6 +362,10 @@ _SPARK_READERS: dict[str, Callable[[object], Any]] = {
     "id": _spark_string,
     "type": _spark_string,
     "timestamp_update": _spark_string,
+    "embargo_until": _spark_string,
+    "embargo_zone": _spark_string,
+    "embargo_rule": _spark_string,
+    "embargo_end_utc": _spark_string,
     "dcTitleLangAware": _spark_strings_by_language,
     **dict.fromkeys(
         (
@@ -478,6 +483,43 @@ def cleanse_reasons(item: Mapping[str, Any], identified: bool = True) -> list[st
     bad_language = first_bad_language(get("language"))
     if bad_language is not None:
         reasons.append(f"language '{bad_language}' is not an ISO 639 code")
+    return reasons + embargo_reasons(item)
+
+
+# record_validation.EMBARGO_RULES and _INSTANT_WITH_OFFSET.
+EMBARGO_RULES = ("instant", "through_named_day", "through_named_month", "through_named_year")
+_INSTANT_WITH_OFFSET = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?"
+    rf"(Z|[+-][0-9]{{2}}:?[0-9]{{2}}){_JAVA_END}"
+)
+
+
+def _nonblank(value: object) -> str | None:
+    """record_validation's blank-to-null of a string field, as Spark reads it."""
+    text = _spark_string(value)
+    if text is None:
+        return None
+    return _spark_trim(text) or None
+
+
+def embargo_reasons(item: Mapping[str, Any]) -> list[str]:
+    """record_validation.embargo_reasons: an embargo the producer sent that cannot be used."""
+    until = _nonblank(item.get("embargo_until"))
+    end = _nonblank(item.get("embargo_end_utc"))
+    rule = _nonblank(item.get("embargo_rule"))
+    reasons = []
+    if until is not None and end is None:
+        reasons.append(
+            f"embargo_until '{until}' has no embargo_end_utc: producers convert it with"
+            " heritage.embargo_time"
+        )
+    if end is not None and not (_INSTANT_WITH_OFFSET.match(end) and spark_timestamp_parses(end)):
+        reasons.append(
+            f"embargo_end_utc '{end}' is not an ISO 8601 instant with its offset"
+            " (2031-01-01T00:00:00Z)"
+        )
+    if end is not None and rule not in EMBARGO_RULES:
+        reasons.append(f"embargo_rule '{rule or ''}' is not one of {', '.join(EMBARGO_RULES)}")
     return reasons
 
 
@@ -520,6 +562,12 @@ class CommonRecord(BaseModel):
     language: Strings = None
     # ISO 8601 time of the source's last change.
     timestamp_update: str | None = None
+    # The embargo as the producer converted it (heritage.embargo_time): the verbatim end,
+    # its zone and rule, and the UTC instant with its offset; an end needs a known rule.
+    embargo_until: str | None = None
+    embargo_zone: str | None = None
+    embargo_rule: str | None = None
+    embargo_end_utc: str | None = None
 
     @model_validator(mode="before")
     @classmethod

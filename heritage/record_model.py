@@ -89,6 +89,14 @@ COMMON_RECORD_FIELDS = {
     " rotation, characters, words, flagged, reason, text_key, hocr_key",
     "ocr_fields": "list[object]: fields found in the text: kind, value, normalised, file,"
     " page, start, end, confidence, rule, uri, box, flagged",
+    # The embargo as the source states it, and the end producers computed from it with
+    # heritage.embargo_time.embargo_end (a value it refuses rejects the record).
+    "embargo_until": "str: the embargo end as the source wrote it (date, year-month, year,"
+    " date-time)",
+    "embargo_zone": "str: the IANA zone the end was read in (the source's, else the policy's)",
+    "embargo_rule": "str: instant | through_named_day | through_named_month | through_named_year",
+    "embargo_end_utc": "str: the first instant the embargo no longer holds, ISO 8601 UTC with Z",
+    "creator_death_year": "int: the year the (last-dying) creator died, when the source says",
 }
 
 # Producers cut ``ocr_text`` to this many characters.

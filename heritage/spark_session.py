@@ -76,7 +76,9 @@ def spark_conf(settings: Settings, app_name: str = "heritage-lakehouse") -> dict
         "spark.driver.memory": settings.spark_driver_memory,
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
-        "spark.sql.session.timeZone": "UTC",
+        # Every instant the pipeline keeps is UTC and no result may depend on this zone:
+        # HERITAGE_SPARK_TIMEZONE lets the tests prove it under another one.
+        "spark.sql.session.timeZone": settings.value("HERITAGE_SPARK_TIMEZONE", "UTC"),
         "spark.sql.shuffle.partitions": "4",
         # Delta rebuilds a table's file list ("snapshot") in 50 partitions unless told
         # otherwise: on a few cores that is 50 tiny tasks, half a second, for every table a

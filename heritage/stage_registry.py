@@ -24,6 +24,9 @@ class RegisteredStage:
     # In continuous mode the stage runs as a streaming query (started once) instead of on
     # every cycle.
     streaming: bool = False
+    # In continuous mode a non-streaming stage runs on every cycle, or, when this is set,
+    # on the first cycle and then once this many seconds have passed since its last run.
+    period_s: float | None = None
 
     def runner(self) -> StageRunner:
         module = importlib.import_module(self.module)
@@ -58,6 +61,12 @@ STAGES: list[RegisteredStage] = [
         "curate",
         "heritage.spark_apps.curate_stage",
         "cleansed records + annotations + canonical ids + record OCR -> curated records",
+    ),
+    RegisteredStage(
+        "publication",
+        "heritage.spark_apps.publication_stage",
+        "embargo states, the rights check before release, publication events, IIIF manifests",
+        period_s=3600,
     ),
     RegisteredStage(
         "export",

@@ -91,6 +91,13 @@ EUROPEANA_ITEM = StructType(
         StructField("ocr_confidence", StringType()),
         StructField("ocr_pages", STRINGS),
         StructField("ocr_fields", STRINGS),
+        # The embargo as the producer converted it (heritage.embargo_time) and the creator's
+        # death year (a string field holds a JSON number's text too).
+        StructField("embargo_until", StringType()),
+        StructField("embargo_zone", StringType()),
+        StructField("embargo_rule", StringType()),
+        StructField("embargo_end_utc", StringType()),
+        StructField("creator_death_year", StringType()),
     ]
 )
 
@@ -99,6 +106,16 @@ OCR_FIELDS = (
     StructField("ocr_confidence", DoubleType()),
     StructField("ocr_pages", StringType()),
     StructField("ocr_fields", StringType()),
+)
+
+# The embargo the source sent, stored four ways (heritage.embargo_time.EmbargoEnd), and the
+# creator's death year for the statutory term of the rights check.
+EMBARGO_FIELDS = (
+    StructField("embargo_until", StringType()),
+    StructField("embargo_zone", StringType()),
+    StructField("embargo_rule", StringType()),
+    StructField("embargo_end_utc", TimestampType()),
+    StructField("creator_death_year", IntegerType()),
 )
 
 # The columns of a valid record, as cleansed (record_validation.CLEANSED_COLUMNS).
@@ -130,6 +147,7 @@ CLEANSED_RECORD_FIELDS = StructType(
         # of the lists of pages and of fields found (heritage.record_model). Added after the
         # first release: tables created before gain them (delta_tables.add_missing_columns).
         *OCR_FIELDS,
+        *EMBARGO_FIELDS,
     ]
 )
 
@@ -317,6 +335,62 @@ ML_RECORD_OCR = StructType(
         # sha256 of the four OCR values: what curate compares.
         StructField("ocr_hash", StringType(), nullable=False),
         StructField("read_at", TimestampType(), nullable=False),
+    ]
+)
+
+# The embargo and publication state of an object, as of its latest transition; the columns
+# every event also carries (the whole state after it).
+_EMBARGO_STATE_FIELDS = [
+    StructField("object_id", StringType(), nullable=False),
+    # Increments when a curator (or a later source end) starts a new embargo.
+    StructField("episode", IntegerType(), nullable=False),
+    StructField("state", StringType(), nullable=False),  # active|expired|pending_review|published
+    # +1 per transition: the optimistic-concurrency token of the MERGE.
+    StructField("state_version", LongType(), nullable=False),
+    # The instant the restriction lapses: it holds on [start, end).
+    StructField("embargo_end_utc", TimestampType(), nullable=False),
+    StructField("end_input", StringType(), nullable=False),  # verbatim, "" when none
+    StructField("end_input_zone", StringType(), nullable=False),  # IANA zone it was read in
+    StructField("end_rule", StringType(), nullable=False),  # embargo_time.EndRule or "none"
+    StructField("rights_uri", StringType()),
+    StructField("data_provider", StringType()),
+    StructField("creator_death_year", IntegerType()),
+    StructField("review_reason", StringType()),
+]
+
+# governance/embargoes: one row per object (heritage.embargo_states.EmbargoState), with the
+# outbox of the transitions that brought it to its version: the events are committed with
+# the state they lead to, in one commit, and copied to governance/embargo_events after.
+EMBARGOES = StructType(
+    [
+        *_EMBARGO_STATE_FIELDS,
+        StructField("updated_at", TimestampType(), nullable=False),
+        # JSON list of those events (embargo_rows.events_json); null when none are pending.
+        StructField("outbox", StringType()),
+        # Digest of what the source last said (publication_plan.inputs_digest): a curated
+        # row rewritten for another reason does not undo a curator's decision.
+        StructField("source_digest", StringType()),
+    ]
+)
+
+# governance/embargo_events: append-only, one row per transition
+# (heritage.embargo_states.EmbargoEvent); event_id = uuid5(object, episode, from_version,
+# to_state), so a rerun of a transition writes the same id.
+EMBARGO_EVENTS = StructType(
+    [
+        StructField("event_id", StringType(), nullable=False),
+        StructField("from_state", StringType()),  # null for the registration
+        StructField("to_state", StringType(), nullable=False),
+        StructField("from_version", LongType(), nullable=False),
+        StructField("to_version", LongType(), nullable=False),
+        # The evaluation instant the run was given.
+        StructField("as_of", TimestampType(), nullable=False),
+        *[f for f in _EMBARGO_STATE_FIELDS if f.name not in ("state", "state_version")],
+        StructField("actor", StringType(), nullable=False),  # source|evaluator|curator:<name>
+        StructField("rights_check", StringType()),  # JSON of the rights check, if one ran
+        StructField("decision_id", LongType()),  # the curator decision applied
+        StructField("correlation_id", StringType(), nullable=False),
+        StructField("created_at", TimestampType(), nullable=False),
     ]
 )
 

@@ -12,7 +12,10 @@ not in the file's encoding, a quote never closed) are never skipped silently: ea
 the dead-letter topic with the file, the line, the reason and the raw text. A row that could
 not be identified also withholds this run's tombstones, since the missing id might be that
 row's. A quote that is never closed does not swallow the rows after it: its line is
-rejected and the lines it ran over are read again as rows.
+rejected and the lines it ran over are read again as rows. A row whose ``embargo_until`` is
+no date (or a date and time with neither an offset nor an ``embargo_zone``), whose
+``embargo_zone`` is no IANA zone, or whose ``creator_death_year`` is no year is rejected
+the same way, with the reason from :mod:`heritage.embargo_time`.
 
 Encodings: a byte-order mark names the encoding (UTF-8, UTF-16 or UTF-32, either byte
 order: Excel's "Unicode Text" is UTF-16 LE with a mark, tab-separated); else the encoding the
@@ -29,11 +32,12 @@ from __future__ import annotations
 import base64
 import codecs
 import csv
+import io
 import logging
 import re
 import sqlite3
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AnyStr, BinaryIO, NamedTuple
@@ -42,10 +46,17 @@ from tqdm import tqdm
 
 from heritage.kafka_topics import ensure_topics
 from heritage.lakehouse_layout import LakehouseLayout
+from heritage.producers.embargo_inputs import (
+    CREATOR_DEATH_YEAR,
+    death_year,
+    latest_end_fields,
+    source_embargo_end,
+)
 from heritage.producers.kafka_publisher import create_producer, envelopes_from, publish_envelopes
 from heritage.producers.lido_drop import safe_key_part
 from heritage.producers.metadata_mapping import UNKNOWN_LANGUAGE_KEY, iso639_language
 from heritage.producers.publish_ledger import PublishLedger
+from heritage.publication_settings import PublicationPolicy, load_publication_policy
 from heritage.record_model import SourceRecord, content_hash, unidentified_record_id, utc_now_iso
 from heritage.settings import Settings
 from heritage.source_rejections import SourceRejection
@@ -109,6 +120,14 @@ class CsvColumnMapping:
     country: str | None = "country"
     # When the source last changed the row, ISO 8601 (``timestamp_update``).
     updated: str | None = "updated"
+    # The embargo end as written: a date, year-month, year or date and time
+    # (``embargo_until``; with ``embargo_zone``, ``embargo_rule`` and ``embargo_end_utc``).
+    embargo_until: str | None = "embargo_until"
+    # The IANA zone the embargo end is read in; blank: the data provider's from the
+    # publication policy. A date and time without an offset needs one.
+    embargo_zone: str | None = "embargo_zone"
+    # The year the (last-dying) creator died, or an ISO date of it (``creator_death_year``).
+    creator_death_year: str | None = "creator_death_year"
     # Data provider for every row when the export has no such column (the exporting museum).
     default_data_provider: str | None = None
     # Separator of several values in one cell.
@@ -132,6 +151,11 @@ _LIST_FIELDS = {
 
 class CsvDropError(SourceRejection):
     """The export cannot be read at all (no header, no id column, unknown encoding...)."""
+
+
+class CsvRowError(SourceRejection):
+    """A row read well whose values cannot be mapped (a death year that is no year); an
+    embargo end that is no date raises EmbargoDateError, also a SourceRejection."""
 
 
 @dataclass(frozen=True)
@@ -197,9 +221,13 @@ def _cells(value: str | None, separator: str) -> list[str]:
     return [part.strip() for part in value.split(separator) if part.strip()]
 
 
-def map_csv_row(cells: dict[str, str], columns: CsvColumnMapping) -> dict[str, Any]:
+def map_csv_row(
+    cells: dict[str, str], columns: CsvColumnMapping, policy: PublicationPolicy | None = None
+) -> dict[str, Any]:
     """A row (``{column: cell}``, columns as in the header) -> common record. Multi-value
-    cells split on the separator; values trimmed; empty fields left out."""
+    cells split on the separator; values trimmed; empty fields left out. The embargo end is
+    read by ``policy`` (None: the built-in policy, UTC); one that is no date, or a death year
+    that is no year, raises a SourceRejection naming the row and the column."""
     # Only the mapped columns are looked up: an export with tens of thousands of columns
     # costs one pass over the names, not a second dictionary of them all.
     wanted = {
@@ -208,6 +236,9 @@ def map_csv_row(cells: dict[str, str], columns: CsvColumnMapping) -> dict[str, A
             columns.id,
             columns.type,
             columns.updated,
+            columns.embargo_until,
+            columns.embargo_zone,
+            columns.creator_death_year,
             *(getattr(columns, option) for option in _LIST_FIELDS),
         )
         if name
@@ -237,7 +268,39 @@ def map_csv_row(cells: dict[str, str], columns: CsvColumnMapping) -> dict[str, A
     updated = (column(columns.updated) or "").strip()
     if updated:
         record["timestamp_update"] = updated
-    return {name: value for name, value in record.items() if value}
+    record = {name: value for name, value in record.items() if value}
+    record.update(_embargo_cells(column, columns, record, policy or PublicationPolicy()))
+    return record
+
+
+def _embargo_cells(
+    column: Callable[[str | None], str | None],
+    columns: CsvColumnMapping,
+    record: dict[str, Any],
+    policy: PublicationPolicy,
+) -> dict[str, Any]:
+    """The embargo and death-year fields of a row (none for blank cells)."""
+    row = f"row {record.get('id', '')!r}"
+    fields: dict[str, Any] = {}
+    until = (column(columns.embargo_until) or "").strip()
+    zone = (column(columns.embargo_zone) or "").strip() or None
+    if until:
+        where = f"{row}, column {columns.embargo_until!r}"
+        if zone:
+            where += f" (zone from column {columns.embargo_zone!r})"
+        provider = (record.get("dataProvider") or [None])[0]
+        end = source_embargo_end(until, policy, provider, zone, where)
+        fields.update(latest_end_fields([end]))
+    died = (column(columns.creator_death_year) or "").strip()
+    if died:
+        year = death_year(died)
+        if year is None:
+            raise CsvRowError(
+                f"{row}, column {columns.creator_death_year!r}: {died!r} is not a year; "
+                "write the year the creator died (1954) or the date (1954-11-03)"
+            )
+        fields[CREATOR_DEATH_YEAR] = year
+    return fields
 
 
 def sniff_delimiter(header_line: str) -> str:
@@ -741,6 +804,7 @@ def publish_csv(
     topic, dlq_topic = layout.records_topic, layout.dead_letter_topic
     ensure_topics(settings, (topic, dlq_topic))
     result = CsvDropResult()
+    policy = load_publication_policy(settings)
     state = CsvRowState(layout.state_dir_for(SOURCE) / ROW_STATE_FILE)
     ledger_path = layout.ledger_for(SOURCE)
     previous = state.hashes(collection)
@@ -762,17 +826,23 @@ def publish_csv(
                 if item.row_id:
                     present.add(item.row_id)
                 continue
-            result.rows += 1
             present.add(item.row_id)
             digest = content_hash(item.cells)
             before = previous.get(item.row_id)
             if before == digest:
+                result.rows += 1
                 result.unchanged += 1
                 continue
+            try:
+                record = map_csv_row(item.cells, columns, policy)
+            except SourceRejection as rejection:
+                # Rejected like an unreadable row: its state stays, so it is tried again.
+                result.bad_rows.append(unmappable_row(item, str(rejection)))
+                continue
+            result.rows += 1
             result.new += before is None
             result.changed += before is not None
             confirmed.append((item.row_id, digest))
-            record = map_csv_row(item.cells, columns)
             yield SourceRecord(csv_record_id(collection, item.row_id), item.cells, record=record)
 
     producer = create_producer(settings)
@@ -854,6 +924,14 @@ def publish_csv(
         },
     )
     return result
+
+
+def unmappable_row(row: CsvRow, reason: str) -> BadCsvRow:
+    """A row read well whose values cannot be mapped, as a bad row: its cells written back
+    as one CSV line (the reader keeps no raw text of rows it could read)."""
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerow(row.cells.values())
+    return BadCsvRow(row.line, reason, text.getvalue(), None, row.row_id, row.raw_bytes)
 
 
 def dead_letter_row(path: Path, collection: str, row: BadCsvRow) -> SourceRecord:

@@ -41,6 +41,7 @@ from heritage.producers.metadata_mapping import (
     map_lido_record,
 )
 from heritage.producers.publish_ledger import PublishLedger
+from heritage.publication_settings import PublicationPolicy, load_publication_policy
 from heritage.record_model import SourceRecord, unidentified_record_id
 from heritage.settings import Settings
 
@@ -269,11 +270,13 @@ def _excerpt(text: str) -> tuple[str, bool]:
     return data[:DEAD_LETTER_XML_EXCERPT_BYTES].decode("utf-8", errors="ignore"), True
 
 
-def _read_record(path: Path, element: etree._Element) -> LidoRecordRead:
+def _read_record(
+    path: Path, element: etree._Element, policy: PublicationPolicy | None = None
+) -> LidoRecordRead:
     xml = etree.tostring(element, encoding="unicode", with_tail=False)
     problems = lido_record_problems(element)
     try:
-        record: dict[str, Any] | None = map_lido_record(element)
+        record: dict[str, Any] | None = map_lido_record(element, policy)
     except MappingError as error:
         record = None
         problems.append(str(error))
@@ -292,7 +295,9 @@ def _read_record(path: Path, element: etree._Element) -> LidoRecordRead:
 
 
 def read_lido_file(
-    path: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    path: Path,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    policy: PublicationPolicy | None = None,
 ) -> Iterator[LidoRecordRead | LidoFileFailure | str]:
     """Each record of one file as it is read; then, when the file breaks off or holds no
     LIDO, one :class:`LidoFileFailure`. The identifier of an OAI-PMH header marked deleted
@@ -311,7 +316,7 @@ def read_lido_file(
                     yield _not_lido_metadata(path, content)
             else:
                 found += 1
-                yield _read_record(path, element)
+                yield _read_record(path, element, policy)
     except LidoFileError as error:
         read = f" ({found} records before it were read)" if found else ""
         yield _file_failure(path, error.reason + read, error.line)
@@ -391,6 +396,7 @@ def publish_lido(
     topic, dlq_topic = layout.records_topic, layout.dead_letter_topic
     ensure_topics(settings, (topic, dlq_topic))
     result = LidoDropResult()
+    policy = load_publication_policy(settings)
     producer = create_producer(settings)
     ledger = PublishLedger(layout.ledger_for(SOURCE))
     valid: list[SourceRecord] = []
@@ -415,7 +421,7 @@ def publish_lido(
     try:
         for path in files:
             result.files += 1
-            for item in read_lido_file(path, max_file_bytes):
+            for item in read_lido_file(path, max_file_bytes, policy):
                 if isinstance(item, str):
                     result.oai_deleted_headers += 1
                     continue

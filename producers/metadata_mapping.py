@@ -12,6 +12,16 @@ its URI (``CC BY-SA 4.0``). A value repeated verbatim inside one list field is k
 (``dc:creator`` written four times is one creator). docs/source_mappings.md describes
 each format's mapping.
 
+LIDO embargoes: a ``rightsWorkWrap/rightsWorkSet`` whose ``rightsType`` term (``lido:term``
+or ``skos:prefLabel``) names an embargo or restriction (whole words, any case: embargo,
+embargo until, Sperrfrist, Schutzfrist, restricted, access restriction,
+Zugangsbeschränkung; not "unrestricted"), or whose concept id contains "embargo", ends at
+its ``rightsDate/latestDate`` (else ``earliestDate``); with several, the latest end wins;
+one without a date holds indefinitely. The end is read by :mod:`heritage.embargo_time` in
+the data provider's zone from the publication policy; a value it refuses rejects the
+record (MappingError). ``creator_death_year`` is the latest year among the creators'
+``vitalDatesActor/latestDate`` (a year or an ISO date), absent only when none is known.
+
 Also here: :func:`lido_record_problems`, the content rules a LIDO record must pass before
 the file-drop producer publishes it. They cover what the LIDO XSD cannot see (blank
 values, placeholders, shortened or invented vocabulary URIs, missing rights, broken links)
@@ -27,6 +37,16 @@ from typing import Any
 
 from lxml import etree
 
+from heritage.embargo_time import EmbargoDateError, EmbargoEnd
+from heritage.producers.embargo_inputs import (
+    CREATOR_DEATH_YEAR,
+    INDEFINITE_EMBARGO_UNTIL,
+    death_year,
+    latest_end_fields,
+    latest_year,
+    source_embargo_end,
+)
+from heritage.publication_settings import PublicationPolicy
 from heritage.rights import canonical_rights_uri
 from heritage.source_rejections import SourceRejection
 
@@ -122,13 +142,16 @@ def europeana_type_from_dcmi(values: Sequence[str]) -> str | None:
     return next((v.strip() for v in values if v.strip()), None)
 
 
-def map_record(metadata_prefix: str, metadata: etree._Element) -> dict[str, Any]:
-    """The element inside an OAI-PMH ``<metadata>`` mapped onto the common record model."""
+def map_record(
+    metadata_prefix: str, metadata: etree._Element, policy: PublicationPolicy | None = None
+) -> dict[str, Any]:
+    """The element inside an OAI-PMH ``<metadata>`` mapped onto the common record model;
+    ``policy`` is the publication policy embargo dates are read by (LIDO)."""
     match metadata_prefix:
         case "oai_dc":
             return map_oai_dc_record(metadata)
         case "lido":
-            return map_lido_record(metadata)
+            return map_lido_record(metadata, policy)
         case "edm":
             return map_edm_record(metadata)
         case "iso19139":
@@ -658,7 +681,80 @@ def _lido_last_change(lido: etree._Element) -> str | None:
     return _text(chosen[0]) if chosen else None
 
 
-def map_lido_record(lido: etree._Element) -> dict[str, Any]:
+# --- LIDO embargo and creator death year -----------------------------------------------
+
+# A rightsWorkSet states an embargo when one of its rightsType terms (lido:term, a
+# skos:prefLabel) names one (whole words, any case: "Embargo", "embargo until", "embargoed",
+# "Sperrfrist", "Schutzfrist", "restricted", "Restricted access", "access restriction",
+# "Zugangsbeschränkung"; "unrestricted" does not match), or one of its concept ids
+# (lido:conceptID, skos:Concept/@rdf:about) contains "embargo".
+_EMBARGO_TERM = re.compile(
+    r"\b(?:embargo|sperrfrist|schutzfrist|restricted|access restriction|zugangsbeschr[äa]nkung)",
+    re.IGNORECASE,
+)
+# vitalDatesActor types that are not a death date (LIDO 1.1 may give one per kind).
+_BIRTH_DATE_TYPE = re.compile(r"birth|geburt", re.IGNORECASE)
+
+
+def _states_embargo(rights_type: etree._Element) -> bool:
+    terms = _texts(_xp(rights_type, "lido:term | skos:Concept/skos:prefLabel"))
+    ids = _texts(_xp(rights_type, "lido:conceptID | skos:Concept/@rdf:about"))
+    return any(_EMBARGO_TERM.search(term) for term in terms) or any(
+        "embargo" in concept.lower() for concept in ids
+    )
+
+
+def _lido_embargo(
+    lido: etree._Element, policy: PublicationPolicy, data_provider: str | None
+) -> dict[str, str]:
+    """The embargo fields of the rightsWorkSets whose rightsType states an embargo: the end
+    is ``rightsDate/latestDate``, else ``rightsDate/earliestDate``, read in the data
+    provider's zone (LIDO declares none); with several, the one that ends last. An embargo
+    with no end date holds indefinitely (:data:`INDEFINITE_EMBARGO_UNTIL`)."""
+    record_id = _first(_xp(lido, "lido:lidoRecID")) or "(no lidoRecID)"
+    ends: list[EmbargoEnd | None] = []
+    sets = "lido:administrativeMetadata/lido:rightsWorkWrap/lido:rightsWorkSet"
+    for rights_set in _xp(lido, sets):
+        if not any(_states_embargo(t) for t in _xp(rights_set, "lido:rightsType")):
+            continue
+        latest = _first(_xp(rights_set, "lido:rightsDate/lido:latestDate"))
+        earliest = _first(_xp(rights_set, "lido:rightsDate/lido:earliestDate"))
+        element = "latestDate" if latest else "earliestDate"
+        where = f"LIDO record {record_id!r} {_where(rights_set)} rightsDate/{element}"
+        text = latest or earliest or INDEFINITE_EMBARGO_UNTIL
+        try:
+            ends.append(source_embargo_end(text, policy, data_provider, None, where))
+        except EmbargoDateError as error:
+            raise MappingError(str(error)) from error
+    return latest_end_fields(ends)
+
+
+def _actor_death_year(actor: etree._Element) -> int | None:
+    """The latest death year one actor's vitalDatesActor give (birth dates left out)."""
+    years = []
+    for vital in _xp(actor, "lido:vitalDatesActor"):
+        if _BIRTH_DATE_TYPE.search(vital.get(_LIDO_TYPE, "")):
+            continue
+        years.append(death_year(_first(_xp(vital, "lido:latestDate"))))
+    return latest_year(years)
+
+
+def _lido_creator_death_year(creation_events: Iterable[etree._Element]) -> int | None:
+    """The death year of the creator who died last, among the actors of the creation
+    events whose ``vitalDatesActor/latestDate`` is a year or an ISO 8601 date. Creators
+    with no known death date are left out: the field is absent only when no creator's is
+    known (a living co-creator is therefore not seen; the rights check reviews such works)."""
+    actors = [
+        actor
+        for event in creation_events
+        for actor in _xp(event, "lido:eventActor/lido:actorInRole/lido:actor")
+    ]
+    return latest_year(_actor_death_year(actor) for actor in actors)
+
+
+def map_lido_record(
+    lido: etree._Element, policy: PublicationPolicy | None = None
+) -> dict[str, Any]:
     """``lido:lido`` (or the first record of a ``lido:lidoWrap``) -> common record.
 
     Creators and dates come from the production, creation and designing events; the type
@@ -667,7 +763,10 @@ def map_lido_record(lido: etree._Element) -> dict[str, Any]:
     own metadata licence is not the object's), known statements first; the data provider
     is the current repository, else the record source Europeana's profile marks as data
     provider; record sources other than the data provider (aggregators such as
-    museum-digital) become ``provider``.
+    museum-digital) become ``provider``. The embargo and the creator's death year are read
+    as :func:`_lido_embargo` and :func:`_lido_creator_death_year` say; ``policy`` gives the
+    zone an embargo date is read in (None: the built-in policy, UTC). An embargo end that
+    is no date raises MappingError with the reason.
     """
     lido = _lido_element(lido)
     descriptive = _xp(lido, "lido:descriptiveMetadata")
@@ -700,7 +799,7 @@ def map_lido_record(lido: etree._Element) -> dict[str, Any]:
     ]
     data_providers = _unique(holders or _legal_body_names(marked or sources))
     known_providers = set(data_providers)
-    return _common_record(
+    record = _common_record(
         id=_first(_xp(lido, "lido:lidoRecID")),
         type=_lido_type(lido),
         title=[title for _, title in titles],
@@ -721,6 +820,12 @@ def map_lido_record(lido: etree._Element) -> dict[str, Any]:
         language=[iso639_language(v) for v in _texts(e.get(XML_LANG, "") for e in descriptive)],
         timestamp_update=_lido_last_change(lido),
     )
+    provider = data_providers[0] if data_providers else None
+    record.update(_lido_embargo(lido, policy or PublicationPolicy(), provider))
+    died = _lido_creator_death_year(creation_events)
+    if died is not None:
+        record[CREATOR_DEATH_YEAR] = died
+    return record
 
 
 # --- EDM ------------------------------------------------------------------------------

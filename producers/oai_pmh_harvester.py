@@ -76,6 +76,7 @@ from heritage.producers.oai_pmh_protocol import (
     resume_request,
 )
 from heritage.producers.publish_ledger import PublishLedger
+from heritage.publication_settings import load_publication_policy
 from heritage.record_model import SourceRecord, unidentified_record_id
 from heritage.settings import Settings
 from heritage.source_settings import OAI_PMH_HTTP_POLICY
@@ -722,7 +723,7 @@ def harvest(
         publisher = _Publisher(
             settings, layout.ledger_for(SOURCE), layout.records_topic, layout.dead_letter_topic
         )
-        mapper = record_mapper(endpoint.mapping_workers)
+        mapper = record_mapper(endpoint.mapping_workers, load_publication_policy(settings))
         try:
             for prefix in endpoint.metadata_prefixes:
                 for set_spec in endpoint.sets:

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from heritage.producers.metadata_mapping import MappingError, map_record
 from heritage.producers.oai_pmh_protocol import OAI_NS, OaiRecord, parse_record_xml
+from heritage.publication_settings import PublicationPolicy
 from heritage.source_rejections import SourceRejection
 
 # (the mapped record, or None with the reason it could not be mapped)
@@ -27,12 +28,14 @@ MappingOutcome = tuple[dict[str, Any] | None, str | None]
 _METADATA = f"{{{OAI_NS}}}metadata"
 
 
-def map_metadata(metadata_prefix: str, metadata: Any) -> MappingOutcome:
+def map_metadata(
+    metadata_prefix: str, metadata: Any, policy: PublicationPolicy | None = None
+) -> MappingOutcome:
     """The child of <metadata> mapped, or the reason it cannot be."""
     if metadata is None:
         return None, "record has no <metadata>"
     try:
-        return map_record(metadata_prefix, metadata), None
+        return map_record(metadata_prefix, metadata, policy), None
     except (MappingError, SourceRejection) as error:
         return None, str(error)
 
@@ -42,10 +45,12 @@ class MappingWorkerFailed(RuntimeError):
     error as text, because not every exception (lxml's among them) can be pickled back."""
 
 
-def map_record_xml_batch(metadata_prefix: str, record_xmls: list[str]) -> list[MappingOutcome]:
+def map_record_xml_batch(
+    metadata_prefix: str, record_xmls: list[str], policy: PublicationPolicy | None = None
+) -> list[MappingOutcome]:
     """Map serialised <record> elements (what a worker process receives)."""
     try:
-        return [_map_record_xml(metadata_prefix, text) for text in record_xmls]
+        return [_map_record_xml(metadata_prefix, text, policy) for text in record_xmls]
     except Exception as error:
         raise MappingWorkerFailed(
             f"mapping {metadata_prefix} records in a worker process failed: "
@@ -53,7 +58,9 @@ def map_record_xml_batch(metadata_prefix: str, record_xmls: list[str]) -> list[M
         ) from None
 
 
-def _map_record_xml(metadata_prefix: str, text: str) -> MappingOutcome:
+def _map_record_xml(
+    metadata_prefix: str, text: str, policy: PublicationPolicy | None
+) -> MappingOutcome:
     try:
         record = parse_record_xml(text)
     except SourceRejection as error:
@@ -62,7 +69,7 @@ def _map_record_xml(metadata_prefix: str, text: str) -> MappingOutcome:
     child = None
     if container is not None:
         child = next((c for c in container if isinstance(c.tag, str)), None)
-    return map_metadata(metadata_prefix, child)
+    return map_metadata(metadata_prefix, child, policy)
 
 
 class RecordMapper(Protocol):
@@ -76,8 +83,11 @@ class RecordMapper(Protocol):
 class InlineMapper:
     """Maps in the calling thread."""
 
+    def __init__(self, policy: PublicationPolicy | None = None) -> None:
+        self._policy = policy
+
     def map_records(self, metadata_prefix: str, records: list[OaiRecord]) -> list[MappingOutcome]:
-        return [map_metadata(metadata_prefix, record.metadata) for record in records]
+        return [map_metadata(metadata_prefix, r.metadata, self._policy) for r in records]
 
     def close(self) -> None:
         return None
@@ -88,10 +98,11 @@ class ProcessMapper:
     spawned, not forked: the harvester runs Kafka and HTTP threads that a fork would copy
     mid-operation."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, policy: PublicationPolicy | None = None) -> None:
         if workers < 1:
             raise ValueError(f"mapping workers must be at least 1, got {workers}")
         self._workers = workers
+        self._policy = policy
         self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
 
     def map_records(self, metadata_prefix: str, records: list[OaiRecord]) -> list[MappingOutcome]:
@@ -103,7 +114,10 @@ class ProcessMapper:
             for start in range(0, len(records), size)
         ]
         outcomes: list[MappingOutcome] = []
-        for part in self._pool.map(map_record_xml_batch, repeat(metadata_prefix), chunks):
+        batches = self._pool.map(
+            map_record_xml_batch, repeat(metadata_prefix), chunks, repeat(self._policy)
+        )
+        for part in batches:
             outcomes.extend(part)
         return outcomes
 
@@ -111,6 +125,7 @@ class ProcessMapper:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def record_mapper(workers: int) -> RecordMapper:
-    """In-thread mapping for 0 workers, else a process pool of that size."""
-    return InlineMapper() if workers <= 0 else ProcessMapper(workers)
+def record_mapper(workers: int, policy: PublicationPolicy | None = None) -> RecordMapper:
+    """In-thread mapping for 0 workers, else a process pool of that size; ``policy`` is the
+    publication policy embargo dates are read by (loaded once per harvest)."""
+    return InlineMapper(policy) if workers <= 0 else ProcessMapper(workers, policy)

@@ -225,7 +225,11 @@ def _csv_checks(path: Path, collection: str, reading: CsvReading) -> Iterator[Re
         if isinstance(row, BadCsvRow):
             yield RecordCheck(_where(path, row.line), (row.reason,))
             continue
-        record = map_csv_row(row.cells, columns)
+        try:
+            record = map_csv_row(row.cells, columns)
+        except SourceRejection as rejection:
+            yield RecordCheck(_where(path, row.line), (str(rejection),))
+            continue
         source_record = SourceRecord(csv_record_id(collection, row.row_id), row.cells, record)
         yield _check(_where(path, row.line), source_record)
 

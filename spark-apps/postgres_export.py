@@ -27,6 +27,7 @@ from heritage.lakehouse_layout import LakehouseLayout
 from heritage.postgres_db import connect
 from heritage.settings import Settings
 from heritage.spark_apps.export_spec import ExportSpec
+from heritage.spark_apps.governance_export import governance_export_specs
 from heritage.spark_apps.ml_export import ml_export_specs
 from heritage.spark_apps.objects_export import objects_spec
 from heritage.spark_apps.package_export import package_events_spec
@@ -283,6 +284,7 @@ def export_specs(layout: LakehouseLayout) -> tuple[ExportSpec, ...]:
         rejections,
         *ml_export_specs(layout),
         package_events_spec(layout),
+        *governance_export_specs(layout),
     )
 
 

@@ -158,7 +158,69 @@ def with_normalised_fields(parsed: DataFrame) -> DataFrame:
         .withColumn("languages", languages)
         .withColumn("source_updated_at", F.try_to_timestamp(item["timestamp_update"]))
         .transform(with_ocr_fields)
+        .transform(with_embargo_fields)
     )
+
+
+# An instant with its offset: a naive one would be read in the session's time zone.
+_INSTANT_WITH_OFFSET = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$"
+EMBARGO_RULES = ("instant", "through_named_day", "through_named_month", "through_named_year")
+
+
+def with_embargo_fields(parsed: DataFrame) -> DataFrame:
+    """Add the embargo columns as the producer converted them (blank is none) and the
+    creator's death year; with_rejection_reasons rejects an inconsistent embargo."""
+    item = F.col("item")
+    blank_to_null = lambda c: F.when(F.trim(c) != "", F.trim(c))  # noqa: E731
+    end_text = blank_to_null(item["embargo_end_utc"])
+    return parsed.withColumns(
+        {
+            "embargo_until": blank_to_null(item["embargo_until"]),
+            "embargo_zone": blank_to_null(item["embargo_zone"]),
+            "embargo_rule": blank_to_null(item["embargo_rule"]),
+            "_embargo_end_text": end_text,
+            "embargo_end_utc": F.when(
+                end_text.rlike(_INSTANT_WITH_OFFSET), F.try_to_timestamp(end_text)
+            ),
+            "creator_death_year": F.when(
+                F.trim(item["creator_death_year"]).rlike(r"^-?\d{1,4}$"),
+                F.trim(item["creator_death_year"]).cast("int"),
+            ),
+        }
+    )
+
+
+def embargo_reasons() -> list[Column]:
+    """The reasons an embargo the producer sent cannot be used."""
+    quoted = lambda c: F.concat(F.lit("'"), F.coalesce(c, F.lit("")), F.lit("'"))  # noqa: E731
+    end_text = F.col("_embargo_end_text")
+    return [
+        _reason(
+            F.col("embargo_until").isNotNull() & end_text.isNull(),
+            F.concat(
+                F.lit("embargo_until "),
+                quoted(F.col("embargo_until")),
+                F.lit(" has no embargo_end_utc: producers convert it with heritage.embargo_time"),
+            ),
+        ),
+        _reason(
+            end_text.isNotNull() & F.col("embargo_end_utc").isNull(),
+            F.concat(
+                F.lit("embargo_end_utc "),
+                quoted(end_text),
+                F.lit(" is not an ISO 8601 instant with its offset (2031-01-01T00:00:00Z)"),
+            ),
+        ),
+        _reason(
+            end_text.isNotNull()
+            & (F.col("embargo_rule").isNull() | ~F.col("embargo_rule").isin(*EMBARGO_RULES)),
+            F.concat(
+                F.lit("embargo_rule "),
+                quoted(F.col("embargo_rule")),
+                F.lit(f" is not one of {', '.join(EMBARGO_RULES)}"),
+            ),
+        ),
+    ]
 
 
 def _reason(condition: Column, message: Column | str) -> Column:
@@ -210,6 +272,7 @@ def with_rejection_reasons(normalised: DataFrame) -> DataFrame:
             bad_language.isNotNull(),
             F.concat(F.lit("language "), quoted(bad_language), F.lit(" is not an ISO 639 code")),
         ),
+        *embargo_reasons(),
     ]
     identified = F.col("record_id").isNotNull() & ~F.col("record_id").contains(":unidentified:")
     reasons = (
@@ -279,6 +342,11 @@ CLEANSED_COLUMNS = (
     "ocr_confidence",
     "ocr_pages",
     "ocr_fields",
+    "embargo_until",
+    "embargo_zone",
+    "embargo_rule",
+    "embargo_end_utc",
+    "creator_death_year",
 )
 
 

@@ -27,6 +27,8 @@ class TopicMessage:
     offset: int
     # Milliseconds since the epoch, as the producer stamped it.
     timestamp: int
+    # (name, value) of each header, in order.
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 class TopicReader:
@@ -72,6 +74,7 @@ def _read_to_end(consumer: KafkaConsumer, topic: str) -> list[TopicMessage]:
                     r.partition,
                     r.offset,
                     r.timestamp,
+                    tuple((name, bytes(value)) for name, value in r.headers or ()),
                 )
                 for r in records
             ]

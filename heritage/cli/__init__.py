@@ -16,6 +16,8 @@ from heritage.cli import (
     bench_commands,
     dashboard_command,
     demo_command,
+    embargo_commands,
+    iiif_commands,
     ingest_commands,
     lakehouse_commands,
     ml_commands,
@@ -47,6 +49,8 @@ COMMAND_GROUPS = (
     validate_command,
     bench_commands,
     ml_commands,
+    embargo_commands,
+    iiif_commands,
 )
 
 

@@ -523,3 +523,124 @@ FROM analytics.package_workflows
 WHERE status = 'quarantined';
 COMMENT ON VIEW analytics.package_quarantine IS
   'Workflows that ended in quarantine, with the reason. The package and reason.json are kept under quarantine_folder in the package store (packages/ in the bucket).';
+
+-- ---------------------------------------------------------------------------------------
+-- Embargoes and publication. heritage.embargoes (one row per object, its current state) and
+-- heritage.publication_events (append-only, every transition with the whole state after it)
+-- are written only by the export of governance/embargoes and governance/embargo_events.
+-- heritage.publication_decisions is written by curators on the dashboard's publication page;
+-- the publication stage reads the decisions after the highest decision_id already in the
+-- events and applies them at its next evaluation.
+-- States: active -> expired -> pending_review -> published, or back to active (re-embargo,
+-- a new episode). An embargo holds on [start, embargo_end_utc): it has ended at an instant
+-- as_of exactly when as_of >= embargo_end_utc (heritage.embargo_time.is_expired).
+-- ---------------------------------------------------------------------------------------
+CREATE TABLE IF NOT EXISTS heritage.embargoes (
+    object_id           text PRIMARY KEY,  -- heritage.objects.record_id
+    episode             integer NOT NULL,  -- 1, and +1 per re-embargo
+    state               text NOT NULL
+                        CHECK (state IN ('active', 'expired', 'pending_review', 'published')),
+    state_version       bigint NOT NULL,   -- +1 per transition (optimistic concurrency)
+    embargo_end_utc     timestamptz NOT NULL,  -- 1970-01-01 00:00 UTC when the source sent none
+    end_input           text NOT NULL,     -- as the source wrote it; '' when none
+    end_input_zone      text NOT NULL,     -- IANA zone it was read in
+    end_rule            text NOT NULL,     -- instant | through_named_day | _month | _year | none
+    rights_uri          text,
+    data_provider       text,
+    creator_death_year  integer,
+    review_reason       text,
+    updated_at          timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS embargoes_state_idx ON heritage.embargoes (state);
+
+CREATE TABLE IF NOT EXISTS heritage.publication_events (
+    event_id         text PRIMARY KEY,     -- uuid5 of object, episode, from_version, to_state
+    object_id        text NOT NULL,
+    episode          integer NOT NULL,
+    from_state       text,                 -- null for the registration
+    to_state         text NOT NULL,
+    from_version     bigint NOT NULL,
+    to_version       bigint NOT NULL,
+    as_of            timestamptz NOT NULL, -- the evaluation instant the run was given
+    embargo_end_utc  timestamptz NOT NULL,
+    end_input        text NOT NULL,
+    end_input_zone   text NOT NULL,
+    end_rule         text NOT NULL,
+    rights_uri       text,
+    data_provider    text,
+    creator_death_year integer,
+    review_reason    text,
+    actor            text NOT NULL,        -- source | evaluator | curator:<name>
+    rights_check     jsonb,
+    decision_id      bigint,               -- the curator decision applied
+    correlation_id   text,                 -- the run
+    created_at       timestamptz
+);
+CREATE INDEX IF NOT EXISTS publication_events_object_idx
+  ON heritage.publication_events (object_id, to_version);
+-- The decisions applied: the publication stage starts after the highest one.
+CREATE INDEX IF NOT EXISTS publication_events_decision_idx
+  ON heritage.publication_events (decision_id) WHERE decision_id IS NOT NULL;
+
+-- Curators' publication decisions (the dashboard's curator role may only insert here).
+CREATE TABLE IF NOT EXISTS heritage.publication_decisions (
+    decision_id   bigserial PRIMARY KEY,
+    object_id     text NOT NULL,
+    decision      text NOT NULL CHECK (decision IN ('clear', 're_embargo')),
+    embargo_until text,                    -- re_embargo: the new end as the curator wrote it
+    embargo_zone  text,                    -- re_embargo: the IANA zone it is read in
+    seen_version  bigint NOT NULL,         -- the state_version the curator saw
+    decided_by    text NOT NULL,
+    note          text,
+    decided_at    timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS publication_decisions_object_idx
+  ON heritage.publication_decisions (object_id, decision_id DESC);
+
+CREATE OR REPLACE VIEW analytics.embargoes AS
+SELECT object_id, episode, state, state_version, embargo_end_utc, end_input, end_input_zone,
+       end_rule, rights_uri, data_provider, creator_death_year, review_reason, updated_at
+FROM heritage.embargoes;
+COMMENT ON VIEW analytics.embargoes IS
+  'One row per object: its embargo and publication state. Only published objects are public.';
+COMMENT ON COLUMN analytics.embargoes.state IS 'active, expired (end reached), pending_review (rights re-check or curator) or published';
+COMMENT ON COLUMN analytics.embargoes.state_version IS 'Increases by one per transition; a curator decision names the version it was made on';
+COMMENT ON COLUMN analytics.embargoes.embargo_end_utc IS 'First instant at which the embargo no longer holds (half-open); 1970-01-01 00:00 UTC when the source sent no embargo';
+COMMENT ON COLUMN analytics.embargoes.end_input IS 'The end as the source wrote it (2030-12-31, 2030-12, 2030 or a date and time); empty when none';
+COMMENT ON COLUMN analytics.embargoes.end_input_zone IS 'IANA zone end_input was read in';
+COMMENT ON COLUMN analytics.embargoes.end_rule IS 'instant, through_named_day, through_named_month, through_named_year, or none';
+COMMENT ON COLUMN analytics.embargoes.review_reason IS 'Why the object waits for a curator, or why its rights check did not clear it';
+
+CREATE OR REPLACE VIEW analytics.publication_events AS
+SELECT event_id, object_id, episode, from_state, to_state, from_version, to_version, as_of,
+       embargo_end_utc, end_input, end_input_zone, end_rule, rights_uri, review_reason, actor,
+       rights_check, decision_id, correlation_id, created_at
+FROM heritage.publication_events;
+COMMENT ON VIEW analytics.publication_events IS
+  'Every embargo and publication transition (append-only), each with the whole state after it: the last event per object is its state.';
+COMMENT ON COLUMN analytics.publication_events.actor IS 'source (registration or new end from the source), evaluator, or curator:<name>';
+COMMENT ON COLUMN analytics.publication_events.rights_check IS 'The rights check behind the transition: verdict, rule, policy version and inputs';
+COMMENT ON COLUMN analytics.publication_events.decision_id IS 'The curator decision (analytics.publication_decisions) the transition applied';
+
+CREATE OR REPLACE VIEW analytics.publication_queue AS
+SELECT e.object_id, o.title, e.state, e.episode, e.state_version, e.review_reason,
+       e.rights_uri, e.data_provider, e.embargo_end_utc, e.end_input, e.end_input_zone,
+       e.end_rule, e.updated_at
+FROM heritage.embargoes e
+LEFT JOIN heritage.objects o ON o.record_id = e.object_id
+WHERE e.state = 'pending_review';
+COMMENT ON VIEW analytics.publication_queue IS
+  'Objects waiting for a curator before publication (pending_review), with the reason. title is null while the object has not been exported.';
+
+CREATE OR REPLACE VIEW analytics.publication_decisions AS
+SELECT d.decision_id, d.object_id, d.decision, d.embargo_until, d.embargo_zone,
+       d.seen_version, d.decided_by, d.note, d.decided_at,
+       CASE WHEN EXISTS (SELECT 1 FROM heritage.publication_events ev
+                         WHERE ev.decision_id = d.decision_id) THEN 'applied'
+            WHEN d.decision_id > (SELECT coalesce(max(ev.decision_id), 0)
+                                  FROM heritage.publication_events ev) THEN 'waiting'
+            ELSE 'not applied' END AS outcome
+FROM heritage.publication_decisions d;
+COMMENT ON VIEW analytics.publication_decisions IS
+  'Curators'' publication decisions: clear (pending_review -> published) or re_embargo (a new end, a new episode).';
+COMMENT ON COLUMN analytics.publication_decisions.outcome IS 'applied (an event carries it), waiting (for the next evaluation) or not applied (stale: the object had changed since seen_version)';

@@ -7,6 +7,7 @@ from __future__ import annotations
 from heritage.ocr.file_reading import load_ocr_config
 from heritage.producers.packages.package_examination import ExaminationConfig
 from heritage.producers.packages.unpacking import UnpackLimits
+from heritage.publication_settings import load_publication_policy
 from heritage.settings import Settings
 from heritage.source_settings import load_clamav_settings
 
@@ -36,4 +37,5 @@ def load_examination_config(settings: Settings) -> ExaminationConfig:
         clamav=load_clamav_settings(settings),
         default_data_provider=settings.value("HERITAGE_PACKAGE_DATA_PROVIDER", "") or None,
         ocr=load_ocr_config(settings),
+        publication=load_publication_policy(settings),
     )

@@ -1,18 +1,41 @@
 """Rights statements of a METS document: PREMIS rightsStatements (v2 and v3) and METSRights
-declarations, one :class:`RightsStatement` per right granted."""
+declarations, one :class:`RightsStatement` per right granted.
+
+Embargoes (:func:`restriction_end`): a right granted whose ``restriction`` withholds it
+(whole words, any case: Disallow, Embargo, Restricted/Restriction, Deny/Denied, Forbidden,
+Prohibited; not Allow, Conditional or Unrestricted) on an act of making the object
+available (Disseminate, Publish, Access, Display, View, Discover; or no act named) holds
+until its term's ``endDate``. Archivematica writes ``OPEN`` for a term with no end; that,
+and a blank or missing endDate, is a restriction without end: the object stays restricted
+(:data:`~heritage.producers.embargo_inputs.INDEFINITE_EMBARGO_UNTIL`) until a curator
+sets an end. Restrictions on preservation acts (Replicate, Migrate, Delete, "Act 2") and
+METSRights declarations (which state no restriction) give no embargo.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from lxml import etree
 
+from heritage.producers.embargo_inputs import INDEFINITE_EMBARGO_UNTIL
 from heritage.producers.packages.xml_values import child_text as _child_text
 from heritage.producers.packages.xml_values import element_text as _text
 from heritage.producers.packages.xml_values import uri_or_none as _uri_or_none
 
 PREMIS_NAMESPACES = ("info:lc/xmlns/premis-v2", "http://www.loc.gov/premis/v3")
 METSRIGHTS_NS = "http://cosimo.stanford.edu/sdr/metsrights/"
+# A restriction that withholds the act (see the module docstring).
+_WITHHOLDING = re.compile(
+    r"\b(?:disallow|embargo|restrict|den(?:y|ied)|forbid|prohibit)", re.IGNORECASE
+)
+# Acts of making the object available to the public.
+_AVAILABILITY_ACT = re.compile(
+    r"\b(?:disseminat|publish|publication|access|display|view|discover)", re.IGNORECASE
+)
+# Archivematica's endDate of a term that has no end.
+_OPEN_END = "open"
 
 
 @dataclass(frozen=True)
@@ -101,3 +124,21 @@ def metsrights_statement(declaration: etree._Element) -> RightsStatement:
         note=note,
         uri=_uri_or_none(declaration.get("RIGHTSDECID")),
     )
+
+
+def withholds_availability(statement: RightsStatement) -> bool:
+    """Whether the statement restricts making the object available (an embargo)."""
+    if not statement.restriction or not _WITHHOLDING.search(statement.restriction):
+        return False
+    return statement.act is None or _AVAILABILITY_ACT.search(statement.act) is not None
+
+
+def restriction_end(statement: RightsStatement) -> str | None:
+    """The end of the embargo a statement imposes as written (its endDate), the indefinite
+    end for an ``OPEN``, blank or missing endDate, None when it imposes no embargo."""
+    if not withholds_availability(statement):
+        return None
+    end = (statement.end_date or "").strip()
+    if not end or end.lower() == _OPEN_END:
+        return INDEFINITE_EMBARGO_UNTIL
+    return end

@@ -17,10 +17,11 @@ import time
 import unicodedata
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from heritage.embargo_time import EmbargoDateError
 from heritage.ocr.field_rules_error import FieldRulesError
 from heritage.ocr.file_reading import OcrConfig
 from heritage.ocr.page_reading import OcrSetupError
@@ -41,8 +42,10 @@ from heritage.producers.packages.file_checks import (
 from heritage.producers.packages.ingest_events import EventLog, Outcome, Step, utc_now
 from heritage.producers.packages.mets_document import MetsDocument, MetsError, find_mets, parse_mets
 from heritage.producers.packages.package_ocr import read_package
+from heritage.producers.packages.package_record import package_embargo_fields
 from heritage.producers.packages.unpacking import UnpackLimits, UnpackRefused, UnpackResult, unpack
 from heritage.producers.packages.virus_scan import ScannerUnavailable
+from heritage.publication_settings import PublicationPolicy
 from heritage.source_settings import ClamavConfig
 
 log = logging.getLogger(__name__)
@@ -60,6 +63,8 @@ class ExaminationConfig:
     default_data_provider: str | None = None
     # Whether and how the images and PDFs of clean packages are read (None: not read).
     ocr: OcrConfig | None = None
+    # The zone embargo ends are read in (a package whose end is no date is quarantined).
+    publication: PublicationPolicy = field(default_factory=PublicationPolicy)
 
 
 def provisional_package_id(submission: Path) -> str:
@@ -85,6 +90,8 @@ def examine_package(
             mets, mets_dir = _parse_mets(exam, unpacked)
         exam.package_id = _package_id(exam.package_id, mets, bag)
         exam.metadata = package_metadata(mets, bag, config.default_data_provider)
+        with _timed(exam, "mets_parsing"):
+            _check_embargo(exam, config.publication)
         with _timed(exam, "digest"):
             digest_and_check(exam, unpacked, mets, mets_dir, bag)
         with _timed(exam, "format"):
@@ -107,6 +114,15 @@ def examine_package(
         # error, never left to stop the run (or the watcher) again on every rerun.
         _unexpected(exam, error)
     return exam
+
+
+def _check_embargo(exam: Examination, policy: PublicationPolicy) -> None:
+    """Quarantine a package whose rights state an embargo end that is no date."""
+    try:
+        package_embargo_fields(exam.metadata, exam.package_id, policy)
+    except EmbargoDateError as error:
+        exam.log.add(Step.METS_PARSING, Outcome.FAILURE, str(error), tool="lxml")
+        raise StepFailed(f"embargo rejected: {error}") from error
 
 
 def _unexpected(exam: Examination, error: BaseException) -> None:

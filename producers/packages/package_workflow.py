@@ -53,6 +53,7 @@ from heritage.producers.packages.package_record import SOURCE, package_source_re
 from heritage.producers.packages.package_store import IngestEventLog, ObjectStorePackages
 from heritage.producers.packages.resubmission import Kind, classify, fingerprint
 from heritage.producers.publish_ledger import PublishLedger
+from heritage.publication_settings import load_publication_policy
 from heritage.record_model import SourceRecord, iso_utc
 from heritage.stage_contract import StageContext
 
@@ -203,6 +204,7 @@ class _Store:
         self.context = context
         self.objects = ObjectStorePackages(context.settings, context.layout)
         self.events = IngestEventLog(context.spark, context.layout)
+        self.policy = load_publication_policy(context.settings)
         self._producer: Any = None
 
     def finish(
@@ -225,7 +227,7 @@ class _Store:
         events = exam.log.finish
         if verdict.kind is Kind.DUPLICATE:
             assert latest is not None
-            record = package_source_record(latest.manifest)
+            record = package_source_record(latest.manifest, self.policy)
             outcome = self._outcome(exam, DUPLICATE, verdict.version, verdict.describe(), size)
             return outcome, record, events(exam.package_id, verdict.version)
         started = utc_now()
@@ -255,7 +257,8 @@ class _Store:
         exam.log.add(Step.STORE, Outcome.SUCCESS, detail, started_at=started, manifest=text)
         self.events.remember(manifest)
         outcome = self._outcome(exam, STORED, verdict.version, verdict.describe(), size)
-        return outcome, package_source_record(manifest), events(exam.package_id, verdict.version)
+        record = package_source_record(manifest, self.policy)
+        return outcome, record, events(exam.package_id, verdict.version)
 
     def _quarantine(
         self, submission: Path, exam: Examination, report: IngestReport

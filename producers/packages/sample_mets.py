@@ -11,7 +11,9 @@ Two shapes:
   MASTER/DEFAULT/FULLTEXT/DOWNLOAD, a ``PHYSICAL`` structMap of pages and a ``LOGICAL`` one.
 
 Checksums are computed from the file bytes unless a file declares its own (a wrong one, for
-the package whose fixity check must fail).
+the package whose fixity check must fail). An item with an embargo gets a ``rightsMD`` with a
+PREMIS 3 rightsStatement as Archivematica writes one: ``Disseminate`` granted with the
+restriction ``Disallow`` until the ``termOfRestriction`` endDate.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ MODS_NS = "http://www.loc.gov/mods/v3"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 PREMIS_NS = "http://www.loc.gov/standards/premis"
+PREMIS_V3_NS = "http://www.loc.gov/premis/v3"
 NSMAP = {"mets": METS_NS, "mods": MODS_NS, "premis": PREMIS_NS, "xlink": XLINK_NS, "xsi": XSI_NS}
 DSPACE_AIP_PROFILE = "http://www.dspace.org/schema/aip/mets_aip_1_0.xsd"
 _SCHEMA_LOCATION = (
@@ -49,6 +52,9 @@ class ItemDescription:
     rights_uri: str  # a Creative Commons or RightsStatements.org URI
     genre: str
     abstract: str
+    # The end of the item's embargo as the depositor set it (a date, a year, an instant);
+    # None: no embargo.
+    embargo_until: str | None = None
 
 
 _SUBJECTS = (
@@ -191,6 +197,38 @@ def _dmd_sec(root: etree._Element, ids: _Ids, description: ItemDescription) -> s
     return dmd_id
 
 
+def _rights_md(root: etree._Element, ids: _Ids, description: ItemDescription) -> None:
+    """The embargo as a PREMIS 3 rightsStatement in its own amdSec (nothing without one)."""
+    if description.embargo_until is None:
+        return
+    rights_md = _sub(
+        _sub(root, METS_NS, "amdSec", ID=ids.next("amd")),
+        METS_NS,
+        "rightsMD",
+        ID=ids.next("rightsMD"),
+    )
+    wrap = _sub(_sub(rights_md, METS_NS, "mdWrap", MDTYPE="PREMIS:RIGHTS"), METS_NS, "xmlData")
+    rights = etree.SubElement(wrap, f"{{{PREMIS_V3_NS}}}rights", nsmap={"premis3": PREMIS_V3_NS})
+    rights.set("version", "3.0")
+    statement = _sub(rights, PREMIS_V3_NS, "rightsStatement")
+    identifier = _sub(statement, PREMIS_V3_NS, "rightsStatementIdentifier")
+    _sub(identifier, PREMIS_V3_NS, "rightsStatementIdentifierType", "URI")
+    _sub(
+        identifier,
+        PREMIS_V3_NS,
+        "rightsStatementIdentifierValue",
+        f"{description.identifier_uri}#embargo",
+    )
+    _sub(statement, PREMIS_V3_NS, "rightsBasis", "Donor")
+    granted = _sub(statement, PREMIS_V3_NS, "rightsGranted")
+    _sub(granted, PREMIS_V3_NS, "act", "Disseminate")
+    _sub(granted, PREMIS_V3_NS, "restriction", "Disallow")
+    term = _sub(granted, PREMIS_V3_NS, "termOfRestriction")
+    _sub(term, PREMIS_V3_NS, "startDate", description.date_issued)
+    _sub(term, PREMIS_V3_NS, "endDate", description.embargo_until)
+    _sub(granted, PREMIS_V3_NS, "rightsGrantedNote", "Embargo requested by the author")
+
+
 def _techmd(root: etree._Element, ids: _Ids, file: MetsFile) -> str:
     """The bitstream's PREMIS object (DSpace repeats size and MD5 there)."""
     amd_id = ids.next("amd")
@@ -260,6 +298,7 @@ def dspace_item_mets(
     root = _root(header)
     dmd_id = _dmd_sec(root, ids, description)
     amd_ids = {file.href: _techmd(root, ids, file) for file in files}
+    _rights_md(root, ids, description)
     file_ids = {file.href: f"bitstream_{number}" for number, file in enumerate(files, start=1)}
     _file_sec(root, files, file_ids, amd_ids)
     struct = _sub(root, METS_NS, "structMap", ID=ids.next("struct"), TYPE="LOGICAL")
@@ -284,6 +323,7 @@ def digitised_volume_mets(
     ids = _Ids()
     root = _root(header)
     dmd_id = _dmd_sec(root, ids, description)
+    _rights_md(root, ids, description)
     file_ids = {file.href: f"FILE_{number:04d}" for number, file in enumerate(files, start=1)}
     _file_sec(root, files, file_ids, {})
     physical = _sub(root, METS_NS, "structMap", TYPE="PHYSICAL")

@@ -67,6 +67,11 @@ and will not make any alteration, other than as allowed by this license, to your
 """
 
 
+# Theses under embargo, by handle: the demo's thesis until the end of a day far ahead (a date
+# alone), another one whose embargo has ended (an instant with its offset).
+EMBARGOES = {"123456789/2703": "2099-12-31", "123456789/2704": "2021-06-30T17:00:00+02:00"}
+
+
 def _dspace_files(handle: str, variant: int, rng: random.Random, stem: str) -> list[MetsFile]:
     """The item's bitstreams by bundle. Variant 2 revises the PDF (an erratum page), adds a
     dataset and drops the thumbnail; the extracted text stays as it was."""
@@ -97,6 +102,7 @@ def _dspace_members(
     prefix, _, suffix = handle.partition("/")
     rng = random.Random(f"dspace/{handle}")  # the item's content; variant 2 draws more
     description = invented_description(rng, f"http://hdl.handle.net/{handle}", "Thesis")
+    description = replace(description, embargo_until=EMBARGOES.get(handle))
     files = _dspace_files(handle, variant, rng, stem=f"item-{suffix}")
     if variant >= 2:
         description = replace(description, title=f"{description.title} (revised edition)")

@@ -51,6 +51,23 @@ _CREATORS = (
     "Berthe Morisot",
     "Unknown maker",
 )
+# The year each creator died (LIDO vitalDatesActor); the unknown maker has none.
+_DEATH_YEARS = {
+    "Johannes Vermeer": 1675,
+    "Rembrandt van Rijn": 1669,
+    "Judith Leyster": 1660,
+    "Diego Velázquez": 1660,
+    "Albrecht Dürer": 1528,
+    "Anders Zorn": 1920,
+    "Akseli Gallen-Kallela": 1931,
+    "Olga Boznańska": 1940,
+    "Gwen John": 1939,
+    "Berthe Morisot": 1895,
+}
+# Embargoes of some objects, by index modulo 10 (LIDO rightsWorkSet "Embargo" with its
+# rightsDate): one already ended (a date and time with an offset), one far in the future
+# (a date alone), one ended month.
+_EMBARGOES = {3: "2021-06-30T17:00:00+02:00", 6: "2099-12-31", 8: "2024-05"}
 # (English, German, French) title stems.
 _SUBJECTS = (
     ("Portrait of a Woman", "Bildnis einer Frau", "Portrait de femme"),
@@ -108,6 +125,10 @@ class GeneratedObject:
     country: str
     language: str
     set_spec: str
+    # The year the creator died, when known.
+    creator_death_year: int | None = None
+    # The end of the object's embargo as the provider writes it; None: no embargo.
+    embargo_until: str | None = None
 
 
 def generated_object(seed: int, index: int, version: int = 0) -> GeneratedObject:
@@ -150,6 +171,8 @@ def generated_object(seed: int, index: int, version: int = 0) -> GeneratedObject
         country=country,
         language=language,
         set_spec=f"collections:{collection}",
+        creator_death_year=_DEATH_YEARS.get(creator),
+        embargo_until=_EMBARGOES.get(index % 10),
     )
 
 
@@ -191,6 +214,26 @@ def oai_dc_xml(obj: GeneratedObject, identifier: str, datestamp: str) -> str:
 
 
 _LIDO_URI = "http://terminology.lido-schema.org/"
+
+
+def _lido_vital_dates(obj: GeneratedObject) -> str:
+    if obj.creator_death_year is None:
+        return ""
+    return (
+        f"<lido:vitalDatesActor><lido:latestDate>{obj.creator_death_year}</lido:latestDate>"
+        "</lido:vitalDatesActor>"
+    )
+
+
+def _lido_embargo(obj: GeneratedObject) -> str:
+    if obj.embargo_until is None:
+        return ""
+    return (
+        '<lido:rightsWorkSet><lido:rightsType><lido:term xml:lang="en">Embargo</lido:term>'
+        "</lido:rightsType><lido:rightsDate>"
+        f"<lido:latestDate>{_t(obj.embargo_until)}</lido:latestDate>"
+        "</lido:rightsDate></lido:rightsWorkSet>"
+    )
 
 
 def lido_xml(obj: GeneratedObject, identifier: str, datestamp: str) -> str:
@@ -243,7 +286,8 @@ def lido_xml(obj: GeneratedObject, identifier: str, datestamp: str) -> str:
         "</lido:eventType>"
         "<lido:eventActor><lido:actorInRole><lido:actor>"
         f"<lido:nameActorSet><lido:appellationValue>{_t(obj.creator)}</lido:appellationValue>"
-        "</lido:nameActorSet></lido:actor></lido:actorInRole></lido:eventActor>"
+        f"</lido:nameActorSet>{_lido_vital_dates(obj)}</lido:actor></lido:actorInRole>"
+        "</lido:eventActor>"
         "<lido:eventDate>"
         f"<lido:displayDate>{_t(obj.display_date)}</lido:displayDate>"
         f"<lido:date><lido:earliestDate>{obj.earliest_year}</lido:earliestDate>"
@@ -254,7 +298,8 @@ def lido_xml(obj: GeneratedObject, identifier: str, datestamp: str) -> str:
         '<lido:administrativeMetadata xml:lang="en">'
         "<lido:rightsWorkWrap><lido:rightsWorkSet><lido:rightsType>"
         f'<lido:conceptID lido:type="{_LIDO_URI}lido00099">{_t(obj.rights)}</lido:conceptID>'
-        "</lido:rightsType></lido:rightsWorkSet></lido:rightsWorkWrap>"
+        "</lido:rightsType></lido:rightsWorkSet>"
+        f"{_lido_embargo(obj)}</lido:rightsWorkWrap>"
         "<lido:recordWrap>"
         f'<lido:recordID lido:type="{_LIDO_URI}lido00100">{_t(identifier)}</lido:recordID>'
         "<lido:recordType>"

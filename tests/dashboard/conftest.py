@@ -13,6 +13,7 @@ from dashboard_fixtures import (
     SEED,
     DashboardData,
     publish_annotations,
+    publish_every_object,
     seed_ml_outputs,
 )
 from pyspark.sql import SparkSession
@@ -38,6 +39,7 @@ def dashboard_data(live_settings: Settings, spark: SparkSession) -> Iterator[Das
     for stage in ("raw", "cleanse", "curate", "export"):
         run_stages(live_settings, layout, stage=stage, spark=spark)
     groups = seed_ml_outputs(live_settings, layout, manifest)
+    publish_every_object(live_settings, layout.pg_database)
     yield DashboardData(layout, manifest, groups, annotated)
     drop_namespace(live_settings, layout)
 

@@ -97,6 +97,21 @@ def seed_ml_outputs(
     return groups
 
 
+def publish_every_object(settings: Settings, database: str) -> None:
+    """Every exported object published, as the publication stage's export would leave open
+    records after their first evaluation: the explorer lists only published objects."""
+    with connect(settings, database) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO heritage.embargoes (object_id, episode, state, state_version, "
+            "embargo_end_utc, end_input, end_input_zone, end_rule, rights_uri, data_provider, "
+            "updated_at) "
+            "SELECT record_id, 1, 'published', 4, '1970-01-01T00:00:00Z', '', 'UTC', 'none', "
+            "rights_uri, data_provider, now() FROM heritage.objects "
+            "ON CONFLICT (object_id) DO UPDATE SET state = 'published'"
+        )
+    connection.close()
+
+
 def publish_annotations(settings: Settings, layout: LakehouseLayout, target: str) -> None:
     producer = create_producer(settings)
     ledger = PublishLedger(layout.producer_state_dir / "annotations.sqlite")

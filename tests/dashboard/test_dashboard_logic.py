@@ -11,10 +11,14 @@ import pytest
 
 from heritage.dashboard.explorer_queries import (
     COUNT_CAP,
+    PUBLISHED_CONDITION,
     ExploreFilters,
+    date_bounds_query,
     explore_count_query,
     explore_query,
     facet_values_query,
+    languages_query,
+    total_query,
 )
 from heritage.dashboard.kafka_lag import partition_lags
 from heritage.dashboard.review_decisions import (
@@ -31,11 +35,33 @@ SQL_WORDS = ("SELECT ", "INSERT ", "UPDATE ", "DELETE ", " WHERE ", " FROM ")
 
 
 def test_first_page_and_later_pages_use_keyset_pagination() -> None:
-    sql, params = explore_query(ExploreFilters(), None, 20)
+    everything = ExploreFilters(include_unpublished=True)
+    sql, params = explore_query(everything, None, 20)
     assert "WHERE" not in sql and sql.endswith("ORDER BY o.record_id LIMIT %s")
     assert params == (21,)
-    sql, params = explore_query(ExploreFilters(), "europeana:/1/x", 20)
+    sql, params = explore_query(everything, "europeana:/1/x", 20)
     assert "o.record_id > %s" in sql and params == ("europeana:/1/x", 21)
+
+
+def test_only_published_objects_unless_unpublished_are_asked_for() -> None:
+    sql, params = explore_query(ExploreFilters(), "e:/2", 20)
+    assert f"WHERE {PUBLISHED_CONDITION} AND o.record_id > %s" in sql
+    assert params == ("e:/2", 21)
+    sparse_sql, _ = explore_query(ExploreFilters(), None, 20, few_matches=True)
+    assert PUBLISHED_CONDITION + " OFFSET 0) o" in sparse_sql
+    count_sql, _ = explore_count_query(ExploreFilters())
+    assert PUBLISHED_CONDITION in count_sql
+    for shown, everything in (
+        (facet_values_query("object_type")[0], facet_values_query("object_type", True)[0]),
+        (languages_query()[0], languages_query(True)[0]),
+        (date_bounds_query()[0], date_bounds_query(True)[0]),
+        (total_query()[0], total_query(True)[0]),
+        (
+            explore_count_query(ExploreFilters())[0],
+            explore_count_query(ExploreFilters(include_unpublished=True))[0],
+        ),
+    ):
+        assert PUBLISHED_CONDITION in repr(shown) and "embargoes" not in repr(everything)
 
 
 def test_every_filter_becomes_a_placeholder_in_order() -> None:

@@ -23,6 +23,7 @@ PAGES = (
     "pipeline_page.py",
     "sql_page.py",
     "packages_page.py",
+    "publication_page.py",
 )
 
 

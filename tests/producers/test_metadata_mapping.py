@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from heritage.producers.embargo_inputs import CREATOR_DEATH_YEAR, EMBARGO_FIELDS
 from heritage.producers.metadata_mapping import (
     SUPPORTED_PREFIXES,
     MappingError,
@@ -38,8 +39,10 @@ def lido_records(path: Path) -> list[etree._Element]:
 def assert_common_shape(record: dict) -> None:
     assert set(record) <= set(COMMON_RECORD_FIELDS), set(record) - set(COMMON_RECORD_FIELDS)
     for name, value in record.items():
-        if name in ("id", "type", "timestamp_update"):
+        if name in ("id", "type", "timestamp_update", *EMBARGO_FIELDS):
             assert isinstance(value, str) and value == value.strip() and value
+        elif name == CREATOR_DEATH_YEAR:
+            assert isinstance(value, int) and not isinstance(value, bool)
         elif name == "dcTitleLangAware":
             assert all(isinstance(v, list) and v for v in value.values())
         else:
@@ -159,6 +162,8 @@ def test_lido_mapping_of_the_graphics_example(corpus_dir: Path) -> None:
         "dataProvider": ["Wallraf-Richartz-Museum - Fondation Corboud (Köln)"],
         "provider": ["Wallraf-Richartz-Museum - Fondation Corboud"],
         "language": ["de"],
+        # Dürer's vitalDatesActor latestDate 1528-04-06
+        "creator_death_year": 1528,
     }
     assert len(map_lido_record(element)["dcDescription"]) == 2
 
