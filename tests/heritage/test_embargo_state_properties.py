@@ -37,7 +37,7 @@ from heritage.embargo_time import EmbargoEnd, embargo_end, is_expired
 from heritage.publication_settings import PublicationPolicy
 from heritage.rights_clearance import CURATOR, OPEN_STATEMENT, STATUTORY_TERM
 
-pytestmark = pytest.mark.fuzz
+pytestmark = [pytest.mark.fuzz, pytest.mark.zones]
 
 EXAMPLES = int(os.environ.get("HERITAGE_FUZZ_EXAMPLES", "200"))
 FUZZ = settings(

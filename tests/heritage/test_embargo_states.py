@@ -28,6 +28,9 @@ from heritage.embargo_states import (
 from heritage.embargo_time import EmbargoEnd, embargo_end
 from heritage.publication_settings import PublicationPolicy
 
+# Results that must not depend on the process's or Spark's time zone (`make test`).
+pytestmark = pytest.mark.zones
+
 AMSTERDAM = "Europe/Amsterdam"
 MICROSECOND = timedelta(microseconds=1)
 CC0 = "http://creativecommons.org/publicdomain/zero/1.0/"

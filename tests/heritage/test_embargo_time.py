@@ -14,6 +14,9 @@ from hypothesis import strategies as st
 
 from heritage.embargo_time import EmbargoDateError, EndRule, embargo_end, is_expired
 
+# Results that must not depend on the process's or Spark's time zone (`make test`).
+pytestmark = pytest.mark.zones
+
 AMSTERDAM = "Europe/Amsterdam"
 MICROSECOND = timedelta(microseconds=1)
 

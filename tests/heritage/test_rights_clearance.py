@@ -24,6 +24,9 @@ from heritage.rights_clearance import (
     statutory_term_end,
 )
 
+# Results that must not depend on the process's or Spark's time zone (`make test`).
+pytestmark = pytest.mark.zones
+
 AS_OF = datetime(2030, 6, 1, 12, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 CC0 = "http://creativecommons.org/publicdomain/zero/1.0/"
