@@ -212,10 +212,21 @@ def load(connection: psycopg2.extensions.connection, records: int, seed: int) ->
             )
             connection.commit()
             print(f"  loaded {done:,} records ({time.perf_counter() - started:.0f}s)", flush=True)
+    with connection.cursor() as cursor:
+        # The explorer lists published objects only: one in twenty waits for a curator.
+        cursor.execute(
+            "INSERT INTO heritage.embargoes (object_id, episode, state, state_version,"
+            " embargo_end_utc, end_input, end_input_zone, end_rule, rights_uri, data_provider,"
+            " updated_at) SELECT record_id, 1, CASE WHEN abs(hashtext(record_id)) % 20 = 0"
+            " THEN 'pending_review' ELSE 'published' END, 4, '1970-01-01T00:00:00Z', '', 'UTC',"
+            " 'none', rights_uri, data_provider, now() FROM heritage.objects"
+        )
+        connection.commit()
     connection.autocommit = True
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE heritage.objects")
         cursor.execute("VACUUM ANALYZE heritage.object_images")
+        cursor.execute("VACUUM ANALYZE heritage.embargoes")
     return time.perf_counter() - started
 
 

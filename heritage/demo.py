@@ -13,7 +13,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from huggingface_hub.utils import disable_progress_bars
+from pyspark.sql import SparkSession
 
+from heritage.delta_tables import table_version
 from heritage.json_logging import JsonFormatter, is_terminal
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.lakehouse_summary import TableCounts, count_tables
@@ -150,9 +152,25 @@ def _run_sample(settings: Settings, records: int, seed: int, image_base: str) ->
         manifest.live_record_ids,
     )
     checks = demo_checks(counts, image_counts(spark, layout), manifest, packages)
+    states = publication_states(spark, layout)
+    # Every curated object has an embargo state: published, or why not.
+    checks.append(Check("embargo states", sum(states.values()), checks[2].expected))
     print("\n".join(summary_lines(checks, duplicates, counts.versions)))
+    print(
+        "publication      "
+        + ", ".join(f"{count} {state}" for state, count in sorted(states.items()))
+        + " (docs/publication.md)"
+    )
     print("\n".join(where_to_look(settings, layout)))
     return all(check.ok for check in checks)
+
+
+def publication_states(spark: SparkSession, layout: LakehouseLayout) -> dict[str, int]:
+    """Objects per embargo state (none before the publication stage first ran)."""
+    if table_version(spark, layout.governance_embargoes) < 0:
+        return {}
+    rows = spark.read.format("delta").load(layout.governance_embargoes).groupBy("state").count()
+    return {str(row["state"]): int(row["count"]) for row in rows.collect()}
 
 
 def print_stage(run: StageRun) -> None:
@@ -227,6 +245,9 @@ def where_to_look(settings: Settings, layout: LakehouseLayout) -> list[str]:
         " analytics.packages; the dashboard's Packages page",
         "  OCR            the scanned deposit's pages: analytics.ocr_pages, ocr_fields and"
         " ocr_review; the dashboard's OCR review page",
+        "  publication    analytics.embargoes and publication_queue; the dashboard's Publication"
+        f" page; IIIF manifests in s3://{settings.bucket}/{layout.iiif_prefix}/, served by"
+        " heritage iiif serve",
         '  PostgreSQL     eval "$(heritage services env)"; '
         "psql -c 'SELECT * FROM analytics.objects LIMIT 5'",
         "  dashboard      heritage dashboard",

@@ -29,8 +29,6 @@ _TABLE_ATTRIBUTES = {
     "cleansed_deletes": "cleansed_record_deletes",
     "curated": "curated_records",
     "dlq": "dead_letters",
-    "embargoes": "governance_embargoes",
-    "embargo_events": "governance_embargo_events",
 }
 TABLE_NAMES = tuple(_TABLE_ATTRIBUTES)
 
