@@ -71,6 +71,7 @@ def write_states(spark: SparkSession, layout: LakehouseLayout, objects: int, due
         F.lit(None).cast("string").alias("review_reason"),
         F.timestamp_micros(F.lit(as_of - year)).alias("updated_at"),
         F.lit(None).cast("string").alias("outbox"),
+        F.lit(None).cast("string").alias("source_digest"),
     )
     frame.select(*[F.col(f.name) for f in EMBARGOES.fields]).repartition(4).write.format(
         "delta"
@@ -131,6 +132,7 @@ def main() -> int:
             f"evaluation: {args.objects:,} objects, {first.due:,} due, {first.changed:,} changed,"
             f" {first.events:,} events, {first.sent:,} sent: {timings[0]:.1f} s"
         )
+        print("  seconds per step: " + ", ".join(f"{k} {v:.1f}" for k, v in first.seconds.items()))
         print(
             f"evaluation again at the same instant: {second.changed} changed, {second.events}"
             f" events: {timings[1]:.1f} s; state table at version"

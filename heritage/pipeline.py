@@ -177,7 +177,7 @@ def run_stages(
     return report
 
 
-def _due(stage: RegisteredStage, last_run: float | None) -> bool:
+def stage_is_due(stage: RegisteredStage, last_run: float | None) -> bool:
     """Whether a non-streaming stage runs on this cycle (see RegisteredStage.period_s)."""
     if stage.period_s is None or last_run is None:
         return True
@@ -213,7 +213,9 @@ def run_continuously(
                 if failure is not None or not query.isActive:
                     raise RuntimeError(f"streaming query {query.name} stopped: {failure}")
             for registered in selected:
-                if not registered.streaming and _due(registered, last_runs.get(registered.name)):
+                if not registered.streaming and stage_is_due(
+                    registered, last_runs.get(registered.name)
+                ):
                     last_runs[registered.name] = time.monotonic()
                     run_stage(registered, cycle)
             stop.wait(interval_s)

@@ -13,17 +13,18 @@ Running it again at the same instant finds nothing to do: no event and no Delta 
 
 from __future__ import annotations
 
+import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from pyspark.sql import SparkSession
 
 from heritage.change_tracking import commit_metadata, curated_changes_since
 from heritage.delta_tables import commit_marker, table_version
-from heritage.embargo_states import EmbargoInputs, EmbargoState
+from heritage.embargo_states import CuratorDecision, EmbargoInputs, EmbargoState
 from heritage.lakehouse_layout import LakehouseLayout
-from heritage.publication_settings import load_publication_policy
+from heritage.publication_settings import PublicationPolicy, load_publication_policy
 from heritage.settings import Settings
 from heritage.spark_apps.embargo_rows import collect_inputs, read_inputs, read_states
 from heritage.spark_apps.embargo_store import (
@@ -54,6 +55,8 @@ class PublicationRun:
     events: int
     sent: int
     manifests: ManifestExport | None
+    # Seconds per step: read, plan, commit, events, kafka, manifests.
+    seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def did_nothing(self) -> bool:
@@ -72,56 +75,98 @@ def run_publication(
     if as_of.tzinfo is None:
         raise ValueError(f"as_of {as_of.isoformat()} has no time zone; give an instant")
     correlation_id = str(uuid.uuid4())
+    clock = _StepClock()
     ensure_governance_tables(spark, layout)
     copied = copy_outboxes(spark, layout, correlation_id)
-    policy = load_publication_policy(settings)
     positions = consumed(spark, layout)
-    current: dict[str, EmbargoState] = {}
-    digests: dict[str, str | None] = {}
-    inputs: list[EmbargoInputs] = []
-    new_positions = dict(positions)
-    if sync and table_version(spark, layout.curated_records) >= 0:
-        changes = curated_changes_since(spark, layout, positions.get("curated", -1))
-        if changes is not None:
-            read = read_inputs(changes.written).cache()
-            inputs = collect_inputs(read)
-            _add(current, digests, read_states(states_of(states_table(spark, layout), read)))
-            read.unpersist()
-            new_positions["curated"] = changes.version
-    decisions = curator_decisions(
-        read_decisions(settings, layout.pg_database, positions.get("decision", 0)), policy
+    read = _read_changes(spark, settings, layout, as_of, positions, sync)
+    clock.lap("read")
+    transitions = plan_transitions(
+        read.current, read.inputs, read.decisions, as_of, read.policy, read.digests
     )
-    if decisions:
-        new_positions["decision"] = max(d.decision_id for d in decisions)
-        ids = spark.createDataFrame([(d.object_id,) for d in decisions], "object_id string")
-        _add(current, digests, read_states(states_of(states_table(spark, layout), ids)))
-    due = due_states(spark, layout, as_of)
-    _add(current, digests, due)
-    transitions = plan_transitions(current, inputs, decisions, as_of, policy, digests)
+    clock.lap("plan")
     if transitions:
-        commit_transitions(spark, layout, transitions, new_positions)
-    elif new_positions != positions:
-        metadata = commit_metadata(PUBLICATION_STAGE, new_positions)
-        commit_marker(spark, layout.governance_embargoes, metadata, str(new_positions))
+        commit_transitions(spark, layout, transitions, read.positions)
+    elif read.positions != positions:
+        metadata = commit_metadata(PUBLICATION_STAGE, read.positions)
+        commit_marker(spark, layout.governance_embargoes, metadata, str(read.positions))
+    clock.lap("commit")
     copied += copy_outboxes(spark, layout, correlation_id)
+    clock.lap("events")
     sent = publish_committed_events(spark, settings, layout)
+    clock.lap("kafka")
     exported = export_manifests(spark, settings, layout) if manifests else None
+    clock.lap("manifests")
     return PublicationRun(
         as_of=as_of,
-        synced=len(inputs),
-        decisions=len(decisions),
-        due=len(due[0]),
+        synced=len(read.inputs),
+        decisions=len(read.decisions),
+        due=read.due,
         changed=len(transitions),
         events=copied,
         sent=sent,
         manifests=exported,
+        seconds=clock.laps,
     )
 
 
-def _add(
-    current: dict[str, EmbargoState],
-    digests: dict[str, str | None],
-    read: tuple[list[EmbargoState], dict[str, str | None]],
-) -> None:
-    current.update((state.object_id, state) for state in read[0])
-    digests.update(read[1])
+@dataclass
+class _Read:
+    """What one run read: the states it looked at, the sources' inputs, the decisions."""
+
+    policy: PublicationPolicy
+    positions: dict[str, int]
+    current: dict[str, EmbargoState] = field(default_factory=dict)
+    digests: dict[str, str | None] = field(default_factory=dict)
+    inputs: list[EmbargoInputs] = field(default_factory=list)
+    decisions: list[CuratorDecision] = field(default_factory=list)
+    due: int = 0
+
+    def add(self, read: tuple[list[EmbargoState], dict[str, str | None]]) -> None:
+        self.current.update((state.object_id, state) for state in read[0])
+        self.digests.update(read[1])
+
+
+def _read_changes(
+    spark: SparkSession,
+    settings: Settings,
+    layout: LakehouseLayout,
+    as_of: datetime,
+    positions: dict[str, int],
+    sync: bool,
+) -> _Read:
+    """The curated records changed since the last run (``sync``), the curators' decisions
+    after the last one applied, and the open states due at ``as_of``, with the states of
+    every object they name and the positions they bring the run to."""
+    read = _Read(load_publication_policy(settings), dict(positions))
+    if sync and table_version(spark, layout.curated_records) >= 0:
+        changes = curated_changes_since(spark, layout, positions.get("curated", -1))
+        if changes is not None:
+            inputs = read_inputs(changes.written).cache()
+            read.inputs = collect_inputs(inputs)
+            read.add(read_states(states_of(states_table(spark, layout), inputs)))
+            inputs.unpersist()
+            read.positions["curated"] = changes.version
+    rows = read_decisions(settings, layout.pg_database, positions.get("decision", 0))
+    read.decisions = curator_decisions(rows, read.policy)
+    if read.decisions:
+        read.positions["decision"] = max(d.decision_id for d in read.decisions)
+        ids = spark.createDataFrame([(d.object_id,) for d in read.decisions], "object_id string")
+        read.add(read_states(states_of(states_table(spark, layout), ids)))
+    due = due_states(spark, layout, as_of)
+    read.due = len(due[0])
+    read.add(due)
+    return read
+
+
+class _StepClock:
+    """Seconds per step of a run, for the summary and the benchmark."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.laps[step] = round(now - self._last, 3)
+        self._last = now

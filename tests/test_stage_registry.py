@@ -4,6 +4,7 @@ runs it in its place."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from heritage import stage_registry
 from heritage.cli import main
 from heritage.lakehouse_layout import LakehouseLayout
-from heritage.pipeline import produce_sample
+from heritage.pipeline import produce_sample, stage_is_due
 from heritage.settings import Settings
 from heritage.stage_registry import RegisteredStage, select_stages, stage_names
 
@@ -39,11 +40,24 @@ def test_stages_run_in_registry_order_and_refuse_unknown_names() -> None:
         "cleanse",
         "ocr",
         "curate",
+        "publication",
         "export",
     ]
     assert [s.name for s in select_stages("curate")] == ["curate"]
     with pytest.raises(ValueError, match="unknown stage 'mll'; the stages are raw, cleanse"):
         select_stages(skip=("mll",))
+
+
+def test_a_stage_with_a_period_runs_on_the_first_cycle_then_once_per_period() -> None:
+    hourly = RegisteredStage("hourly", "m", "d", period_s=3600)
+    every_cycle = RegisteredStage("always", "m", "d")
+    now = time.monotonic()
+    assert stage_is_due(hourly, None)
+    assert not stage_is_due(hourly, now - 60)
+    assert stage_is_due(hourly, now - 3600)
+    assert stage_is_due(every_cycle, now)
+    publication = next(s for s in stage_registry.STAGES if s.name == "publication")
+    assert publication.period_s == 3600
 
 
 @pytest.mark.integration

@@ -68,6 +68,7 @@ def _print(result: Any, as_json: bool) -> None:
             "changed": result.changed,
             "events": result.events,
             "sent": result.sent,
+            "seconds": result.seconds,
         }
         print(json.dumps(figures, sort_keys=True), flush=True)
         return
