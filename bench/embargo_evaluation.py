@@ -71,7 +71,7 @@ def write_states(spark: SparkSession, layout: LakehouseLayout, objects: int, due
         F.lit(None).cast("string").alias("review_reason"),
         F.timestamp_micros(F.lit(as_of - year)).alias("updated_at"),
         F.lit(None).cast("string").alias("outbox"),
-        F.lit(None).cast("string").alias("source_digest"),
+        F.lit(None).cast("string").alias("source_inputs"),
     )
     frame.select(*[F.col(f.name) for f in EMBARGOES.fields]).repartition(4).write.format(
         "delta"

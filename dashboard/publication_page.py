@@ -42,6 +42,7 @@ from heritage.dashboard.publication_queries import (
     recent_events_query,
 )
 from heritage.embargo_time import EmbargoDateError
+from heritage.publication_settings import load_publication_policy
 from heritage.settings import load_settings
 
 APPLY_NOTE = (
@@ -103,7 +104,12 @@ def decide(row: dict[str, Any]) -> None:
     until = until_col.text_input(
         "Re-embargo until", key=f"publication_until-{object_id}", placeholder=UNTIL_PLACEHOLDER
     )
-    zones, default = zone_options(row["end_input_zone"])
+    # An object without an embargo was registered in UTC; a new end is read in the zone its
+    # provider's agreements are in.
+    zone_given = row["end_input_zone"]
+    if row["end_rule"] == "none":
+        zone_given = load_publication_policy(load_settings()).zone_for(row["data_provider"])
+    zones, default = zone_options(zone_given)
     zone = zone_col.selectbox(
         "Time zone it is read in", zones, index=default, key=f"publication_zone-{object_id}"
     )

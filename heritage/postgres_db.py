@@ -88,7 +88,10 @@ def _grant_curator(cursor: psycopg2.extensions.cursor, settings: Settings, datab
         "GRANT USAGE ON SCHEMA heritage TO {curator}",
         "GRANT INSERT ON heritage.duplicate_decisions TO {curator}",
         "GRANT USAGE ON SEQUENCE heritage.duplicate_decisions_decision_id_seq TO {curator}",
-        "GRANT INSERT ON heritage.publication_decisions TO {curator}",
+        # Its own columns only: decision_id and decided_at come from the sequence and the
+        # clock, so a curator cannot place a decision before or after others.
+        "GRANT INSERT (object_id, decision, embargo_until, embargo_zone, seen_version,"
+        " decided_by, note) ON heritage.publication_decisions TO {curator}",
         "GRANT USAGE ON SEQUENCE heritage.publication_decisions_decision_id_seq TO {curator}",
     ):
         cursor.execute(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -100,6 +101,14 @@ def _policy_from(document: Mapping[str, Any], where: str) -> PublicationPolicy:
     open_rights = rights.get("open", list(DEFAULT_OPEN_RIGHTS))
     if not isinstance(open_rights, list) or not all(isinstance(u, str) for u in open_rights):
         raise PublicationPolicyError(f"{where} [rights] open: a list of URI prefixes")
+    for prefix in open_rights:
+        # A short prefix ("http://") would clear every statement.
+        if not re.fullmatch(r"http://(rightsstatements\.org|creativecommons\.org)/\S+[/-]", prefix):
+            raise PublicationPolicyError(
+                f"{where} [rights] open: {prefix!r} is not the canonical form of a statement"
+                " or family of statements (http://creativecommons.org/licenses/by/,"
+                " http://rightsstatements.org/vocab/NoC-, ...)"
+            )
     years = rights.get("statutory_years", 70)
     if not isinstance(years, int) or isinstance(years, bool) or not 0 < years <= 200:
         raise PublicationPolicyError(f"{where} [rights] statutory_years: a number of years")

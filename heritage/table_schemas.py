@@ -367,9 +367,10 @@ EMBARGOES = StructType(
         StructField("updated_at", TimestampType(), nullable=False),
         # JSON list of those events (embargo_rows.events_json); null when none are pending.
         StructField("outbox", StringType()),
-        # Digest of what the source last said (publication_plan.inputs_digest): a curated
-        # row rewritten for another reason does not undo a curator's decision.
-        StructField("source_digest", StringType()),
+        # What the source last said (publication_plan.inputs_json): a curated row written
+        # again for another reason, or a source change that leaves the end alone, does not
+        # undo a curator's re-embargo.
+        StructField("source_inputs", StringType()),
     ]
 )
 

@@ -20,7 +20,8 @@ its ``rightsDate/latestDate`` (else ``earliestDate``); with several, the latest 
 one without a date holds indefinitely. The end is read by :mod:`heritage.embargo_time` in
 the data provider's zone from the publication policy; a value it refuses rejects the
 record (MappingError). ``creator_death_year`` is the latest year among the creators'
-``vitalDatesActor/latestDate`` (a year or an ISO date), absent only when none is known.
+``vitalDatesActor/latestDate`` (a year or an ISO date), absent when any creator's is not
+known (a living or unknown co-creator keeps the work in copyright).
 
 Also here: :func:`lido_record_problems`, the content rules a LIDO record must pass before
 the file-drop producer publishes it. They cover what the LIDO XSD cannot see (blank
@@ -741,15 +742,18 @@ def _actor_death_year(actor: etree._Element) -> int | None:
 
 def _lido_creator_death_year(creation_events: Iterable[etree._Element]) -> int | None:
     """The death year of the creator who died last, among the actors of the creation
-    events whose ``vitalDatesActor/latestDate`` is a year or an ISO 8601 date. Creators
-    with no known death date are left out: the field is absent only when no creator's is
-    known (a living co-creator is therefore not seen; the rights check reviews such works)."""
+    events whose ``vitalDatesActor/latestDate`` is a year or an ISO 8601 date; None when
+    any creator's death year is not known (a living co-creator keeps the work in
+    copyright, so the statutory term cannot be counted)."""
     actors = [
         actor
         for event in creation_events
         for actor in _xp(event, "lido:eventActor/lido:actorInRole/lido:actor")
     ]
-    return latest_year(_actor_death_year(actor) for actor in actors)
+    years = [_actor_death_year(actor) for actor in actors]
+    if not years or any(year is None for year in years):
+        return None
+    return latest_year(years)
 
 
 def map_lido_record(

@@ -44,15 +44,15 @@ def read_states(frame: DataFrame) -> tuple[list[EmbargoState], dict[str, str | N
     names = [f.name for f in fields(EmbargoState)]
     selected = frame.select(
         *[F.unix_micros(n).alias(n) if n in STATE_TIMES else F.col(n) for n in names],
-        "source_digest",
+        "source_inputs",
     )
     states = []
-    digests: dict[str, str | None] = {}
+    source_inputs_by_id: dict[str, str | None] = {}
     for row in selected.toLocalIterator():
         values: dict[str, Any] = {n: instant(row[n]) if n in STATE_TIMES else row[n] for n in names}
         states.append(EmbargoState(**values))
-        digests[row["object_id"]] = row["source_digest"]
-    return states, digests
+        source_inputs_by_id[row["object_id"]] = row["source_inputs"]
+    return states, source_inputs_by_id
 
 
 def read_inputs(curated: DataFrame) -> DataFrame:
@@ -131,7 +131,7 @@ def state_rows(spark: SparkSession, transitions: Sequence[Transition]) -> DataFr
         for name in STATE_TIMES:
             record[name] = micros(record[name])
         record["outbox"] = events_json(transition.events) if transition.events else None
-        record["source_digest"] = transition.source_digest
+        record["source_inputs"] = transition.source_inputs
         rows.append(tuple([record[n] for n in names] + [transition.base_version]))
     frame = spark.createDataFrame(rows, wire)
     return frame.select(

@@ -82,8 +82,10 @@ def commit_transitions(
     layout: LakehouseLayout,
     transitions: Sequence[Transition],
     positions: dict[str, int],
-) -> None:
-    """MERGE the new states (with their outboxes) in one commit recording ``positions``."""
+) -> int:
+    """MERGE the new states (with their outboxes) in one commit recording ``positions``;
+    returns how many rows it wrote (fewer than ``transitions`` when another writer changed
+    some of them since they were read)."""
     source = state_rows(spark, transitions)
     columns: dict[str, str | Column] = {f.name: F.col(f"s.{f.name}") for f in EMBARGOES.fields}
     merge = (
@@ -95,9 +97,12 @@ def commit_transitions(
     )
     spark.conf.set(USER_METADATA, commit_metadata(PUBLICATION_STAGE, positions))
     try:
-        merge.execute()
+        metrics = merge.execute().first()
     finally:
         spark.conf.unset(USER_METADATA)
+    if metrics is None:
+        return len(transitions)
+    return int(metrics["num_updated_rows"]) + int(metrics["num_inserted_rows"])
 
 
 def copy_outboxes(spark: SparkSession, layout: LakehouseLayout, correlation_id: str) -> int:

@@ -4,12 +4,19 @@ governance/embargo_events -> heritage.publication_events (append-only, once per 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import psycopg2
+import psycopg2.errors
+from psycopg2.extras import execute_values
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import IntegerType, LongType, TimestampType
 
-from heritage.curated_columns import TIMESTAMP_TEXT
+from heritage.embargo_states import EmbargoState
 from heritage.lakehouse_layout import LakehouseLayout
+from heritage.postgres_db import connect
+from heritage.settings import Settings
 from heritage.spark_apps.export_spec import ExportSpec
 from heritage.spark_apps.ml_export import latest_keyed_changes
 from heritage.table_schemas import EMBARGO_EVENTS, EMBARGOES
@@ -20,23 +27,33 @@ _PG_TYPES = {IntegerType(): "integer", LongType(): "bigint"}
 
 
 def _columns(fields: list, skip: tuple[str, ...] = ()) -> tuple[tuple[str, str], ...]:
-    """(column, staging type): times as text, numbers as numbers, the rest as text."""
-    return tuple((f.name, _PG_TYPES.get(f.dataType, "text")) for f in fields if f.name not in skip)
+    """(column, staging type): instants as microseconds since the epoch (bigint: a text form
+    would depend on the Spark session's zone), numbers as numbers, the rest as text."""
+    return tuple(
+        (f.name, "bigint" if f.dataType == TimestampType() else _PG_TYPES.get(f.dataType, "text"))
+        for f in fields
+        if f.name not in skip
+    )
 
 
-STATE_STAGING = _columns(EMBARGOES.fields, skip=("outbox", "source_digest"))
+STATE_STAGING = _columns(EMBARGOES.fields, skip=("outbox", "source_inputs"))
 EVENT_STAGING = _columns(EMBARGO_EVENTS.fields)
 _STATE_TIMES = tuple(f.name for f in EMBARGOES.fields if f.dataType == TimestampType())
 _EVENT_TIMES = tuple(f.name for f in EMBARGO_EVENTS.fields if f.dataType == TimestampType())
 
 
 def _staged(names: tuple[str, ...], times: tuple[str, ...]) -> list:
-    return [F.date_format(n, TIMESTAMP_TEXT).alias(n) if n in times else F.col(n) for n in names]
+    return [F.unix_micros(n).alias(n) if n in times else F.col(n) for n in names]
 
 
 def _values(names: tuple[str, ...], times: tuple[str, ...], json: tuple[str, ...] = ()) -> str:
     return ", ".join(
-        f"{n}::timestamptz" if n in times else f"{n}::jsonb" if n in json else n for n in names
+        f"timestamptz 'epoch' + {n} * interval '1 microsecond'"
+        if n in times
+        else f"{n}::jsonb"
+        if n in json
+        else n
+        for n in names
     )
 
 
@@ -63,6 +80,28 @@ def _event_insert() -> str:
 def new_events(changes: DataFrame) -> DataFrame:
     names = tuple(n for n, _ in EVENT_STAGING)
     return changes.filter(F.col("_change_type") == "insert").select(*_staged(names, _EVENT_TIMES))
+
+
+def write_serving_states(settings: Settings, database: str, states: Sequence[EmbargoState]) -> None:
+    """Upsert states a run just committed into heritage.embargoes, at once: the IIIF probe and
+    image routes read it, so an object leaves public view with its commit, not with the next
+    export (which writes the same rows; an older state_version never overwrites a newer)."""
+    names = tuple(n for n, _ in STATE_STAGING)
+    rows = [tuple(getattr(state, name) for name in names) for state in states]
+    updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in names if n != "object_id")
+    statement = (
+        f"INSERT INTO {STATES_TABLE} AS t ({', '.join(names)}) VALUES %s"
+        f" ON CONFLICT (object_id) DO UPDATE SET {updates}"
+        " WHERE EXCLUDED.state_version > t.state_version"
+    )
+    connection = connect(settings, database)
+    try:
+        with connection, connection.cursor() as cursor:
+            execute_values(cursor, statement, rows, page_size=1000)
+    except psycopg2.errors.UndefinedTable:
+        return  # no schema yet: the export creates nothing either; it applies it first
+    finally:
+        connection.close()
 
 
 def governance_export_specs(layout: LakehouseLayout) -> tuple[ExportSpec, ...]:

@@ -5,19 +5,23 @@ which events were published is kept beside the table's checkpoints; each run fir
 publishes what was committed after it, so every committed event reaches the topic. A crash
 between Kafka's confirmation and storing the position sends those events again with the
 same ``event_id`` (key object_id, header ``event_id``), by which consumers deduplicate.
+Instants are written in UTC (``...Z``), whatever the Spark session's zone.
 """
 
 from __future__ import annotations
 
+import json
+
 from kafka import KafkaProducer
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from heritage.change_tracking import changes_since
-from heritage.curated_columns import TIMESTAMP_TEXT
 from heritage.hadoop_paths import read_text, write_text
 from heritage.kafka_topics import ensure_topics
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.settings import Settings
+from heritage.spark_apps.embargo_rows import instant
 from heritage.table_schemas import EMBARGO_EVENTS
 
 POSITION_FILE = "_heritage_published_version"
@@ -31,14 +35,6 @@ def _position_path(layout: LakehouseLayout) -> str:
 def published_position(spark: SparkSession, layout: LakehouseLayout) -> int:
     text = read_text(spark, _position_path(layout))
     return int(text) if text and text.strip().lstrip("-").isdigit() else -1
-
-
-def _message_expression() -> str:
-    columns = ", ".join(
-        f'date_format({f.name}, "{TIMESTAMP_TEXT}") AS {f.name}' if f.name in _TIMES else f.name
-        for f in EMBARGO_EVENTS.fields
-    )
-    return f"to_json(struct({columns})) AS message"
 
 
 def publish_committed_events(
@@ -72,17 +68,26 @@ def _send(
     rows = (
         feed.filter("_change_type = 'insert'")
         .orderBy("_commit_version", "object_id", "to_version")
-        .selectExpr("object_id", "event_id", _message_expression())
-    )
-    futures = [
-        producer.send(
-            layout.publication_topic,
-            key=str(row["object_id"]).encode("utf-8"),
-            value=str(row["message"]).encode("utf-8"),
-            headers=[("event_id", str(row["event_id"]).encode("ascii"))],
+        .select(
+            *[
+                F.unix_micros(f.name).alias(f.name) if f.name in _TIMES else F.col(f.name)
+                for f in EMBARGO_EVENTS.fields
+            ]
         )
-        for row in rows.toLocalIterator()
-    ]
+    )
+    futures = []
+    for row in rows.toLocalIterator():
+        event = row.asDict()
+        for name in _TIMES:
+            event[name] = instant(event[name]).isoformat().replace("+00:00", "Z")
+        futures.append(
+            producer.send(
+                layout.publication_topic,
+                key=str(event["object_id"]).encode("utf-8"),
+                value=json.dumps(event, sort_keys=True, ensure_ascii=False).encode("utf-8"),
+                headers=[("event_id", str(event["event_id"]).encode("ascii"))],
+            )
+        )
     producer.flush()
     for future in futures:
         future.get(timeout=0)

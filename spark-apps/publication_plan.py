@@ -3,10 +3,9 @@ sources now say, the curators' decisions and the evaluation instant."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 
 from heritage.embargo_states import (
@@ -28,14 +27,33 @@ class Transition:
     state: EmbargoState
     base_version: int
     events: Sequence[EmbargoEvent]
-    # Digest of the source inputs the state reflects (inputs_digest); None if never synced.
-    source_digest: str | None = None
+    # What the source said last (inputs_json); None if it never said anything.
+    source_inputs: str | None = None
 
 
-def inputs_digest(inputs: EmbargoInputs) -> str:
-    """A digest of what a source says of an object's embargo and rights."""
-    text = json.dumps(asdict(inputs), sort_keys=True, default=lambda v: v.isoformat())
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+_END_FIELDS = ("end_input", "end_input_zone", "end_rule", "embargo_end_utc")
+
+
+def inputs_json(inputs: EmbargoInputs) -> str:
+    """What a source says of an object's embargo and rights, as stored with its state."""
+    return json.dumps(asdict(inputs), sort_keys=True, default=lambda v: v.isoformat())
+
+
+def _ends(text: str | None) -> tuple[object, ...] | None:
+    if text is None:
+        return None
+    said = json.loads(text)
+    return tuple(said.get(name) for name in _END_FIELDS)
+
+
+def _effective(
+    state: EmbargoState | None, given: EmbargoInputs, said_before: str | None
+) -> EmbargoInputs:
+    """What the state takes from the source: all of it, except that an end the source has
+    not changed leaves the state's end alone (a curator may have set another)."""
+    if state is None or _ends(said_before) != _ends(inputs_json(given)):
+        return given
+    return replace(given, **{name: getattr(state, name) for name in _END_FIELDS})
 
 
 def plan_transitions(
@@ -44,22 +62,24 @@ def plan_transitions(
     decisions: Sequence[CuratorDecision],
     as_of: datetime,
     policy: PublicationPolicy,
-    digests: Mapping[str, str | None] | None = None,
+    said: Mapping[str, str | None] | None = None,
 ) -> list[Transition]:
     """The transitions of every object read: first what its source now says (when that
-    differs from what it said last, ``digests``), then the evaluation at ``as_of`` with its
-    decisions; objects that do not change are left out, and decisions on objects with no
-    state are ignored."""
+    differs from what it said last, ``said``: inputs_json by object id), then the evaluation
+    at ``as_of`` with its decisions; objects that do not change are left out, and decisions
+    on objects with no state are ignored."""
     states: dict[str, EmbargoState] = dict(current)
     events: dict[str, list[EmbargoEvent]] = {}
-    known = dict(digests or {})
+    before = dict(said or {})
+    known = dict(before)
     for given in inputs:
-        digest = inputs_digest(given)
-        if given.object_id in states and known.get(given.object_id) == digest:
+        text = inputs_json(given)
+        if given.object_id in states and known.get(given.object_id) == text:
             continue
-        known[given.object_id] = digest
+        known[given.object_id] = text
         events.setdefault(given.object_id, [])
-        for event in sync_inputs(states.get(given.object_id), given, as_of):
+        effective = _effective(states.get(given.object_id), given, before.get(given.object_id))
+        for event in sync_inputs(states.get(given.object_id), effective, as_of):
             states[given.object_id] = apply_event(states.get(given.object_id), event)
             events.setdefault(given.object_id, []).append(event)
     by_object: dict[str, list[CuratorDecision]] = {}
@@ -74,8 +94,8 @@ def plan_transitions(
             state=states[object_id],
             base_version=current[object_id].state_version if object_id in current else 0,
             events=tuple(changes),
-            source_digest=known.get(object_id),
+            source_inputs=known.get(object_id),
         )
         for object_id, changes in sorted(events.items())
-        if changes or known.get(object_id) != (digests or {}).get(object_id)
+        if changes or known.get(object_id) != before.get(object_id)
     ]

@@ -37,6 +37,7 @@ from heritage.spark_apps.embargo_store import (
     states_of,
     states_table,
 )
+from heritage.spark_apps.governance_export import write_serving_states
 from heritage.spark_apps.iiif_manifest_export import ManifestExport, export_manifests
 from heritage.spark_apps.publication_decisions import curator_decisions, read_decisions
 from heritage.spark_apps.publication_events import publish_committed_events
@@ -82,11 +83,18 @@ def run_publication(
     read = _read_changes(spark, settings, layout, as_of, positions, sync)
     clock.lap("read")
     transitions = plan_transitions(
-        read.current, read.inputs, read.decisions, as_of, read.policy, read.digests
+        read.current, read.inputs, read.decisions, as_of, read.policy, read.said
     )
     clock.lap("plan")
     if transitions:
-        commit_transitions(spark, layout, transitions, read.positions)
+        written = commit_transitions(spark, layout, transitions, read.positions)
+        if written == len(transitions):
+            write_serving_states(settings, layout.pg_database, [t.state for t in transitions])
+        else:
+            # Another writer changed some rows since they were read: what this run consumed
+            # is read again next run, where those rows are evaluated afresh.
+            metadata = commit_metadata(PUBLICATION_STAGE, positions)
+            commit_marker(spark, layout.governance_embargoes, metadata, str(positions))
     elif read.positions != positions:
         metadata = commit_metadata(PUBLICATION_STAGE, read.positions)
         commit_marker(spark, layout.governance_embargoes, metadata, str(read.positions))
@@ -117,14 +125,14 @@ class _Read:
     policy: PublicationPolicy
     positions: dict[str, int]
     current: dict[str, EmbargoState] = field(default_factory=dict)
-    digests: dict[str, str | None] = field(default_factory=dict)
+    said: dict[str, str | None] = field(default_factory=dict)
     inputs: list[EmbargoInputs] = field(default_factory=list)
     decisions: list[CuratorDecision] = field(default_factory=list)
     due: int = 0
 
     def add(self, read: tuple[list[EmbargoState], dict[str, str | None]]) -> None:
         self.current.update((state.object_id, state) for state in read[0])
-        self.digests.update(read[1])
+        self.said.update(read[1])
 
 
 def _read_changes(

@@ -23,9 +23,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import psycopg2
-from minio.error import S3Error
-
 from heritage.iiif.auth_services import probe_result
 from heritage.iiif.manifest_store import IIIF_MEDIA_TYPE, ManifestStore, iiif_base_url
 from heritage.iiif.publication_lookup import PublicationLookup
@@ -58,7 +55,11 @@ def route_of(path: str, base_path: str) -> tuple[str, str] | None:
         segment = segment.removesuffix(".json")
     elif route not in ("probe", "images"):
         return None
-    return route, unquote(segment)
+    identifier = unquote(segment)
+    # No record id holds a control character (and PostgreSQL refuses NUL in text).
+    if not identifier or any(ord(c) < 32 for c in identifier):
+        return None
+    return route, identifier
 
 
 class IiifServer(ThreadingHTTPServer):
@@ -97,7 +98,7 @@ class IiifRequestHandler(BaseHTTPRequestHandler):
             return
         try:
             self._answer(*found)
-        except (psycopg2.Error, S3Error) as error:
+        except Exception as error:  # any failure: answer, never guess or hang up
             # The answer depends on the state; without it, say so rather than guess.
             log.warning("iiif state unavailable", extra={"path": self.path, "error": str(error)})
             self._reply_json(HTTPStatus.SERVICE_UNAVAILABLE, {"error": "try again later"})

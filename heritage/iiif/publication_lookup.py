@@ -87,6 +87,9 @@ class PublicationLookup:
                     raise
                 log.warning("database connection lost; retrying", extra={"error": str(error)})
                 continue
+            except Exception:
+                connection.close()
+                raise
             self._give_back(connection)
             return rows
         raise AssertionError("unreachable")

@@ -527,10 +527,12 @@ COMMENT ON VIEW analytics.package_quarantine IS
 -- ---------------------------------------------------------------------------------------
 -- Embargoes and publication. heritage.embargoes (one row per object, its current state) and
 -- heritage.publication_events (append-only, every transition with the whole state after it)
--- are written only by the export of governance/embargoes and governance/embargo_events.
+-- are written by the export of governance/embargoes and governance/embargo_events; the
+-- publication stage also writes the states it commits at once (an older state_version never
+-- overwrites a newer one), so an object leaves public view with its commit.
 -- heritage.publication_decisions is written by curators on the dashboard's publication page;
--- the publication stage reads the decisions after the highest decision_id already in the
--- events and applies them at its next evaluation.
+-- the publication stage reads the decisions after the last one it consumed and applies each
+-- made on the object's current state_version at its next evaluation.
 -- States: active -> expired -> pending_review -> published, or back to active (re-embargo,
 -- a new episode). An embargo holds on [start, embargo_end_utc): it has ended at an instant
 -- as_of exactly when as_of >= embargo_end_utc (heritage.embargo_time.is_expired).
@@ -576,6 +578,10 @@ CREATE TABLE IF NOT EXISTS heritage.publication_events (
     correlation_id   text,                 -- the run
     created_at       timestamptz
 );
+-- Columns a first version of this table lacked.
+ALTER TABLE heritage.publication_events
+  ADD COLUMN IF NOT EXISTS data_provider text,
+  ADD COLUMN IF NOT EXISTS creator_death_year integer;
 CREATE INDEX IF NOT EXISTS publication_events_object_idx
   ON heritage.publication_events (object_id, to_version);
 -- The decisions applied: the publication stage starts after the highest one.
@@ -614,7 +620,7 @@ COMMENT ON COLUMN analytics.embargoes.review_reason IS 'Why the object waits for
 CREATE OR REPLACE VIEW analytics.publication_events AS
 SELECT event_id, object_id, episode, from_state, to_state, from_version, to_version, as_of,
        embargo_end_utc, end_input, end_input_zone, end_rule, rights_uri, review_reason, actor,
-       rights_check, decision_id, correlation_id, created_at
+       rights_check, decision_id, correlation_id, created_at, data_provider, creator_death_year
 FROM heritage.publication_events;
 COMMENT ON VIEW analytics.publication_events IS
   'Every embargo and publication transition (append-only), each with the whole state after it: the last event per object is its state.';
@@ -637,10 +643,11 @@ SELECT d.decision_id, d.object_id, d.decision, d.embargo_until, d.embargo_zone,
        d.seen_version, d.decided_by, d.note, d.decided_at,
        CASE WHEN EXISTS (SELECT 1 FROM heritage.publication_events ev
                          WHERE ev.decision_id = d.decision_id) THEN 'applied'
-            WHEN d.decision_id > (SELECT coalesce(max(ev.decision_id), 0)
-                                  FROM heritage.publication_events ev) THEN 'waiting'
+            WHEN EXISTS (SELECT 1 FROM heritage.embargoes e
+                         WHERE e.object_id = d.object_id
+                           AND e.state_version = d.seen_version) THEN 'waiting'
             ELSE 'not applied' END AS outcome
 FROM heritage.publication_decisions d;
 COMMENT ON VIEW analytics.publication_decisions IS
   'Curators'' publication decisions: clear (pending_review -> published) or re_embargo (a new end, a new episode).';
-COMMENT ON COLUMN analytics.publication_decisions.outcome IS 'applied (an event carries it), waiting (for the next evaluation) or not applied (stale: the object had changed since seen_version)';
+COMMENT ON COLUMN analytics.publication_decisions.outcome IS 'applied (an event carries it), waiting (made on the object''s current version: the next evaluation applies it) or not applied (stale: the object changed since seen_version, or the decision does not apply in its state)';

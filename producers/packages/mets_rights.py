@@ -78,11 +78,18 @@ def premis_rights_statements(statement: etree._Element, ns: str) -> list[RightsS
 
 def _term_dates(element: etree._Element, ns: str, prefix: str) -> tuple[str | None, str | None]:
     """startDate and endDate of the first term (termOfGrant, termOfRestriction, or a basis's
-    ...ApplicableDates) found among ``element``'s descendants named with ``prefix``."""
-    for term in element.iter(f"{{{ns}}}*"):
-        name = etree.QName(term).localname
-        if name.startswith(prefix) or name.endswith(prefix):
-            return _child_text(term, ns, "startDate"), _child_text(term, ns, "endDate")
+    ...ApplicableDates) found among ``element``'s descendants named with ``prefix``; a
+    termOfRestriction before any other (it is when a restriction ends, where PREMIS writes
+    termOfGrant first)."""
+    terms = [
+        term
+        for term in element.iter(f"{{{ns}}}*")
+        if etree.QName(term).localname.startswith(prefix)
+        or etree.QName(term).localname.endswith(prefix)
+    ]
+    terms.sort(key=lambda term: etree.QName(term).localname != "termOfRestriction")
+    for term in terms[:1]:
+        return _child_text(term, ns, "startDate"), _child_text(term, ns, "endDate")
     return None, None
 
 

@@ -178,6 +178,9 @@ def test_the_curator_role_may_only_insert_publication_decisions(
         "DELETE FROM heritage.embargoes",
         "INSERT INTO heritage.embargoes (object_id) VALUES ('x')",
         "INSERT INTO heritage.publication_events (event_id) VALUES ('x')",
+        # A decision's id and time are not the curator's to choose.
+        "INSERT INTO heritage.publication_decisions (decision_id, object_id, decision,"
+        " seen_version, decided_by) VALUES (999999, 'x', 'clear', 1, 'ada')",
         "DELETE FROM heritage.publication_events",
     )
     connection = curator_connection(settings)

@@ -194,14 +194,12 @@ def test_a_lido_date_time_without_a_zone_is_rejected_naming_the_record_and_eleme
     assert "no offset" in message
 
 
-def test_the_creator_death_year_is_the_latest_known_one() -> None:
-    actors = (
-        actor(vital("1510-05-17"))
-        + actor(vital(None))  # alive or unknown: left out
-        + actor(vital("1880"), vital("1790", kind="birthDate"))
-        + actor(vital("um 1900"))  # not a year: unknown
-    )
-    assert map_lido_record(lido(actors=actors))["creator_death_year"] == 1880
+def test_the_creator_death_year_is_the_latest_and_only_when_every_one_is_known() -> None:
+    known = actor(vital("1510-05-17")) + actor(vital("1880"), vital("1790", kind="birthDate"))
+    assert map_lido_record(lido(actors=known))["creator_death_year"] == 1880
+    # A co-creator alive or unknown keeps the work in copyright: no year to count from.
+    for unknown in (actor(vital(None)), actor(vital("um 1900"))):
+        assert "creator_death_year" not in map_lido_record(lido(actors=known + unknown))
     assert "creator_death_year" not in map_lido_record(lido(actors=actor(vital(None))))
 
 

@@ -59,9 +59,9 @@ def test_states_and_their_outbox_survive_spark_rows(spark: SparkSession) -> None
     )
     assert [t.state.state for t in planned] == ["active", "active"]
     frame = state_rows(spark, planned).cache()
-    states, digests = read_states(frame)
+    states, said = read_states(frame)
     assert {s.object_id: s for s in states} == {t.state.object_id: t.state for t in planned}
-    assert digests == {t.state.object_id: t.source_digest for t in planned}
+    assert said == {t.state.object_id: t.source_inputs for t in planned}
     assert states[0].embargo_end_utc == datetime(2030, 3, 31, 22, 0, tzinfo=UTC)
     created = datetime(2030, 3, 31, 21, 0, tzinfo=UTC)
     events = outbox_events(frame, "run-1", created).selectExpr(
@@ -88,13 +88,26 @@ def test_a_rewritten_record_does_not_undo_a_curator() -> None:
         note=None,
     )
     current = {"a": registered.state}
-    digests = {"a": registered.source_digest}
-    (decided,) = plan_transitions(current, (), [decision], END.end_utc, POLICY, digests)
+    said = {"a": registered.source_inputs}
+    (decided,) = plan_transitions(current, (), [decision], END.end_utc, POLICY, said)
     assert (decided.state.state, decided.state.episode) == ("active", 2)
     # Curate writes the record again (an annotation, say): the source still says the same.
     again = plan_transitions(
-        {"a": decided.state}, [inputs("a", None)], (), END.end_utc, POLICY, digests
+        {"a": decided.state}, [inputs("a", None)], (), END.end_utc, POLICY, said
     )
     assert again == []
     history = [*registered.events, *decided.events]
     assert replay(history)["a"] == decided.state
+
+    # The source changes the rights only: the curator's end holds.
+    open_rights = inputs("a", "http://creativecommons.org/publicdomain/zero/1.0/")
+    later_on = datetime(2031, 1, 1, tzinfo=UTC)
+    (amended,) = plan_transitions({"a": decided.state}, [open_rights], (), later_on, POLICY, said)
+    assert amended.state.state == "active"
+    assert amended.state.embargo_end_utc == later.end_utc
+    assert amended.state.rights_uri == open_rights.rights_uri
+    # The source sends a new end of its own: that one applies.
+    own_end = inputs("a", open_rights.rights_uri, datetime(2035, 1, 1, tzinfo=UTC))
+    said = {"a": amended.source_inputs}
+    (moved,) = plan_transitions({"a": amended.state}, [own_end], (), later_on, POLICY, said)
+    assert moved.state.embargo_end_utc == datetime(2035, 1, 1, tzinfo=UTC)
