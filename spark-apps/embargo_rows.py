@@ -48,7 +48,7 @@ def read_states(frame: DataFrame) -> tuple[list[EmbargoState], dict[str, str | N
     )
     states = []
     source_inputs_by_id: dict[str, str | None] = {}
-    for row in selected.toLocalIterator():
+    for row in selected.toLocalIterator(prefetchPartitions=True):
         values: dict[str, Any] = {n: instant(row[n]) if n in STATE_TIMES else row[n] for n in names}
         states.append(EmbargoState(**values))
         source_inputs_by_id[row["object_id"]] = row["source_inputs"]
@@ -78,7 +78,7 @@ def read_inputs(curated: DataFrame) -> DataFrame:
 def collect_inputs(inputs: DataFrame) -> list[EmbargoInputs]:
     names = [f.name for f in fields(EmbargoInputs)]
     found = []
-    for row in inputs.select(*names).toLocalIterator():
+    for row in inputs.select(*names).toLocalIterator(prefetchPartitions=True):
         values: dict[str, Any] = {n: row[n] for n in names}
         values["embargo_end_utc"] = instant(row["embargo_end_utc"])
         found.append(EmbargoInputs(**values))

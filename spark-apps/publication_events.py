@@ -76,7 +76,7 @@ def _send(
         )
     )
     futures = []
-    for row in rows.toLocalIterator():
+    for row in rows.toLocalIterator(prefetchPartitions=True):
         event = row.asDict()
         for name in _TIMES:
             event[name] = instant(event[name]).isoformat().replace("+00:00", "Z")
