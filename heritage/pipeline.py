@@ -56,7 +56,7 @@ class StageRun:
         return self.rows / self.seconds if self.seconds > 0 else 0.0
 
     def render(self) -> str:
-        return f"{self.stage:<8} {self.seconds:6.1f}s  {self.result.summary}"
+        return f"{self.stage:<11} {self.seconds:6.1f}s  {self.result.summary}"
 
 
 @dataclass

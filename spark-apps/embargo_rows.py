@@ -16,7 +16,12 @@ from pyspark.sql.types import LongType, StringType, StructField, StructType
 
 from heritage.embargo_states import NO_EMBARGO_END, EmbargoEvent, EmbargoInputs, EmbargoState
 from heritage.spark_apps.publication_plan import Transition
-from heritage.table_schemas import EMBARGO_EVENTS, EMBARGOES
+from heritage.table_schemas import (
+    CURATED_RECORDS,
+    EMBARGO_EVENTS,
+    EMBARGOES,
+    with_absent_columns,
+)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 STATE_TIMES = ("embargo_end_utc", "updated_at")
@@ -57,7 +62,9 @@ def read_states(frame: DataFrame) -> tuple[list[EmbargoState], dict[str, str | N
 
 def read_inputs(curated: DataFrame) -> DataFrame:
     """Curated rows -> what each says of its embargo (EmbargoInputs columns, the end as
-    microseconds; no embargo: the epoch and rule ``none``)."""
+    microseconds; no embargo: the epoch and rule ``none``). A version of the table written
+    before the embargo columns existed reads as having none."""
+    curated = with_absent_columns(curated, CURATED_RECORDS)
     has_end = F.col("embargo_end_utc").isNotNull()
     return curated.select(
         F.col("record_id").alias("object_id"),
