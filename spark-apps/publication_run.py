@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -41,7 +42,11 @@ from heritage.spark_apps.governance_export import write_serving_states
 from heritage.spark_apps.iiif_manifest_export import ManifestExport, export_manifests
 from heritage.spark_apps.publication_decisions import curator_decisions, read_decisions
 from heritage.spark_apps.publication_events import publish_committed_events
-from heritage.spark_apps.publication_plan import plan_transitions
+from heritage.spark_apps.publication_plan import Transition, plan_transitions
+
+# Objects per MERGE (HERITAGE_PUBLICATION_BATCH): bounds one commit, and the rows sent to
+# Spark at once, when a whole collection arrives in one run.
+DEFAULT_BATCH = 50_000
 
 
 @dataclass(frozen=True)
@@ -86,18 +91,9 @@ def run_publication(
         read.current, read.inputs, read.decisions, as_of, read.policy, read.said
     )
     clock.lap("plan")
-    if transitions:
-        written = commit_transitions(spark, layout, transitions, read.positions)
-        if written == len(transitions):
-            write_serving_states(settings, layout.pg_database, [t.state for t in transitions])
-        else:
-            # Another writer changed some rows since they were read: what this run consumed
-            # is read again next run, where those rows are evaluated afresh.
-            metadata = commit_metadata(PUBLICATION_STAGE, positions)
-            commit_marker(spark, layout.governance_embargoes, metadata, str(positions))
-    elif read.positions != positions:
-        metadata = commit_metadata(PUBLICATION_STAGE, read.positions)
-        commit_marker(spark, layout.governance_embargoes, metadata, str(read.positions))
+    _commit_in_batches(
+        spark, settings, layout, transitions, positions, read.positions, _batch_size(settings)
+    )
     clock.lap("commit")
     copied += copy_outboxes(spark, layout, correlation_id)
     clock.lap("events")
@@ -116,6 +112,48 @@ def run_publication(
         manifests=exported,
         seconds=clock.laps,
     )
+
+
+def _batch_size(settings: Settings) -> int:
+    text = settings.value("HERITAGE_PUBLICATION_BATCH", str(DEFAULT_BATCH)).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"HERITAGE_PUBLICATION_BATCH={text!r} must be a whole number >= 1")
+    return int(text)
+
+
+def _commit_in_batches(
+    spark: SparkSession,
+    settings: Settings,
+    layout: LakehouseLayout,
+    transitions: Sequence[Transition],
+    before: dict[str, int],
+    after: dict[str, int],
+    batch: int,
+) -> None:
+    """One MERGE per ``batch`` objects. Only the last records the positions the run reached,
+    so a run stopped between batches reads the same inputs again; the objects already
+    committed then have nothing new to do. A batch some of whose rows another writer changed
+    since they were read leaves the positions where they were, for the same reason."""
+    if not transitions:
+        if after != before:
+            marker = commit_metadata(PUBLICATION_STAGE, after)
+            commit_marker(spark, layout.governance_embargoes, marker, str(after))
+        return
+    skipped = False
+    starts = range(0, len(transitions), batch)
+    for start in starts:
+        chunk = transitions[start : start + batch]
+        last = start == starts[-1]
+        written = commit_transitions(
+            spark, layout, chunk, after if last and not skipped else before
+        )
+        if written == len(chunk):
+            write_serving_states(settings, layout.pg_database, [t.state for t in chunk])
+            continue
+        skipped = True
+        if last:
+            marker = commit_metadata(PUBLICATION_STAGE, before)
+            commit_marker(spark, layout.governance_embargoes, marker, str(before))
 
 
 @dataclass

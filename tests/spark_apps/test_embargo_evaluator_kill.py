@@ -123,15 +123,21 @@ def test_a_killed_evaluator_loses_and_doubles_no_event(
     rng = random.Random()
     seed = rng.randrange(1_000_000)
     kills = [round(random.Random(seed + i).uniform(6.0, 30.0), 1) for i in range(3)]
+    # Small batches: a kill may also fall between two of a run's commits.
+    environment = {**os.environ, "HERITAGE_PUBLICATION_BATCH": "40"}
     for delay in kills:
         process = subprocess.Popen(
-            command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            command,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=environment,
         )
         time.sleep(delay)
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)  # the JVM too: it is in the same group
         process.wait()
-    finished = subprocess.run(command, capture_output=True, text=True, check=False)
+    finished = subprocess.run(command, capture_output=True, text=True, check=False, env=environment)
     assert finished.returncode == 0, f"kills after {kills} s:\n{finished.stderr[-2000:]}"
 
     events = events_in_table(spark, layout)
