@@ -272,9 +272,18 @@ def manifest_object(row: Row | dict[str, Any], base_url: str) -> ManifestObject 
         image_format=source["content_type"],
         width=int(source["width"]),
         height=int(source["height"]),
-        homepage=None,
-        see_also=[],
+        homepage=_homepage(object_id),
+        see_also=[f"{base_url}/records/{quote(object_id, safe='')}.json"],
     )
+
+
+def _homepage(object_id: str) -> str | None:
+    """The object's public page where its id says where it is: a Europeana item's page.
+    The common record carries no landing-page URL for other sources."""
+    local = object_id.removeprefix("europeana:")
+    if local != object_id and re.fullmatch(r"/[A-Za-z0-9_]+/[^\s?#]+", local):
+        return f"https://www.europeana.eu/item{local}"
+    return None
 
 
 def provider_members(rows: Sequence[Row | dict[str, Any]]) -> dict[str, list[tuple[str, str]]]:

@@ -49,7 +49,7 @@ def route_of(path: str, base_path: str) -> tuple[str, str] | None:
     route, _, segment = rest[len(base_path) + 1 :].partition("/")
     if not segment or "/" in segment:
         return None
-    if route in ("manifests", "collections"):
+    if route in ("manifests", "collections", "records"):
         if not segment.endswith(".json"):
             return None
         segment = segment.removesuffix(".json")
@@ -110,6 +110,8 @@ class IiifRequestHandler(BaseHTTPRequestHandler):
             self._manifest(identifier)
         elif route == "collections":
             self._document(self.server.store.read_collection(identifier))
+        elif route == "records":
+            self._record(identifier)
         else:
             self._image(identifier)
 
@@ -123,6 +125,14 @@ class IiifRequestHandler(BaseHTTPRequestHandler):
             self._reply_json(HTTPStatus.NOT_FOUND, {"error": "not found"})
             return
         self._document(self.server.store.read_manifest(object_id))
+
+    def _record(self, object_id: str) -> None:
+        # The manifest's seeAlso: the object's descriptive fields, published objects only.
+        record = self.server.lookup.published_record(object_id)
+        if record is None:
+            self._reply_json(HTTPStatus.NOT_FOUND, {"error": "not found"})
+        else:
+            self._reply_json(HTTPStatus.OK, record)
 
     def _document(self, data: bytes | None) -> None:
         if data is None:

@@ -29,6 +29,17 @@ _IMAGE_QUERY = (
     " WHERE e.object_id = %s"
 )
 
+# The descriptive fields of a published object, for its manifest's seeAlso.
+_RECORD_COLUMNS = (
+    "record_id", "title", "titles", "creators", "description", "date_original",
+    "object_type", "rights_uri", "data_provider", "provider", "country", "languages",
+)  # fmt: skip
+_RECORD_QUERY = (
+    f"SELECT {', '.join('o.' + c for c in _RECORD_COLUMNS)} FROM analytics.objects o"
+    " JOIN analytics.embargoes e ON e.object_id = o.record_id AND e.state = 'published'"
+    " WHERE o.record_id = %s"
+)
+
 
 @dataclass(frozen=True)
 class PublishedImage:
@@ -67,6 +78,12 @@ class PublicationLookup:
             return False, None
         sha256, content_type = rows[0][1], rows[0][2]
         return True, PublishedImage(sha256, content_type) if sha256 else None
+
+    def published_record(self, object_id: str) -> dict[str, Any] | None:
+        """The descriptive fields of a published object; None when it is not published
+        (or not exported yet)."""
+        rows = self._query(_RECORD_QUERY, object_id)
+        return dict(zip(_RECORD_COLUMNS, rows[0], strict=True)) if rows else None
 
     def close(self) -> None:
         with self._lock:

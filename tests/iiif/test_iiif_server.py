@@ -34,7 +34,15 @@ def test_routes_take_one_percent_encoded_id_under_the_base_path() -> None:
     assert route_of("/iiif/manifests/a%2Fb.json?x=1", "/iiif") == ("manifests", "a/b")
     assert route_of("/iiif/collections/Mus%C3%A9e.json", "/iiif") == ("collections", "Musée")
     assert route_of("/iiif/images/x", "/iiif") == ("images", "x")
-    for unknown in ("/iiif/manifests/a", "/iiif/probe/a/b", "/iiif/probe/", "/other/probe/a"):
+    assert route_of("/iiif/records/a%2Fb.json", "/iiif") == ("records", "a/b")
+    for unknown in (
+        "/iiif/manifests/a",
+        "/iiif/probe/a/b",
+        "/iiif/probe/",
+        "/other/probe/a",
+        "/iiif/probe/a%00b",  # no id holds a control character
+        "/iiif/records/a",
+    ):
         assert route_of(unknown, "/iiif") is None
     assert route_of("/probe/a", "") == ("probe", "a")
 

@@ -70,6 +70,11 @@ def test_the_manifest_object_comes_from_the_curated_record_and_its_stored_image(
     )
     assert ({"en": ["Creator"]}, {"none": ["Johannes Vermeer"]}) in built.metadata
     assert (built.width, built.height, built.image_format) == (800, 940, "image/jpeg")
+    assert built.homepage == "https://www.europeana.eu/item/2021672/girl_with_a_pearl_earring"
+    assert built.see_also == [
+        f"{BASE_URL}/records/europeana%3A%2F2021672%2Fgirl_with_a_pearl_earring.json"
+    ]
+    assert manifest_object(_source(object_id="lido:DE-1/7"), BASE_URL).homepage is None  # type: ignore[union-attr]
     assert manifest_object(_source(titles=None), BASE_URL).titles == {  # type: ignore[union-attr]
         "none": ["Girl with a Pearl Earring"]
     }

@@ -178,6 +178,12 @@ def test_embargoes_hold_until_their_end_and_rights_clear_before_release(
     # The probe answers from the state: 401 while the curator has not cleared the object.
     assert probe(probe_base, rid("restricted"))[0] == 401
     assert probe(probe_base, rid("open"))[0] == 200
+    # The manifest's seeAlso: the descriptive record of published objects only.
+    with urlopen(f"{probe_base}/records/{quote(rid('open'), safe='')}.json", timeout=10) as got:
+        assert json.loads(got.read())["title"] == "Object open"
+    with pytest.raises(HTTPError) as hidden:
+        urlopen(f"{probe_base}/records/{quote(rid('restricted'), safe='')}.json", timeout=10)
+    assert hidden.value.code == 404
     query(
         live_settings,
         layout,
