@@ -60,6 +60,11 @@ def write_cleansed(
             None,  # ocr_confidence
             None,  # ocr_pages
             None,  # ocr_fields
+            None,  # embargo_until
+            None,  # embargo_zone
+            None,  # embargo_rule
+            None,  # embargo_end_utc
+            None,  # creator_death_year
             0,  # cleanse_batch
         )
         for i, r in enumerate(records)

@@ -1,5 +1,5 @@
-"""Delta tables created before the OCR columns gain them, in their place, rows kept; a
-version of a table that predates a column reads as if it held nulls."""
+"""Delta tables created before the OCR and embargo columns gain them, in their place, rows
+kept; a version of a table that predates a column reads as if it held nulls."""
 
 from __future__ import annotations
 
@@ -17,10 +17,17 @@ from heritage.delta_tables import (
     missing_columns,
     table_version,
 )
-from heritage.table_schemas import CLEANSED_RECORDS, OCR_FIELDS, with_absent_columns
+from heritage.table_schemas import (
+    CLEANSED_RECORDS,
+    EMBARGO_FIELDS,
+    OCR_FIELDS,
+    with_absent_columns,
+)
 
 OCR_NAMES = [f.name for f in OCR_FIELDS]
-EARLIER = StructType([f for f in CLEANSED_RECORDS.fields if f.name not in OCR_NAMES])
+# The columns added after the first release, in the order a new table has them.
+ADDED_NAMES = OCR_NAMES + [f.name for f in EMBARGO_FIELDS]
+EARLIER = StructType([f for f in CLEANSED_RECORDS.fields if f.name not in ADDED_NAMES])
 
 
 def earlier_row() -> tuple[object, ...]:
@@ -45,7 +52,7 @@ def test_a_table_of_the_earlier_schema_gains_the_ocr_columns_and_keeps_its_rows(
     spark.createDataFrame([earlier_row()], EARLIER).write.format("delta").mode("append").save(path)
     before = table_version(spark, path)
 
-    assert add_missing_columns(spark, path, CLEANSED_RECORDS) == OCR_NAMES
+    assert add_missing_columns(spark, path, CLEANSED_RECORDS) == ADDED_NAMES
     table = spark.read.format("delta").load(path)
     # In the place a new table has them: the schemas agree column by column.
     assert [(f.name, f.dataType) for f in table.schema.fields] == [
@@ -53,7 +60,7 @@ def test_a_table_of_the_earlier_schema_gains_the_ocr_columns_and_keeps_its_rows(
     ]
     (row,) = table.collect()
     assert (row["record_id"], row["title"], row["cleanse_batch"]) == ("europeana:/1/a", "Old", 0)
-    assert [row[name] for name in OCR_NAMES] == [None] * 4
+    assert [row[name] for name in ADDED_NAMES] == [None] * len(ADDED_NAMES)
     assert table_version(spark, path) == before + 1
 
     # Up to date: nothing to add, no commit.
@@ -93,8 +100,8 @@ def test_missing_columns_go_after_the_column_before_them() -> None:
 def test_a_version_without_a_column_reads_it_as_null(spark: SparkSession) -> None:
     earlier = spark.createDataFrame([earlier_row()], EARLIER)
     filled = with_absent_columns(earlier, CLEANSED_RECORDS)
-    assert filled.columns == [*EARLIER.fieldNames(), *OCR_NAMES]
+    assert filled.columns == [*EARLIER.fieldNames(), *ADDED_NAMES]
     assert dict(filled.dtypes)["ocr_confidence"] == "double"
     (row,) = filled.collect()
-    assert [row[name] for name in OCR_NAMES] == [None] * 4
+    assert [row[name] for name in ADDED_NAMES] == [None] * len(ADDED_NAMES)
     assert with_absent_columns(filled, CLEANSED_RECORDS) is filled
