@@ -19,7 +19,12 @@ from heritage.spark_apps.record_validation import (
     select_cleansed,
     validate_records,
 )
-from heritage.table_schemas import CLEANSED_RECORD_FIELDS, CURATED_RECORDS, RAW_RECORDS
+from heritage.table_schemas import (
+    CLEANSED_RECORD_FIELDS,
+    CURATED_RECORDS,
+    EMBARGO_FIELDS,
+    RAW_RECORDS,
+)
 
 VALID: dict[str, Any] = {
     "id": "/1/a",
@@ -117,8 +122,10 @@ def test_the_ocr_fields_leave_the_verdict_as_the_record_contract_gives_it(
 
 
 def test_the_ocr_columns_are_cleansed_and_curated_columns(spark: SparkSession) -> None:
-    assert CLEANSED_COLUMNS[-4:] == OCR_COLUMNS
-    assert tuple(f.name for f in CLEANSED_RECORD_FIELDS.fields[-4:]) == OCR_COLUMNS
+    # The OCR columns, then the embargo columns added after them.
+    assert CLEANSED_COLUMNS[-9:-5] == OCR_COLUMNS
+    assert tuple(f.name for f in CLEANSED_RECORD_FIELDS.fields[-9:-5]) == OCR_COLUMNS
+    assert CLEANSED_COLUMNS[-5:] == tuple(f.name for f in EMBARGO_FIELDS)
     cleansed = select_cleansed(validate_records(raw_rows(spark, [VALID | {"ocr_text": "x"}])))
     assert [(f.name, f.dataType) for f in cleansed.schema.fields] == [
         (f.name, f.dataType) for f in CLEANSED_RECORD_FIELDS.fields
