@@ -84,12 +84,13 @@ def test_a_registered_extra_stage_runs_through_lakehouse_run(
     assert main(["lakehouse", "run", "--namespace", namespace, "--skip", "ml"]) == 0
 
     printed = [line for line in capsys.readouterr().out.splitlines() if line[:5] != "logs:"]
-    assert [line.split()[0] for line in printed[:6]] == [
+    assert [line.split()[0] for line in printed[:7]] == [
         "raw",
         "cleanse",
         "census",
         "ocr",
         "curate",
+        "publication",
         "export",
     ]
     found = json.loads(out.read_text(encoding="utf-8"))
