@@ -30,8 +30,9 @@ demo: setup ## set up, start the stack and run the sample through every hop, the
 	@$(HERITAGE) demo --records $(RECORDS)
 
 test: setup ## run the whole test suite against the real services (started and stopped as needed)
-	@$(PYTHON) -m pytest
-	@# Embargo and publication results may depend on no time zone: again, far from UTC.
+	@$(PYTHON) -m pytest -m "not (zones and integration)"
+	@# Results that may depend on no time zone, far from UTC: every test marked zones (the
+	@# integration ones run only here, once).
 	@TZ=Pacific/Kiritimati HERITAGE_SPARK_TIMEZONE=Pacific/Pago_Pago $(PYTHON) -m pytest -q -m zones
 
 fuzz: setup ## property-based fuzzing of every parser and mapper, 10,000 examples each (no services)
