@@ -44,7 +44,7 @@ AMSTERDAM = PublicationPolicy(
     institution_zone="Europe/Amsterdam", provider_zones={"Tokyo Museum": "Asia/Tokyo"}
 )
 
-# --- the shared helper -------------------------------------------------------------------
+# --- producers.embargo_inputs --------------------------------------------------------------
 
 
 def test_utc_text_has_a_z_and_microseconds_only_when_not_zero() -> None:
