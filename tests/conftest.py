@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,3 +86,17 @@ def read_topic(live_settings: Settings) -> TopicReader:
     called: ``read_topic(topic)`` gives (key, message as JSON) in partition and offset
     order, ``read_topic.messages(topic)`` every message with its raw bytes and position."""
     return TopicReader(live_settings)
+
+
+@pytest.fixture(params=["Pacific/Kiritimati", "Pacific/Pago_Pago", "UTC"])
+def process_zone(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The process's own time zone, from UTC+14 to UTC-11 (time zone tests)."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = request.param
+    time.tzset()
+    yield str(request.param)
+    if before is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = before
+    time.tzset()

@@ -5,9 +5,7 @@ source may change, and replaying events. Pure: no services."""
 from __future__ import annotations
 
 import json
-import os
-import time as process_time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -352,20 +350,6 @@ def test_an_instant_with_an_offset_is_the_same_instant() -> None:
     kiritimati = end.end_utc.astimezone(timezone(timedelta(hours=14)))
     assert evaluate(state, kiritimati, POLICY) == evaluate(state, end.end_utc, POLICY)
     assert evaluate(state, kiritimati - MICROSECOND, POLICY) == []
-
-
-@pytest.fixture(params=["Pacific/Kiritimati", "Pacific/Pago_Pago"])
-def process_zone(request: pytest.FixtureRequest) -> Iterator[str]:
-    """The process's own time zone, UTC+14 and UTC-11."""
-    before = os.environ.get("TZ")
-    os.environ["TZ"] = request.param
-    process_time.tzset()
-    yield str(request.param)
-    if before is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = before
-    process_time.tzset()
 
 
 def test_the_process_time_zone_changes_nothing(process_zone: str) -> None:

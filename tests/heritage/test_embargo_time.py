@@ -4,8 +4,6 @@ time, naive datetimes, and the one expiry rule. Pure: no services."""
 from __future__ import annotations
 
 import os
-import time as process_time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -107,20 +105,6 @@ def test_what_cannot_be_read_is_rejected_with_the_input_and_the_fix(
 def test_expiry_refuses_naive_datetimes() -> None:
     with pytest.raises(ValueError, match="no time zone"):
         is_expired(datetime(2030, 1, 1), utc(2030, 1, 1))
-
-
-@pytest.fixture(params=["Pacific/Kiritimati", "Pacific/Pago_Pago", "UTC"])
-def process_zone(request: pytest.FixtureRequest) -> Iterator[str]:
-    """The process's own time zone, from UTC+14 to UTC-11."""
-    before = os.environ.get("TZ")
-    os.environ["TZ"] = request.param
-    process_time.tzset()
-    yield str(request.param)
-    if before is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = before
-    process_time.tzset()
 
 
 def test_the_process_time_zone_changes_nothing(process_zone: str) -> None:

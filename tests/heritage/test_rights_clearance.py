@@ -4,9 +4,6 @@ works, statements that wait for a curator, and the JSON an event records. Pure: 
 from __future__ import annotations
 
 import json
-import os
-import time as process_time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -175,20 +172,6 @@ def test_a_curator_clearance_names_the_curator() -> None:
 def test_a_naive_instant_is_refused() -> None:
     with pytest.raises(ValueError, match="no time zone"):
         check_rights(CC0, None, datetime(2030, 1, 1), CLEAR)
-
-
-@pytest.fixture(params=["Pacific/Kiritimati", "Pacific/Pago_Pago"])
-def process_zone(request: pytest.FixtureRequest) -> Iterator[str]:
-    """The process's own time zone, UTC+14 and UTC-11."""
-    before = os.environ.get("TZ")
-    os.environ["TZ"] = request.param
-    process_time.tzset()
-    yield str(request.param)
-    if before is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = before
-    process_time.tzset()
 
 
 def test_the_process_time_zone_changes_nothing(process_zone: str) -> None:
