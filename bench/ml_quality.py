@@ -1,239 +1,213 @@
-"""Near-duplicate quality: pair precision, recall and F1 per transform and per method.
+"""Near-duplicate quality on photographs and page scans: tuned on one part, reported on another.
 
-    python bench/ml_quality.py [--json] [--encoder auto|offline|tiny] [--thresholds FILE] [--sweep]
+    python bench/ml_quality.py [--encoder auto|offline|tiny] [--tune] [--json] [--cache FILE]
 
-The images are real photographs that ship inside PyPI packages (scikit-image's sample images,
-scikit-learn's china and flower) plus any image under ../shared/corpus. Each *base* image is
-one duplicate group: the base and its transformed copies (resize, thumbnail, JPEG quality 25,
-crops of 5% and 10%, a border, grayscale, a 5 degree rotation, a mirror flip, overlaid text, and
-resize + JPEG + crop together). The bigger photographs are also cut into four quadrants, each
-quadrant a base of its own with its own copies: these are hard distractors, different regions
-of the same picture. Ground truth, kept honest:
+The evaluation set is ``bench/duplicate_dataset.py``: real photographs shipped in PyPI packages
+and typeset book pages, each base with the copies institutions make of it (format conversions,
+EXIF orientations, mirrored and turned copies, small rotations with fill, crops, captions,
+recompression, colour shifts; binarised, deskewed and cropped page derivatives), split by
+photograph and by book into a tuning part and a test part. Every image goes through the
+product's path: ``decode_image_bytes`` (orientation, colour profile, working size), oriented
+hashes, page signature, the encoder.
 
-- same base -> duplicate pair;
-- a whole photograph and one of its own quadrants -> *ambiguous* (a detail of a picture is
-  neither clearly a duplicate nor clearly distinct): left out of every count;
-- anything else (including two quadrants of one photograph, which do not overlap) -> distinct.
+- ``--tune`` searches the detector's thresholds on the **tuning part only** (highest grouped
+  recall at grouped precision >= 0.995) and fits the score's logistic calibration on it;
+  it prints the TOML table to put in config/near_duplicates.toml. Without ``--tune`` the
+  thresholds of that file are used.
+- The figures are on the **test part**: pair precision and recall of the detector and of the
+  groups it implies, recall and precision per transform, every false pair, the calibration's
+  reliability, and a plain pHash baseline (imagededup's PHash, Hamming distance <= 10, on the
+  images as decoded without orientation) on the same pairs.
 
-Methods: hash only, embedding only, combined (hash or embedding evidence), with the thresholds
-of config/near_duplicates.toml for the encoder in use (``auto``: CLIP when its weights are
-available, else the offline trained encoder). Rows:
-
-- ``detector``: every pair the detector returns, against every labelled pair;
-- ``grouped``: pairs implied by the canonical-id groups (transitive closure of the detector);
-- one row per transform: base <-> transformed copy pairs (recall), and the precision of every
-  detected pair that involves a copy made with that transform.
-
-``--sweep`` also searches the thresholds on these images and prints, per method, the setting
-with the highest grouped recall whose grouped precision is at least 0.99 (in-sample: it is how
-config/near_duplicates.toml was set, so the figures it gives are optimistic).
+Pairs across the two parts are never counted; a whole photograph and one of its own quadrants
+are ambiguous and left out.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
+import itertools
 import json
 import os
 import platform
-import random
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from duplicate_dataset import BenchImage, build_dataset
+from phash_baseline import BASELINE_MAX_DISTANCE, imagededup_phash
 
 from heritage.ml.encoders import load_encoder
-from heritage.ml.image_hashes import mirrored_dhashes, perceptual_hashes
+from heritage.ml.image_decode import decode_image_bytes
+from heritage.ml.image_features import image_features, page_matrix
+from heritage.ml.image_hashes import ORIENTATIONS
 from heritage.ml.near_duplicates import (
-    DuplicatePair,
+    CALIBRATION_FEATURES,
     DuplicateThresholds,
-    assign_canonical_ids,
-    find_candidate_pairs,
+    PairFeatures,
+    calibrated_scores,
+    image_evidence,
+    judge,
     load_thresholds,
+    pair_features,
 )
 from heritage.ml_settings import load_encoder_config
 from heritage.settings import load_settings
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-CORPUS = PROJECT_ROOT.parent / "shared" / "corpus"
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".gif", ".bmp"}
-# scikit-image's bundled sample photographs (no download); motorcycle's right view, the
-# microaneurysms crop and the synthetic images are left out: they duplicate or are not photos.
-SKIMAGE_PHOTOS = (
-    "astronaut", "coffee", "chelsea", "rocket", "camera", "hubble_deep_field", "retina",
-    "immunohistochemistry", "coins", "moon", "page", "text", "cell", "grass", "gravel", "brick",
-    "clock",
-)  # fmt: skip
-# Photographs big enough to cut into quadrants of at least 200 px (textures excluded: two
-# patches of grass are not a fair test of anything).
-TILED = {
-    "astronaut", "coffee", "rocket", "camera", "hubble_deep_field", "retina",
-    "immunohistochemistry", "moon", "cell", "china", "flower", "motorcycle",
-}  # fmt: skip
 PRECISION_TARGET = 0.99
-
-
-def _jpeg(image: Image.Image, quality: int) -> Image.Image:
-    buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, format="JPEG", quality=quality)
-    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
-
-
-def _resize(image: Image.Image, factor: float) -> Image.Image:
-    size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
-    return image.resize(size, Image.Resampling.LANCZOS)
-
-
-def _thumbnail(image: Image.Image, longest: int = 200) -> Image.Image:
-    copy = image.copy()
-    copy.thumbnail((longest, longest), Image.Resampling.LANCZOS)
-    return copy
-
-
-def _crop(image: Image.Image, keep: float, rng: random.Random, centred: bool) -> Image.Image:
-    width, height = round(image.width * keep), round(image.height * keep)
-    if centred:
-        left, top = (image.width - width) // 2, (image.height - height) // 2
-    else:
-        left = rng.choice((0, image.width - width))
-        top = rng.choice((0, image.height - height))
-    return image.crop((left, top, left + width, top + height))
-
-
-def _border(image: Image.Image, rng: random.Random) -> Image.Image:
-    width = max(4, round(0.06 * max(image.size)))
-    colour = rng.choice(((255, 255, 255), (0, 0, 0), (128, 96, 64)))
-    return ImageOps.expand(image.convert("RGB"), border=width, fill=colour)
-
-
-def _rotate(image: Image.Image, rng: random.Random) -> Image.Image:
-    angle = rng.choice((-5.0, 5.0))
-    return image.convert("RGB").rotate(
-        angle, resample=Image.Resampling.BICUBIC, fillcolor=(255, 255, 255)
-    )
-
-
-def _overlay_text(image: Image.Image, rng: random.Random) -> Image.Image:
-    copy = image.convert("RGB")
-    draw = ImageDraw.Draw(copy)
-    size = max(12, copy.height // 9)
-    font = ImageFont.load_default(size=size)
-    text = rng.choice(("© Museum archive", "SAMPLE  2024", "Rijksmuseum · do not copy"))
-    y = rng.choice((copy.height // 12, copy.height - 2 * size))
-    draw.text((copy.width // 20, y), text, fill=(255, 255, 255), font=font, stroke_width=2,
-              stroke_fill=(0, 0, 0))  # fmt: skip
-    return copy
-
-
-def _combo(image: Image.Image, rng: random.Random) -> Image.Image:
-    return _jpeg(_crop(_resize(image, 0.7), 0.95, rng, centred=True), 50)
-
-
-Transform = Callable[[Image.Image, random.Random], Image.Image]
-TRANSFORMS: dict[str, Transform] = {
-    "resize_50": lambda image, rng: _resize(image, 0.5),
-    "thumbnail_200": lambda image, rng: _thumbnail(image),
-    "jpeg_q25": lambda image, rng: _jpeg(image, 25),
-    "crop_5": lambda image, rng: _crop(image, 0.95, rng, centred=True),
-    "crop_10": lambda image, rng: _crop(image, 0.90, rng, centred=False),
-    "border": _border,
-    "grayscale": lambda image, rng: ImageOps.grayscale(image).convert("RGB"),
-    "rotate_5": _rotate,
-    "flip": lambda image, rng: ImageOps.mirror(image),
-    "text_overlay": _overlay_text,
-    "resize_jpeg_crop": _combo,
-}
-
-
-@dataclass(frozen=True)
-class BenchImage:
-    name: str
-    group: str  # the base it comes from: same group = duplicates
-    family: str  # the photograph the base was cut from
-    whole: bool  # the base is the whole photograph (not a quadrant)
-    transform: str  # 'original' or a TRANSFORMS key
-    image: Image.Image
-
-
-def source_photos() -> list[tuple[str, Image.Image]]:
-    """(name, RGB image) of every real photograph the benchmark uses."""
-    import skimage.data
-    from sklearn.datasets import load_sample_images
-
-    photos = [
-        (name, Image.fromarray(getattr(skimage.data, name)()).convert("RGB"))
-        for name in SKIMAGE_PHOTOS
-    ]
-    left, _, _ = skimage.data.stereo_motorcycle()
-    photos.append(("motorcycle", Image.fromarray(left).convert("RGB")))
-    samples = load_sample_images()
-    for path, array in zip(samples.filenames, samples.images, strict=True):
-        photos.append((Path(path).stem, Image.fromarray(array).convert("RGB")))
-    if CORPUS.is_dir():
-        for path in sorted(CORPUS.rglob("*")):
-            if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
-                try:
-                    with Image.open(path) as opened:
-                        photos.append((f"corpus:{path.relative_to(CORPUS)}", opened.convert("RGB")))
-                except OSError as error:
-                    print(f"ml_quality: skipping {path}: {error}", file=sys.stderr)
-    return photos
-
-
-def _quadrants(image: Image.Image) -> list[Image.Image]:
-    half_w, half_h = image.width // 2, image.height // 2
-    return [image.crop((x, y, x + half_w, y + half_h)) for y in (0, half_h) for x in (0, half_w)]
-
-
-def build_dataset(seed: int = 0) -> list[BenchImage]:
-    """Bases (whole photographs and quadrants) with their transformed copies."""
-    rng = random.Random(seed)
-    bases: list[tuple[str, str, bool, Image.Image]] = []
-    for name, photo in source_photos():
-        bases.append((name, name, True, photo))
-        if name in TILED or (name.startswith("corpus:") and min(photo.size) >= 400):
-            for index, quadrant in enumerate(_quadrants(photo)):
-                bases.append((f"{name}#q{index}", name, False, quadrant))
-    images = []
-    for group, family, whole, base in bases:
-        images.append(BenchImage(f"{group}/original", group, family, whole, "original", base))
-        for transform, apply in TRANSFORMS.items():
-            copy = apply(base, rng)
-            images.append(BenchImage(f"{group}/{transform}", group, family, whole, transform, copy))
-    return images
+TUNING_PRECISION = 0.995  # a margin over the target, searched on the tuning part only
+RELIABILITY_BINS = (0.0, 0.5, 0.8, 0.9, 0.95, 0.99, 1.0001)
 
 
 @dataclass
-class Labels:
-    """Pair labels over the upper triangle: duplicate, distinct, or ambiguous (not counted)."""
+class Computed:
+    """What the product computes for each image, in dataset order."""
 
-    duplicate: np.ndarray  # bool (n, n)
-    counted: np.ndarray  # bool (n, n): labelled and i < j
+    phashes: np.ndarray  # uint64 (n, 8)
+    dhashes: np.ndarray
+    pages: np.ndarray | None
+    vectors: np.ndarray
+    baseline: np.ndarray  # uint64 (n,), imagededup's PHash
+    seconds: dict[str, float]
 
-    @classmethod
-    def of(cls, images: list[BenchImage]) -> Labels:
-        group = np.array([image.group for image in images])
-        family = np.array([image.family for image in images])
-        whole = np.array([image.whole for image in images])
-        same_group = group[:, None] == group[None, :]
-        ambiguous = (
-            (family[:, None] == family[None, :]) & ~same_group & (whole[:, None] | whole[None, :])
+
+def compute(images: Sequence[BenchImage], encoder: Any) -> Computed:
+    decode = hashing = embedding = 0.0
+    phashes, dhashes, pages, baseline, decoded = [], [], [], [], []
+    for item in images:
+        started = time.perf_counter()
+        image = decode_image_bytes(item.data)
+        decoded_at = time.perf_counter()
+        features = image_features(image)
+        hashed_at = time.perf_counter()
+        decode += decoded_at - started
+        hashing += hashed_at - decoded_at
+        phashes.append(features.hashes.phashes)
+        dhashes.append(features.hashes.dhashes)
+        pages.append(features.page_signature)
+        with Image.open(io.BytesIO(item.data)) as raw:  # as imagededup reads a file
+            baseline.append(imagededup_phash(raw.convert("RGB")))
+        decoded.append(image)
+    started = time.perf_counter()
+    vectors = np.concatenate(
+        [encoder.encode_images(decoded[i : i + 32]) for i in range(0, len(decoded), 32)]
+    )
+    embedding = time.perf_counter() - started
+    return Computed(
+        phashes=np.array(phashes, dtype=np.uint64).reshape(-1, ORIENTATIONS),
+        dhashes=np.array(dhashes, dtype=np.uint64).reshape(-1, ORIENTATIONS),
+        pages=page_matrix(pages),
+        vectors=vectors.astype(np.float32),
+        baseline=np.array(baseline, dtype=np.uint64),
+        seconds={"decode": decode, "hash_and_page": hashing, "embed": embedding},
+    )
+
+
+def dataset_digest(images: Sequence[BenchImage], encoder_name: str) -> str:
+    digest = hashlib.sha256(encoder_name.encode())
+    for item in images:
+        digest.update(item.name.encode())
+        digest.update(hashlib.sha256(item.data).digest())
+    for module in ("image_decode", "image_hashes", "page_signatures", "image_features"):
+        digest.update((Path(__file__).resolve().parent.parent / "ml" / f"{module}.py").read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def cached_compute(images: Sequence[BenchImage], encoder: Any, cache: Path | None) -> Computed:
+    """``compute``, or its result from ``cache`` when the images, encoder and code match."""
+    key = dataset_digest(images, encoder.name)
+    if cache is not None and cache.is_file():
+        stored = np.load(cache, allow_pickle=False)
+        if str(stored["key"]) == key:
+            pages = stored["pages"]
+            return Computed(
+                stored["phashes"],
+                stored["dhashes"],
+                pages if pages.size else None,
+                stored["vectors"],
+                stored["baseline"],
+                json.loads(str(stored["seconds"])),
+            )
+    computed = compute(images, encoder)
+    if cache is not None:
+        np.savez(
+            cache,
+            key=key,
+            phashes=computed.phashes,
+            dhashes=computed.dhashes,
+            pages=computed.pages if computed.pages is not None else np.zeros(0),
+            vectors=computed.vectors,
+            baseline=computed.baseline,
+            seconds=json.dumps(computed.seconds),
         )
-        upper = np.triu(np.ones_like(same_group), k=1)
-        return cls(duplicate=same_group & upper, counted=upper & ~ambiguous)
+    return computed
 
 
-def _scores(found: np.ndarray, labels: Labels, mask: np.ndarray | None = None) -> dict[str, Any]:
-    counted = labels.counted if mask is None else labels.counted & mask
-    truth = labels.duplicate & counted
-    hits = found & counted
-    true_positive = int((hits & truth).sum())
-    detected, relevant = int(hits.sum()), int(truth.sum())
+@dataclass
+class Part:
+    """One split: its images, every labelled pair's features and labels."""
+
+    images: list[BenchImage]
+    left: np.ndarray
+    right: np.ndarray
+    duplicate: np.ndarray  # bool per pair
+    features: PairFeatures
+    baseline_distance: np.ndarray
+
+
+def part_of(
+    images: Sequence[BenchImage], computed: Computed, split: str, vectors: bool = True
+) -> Part:
+    """The pairs of one split; ``vectors=False``: as the hash-only method sees them."""
+    chosen = [i for i, item in enumerate(images) if item.split == split]
+    members = [images[i] for i in chosen]
+    left, right = np.triu_indices(len(chosen), k=1)
+    group = np.array([item.group for item in members])
+    family = np.array([item.family for item in members])
+    whole = np.array([item.whole for item in members])
+    same_group = group[left] == group[right]
+    # A whole photograph and a quadrant of itself: neither clearly the same nor distinct.
+    ambiguous = (family[left] == family[right]) & ~same_group & (whole[left] != whole[right])
+    left, right, same_group = left[~ambiguous], right[~ambiguous], same_group[~ambiguous]
+    index = np.array(chosen)
+    evidence = image_evidence(
+        [item.name for item in members],
+        computed.phashes[index],
+        computed.dhashes[index],
+        computed.vectors[index] if vectors else None,
+        None if computed.pages is None else computed.pages[index],
+    )
+    features = pair_features(evidence, left, right)
+    baseline = np.bitwise_count(computed.baseline[index][left] ^ computed.baseline[index][right])
+    return Part(members, left, right, same_group, features, baseline.astype(np.int64))
+
+
+def grouped(part: Part, accepted: np.ndarray) -> np.ndarray:
+    """Per labelled pair: are the two in one group once accepted pairs are joined?"""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(part.images)
+    edges = coo_matrix(
+        (np.ones(int(accepted.sum())), (part.left[accepted], part.right[accepted])), shape=(n, n)
+    )
+    _, component = connected_components(edges, directed=False)
+    return component[part.left] == component[part.right]
+
+
+def scores(found: np.ndarray, truth: np.ndarray) -> dict[str, Any]:
+    true_positive = int((found & truth).sum())
+    detected, relevant = int(found.sum()), int(truth.sum())
     precision = true_positive / detected if detected else 1.0
     recall = true_positive / relevant if relevant else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -247,148 +221,209 @@ def _scores(found: np.ndarray, labels: Labels, mask: np.ndarray | None = None) -
     }
 
 
-def _pair_matrix(pairs: list[DuplicatePair], index: dict[str, int], n: int) -> np.ndarray:
-    found = np.zeros((n, n), dtype=bool)
-    for pair in pairs:
-        i, j = sorted((index[pair.record_id], index[pair.other_record_id]))
-        found[i, j] = True
-    return found
+def accepted_by(part: Part, thresholds: DuplicateThresholds, method: str) -> np.ndarray:
+    return judge(part.features, thresholds, method).accepted
 
 
-def _grouped_matrix(canonical: dict[str, str], names: list[str]) -> np.ndarray:
-    ids = np.array([canonical[name] for name in names])
-    return np.triu(ids[:, None] == ids[None, :], k=1)
+# --- tuning (tuning part only) -----------------------------------------------------------
+
+SEARCH_SPACE: dict[str, Sequence[float]] = {
+    "hash_max_distance": range(4, 27, 2),
+    "dhash_max_distance": range(4, 25, 2),
+    "hash_confirm_cosine": np.round(np.arange(0.3, 0.91, 0.05), 2),
+    "turned_confirm_cosine": np.round(np.arange(0.3, 0.91, 0.05), 2),
+    "cosine_min": np.round(np.arange(0.80, 0.991, 0.01), 2),
+    "page_similarity_min": np.round(np.arange(0.4, 0.951, 0.05), 2),
+    "page_confirm_similarity": np.round(np.arange(0.1, 0.91, 0.1), 2),
+}
+
+
+def tune(part: Part, start: DuplicateThresholds, method: str = "combined") -> DuplicateThresholds:
+    """Coordinate search: each threshold in turn set to the value with the highest grouped
+    recall at grouped precision >= TUNING_PRECISION (ties: the stricter value), three rounds."""
+
+    def objective(candidate: DuplicateThresholds) -> tuple[bool, float, float]:
+        together = grouped(part, accepted_by(part, candidate, method))
+        result = scores(together, part.duplicate)
+        return result["precision"] >= TUNING_PRECISION, result["recall"], result["precision"]
+
+    best = start
+    best_score = objective(best)
+    for _ in range(3):
+        for name, values in SEARCH_SPACE.items():
+            for value in values:
+                typed = int(value) if name.endswith("distance") else float(value)
+                candidate = replace(best, **{name: typed})
+                score = objective(candidate)
+                if score > best_score:
+                    best, best_score = candidate, score
+    return best
+
+
+def fit_calibration(part: Part, thresholds: DuplicateThresholds) -> tuple[tuple[str, float], ...]:
+    """Logistic regression of 'duplicate' on the pair features, over the pairs that have
+    some evidence (what the detector scores), tuning part only."""
+    from sklearn.linear_model import LogisticRegression
+
+    features = part.features
+    near = _near(features)
+    model = LogisticRegression(C=10.0, max_iter=2000)
+    model.fit(features.matrix()[near], part.duplicate[near])
+    weights = dict(zip(CALIBRATION_FEATURES, model.coef_[0].tolist(), strict=True))
+    weights["intercept"] = float(model.intercept_[0])
+    return tuple(sorted((name, round(value, 4)) for name, value in weights.items()))
+
+
+def _near(features: PairFeatures) -> np.ndarray:
+    """Pairs with some evidence: the ones a calibration must rank."""
+    return (
+        (features.phash_distance <= 28)
+        | (features.cosine >= 0.7)
+        | (features.both_pages & (features.page_similarity >= 0.3))
+    )
+
+
+# --- the report (test part) ----------------------------------------------------------------
 
 
 def evaluate(
-    images: list[BenchImage],
-    phashes: np.ndarray,
-    dhashes: np.ndarray,
-    vectors: np.ndarray,
+    part: Part,
     thresholds: DuplicateThresholds,
+    hash_part: Part,
     hash_thresholds: DuplicateThresholds,
 ) -> dict[str, Any]:
-    """Scores per method: detector pairs, grouped pairs, and per transform.
-
-    The hash-only method has no vectors to confirm its matches, so it uses the thresholds
-    without the encoder's overrides (``hash_thresholds``).
-    """
-    labels = Labels.of(images)
-    names = [image.name for image in images]
-    index = {name: position for position, name in enumerate(names)}
-    transform = np.array([image.transform for image in images])
+    """Scores on one split: the combined detector, the hash-only one (its own thresholds,
+    no vectors) and the pHash baseline."""
     results: dict[str, Any] = {}
-    for method in ("hash", "embedding", "combined"):
-        pairs = find_candidate_pairs(
-            names, phashes, dhashes, None if method == "hash" else vectors,
-            hash_thresholds if method == "hash" else thresholds, method=method,
-        )  # fmt: skip
-        found = _pair_matrix(pairs, index, len(names))
-        grouped = _grouped_matrix(assign_canonical_ids(names, pairs, []), names)
+    transform = np.array([item.transform for item in part.images])
+    kind = np.array([item.kind for item in part.images])
+    baseline_found = part.baseline_distance <= BASELINE_MAX_DISTANCE
+    methods: dict[str, np.ndarray] = {
+        "combined": accepted_by(part, thresholds, "combined"),
+        "hash": accepted_by(hash_part, hash_thresholds, "hash"),
+        "phash_baseline": baseline_found,
+    }
+    left_t, right_t = transform[part.left], transform[part.right]
+    for method, found in methods.items():
+        together = grouped(part, found)
         per_transform = {}
-        for name in TRANSFORMS:
-            involves = (transform[:, None] == name) | (transform[None, :] == name)
-            base_copy = ((transform[:, None] == "original") & (transform[None, :] == name)) | (
-                (transform[:, None] == name) & (transform[None, :] == "original")
+        for name in sorted(set(transform) - {"original"}):
+            base_copy = ((left_t == "original") & (right_t == name)) | (
+                (left_t == name) & (right_t == "original")
             )
-            recall = _scores(found, labels, base_copy)["recall"]
-            precision = _scores(found, labels, involves)["precision"]
-            per_transform[name] = {"recall": recall, "precision": precision}
+            involves = (left_t == name) | (right_t == name)
+            per_transform[name] = {
+                "kind": str(kind[transform == name][0]),
+                "recall": scores(found[base_copy], part.duplicate[base_copy])["recall"],
+                "pairs": int((base_copy & part.duplicate).sum()),
+                "precision": scores(found[involves], part.duplicate[involves])["precision"],
+            }
         results[method] = {
-            "detector": _scores(found, labels),
-            "grouped": _scores(grouped, labels),
+            "detector": scores(found, part.duplicate),
+            "grouped": scores(together, part.duplicate),
+            "photo_pairs": scores(
+                found[kind[part.left] == "photo"], part.duplicate[kind[part.left] == "photo"]
+            ),
+            "page_pairs": scores(
+                found[kind[part.left] == "page"], part.duplicate[kind[part.left] == "page"]
+            ),
             "transforms": per_transform,
+            "false_pairs": false_pairs(part, found),
         }
+    results["calibration"] = reliability(part, thresholds, methods["combined"])
     return results
 
 
-def sweep(
-    images: list[BenchImage], phashes: np.ndarray, dhashes: np.ndarray, vectors: np.ndarray
+def false_pairs(part: Part, found: np.ndarray) -> list[dict[str, Any]]:
+    wrong = np.flatnonzero(found & ~part.duplicate)
+    features = part.features
+    return [
+        {
+            "pair": [part.images[part.left[i]].name, part.images[part.right[i]].name],
+            "phash": int(features.phash_distance[i]),
+            "dhash": int(features.dhash_distance[i]),
+            "cosine": round(float(features.cosine[i]), 3),
+            "page": round(float(features.page_similarity[i]), 3),
+        }
+        for i in wrong[:50]
+    ]
+
+
+def reliability(
+    part: Part, thresholds: DuplicateThresholds, accepted: np.ndarray
 ) -> dict[str, Any]:
-    """Thresholds with the highest *grouped* recall at grouped precision >= PRECISION_TARGET.
-
-    Grouped pairs (connected components of the detector's pairs) are what users see, and one
-    false edge between two groups of 12 costs 144 false pairs, so the search scores those.
-    """
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    labels = Labels.of(images)
-    n = len(images)
-    upper = np.triu_indices(n, k=1)
-    counted = labels.counted[upper]
-    truth = labels.duplicate[upper] & counted
-    relevant = int(truth.sum())
-    cosine = (vectors @ vectors.T)[upper]
-    p_dist = np.bitwise_count(phashes[:, None] ^ phashes[None, :])[upper]
-    mirrored = mirrored_dhashes(dhashes)
-    d_dist = np.minimum(
-        np.bitwise_count(dhashes[:, None] ^ dhashes[None, :]),
-        np.bitwise_count(mirrored[:, None] ^ dhashes[None, :]),
-    )[upper]
-
-    def grouped(accepted: np.ndarray) -> tuple[float, float]:
-        edges = coo_matrix(
-            (np.ones(int(accepted.sum())), (upper[0][accepted], upper[1][accepted])),
-            shape=(n, n),
-        )
-        _, component = connected_components(edges, directed=False)
-        together = (component[:, None] == component[None, :])[upper] & counted
-        hits = int((together & truth).sum())
-        detected = int(together.sum())
-        return (hits / detected if detected else 1.0), hits / relevant
-
-    def better(candidate: dict[str, Any], best: dict[str, Any] | None) -> bool:
-        return candidate["precision"] >= PRECISION_TARGET and (
-            best is None or candidate["recall"] > best["recall"]
-        )
-
-    found: dict[str, dict[str, Any] | None] = {"hash": None, "embedding": None, "combined": None}
-    for cosine_min in np.round(np.arange(0.80, 0.99, 0.01), 2):
-        precision, recall = grouped(cosine >= cosine_min)
-        candidate = {"cosine_min": float(cosine_min), "precision": precision, "recall": recall}
-        if better(candidate, found["embedding"]):
-            found["embedding"] = candidate
-    for p_max in (8, 12, 16, 20, 24):
-        for d_max in (8, 12, 16):
-            hash_ok = (p_dist <= p_max) & (d_dist <= d_max)
-            precision, recall = grouped(hash_ok)
-            candidate = {"hash_max_distance": p_max, "dhash_max_distance": d_max,
-                         "precision": precision, "recall": recall}  # fmt: skip
-            if better(candidate, found["hash"]):
-                found["hash"] = candidate
-            for confirm in np.round(np.arange(0.5, 0.85, 0.05), 2):
-                confirmed = hash_ok & (cosine >= confirm)
-                for cosine_min in np.round(np.arange(0.86, 0.98, 0.01), 2):
-                    precision, recall = grouped(confirmed | (cosine >= cosine_min))
-                    candidate = {
-                        "hash_max_distance": p_max, "dhash_max_distance": d_max,
-                        "hash_confirm_cosine": float(confirm), "cosine_min": float(cosine_min),
-                        "precision": precision, "recall": recall,
-                    }  # fmt: skip
-                    if better(candidate, found["combined"]):
-                        found["combined"] = candidate
+    """Predicted probability against the observed share of duplicates, in bins, over the
+    pairs with some evidence; and the Brier score."""
+    near = _near(part.features)
+    predicted = calibrated_scores(part.features, thresholds)[near]
+    truth = part.duplicate[near]
+    bins = []
+    for low, high in itertools.pairwise(RELIABILITY_BINS):
+        chosen = (predicted >= low) & (predicted < high)
+        if chosen.any():
+            bins.append(
+                {
+                    "bin": f"{low:.2f}-{min(high, 1.0):.2f}",
+                    "pairs": int(chosen.sum()),
+                    "mean_predicted": round(float(predicted[chosen].mean()), 3),
+                    "observed": round(float(truth[chosen].mean()), 3),
+                }
+            )
+    brier = float(np.mean((predicted - truth) ** 2)) if len(truth) else 0.0
+    accepted_scores = calibrated_scores(part.features, thresholds)[accepted]
     return {
-        method: {key: round(value, 4) if isinstance(value, float) else value
-                 for key, value in best.items()}
-        for method, best in found.items()
-        if best is not None
-    }  # fmt: skip
+        "pairs": int(near.sum()),
+        "brier": round(brier, 4),
+        "bins": bins,
+        "accepted_pairs_mean_score": round(float(accepted_scores.mean()), 4)
+        if accepted.any()
+        else None,
+    }
 
 
-def _table(results: dict[str, Any]) -> str:
-    lines = [f"{'method':<10} {'row':<17} {'precision':>9} {'recall':>7} {'f1':>6}"]
-    for method, result in results.items():
-        for row in ("detector", "grouped"):
-            scores = result[row]
+def _toml(thresholds: DuplicateThresholds, encoder: str) -> str:
+    values = asdict(thresholds)
+    calibration = values.pop("calibration")
+    table = "default" if encoder == "default" else f'encoders."{encoder}"'
+    lines = [f"[{table}]"]
+    lines += [f"{name} = {value}" for name, value in values.items()]
+    lines.append(f"[{table}.calibration]")
+    lines += [f"{name} = {value}" for name, value in calibration]
+    return "\n".join(lines)
+
+
+def _summary(report: dict[str, Any]) -> str:
+    lines = [
+        f"encoder {report['encoder']}; test part {report['test_images']} images, "
+        f"tuning part {report['tuning_images']}",
+        f"thresholds {report['thresholds']}",
+        f"{'method':<15} {'row':<26} {'P':>7} {'R':>7} {'F1':>7}",
+    ]
+    for method in ("combined", "hash", "phash_baseline"):
+        result = report["test"][method]
+        for row in ("detector", "grouped", "photo_pairs", "page_pairs"):
+            s = result[row]
             lines.append(
-                f"{method:<10} {row:<17} {scores['precision']:>9.4f} {scores['recall']:>7.4f} "
-                f"{scores['f1']:>6.4f}"
+                f"{method:<15} {row:<26} {s['precision']:>7.4f} {s['recall']:>7.4f} {s['f1']:>7.4f}"
             )
-        for name, scores in result["transforms"].items():
-            lines.append(
-                f"{method:<10} {name:<17} {scores['precision']:>9.4f} {scores['recall']:>7.4f}"
-            )
+    lines.append(
+        f"{'transform':<26} {'kind':<6} {'pairs':>5} {'combined R':>10} {'P':>6} "
+        f"{'pHash R':>8} {'P':>6}"
+    )
+    combined = report["test"]["combined"]["transforms"]
+    baseline = report["test"]["phash_baseline"]["transforms"]
+    for name, row in combined.items():
+        lines.append(
+            f"{name:<26} {row['kind']:<6} {row['pairs']:>5} {row['recall']:>10.3f} "
+            f"{row['precision']:>6.3f} {baseline[name]['recall']:>8.3f} "
+            f"{baseline[name]['precision']:>6.3f}"
+        )
+    for method in ("combined", "phash_baseline"):
+        false = report["test"][method]["false_pairs"]
+        lines.append(f"false pairs ({method}): {len(false)}")
+        lines += [f"  {json.dumps(item)}" for item in false[:20]]
+    lines.append(f"calibration (test part): {json.dumps(report['test']['calibration'])}")
+    lines.append(f"seconds {report['seconds']}; {report['machine']}")
     return "\n".join(lines)
 
 
@@ -398,12 +433,15 @@ def main(argv: list[str] | None = None) -> int:
         "--encoder",
         choices=("auto", "offline", "tiny"),
         default="auto",
-        help="auto: CLIP when its weights are available, else the offline trained encoder",
+        help="auto: CLIP when its weights are available, else the offline encoder",
     )
     parser.add_argument("--thresholds", type=Path, help="thresholds TOML (default: the project's)")
-    parser.add_argument("--sweep", action="store_true", help="also search the best thresholds")
+    parser.add_argument(
+        "--tune", action="store_true", help="tune thresholds and calibration on the tuning part"
+    )
+    parser.add_argument("--cache", type=Path, help="keep the computed features in this .npz")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random transforms")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the dataset's transforms")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -413,49 +451,44 @@ def main(argv: list[str] | None = None) -> int:
     if args.encoder != "auto":
         config = replace(config, encoder=args.encoder)
     encoder = load_encoder(config)
-    hashes = [perceptual_hashes(image.image) for image in images]
-    phashes = np.array([value.phash for value in hashes], dtype=np.uint64)
-    dhashes = np.array([value.dhash for value in hashes], dtype=np.uint64)
-    hashed = time.perf_counter()
-    vectors = np.concatenate(
-        [
-            encoder.encode_images([image.image for image in images[start : start + 32]])
-            for start in range(0, len(images), 32)
-        ]
-    )
-    embedded = time.perf_counter()
+    computed = cached_compute(images, encoder, args.cache)
     thresholds = load_thresholds(args.thresholds, encoder.name)
     hash_thresholds = load_thresholds(args.thresholds)
+    tuning, test = part_of(images, computed, "tuning"), part_of(images, computed, "test")
+    hash_tuning = part_of(images, computed, "tuning", vectors=False)
+    hash_test = part_of(images, computed, "test", vectors=False)
+    if args.tune:
+        thresholds = tune(tuning, thresholds)
+        thresholds = replace(thresholds, calibration=fit_calibration(tuning, thresholds))
+        hash_thresholds = tune(hash_tuning, hash_thresholds, method="hash")
+        hash_thresholds = replace(
+            hash_thresholds, calibration=fit_calibration(hash_tuning, hash_thresholds)
+        )
     report: dict[str, Any] = {
         "encoder": encoder.name,
         "thresholds": asdict(thresholds),
+        "tuning_images": len(tuning.images),
+        "test_images": len(test.images),
+        "tuning": {
+            "grouped": scores(
+                grouped(tuning, accepted_by(tuning, thresholds, "combined")), tuning.duplicate
+            )
+        },
         "hash_only_thresholds": asdict(hash_thresholds),
-        "images": len(images),
-        "groups": len({image.group for image in images}),
-        "labelled_pairs": int(Labels.of(images).counted.sum()),
-        "duplicate_pairs": int((Labels.of(images).duplicate & Labels.of(images).counted).sum()),
-        "results": evaluate(images, phashes, dhashes, vectors, thresholds, hash_thresholds),
+        "test": evaluate(test, thresholds, hash_test, hash_thresholds),
         "seconds": {
             "build": round(built - started, 1),
-            "hash": round(hashed - built, 1),
-            "embed": round(embedded - hashed, 1),
+            **{name: round(value, 1) for name, value in computed.seconds.items()},
         },
         "machine": f"{platform.platform()}, {os.cpu_count()} cores",
     }
-    if args.sweep:
-        report["sweep"] = sweep(images, phashes, dhashes, vectors)
     if args.json:
         print(json.dumps(report, indent=2))
-        return 0
-    print(
-        f"encoder {report['encoder']}; {report['images']} images in {report['groups']} groups; "
-        f"{report['duplicate_pairs']} duplicate pairs of {report['labelled_pairs']} labelled"
-    )
-    print(f"thresholds {report['thresholds']}; hash only {report['hash_only_thresholds']}")
-    print(_table(report["results"]))
-    if args.sweep:
-        print(f"sweep (grouped precision >= {PRECISION_TARGET}): {json.dumps(report['sweep'])}")
-    print(f"seconds {report['seconds']}; {report['machine']}")
+    else:
+        print(_summary(report))
+    if args.tune:
+        print("\n# tuned on the tuning part:\n" + _toml(hash_thresholds, "default"))
+        print(_toml(thresholds, encoder.name))
     return 0
 
 

@@ -1,5 +1,6 @@
-"""Duplicates review: groups ranked by confidence, images side by side, and the curator's
-confirm / split / merge decisions, stored for the ML job's next run."""
+"""Duplicates review: groups ranked by confidence (least certain first), images side by
+side, and the curator's confirm / split / merge decisions, stored for the ML job's next
+run."""
 
 from __future__ import annotations
 
@@ -59,11 +60,20 @@ def main() -> None:
     st.sidebar.text_input("Note for the next decision", key="decision_note")
     unreviewed = st.sidebar.checkbox("Only groups without decisions", key="unreviewed_only")
     limit = st.sidebar.number_input("Groups shown", 5, 200, 20, step=5, key="groups_limit")
+    order = st.sidebar.radio(
+        "Order",
+        ("Least certain first", "Most certain first"),
+        key="groups_order",
+        help="Confidence is the probability of the weakest pair in a group (calibrated on "
+        "labelled pairs): the least certain groups are the ones most worth a look.",
+    )
     outcome = st.session_state.pop("review_outcome", None)
     if outcome:
         (st.success if outcome[0] == "success" else st.error)(outcome[1])
 
-    groups = rows_or_stop(*duplicate_groups_query(int(limit), unreviewed))
+    groups = rows_or_stop(
+        *duplicate_groups_query(int(limit), unreviewed, order == "Least certain first")
+    )
     if not groups:
         st.info(
             "No duplicate groups to review. Groups appear after the ML job has compared the "
@@ -79,7 +89,7 @@ def main() -> None:
             st.markdown(
                 f"**Group {group_index + 1}** · canonical `{canonical_id}` · "
                 f"{group['members']} records · confidence "
-                + (f"{confidence:.2f}" if confidence is not None else "n/a")
+                + (f"{confidence:.0%}" if confidence is not None else "n/a")
                 + (f" · {group['decisions']} decision(s) so far" if group["decisions"] else "")
             )
             columns = st.columns(min(len(members), MAX_MEMBERS_SHOWN) or 1)

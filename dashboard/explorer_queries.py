@@ -246,8 +246,12 @@ def similar_objects_query(record_id: str) -> Query:
     )
 
 
-def duplicate_groups_query(limit: int, unreviewed_only: bool) -> Query:
-    """Groups ranked by confidence (the mean score of the pairs that joined them)."""
+def duplicate_groups_query(
+    limit: int, unreviewed_only: bool, least_certain_first: bool = True
+) -> Query:
+    """Groups with their confidence: the lowest probability among the pairs that joined
+    them (a group is as doubtful as its weakest link). Least certain first by default, so
+    the groups most likely to be wrong are the first a curator sees."""
     review_filter = (
         " WHERE NOT EXISTS (SELECT 1 FROM analytics.duplicate_decisions dd "
         "JOIN analytics.objects m ON m.record_id IN (dd.record_id, dd.other_record_id) "
@@ -255,9 +259,10 @@ def duplicate_groups_query(limit: int, unreviewed_only: bool) -> Query:
         if unreviewed_only
         else ""
     )
+    order = "ASC NULLS LAST" if least_certain_first else "DESC NULLS LAST"
     return (
         "SELECT g.canonical_id, g.members, g.record_ids, g.providers, "
-        "(SELECT avg(p.score) FROM analytics.duplicate_pairs p "
+        "(SELECT min(p.score) FROM analytics.duplicate_pairs p "
         " JOIN analytics.objects m ON m.record_id = p.record_id "
         " WHERE m.canonical_id = g.canonical_id) AS confidence, "
         "(SELECT count(*) FROM analytics.duplicate_decisions dd "
@@ -265,7 +270,7 @@ def duplicate_groups_query(limit: int, unreviewed_only: bool) -> Query:
         " WHERE m.canonical_id = g.canonical_id) AS decisions "
         "FROM analytics.duplicate_groups g"
         + review_filter
-        + " ORDER BY confidence DESC NULLS LAST, g.canonical_id LIMIT %s",
+        + f" ORDER BY confidence {order}, g.canonical_id LIMIT %s",
         (limit,),
     )
 

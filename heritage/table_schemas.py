@@ -261,6 +261,12 @@ ML_EMBEDDINGS = StructType(
         StructField("image_vector", FLOATS, nullable=False),
         StructField("combined_vector", FLOATS, nullable=False),
         StructField("embedded_at", TimestampType(), nullable=False),
+        # The hashes in all eight orientations (heritage.ml.image_hashes.OrientedHashes) and
+        # the page signature of a page of text (null otherwise). Added after the first
+        # release: a row without them is embedded again (delta_tables.add_missing_columns).
+        StructField("phash_orientations", ArrayType(LongType())),
+        StructField("dhash_orientations", ArrayType(LongType())),
+        StructField("page_signature", FLOATS),
     ]
 )
 

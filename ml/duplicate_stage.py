@@ -23,10 +23,10 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from heritage.change_tracking import table_position
-from heritage.delta_tables import ensure_delta_table
+from heritage.delta_tables import add_missing_columns, ensure_delta_table
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.ml.delta_sync import SyncResult, sync_table
-from heritage.ml.image_hashes import from_signed64
+from heritage.ml.image_hashes import ORIENTATIONS, from_signed64
 from heritage.ml.ml_state_store import read_state, write_state
 from heritage.ml.near_duplicates import (
     DEFAULT_THRESHOLDS_PATH,
@@ -73,10 +73,11 @@ class EmbeddedRecords:
 
     model: str
     record_ids: list[str]
-    phashes: np.ndarray  # uint64
-    dhashes: np.ndarray  # uint64
+    phashes: np.ndarray  # uint64 (n, 8): the hashes in every orientation
+    dhashes: np.ndarray  # uint64 (n, 8)
     image_vectors: np.ndarray  # float32, one row per record
     combined_vectors: np.ndarray
+    page_signatures: np.ndarray | None = None  # float32 (n, dim); zero rows: not pages
 
 
 def embedded_records(rows: Sequence[Mapping[str, Any]]) -> EmbeddedRecords:
@@ -95,17 +96,40 @@ def embedded_records(rows: Sequence[Mapping[str, Any]]) -> EmbeddedRecords:
     current = sorted((r for r in rows if r["model"] == model), key=lambda r: r["record_id"])
     if not current:
         empty = np.zeros((0, 0), dtype=np.float32)
-        return EmbeddedRecords(
-            model, [], np.zeros(0, np.uint64), np.zeros(0, np.uint64), empty, empty
-        )
+        no_hashes = np.zeros((0, ORIENTATIONS), np.uint64)
+        return EmbeddedRecords(model, [], no_hashes, no_hashes, empty, empty)
     return EmbeddedRecords(
         model=model,
         record_ids=[r["record_id"] for r in current],
-        phashes=np.array([from_signed64(int(r["phash"])) for r in current], dtype=np.uint64),
-        dhashes=np.array([from_signed64(int(r["dhash"])) for r in current], dtype=np.uint64),
+        phashes=_oriented(current, "phash"),
+        dhashes=_oriented(current, "dhash"),
         image_vectors=np.asarray([r["image_vector"] for r in current], dtype=np.float32),
         combined_vectors=np.asarray([r["combined_vector"] for r in current], dtype=np.float32),
+        page_signatures=_page_signatures(current),
     )
+
+
+def _oriented(rows: Sequence[Mapping[str, Any]], name: str) -> np.ndarray:
+    """(n, 8) unsigned hashes; a row from before the orientations were stored repeats its
+    upright hash (it matches as stored only, until it is embedded again)."""
+    values = [row.get(f"{name}_orientations") or [row[name]] * ORIENTATIONS for row in rows]
+    return np.array(
+        [[from_signed64(int(value)) for value in hashes] for hashes in values], dtype=np.uint64
+    )
+
+
+def _page_signatures(rows: Sequence[Mapping[str, Any]]) -> np.ndarray | None:
+    """(n, dim) page signatures with zero rows for non-pages; None when no row is a page."""
+    dims = {len(row["page_signature"]) for row in rows if row.get("page_signature")}
+    if not dims:
+        return None
+    dim = max(dims)
+    signatures = np.zeros((len(rows), dim), dtype=np.float32)
+    for index, row in enumerate(rows):
+        signature = row.get("page_signature")
+        if signature and len(signature) == dim:
+            signatures[index] = signature
+    return signatures
 
 
 def pair_rows(pairs: Sequence[Any], decisions: Sequence[Any], known: set[str]) -> list[tuple]:
@@ -190,6 +214,7 @@ def find_duplicates(
             records.dhashes,
             records.image_vectors,
             thresholds,
+            page_signatures=records.page_signatures,
         )
         if records.record_ids
         else []
@@ -246,11 +271,22 @@ def ensure_duplicate_tables(spark: SparkSession, layout: LakehouseLayout) -> Non
         (layout.ml_similar_objects, ML_SIMILAR_OBJECTS),
     ):
         ensure_delta_table(spark, path, schema, change_data_feed=True)
+    add_missing_columns(spark, layout.ml_embeddings, ML_EMBEDDINGS)
 
 
 def read_embedded_records(spark: SparkSession, layout: LakehouseLayout) -> EmbeddedRecords:
     state = spark.read.format("delta").load(layout.ml_embeddings)
-    columns = ("record_id", "model", "phash", "dhash", "image_vector", "combined_vector")
+    columns = (
+        "record_id",
+        "model",
+        "phash",
+        "dhash",
+        "image_vector",
+        "combined_vector",
+        "phash_orientations",
+        "dhash_orientations",
+        "page_signature",
+    )
     return embedded_records([row.asDict() for row in state.select(*columns).collect()])
 
 

@@ -18,7 +18,6 @@ embedded twice" checkable.
 
 from __future__ import annotations
 
-import io
 import logging
 import queue
 import threading
@@ -35,10 +34,11 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from tqdm import tqdm
 
-from heritage.delta_tables import ensure_delta_table
+from heritage.delta_tables import add_missing_columns, ensure_delta_table
 from heritage.lakehouse_layout import LakehouseLayout
+from heritage.ml.image_decode import decode_image_bytes
+from heritage.ml.image_features import ImageFeatures, image_features
 from heritage.ml.image_fetch import original_key
-from heritage.ml.image_hashes import perceptual_hashes, to_signed64
 from heritage.ml.vector_index import IndexedObject, VectorIndex, open_vector_index
 from heritage.ml_settings import (
     EmbeddingJobConfig,
@@ -92,7 +92,10 @@ def filter_records_to_embed(
         "object_type",
         "rights_uri",
     )
-    done = embeddings.filter(F.col("model") == model).select("record_id", "content_hash", "sha256")
+    # A row written before the oriented hashes and page signatures existed is done again.
+    done = embeddings.filter(
+        (F.col("model") == model) & F.col("phash_orientations").isNotNull()
+    ).select("record_id", "content_hash", "sha256")
     return (
         stored.join(records, "record_id", how="inner")
         .join(done, ["record_id", "content_hash", "sha256"], how="left_anti")
@@ -124,27 +127,33 @@ def filter_embeddings_without_stored_image(
 
 def state_rows(
     rows: Sequence[Mapping[str, Any]],
-    hashes: Sequence[tuple[int, int]],
+    features: Sequence[ImageFeatures],
     image_vectors: np.ndarray,
     combined: np.ndarray,
     model: str,
     embedded_at: datetime,
 ) -> list[tuple[Any, ...]]:
     """``ML_EMBEDDINGS`` rows of one encoded sub-batch."""
-    return [
-        (
-            row["record_id"],
-            row["content_hash"],
-            row["sha256"],
-            model,
-            to_signed64(phash),
-            to_signed64(dhash),
-            image_vectors[i].astype(np.float32).tolist(),
-            combined[i].astype(np.float32).tolist(),
-            embedded_at,
+    rows_out = []
+    for i, (row, found) in enumerate(zip(rows, features, strict=True)):
+        phashes, dhashes, page = found.stored()
+        rows_out.append(
+            (
+                row["record_id"],
+                row["content_hash"],
+                row["sha256"],
+                model,
+                phashes[0],
+                dhashes[0],
+                image_vectors[i].astype(np.float32).tolist(),
+                combined[i].astype(np.float32).tolist(),
+                embedded_at,
+                phashes,
+                dhashes,
+                page,
+            )
         )
-        for i, (row, (phash, dhash)) in enumerate(zip(rows, hashes, strict=True))
-    ]
+    return rows_out
 
 
 def indexed_objects(
@@ -189,6 +198,7 @@ class EmbeddingInputs:
 def read_embedding_inputs(spark: SparkSession, layout: LakehouseLayout) -> EmbeddingInputs:
     ensure_delta_table(spark, layout.ml_images, ML_IMAGES, change_data_feed=True)
     ensure_delta_table(spark, layout.ml_embeddings, ML_EMBEDDINGS, change_data_feed=True)
+    add_missing_columns(spark, layout.ml_embeddings, ML_EMBEDDINGS)
     ensure_delta_table(spark, layout.canonical_ids, CANONICAL_IDS, change_data_feed=True)
     read = spark.read.format("delta")
     return EmbeddingInputs(
@@ -254,7 +264,7 @@ def _read_original(client: Any, bucket: str, key: str) -> bytes:
 @dataclass
 class _Prepared:
     rows: list[dict[str, Any]]
-    hashes: list[tuple[int, int]]
+    features: list[ImageFeatures]
     pixels: Any  # torch.Tensor of the encoder's preprocessed batch
     batch_end: bool
 
@@ -283,13 +293,12 @@ class _Loader(threading.Thread):
         self.skipped: list[str] = []
         self.stop = threading.Event()
 
-    def _load(self, row: dict[str, Any]) -> tuple[Image.Image, tuple[int, int]] | None:
+    def _load(self, row: dict[str, Any]) -> tuple[Image.Image, ImageFeatures] | None:
         key = original_key(self.layout, str(row["sha256"]))
         try:
             data = _read_original(self.client, self.settings.bucket, key)
-            image = Image.open(io.BytesIO(data))
-            image.load()
-            rgb = image.convert("RGB")
+            # Upright, sRGB, at the working size: what the hashes and the encoder see.
+            rgb = decode_image_bytes(data)
         except Exception as error:  # a missing or unreadable original: retried next run
             log.warning(
                 "original image unreadable; the record is retried on the next run",
@@ -301,8 +310,7 @@ class _Loader(threading.Thread):
                 },
             )
             return None
-        hashes = perceptual_hashes(rgb)
-        return rgb, (hashes.phash, hashes.dhash)
+        return rgb, image_features(rgb)
 
     def _prepare(self, pool: ThreadPoolExecutor, chunk: Sequence[dict[str, Any]]) -> _Prepared:
         loaded = list(pool.map(self._load, chunk))
@@ -312,7 +320,7 @@ class _Loader(threading.Thread):
         images = [got[0] for got in loaded if got]
         return _Prepared(
             rows=[r for r, got in zip(chunk, loaded, strict=True) if got],
-            hashes=[got[1] for got in loaded if got],
+            features=[got[1] for got in loaded if got],
             pixels=self.encoder.prepare_images(images) if images else None,
             batch_end=False,
         )
@@ -393,7 +401,7 @@ def _encode(
     return _Encoded(
         indexed_objects(item.rows, image_vectors, text_vectors, combined, canonical_of),
         state_rows(
-            item.rows, item.hashes, image_vectors, combined, encoder.name, datetime.now(UTC)
+            item.rows, item.features, image_vectors, combined, encoder.name, datetime.now(UTC)
         ),
     )
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from heritage.ml.image_hashes import perceptual_hashes
+from heritage.ml.image_decode import decode_image_bytes
+from heritage.ml.image_features import ImageFeatures, image_features, page_matrix
+from heritage.ml.image_hashes import ORIENTATIONS
 from heritage.ml.near_duplicates import (
     DuplicatePair,
     DuplicateThresholds,
@@ -50,6 +54,8 @@ class DuplicateReport:
     pairs: list[DuplicatePair] = field(default_factory=list)
     canonical_ids: dict[str, str] = field(default_factory=dict)
     skipped: list[SkippedFile] = field(default_factory=list)
+    # Summed seconds per step: decoding, hashes and page signatures, the encoder, comparing.
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def groups(self) -> dict[str, list[str]]:
         return duplicate_groups(self.canonical_ids)
@@ -71,6 +77,7 @@ class DuplicateReport:
                 for canonical, members in groups.items()
             ],
             "skipped": [asdict(skipped) for skipped in self.skipped],
+            "seconds": self.seconds,
         }
 
     def as_text(self) -> str:
@@ -98,8 +105,12 @@ def _describe(pair: DuplicatePair) -> str:
     parts = [pair.method, f"score {pair.score:.3f}"]
     if pair.hash_distance is not None:
         parts.append(f"pHash distance {pair.hash_distance}")
+    if pair.orientation:
+        parts.append("turned or mirrored")
     if pair.cosine is not None:
         parts.append(f"cosine {pair.cosine:.3f}")
+    if pair.page_similarity is not None:
+        parts.append(f"page similarity {pair.page_similarity:.3f}")
     return ", ".join(parts)
 
 
@@ -124,28 +135,50 @@ def image_files(paths: Iterable[Path], recursive: bool) -> list[Path]:
 
 
 def decode_image_file(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
-    """Decode a file fully; ValueError with the reason when it is not a safe, whole image."""
+    """The file's image upright, in sRGB, at the working size
+    (:func:`heritage.ml.image_decode.decode_image_bytes`); ValueError with the reason when it
+    is not a safe, whole image."""
     try:
-        with Image.open(path) as probe:
-            width, height = probe.size
-            if width * height > max_pixels:
-                raise ValueError(
-                    f"{width}x{height} pixels is over the limit of {max_pixels} "
-                    "(decompression-bomb guard; raise HERITAGE_IMAGE_MAX_PIXELS to accept it)"
-                )
-            probe.verify()
-        image = Image.open(path)
-        image.load()
-    except ValueError:
-        raise
-    except Exception as error:  # Pillow raises many types for bad data
-        raise ValueError(f"not a decodable image: {type(error).__name__}: {error}") from None
-    return image
+        data = path.read_bytes()
+    except OSError as error:
+        raise ValueError(f"unreadable: {error.strerror or error}") from None
+    return decode_image_bytes(data, max_pixels)
 
 
 def _batches(items: Sequence[Path], size: int) -> Iterator[Sequence[Path]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+@dataclass
+class _Loaded:
+    """One batch decoded and described: the images, their features, what was skipped."""
+
+    names: list[str] = field(default_factory=list)
+    images: list[Image.Image] = field(default_factory=list)
+    features: list[ImageFeatures] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+    decode_s: float = 0.0
+    features_s: float = 0.0
+
+
+def _load(batch: Sequence[Path], max_pixels: int) -> _Loaded:
+    loaded = _Loaded()
+    for path in batch:
+        started = time.perf_counter()
+        try:
+            image = decode_image_file(path, max_pixels)
+        except ValueError as error:
+            loaded.skipped.append(SkippedFile(str(path), str(error)))
+            log.warning("image skipped", extra={"path": str(path), "reason": str(error)})
+            continue
+        decoded = time.perf_counter()
+        loaded.features.append(image_features(image))
+        loaded.features_s += time.perf_counter() - decoded
+        loaded.decode_s += decoded - started
+        loaded.names.append(str(path))
+        loaded.images.append(image)
+    return loaded
 
 
 def find_duplicates_in_files(
@@ -155,7 +188,10 @@ def find_duplicates_in_files(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     progress: bool = True,
 ) -> DuplicateReport:
-    """Decode, hash and (unless method is 'hash') embed every file, then group duplicates."""
+    """Decode, hash and (unless method is 'hash') embed every file, then group duplicates.
+
+    The next batch is decoded and hashed in a second thread while the encoder runs.
+    """
     from tqdm import tqdm
 
     encoder = None
@@ -169,42 +205,48 @@ def find_duplicates_in_files(
         encoder = load_encoder(config)
         batch_size = config.batch_size
     thresholds = load_thresholds(thresholds_path, encoder.name if encoder else None)
-    names: list[str] = []
-    phashes: list[int] = []
-    dhashes: list[int] = []
+    seconds = {"decode": 0.0, "hash": 0.0, "embed": 0.0, "compare": 0.0}
+    everything = _Loaded()
     vectors: list[np.ndarray] = []
-    skipped: list[SkippedFile] = []
-    with tqdm(
-        total=len(files), desc="images", unit="img", file=sys.stderr, disable=not progress
-    ) as bar:
-        for batch in _batches(files, batch_size):
-            decoded = []
-            for path in batch:
-                try:
-                    image = decode_image_file(path, max_pixels)
-                except ValueError as error:
-                    skipped.append(SkippedFile(str(path), str(error)))
-                    log.warning("image skipped", extra={"path": str(path), "reason": str(error)})
-                    continue
-                hashes = perceptual_hashes(image)
-                names.append(str(path))
-                phashes.append(hashes.phash)
-                dhashes.append(hashes.dhash)
-                decoded.append(image)
-            if encoder is not None and decoded:
-                vectors.append(encoder.encode_images(decoded))
-            bar.update(len(batch))
+    batches = list(_batches(files, batch_size))
+    with (
+        tqdm(
+            total=len(files), desc="images", unit="img", file=sys.stderr, disable=not progress
+        ) as bar,
+        ThreadPoolExecutor(1, thread_name_prefix="find-duplicates-loader") as pool,
+    ):
+        upcoming = pool.submit(_load, batches[0], max_pixels) if batches else None
+        for index in range(len(batches)):
+            assert upcoming is not None
+            loaded = upcoming.result()
+            if index + 1 < len(batches):
+                upcoming = pool.submit(_load, batches[index + 1], max_pixels)
+            seconds["decode"] += loaded.decode_s
+            seconds["hash"] += loaded.features_s
+            if encoder is not None and loaded.images:
+                started = time.perf_counter()
+                vectors.append(encoder.encode_images(loaded.images))
+                seconds["embed"] += time.perf_counter() - started
+            everything.names += loaded.names
+            everything.features += loaded.features
+            everything.skipped += loaded.skipped
+            bar.update(len(batches[index]))
+    names, found = everything.names, everything.features
     image_vectors = np.concatenate(vectors) if vectors else None
     if encoder is not None and image_vectors is None:
         image_vectors = np.zeros((0, encoder.image_dim), dtype=np.float32)
+    started = time.perf_counter()
     pairs = find_candidate_pairs(
         names,
-        np.array(phashes, dtype=np.uint64),
-        np.array(dhashes, dtype=np.uint64),
+        np.array([f.hashes.phashes for f in found], dtype=np.uint64).reshape(-1, ORIENTATIONS),
+        np.array([f.hashes.dhashes for f in found], dtype=np.uint64).reshape(-1, ORIENTATIONS),
         image_vectors,
         thresholds,
         method=method,
+        page_signatures=page_matrix([f.page_signature for f in found]),
     )
+    seconds["compare"] = time.perf_counter() - started
+    skipped = everything.skipped
     return DuplicateReport(
         method=method,
         encoder=encoder.name if encoder else None,
@@ -213,4 +255,5 @@ def find_duplicates_in_files(
         pairs=pairs,
         canonical_ids=assign_canonical_ids(names, pairs, []),
         skipped=skipped,
+        seconds={name: round(value, 3) for name, value in seconds.items()},
     )

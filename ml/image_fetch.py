@@ -53,6 +53,7 @@ from heritage.http_policy import (
 )
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.ml.delta_sync import removal_rows
+from heritage.ml.image_decode import normalise_image
 from heritage.ml.image_retry import retry_due_at
 from heritage.ml.image_url_policy import (
     FetchTarget,
@@ -117,9 +118,9 @@ def decode_checked(data: bytes, max_pixels: int) -> Image.Image:
 
 
 def thumbnail_jpeg(image: Image.Image, max_px: int) -> bytes:
-    """A JPEG whose longest side is at most ``max_px`` (never enlarged)."""
-    thumb = image.convert("RGB")
-    thumb.thumbnail((max_px, max_px), Image.Resampling.LANCZOS)
+    """A JPEG whose longest side is at most ``max_px`` (never enlarged), upright (EXIF
+    orientation applied) and in sRGB, as a viewer shows the original."""
+    thumb = normalise_image(image, max_px)
     out = io.BytesIO()
     thumb.save(out, format="JPEG", quality=85, optimize=True)
     return out.getvalue()

@@ -102,10 +102,7 @@ def _pack_bits(bits: np.ndarray) -> int:
 
 def phash(image: Image.Image) -> int:
     """Classic pHash: 32x32 grayscale, 2-D DCT, 8x8 low frequencies compared with their median."""
-    pixels = _grayscale(image, (_PHASH_SIZE, _PHASH_SIZE))
-    basis = _dct_matrix(_PHASH_SIZE)
-    low = (basis @ pixels @ basis.T)[:_PHASH_BLOCK, :_PHASH_BLOCK]
-    return _pack_bits(low > np.median(low))
+    return _phash_bits(_grayscale(image, (_PHASH_SIZE, _PHASH_SIZE)))
 
 
 def dhash(image: Image.Image) -> int:
@@ -122,6 +119,61 @@ def perceptual_hashes(image: Image.Image) -> ImageHashes:
     """
     content = trim_uniform_border(image)
     return ImageHashes(phash=phash(content), dhash=dhash(content))
+
+
+ORIENTATIONS = 8  # the dihedral group: four quarter turns, each with or without a mirror
+
+
+@dataclass(frozen=True)
+class OrientedHashes:
+    """pHash and dHash of an image in each of its eight orientations.
+
+    Index ``k`` is the picture mirrored left to right when ``k >= 4``, then turned
+    ``k % 4`` quarter turns counter-clockwise; index 0 is the image as given, so
+    ``phashes[0]``/``dhashes[0]`` equal :func:`perceptual_hashes`. A copy turned or mirrored
+    by any of these moves has, in one of its orientations, the hashes of the original.
+    """
+
+    phashes: tuple[int, ...]
+    dhashes: tuple[int, ...]
+
+    @property
+    def upright(self) -> ImageHashes:
+        return ImageHashes(phash=self.phashes[0], dhash=self.dhashes[0])
+
+
+def _orient(pixels: np.ndarray, index: int) -> np.ndarray:
+    """``pixels`` (rows, columns) in orientation ``index`` (see :class:`OrientedHashes`)."""
+    mirrored = pixels[:, ::-1] if index >= 4 else pixels
+    return np.rot90(mirrored, index % 4)
+
+
+def _phash_bits(pixels: np.ndarray) -> int:
+    basis = _dct_matrix(_PHASH_SIZE)
+    low = (basis @ pixels @ basis.T)[:_PHASH_BLOCK, :_PHASH_BLOCK]
+    return _pack_bits(low > np.median(low))
+
+
+def oriented_hashes(image: Image.Image) -> OrientedHashes:
+    """The eight orientations' hashes of an image without its uniform frame.
+
+    Derived from three small reductions of the picture (32x32 for pHash, 9x8 and 8x9 for
+    dHash): turning a reduced picture is turning the picture, so this costs little more
+    than one pair of hashes.
+    """
+    content = flatten_to_rgb(trim_uniform_border(image)).convert("L")
+    square = np.asarray(
+        content.resize((_PHASH_SIZE, _PHASH_SIZE), Image.Resampling.LANCZOS), dtype=np.float64
+    )
+    wide = np.asarray(content.resize((9, 8), Image.Resampling.LANCZOS), dtype=np.float64)
+    tall = np.asarray(content.resize((8, 9), Image.Resampling.LANCZOS), dtype=np.float64)
+    phashes, dhashes = [], []
+    for index in range(ORIENTATIONS):
+        phashes.append(_phash_bits(_orient(square, index)))
+        # A quarter turn swaps width and height: the 8x9 reduction turns into a 9x8 one.
+        gradient = _orient(tall if index % 2 else wide, index)
+        dhashes.append(_pack_bits(gradient[:, 1:] > gradient[:, :-1]))
+    return OrientedHashes(phashes=tuple(phashes), dhashes=tuple(dhashes))
 
 
 def hamming_distance(a: int, b: int) -> int:

@@ -1,13 +1,23 @@
 """Near-duplicate detection and canonical ids: pure numpy, no I/O.
 
-Evidence comes from two sources, compared tile by tile over the upper triangle of the
-record-by-record matrix (never a Python loop over pairs):
+Each record brings up to three kinds of evidence, compared tile by tile over the upper
+triangle of the record-by-record matrix (never a Python loop over pairs):
 
-- **hash**: pHash within ``hash_max_distance`` bits and dHash within ``dhash_max_distance``
-  bits (the dHash of the mirrored image counts too, so a flipped copy can match); when both
-  records have image vectors their cosine must also reach ``hash_confirm_cosine``, which keeps
-  smooth, low-detail images with similar hashes apart.
-- **embedding**: image-vector cosine at least ``cosine_min``.
+- **hashes** in all eight orientations (``heritage.ml.image_hashes.oriented_hashes``): a pair
+  is compared in the orientation where its pHash and dHash agree best, so EXIF-less turned
+  and mirrored copies match. pHash within ``hash_max_distance`` bits and dHash within
+  ``dhash_max_distance`` bits make hash evidence; when both records have image vectors their
+  cosine must also reach ``hash_confirm_cosine`` (``turned_confirm_cosine`` for a pair that
+  matches turned or mirrored: image vectors are not invariant to quarter turns);
+- **embedding**: image-vector cosine at least ``cosine_min``;
+- **page**: both records are pages of text (``heritage.ml.page_signatures``) and their page
+  signatures agree to ``page_similarity_min``. Two pages of one book sit close together in
+  hash and embedding space, so between two pages, hash and embedding evidence count only
+  when the page signatures agree to ``page_confirm_similarity`` too.
+
+Every accepted pair gets a ``score``: the probability that it is a duplicate, from a logistic
+calibration fitted on labelled pairs (``calibration`` in config/near_duplicates.toml); without
+one, a heuristic strength in [0, 1].
 
 Canonical ids come from the complete pair set plus curator decisions (``assign_canonical_ids``),
 so an incremental run that adds the new records' pairs to the stored ones gives exactly the
@@ -24,16 +34,27 @@ from typing import Any
 
 import numpy as np
 
-from heritage.ml.image_hashes import HASH_BITS, mirrored_dhashes
+from heritage.ml.image_hashes import HASH_BITS, ORIENTATIONS
+from heritage.ml.page_signatures import page_similarities
 
 METHODS = ("combined", "hash", "embedding")
-PAIR_METHODS = ("hash", "embedding", "both", "curator")
+PAIR_METHODS = ("hash", "embedding", "both", "page", "curator")
 DECISIONS = ("same", "different")
 DEFAULT_THRESHOLDS_PATH = Path(__file__).resolve().parent.parent / "config" / "near_duplicates.toml"
 # Cosines are recomputed in float64 for each candidate and rounded, so the result does not
 # depend on how the matrix was tiled (an incremental run tiles differently from a rebuild).
 _COSINE_DECIMALS = 6
 _TILE_SLACK = 1e-4
+# The features a calibration weighs (see PairFeatures.matrix).
+CALIBRATION_FEATURES = (
+    "phash_distance",  # bits / 64, in the best orientation
+    "dhash_distance",  # bits / 64, same orientation
+    "turned",  # 1 when the best orientation is not the upright one
+    "cosine",  # image-vector cosine, 0 without vectors
+    "has_vectors",
+    "page_similarity",  # 0 unless both are pages
+    "both_pages",
+)
 
 
 @dataclass(frozen=True)
@@ -42,29 +63,50 @@ class DuplicateThresholds:
 
     # pHash Hamming distance at most this many bits (of 64) for hash evidence.
     hash_max_distance: int = 8
-    # dHash distance (the smaller of direct and mirrored) at most this, for hash evidence too.
+    # dHash distance (same orientation as the pHash) at most this, for hash evidence too.
     dhash_max_distance: int = 16
     # Image-vector cosine at least this for embedding evidence.
     cosine_min: float = 0.9
     # Hash evidence also needs this cosine when both records have image vectors.
     hash_confirm_cosine: float = 0.5
+    # ... and this one when the hashes match only turned or mirrored.
+    turned_confirm_cosine: float = 0.5
+    # Page-signature similarity at least this for page evidence (two pages of text).
+    page_similarity_min: float = 0.8
+    # Between two pages, hash and embedding evidence also need this page similarity.
+    page_confirm_similarity: float = 0.5
+    # Logistic calibration of the score: (feature, weight) pairs plus ("intercept", b).
+    calibration: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("hash_max_distance", "dhash_max_distance"):
             value = getattr(self, name)
             if not 0 <= value <= HASH_BITS:
                 raise ValueError(f"{name}={value}: expected 0..{HASH_BITS} bits")
-        for name in ("cosine_min", "hash_confirm_cosine"):
+        for name in (
+            "cosine_min",
+            "hash_confirm_cosine",
+            "turned_confirm_cosine",
+            "page_similarity_min",
+            "page_confirm_similarity",
+        ):
             value = getattr(self, name)
             if not -1.0 <= value <= 1.0:
-                raise ValueError(f"{name}={value}: expected a cosine between -1 and 1")
+                raise ValueError(f"{name}={value}: expected a similarity between -1 and 1")
+        known = {*CALIBRATION_FEATURES, "intercept"}
+        unknown = sorted({name for name, _ in self.calibration} - known)
+        if unknown:
+            raise ValueError(
+                f"calibration has unknown features {unknown}; expected some of {sorted(known)}"
+            )
 
 
 def load_thresholds(path: Path | None = None, encoder: str | None = None) -> DuplicateThresholds:
     """Thresholds from a TOML file: the ``[default]`` table, overlaid with ``[encoders."NAME"]``.
 
     Cosines depend on the model, so each encoder may carry its own table; hash thresholds
-    usually live in ``[default]`` alone.
+    usually live in ``[default]`` alone. A ``calibration`` sub-table holds the logistic
+    weights of the score (``intercept`` and some of ``CALIBRATION_FEATURES``).
     """
     source = path or DEFAULT_THRESHOLDS_PATH
     try:
@@ -82,7 +124,8 @@ def load_thresholds(path: Path | None = None, encoder: str | None = None) -> Dup
     encoders = document.get("encoders", {})
     if encoder is not None and encoder in encoders:
         values.update(encoders[encoder])
-    known = {field.name for field in fields(DuplicateThresholds)}
+    calibration = values.pop("calibration", {})
+    known = {field.name for field in fields(DuplicateThresholds)} - {"calibration"}
     unknown = sorted(set(values) - known)
     if unknown:
         raise ValueError(
@@ -90,8 +133,9 @@ def load_thresholds(path: Path | None = None, encoder: str | None = None) -> Dup
             f"expected some of {sorted(known)}"
         )
     try:
+        values["calibration"] = tuple(sorted((str(k), float(v)) for k, v in calibration.items()))
         return replace(DuplicateThresholds(), **values)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, AttributeError) as error:
         raise ValueError(f"near-duplicate thresholds in {source}: {error}") from error
 
 
@@ -101,10 +145,12 @@ class DuplicatePair:
 
     record_id: str
     other_record_id: str
-    hash_distance: int | None  # pHash bits
+    hash_distance: int | None  # pHash bits, in the orientation where the pair matches best
     cosine: float | None  # image-vector cosine
-    score: float  # cosine when known, else 1 - hash_distance / 64; orders the grouping
-    method: str  # 'hash' | 'embedding' | 'both' | 'curator'
+    score: float  # probability of a duplicate (calibrated), else a strength in [0, 1]
+    method: str  # 'hash' | 'embedding' | 'both' | 'page' | 'curator'
+    page_similarity: float | None = None  # both records are pages of text
+    orientation: int = 0  # index into the eight orientations (0: as stored)
 
 
 @dataclass(frozen=True)
@@ -117,12 +163,72 @@ class CuratorDecision:
     decision_id: int  # the latest decision per pair wins
 
 
+@dataclass(frozen=True)
+class ImageEvidence:
+    """The evidence of n records, as arrays; rows in the order of ``record_ids``."""
+
+    record_ids: list[str]
+    phashes: np.ndarray  # uint64 (n, orientations); column 0 is the stored orientation
+    dhashes: np.ndarray  # uint64 (n, orientations)
+    image_vectors: np.ndarray | None  # float32 (n, dim), unit rows; a zero row: no vector
+    page_signatures: np.ndarray | None  # float32 (n, dim); a zero row: not a page
+
+    @property
+    def has_vector(self) -> np.ndarray:
+        if self.image_vectors is None:
+            return np.zeros(len(self.record_ids), dtype=bool)
+        return np.linalg.norm(self.image_vectors, axis=1) > 0
+
+    @property
+    def is_page(self) -> np.ndarray:
+        if self.page_signatures is None:
+            return np.zeros(len(self.record_ids), dtype=bool)
+        return np.linalg.norm(self.page_signatures, axis=1) > 0
+
+
+def image_evidence(
+    record_ids: Sequence[str],
+    phashes: np.ndarray | Sequence[int],
+    dhashes: np.ndarray | Sequence[int],
+    image_vectors: np.ndarray | None,
+    page_signatures: np.ndarray | None = None,
+) -> ImageEvidence:
+    """Validated arrays; hashes of shape (n,) count as one orientation, (n, 8) as all."""
+    ids = list(record_ids)
+    count = len(ids)
+    if len(set(ids)) != count:
+        raise ValueError("find_candidate_pairs: record_ids contain duplicates; pass each once")
+    phash = _as_hashes(phashes, "phashes", count)
+    dhash = _as_hashes(dhashes, "dhashes", count)
+    if phash.shape != dhash.shape:
+        raise ValueError(
+            f"find_candidate_pairs: phashes {phash.shape} and dhashes {dhash.shape} differ; "
+            "pass the same orientations of both"
+        )
+    vectors = _as_rows(image_vectors, "image_vectors", count)
+    pages = _as_rows(page_signatures, "page_signatures", count)
+    return ImageEvidence(ids, phash, dhash, vectors, pages)
+
+
 def _as_hashes(values: np.ndarray | Sequence[int], name: str, count: int) -> np.ndarray:
     array = np.asarray(values, dtype=np.uint64)
-    if array.shape != (count,):
+    if array.ndim == 1:
+        array = array.reshape(-1, 1)
+    if array.ndim != 2 or array.shape[0] != count or array.shape[1] not in (1, ORIENTATIONS):
         raise ValueError(
-            f"find_candidate_pairs: {name} has shape {array.shape}; expected ({count},), "
-            "one hash per record"
+            f"find_candidate_pairs: {name} has shape {array.shape}; expected ({count},) or "
+            f"({count}, {ORIENTATIONS}), one hash (or one per orientation) per record"
+        )
+    return array
+
+
+def _as_rows(values: np.ndarray | None, name: str, count: int) -> np.ndarray | None:
+    if values is None:
+        return None
+    array = np.asarray(values, dtype=np.float32)
+    if array.ndim != 2 or array.shape[0] != count:
+        raise ValueError(
+            f"find_candidate_pairs: {name} has shape {array.shape}; expected ({count}, dim)"
         )
     return array
 
@@ -141,128 +247,279 @@ def _tiles(count: int, block_size: int) -> Iterable[tuple[int, int, int, int]]:
             yield row, min(row + block_size, count), column, min(column + block_size, count)
 
 
-def find_candidate_pairs(
-    record_ids: Sequence[str],
-    phashes: np.ndarray,
-    dhashes: np.ndarray,
-    image_vectors: np.ndarray | None,
-    thresholds: DuplicateThresholds,
-    block_size: int = 2048,
-    method: str = "combined",
-) -> list[DuplicatePair]:
-    """Near-duplicate pairs among the records, sorted by (record_id, other_record_id).
-
-    ``image_vectors`` rows should have unit length; an all-zero row means "no vector" (that
-    record is matched by hashes alone). ``method``: 'combined' (hash or embedding evidence),
-    'hash' or 'embedding'.
-    """
-    if method not in METHODS:
-        raise ValueError(f"find_candidate_pairs: method {method!r}; expected one of {METHODS}")
-    if block_size < 1:
-        raise ValueError(f"find_candidate_pairs: block_size={block_size}; expected >= 1")
-    ids = list(record_ids)
-    count = len(ids)
-    if len(set(ids)) != count:
-        raise ValueError("find_candidate_pairs: record_ids contain duplicates; pass each once")
-    phash = _as_hashes(phashes, "phashes", count)
-    dhash = _as_hashes(dhashes, "dhashes", count)
-    dhash_mirrored = mirrored_dhashes(dhash) if count else dhash
-    vectors: np.ndarray | None = None
-    has_vector = np.zeros(count, dtype=bool)
-    if image_vectors is not None:
-        vectors = np.asarray(image_vectors, dtype=np.float32)
-        if vectors.ndim != 2 or vectors.shape[0] != count:
-            raise ValueError(
-                f"find_candidate_pairs: image_vectors has shape {vectors.shape}; "
-                f"expected ({count}, dim)"
-            )
-        has_vector = np.linalg.norm(vectors, axis=1) > 0
-    if method == "embedding" and vectors is None:
-        raise ValueError("find_candidate_pairs: method 'embedding' needs image_vectors")
-    use_hash = method in ("combined", "hash")
-    use_embedding = method in ("combined", "embedding") and vectors is not None
-
-    rows: list[np.ndarray] = []
-    columns: list[np.ndarray] = []
-    for r0, r1, c0, c1 in _tiles(count, block_size):
-        keep = np.zeros((r1 - r0, c1 - c0), dtype=bool)
-        if use_hash:
-            p_close = (
-                _popcount(phash[r0:r1, None] ^ phash[None, c0:c1]) <= thresholds.hash_max_distance
-            )
-            d_direct = _popcount(dhash[r0:r1, None] ^ dhash[None, c0:c1])
-            d_mirror = _popcount(dhash_mirrored[r0:r1, None] ^ dhash[None, c0:c1])
-            keep |= p_close & (np.minimum(d_direct, d_mirror) <= thresholds.dhash_max_distance)
-        if use_embedding and vectors is not None:
-            cosines = vectors[r0:r1] @ vectors[c0:c1].T
-            keep |= cosines >= thresholds.cosine_min - _TILE_SLACK
-        if r0 == c0:
-            keep &= np.triu(np.ones_like(keep), k=1)
-        tile_rows, tile_columns = np.nonzero(keep)
-        rows.append(tile_rows + r0)
-        columns.append(tile_columns + c0)
-    if not rows:
-        return []
-    left = np.concatenate(rows)
-    right = np.concatenate(columns)
-    return _judge_candidates(
-        ids, left, right, phash, dhash, dhash_mirrored, vectors, has_vector, thresholds, method
-    )
-
-
-def _judge_candidates(
-    ids: list[str],
-    left: np.ndarray,
-    right: np.ndarray,
+def best_orientation(
     phash: np.ndarray,
     dhash: np.ndarray,
-    dhash_mirrored: np.ndarray,
-    vectors: np.ndarray | None,
-    has_vector: np.ndarray,
-    thresholds: DuplicateThresholds,
-    method: str,
-) -> list[DuplicatePair]:
-    """Exact evidence for each candidate (float64 cosines), independent of the tiling."""
-    hash_distance = _popcount(phash[left] ^ phash[right]).astype(np.int64)
-    dhash_distance = np.minimum(
-        _popcount(dhash[left] ^ dhash[right]), _popcount(dhash_mirrored[left] ^ dhash[right])
-    ).astype(np.int64)
+    rows: np.ndarray | slice,
+    columns: np.ndarray | slice,
+    outer: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(pHash distance, dHash distance, orientation) where pHash + dHash distance is least,
+    comparing each orientation of the ``rows`` records with the stored one of ``columns``.
+
+    ``outer``: every row against every column (a tile); else element-wise pairs.
+    """
+    left_p, left_d = phash[rows], dhash[rows]
+    right_p, right_d = phash[columns, 0], dhash[columns, 0]
+    if outer:
+        right_p, right_d = right_p[None, :], right_d[None, :]
+    best_p = best_d = best_o = None
+    for orientation in range(phash.shape[1]):
+        p = left_p[:, orientation]
+        d = left_d[:, orientation]
+        if outer:
+            p, d = p[:, None], d[:, None]
+        p_distance = _popcount(p ^ right_p).astype(np.int16)
+        d_distance = _popcount(d ^ right_d).astype(np.int16)
+        if best_p is None or best_d is None or best_o is None:
+            best_p, best_d = p_distance, d_distance
+            best_o = np.zeros(p_distance.shape, dtype=np.int8)
+            continue
+        better = p_distance + d_distance < best_p + best_d
+        best_p = np.where(better, p_distance, best_p)
+        best_d = np.where(better, d_distance, best_d)
+        best_o = np.where(better, np.int8(orientation), best_o)
+    assert best_p is not None and best_d is not None and best_o is not None
+    return best_p, best_d, best_o
+
+
+@dataclass(frozen=True)
+class PairFeatures:
+    """The evidence of m pairs (left[i], right[i]), one array entry per pair."""
+
+    phash_distance: np.ndarray  # int, best orientation
+    dhash_distance: np.ndarray  # int, same orientation
+    orientation: np.ndarray  # int
+    cosine: np.ndarray  # float64, 0 where a record has no vector
+    has_vectors: np.ndarray  # bool
+    page_similarity: np.ndarray  # float64, 0 unless both are pages
+    both_pages: np.ndarray  # bool
+
+    def matrix(self) -> np.ndarray:
+        """(m, len(CALIBRATION_FEATURES)) float64, the calibration's inputs."""
+        return np.column_stack(
+            [
+                self.phash_distance / HASH_BITS,
+                self.dhash_distance / HASH_BITS,
+                (self.orientation != 0).astype(np.float64),
+                self.cosine,
+                self.has_vectors.astype(np.float64),
+                self.page_similarity,
+                self.both_pages.astype(np.float64),
+            ]
+        )
+
+
+def pair_features(evidence: ImageEvidence, left: np.ndarray, right: np.ndarray) -> PairFeatures:
+    """Exact features of the pairs (float64 cosines), independent of any tiling."""
+    # Both ways round (each record's orientations against the other's stored hashes): the
+    # hashes are only nearly equivariant, and the result must not depend on record order.
+    forward = best_orientation(evidence.phashes, evidence.dhashes, left, right, outer=False)
+    backward = best_orientation(evidence.phashes, evidence.dhashes, right, left, outer=False)
+    # Ties go to the smaller pHash distance, then the smaller orientation index: symmetric.
+    forward_key = (forward[0].astype(np.int64) + forward[1]) * 128 + forward[0]
+    backward_key = (backward[0].astype(np.int64) + backward[1]) * 128 + backward[0]
+    backward_better = (backward_key < forward_key) | (
+        (backward_key == forward_key) & (backward[2] < forward[2])
+    )
+    p_distance, d_distance, orientation = (
+        np.where(backward_better, b, f) for f, b in zip(forward, backward, strict=True)
+    )
+    has_vector = evidence.has_vector
     both_vectors = has_vector[left] & has_vector[right]
-    if vectors is not None:
+    if evidence.image_vectors is not None and len(left):
+        vectors = evidence.image_vectors
         cosine = np.round(
             np.einsum(
                 "ij,ij->i", vectors[left].astype(np.float64), vectors[right].astype(np.float64)
             ),
             _COSINE_DECIMALS,
         )
+        cosine = np.where(both_vectors, cosine, 0.0)
     else:
         cosine = np.zeros(len(left))
-    hash_evidence = (hash_distance <= thresholds.hash_max_distance) & (
-        dhash_distance <= thresholds.dhash_max_distance
+    is_page = evidence.is_page
+    both_pages = is_page[left] & is_page[right]
+    page = np.zeros(len(left))
+    if evidence.page_signatures is not None and both_pages.any():
+        chosen = np.flatnonzero(both_pages)
+        firsts, first_at = np.unique(left[chosen], return_inverse=True)
+        seconds, second_at = np.unique(right[chosen], return_inverse=True)
+        signatures = evidence.page_signatures
+        # Symmetric by construction: the better of the two ways round.
+        outer = np.maximum(
+            page_similarities(signatures[firsts], signatures[seconds]),
+            page_similarities(signatures[seconds], signatures[firsts]).T,
+        )
+        page[chosen] = np.round(outer[first_at, second_at], _COSINE_DECIMALS)
+    return PairFeatures(
+        phash_distance=p_distance.astype(np.int64),
+        dhash_distance=d_distance.astype(np.int64),
+        orientation=orientation.astype(np.int64),
+        cosine=cosine,
+        has_vectors=both_vectors,
+        page_similarity=page,
+        both_pages=both_pages,
     )
-    hash_evidence &= ~both_vectors | (cosine >= thresholds.hash_confirm_cosine)
-    embedding_evidence = both_vectors & (cosine >= thresholds.cosine_min)
-    if method == "hash":
-        accepted = hash_evidence
-    elif method == "embedding":
-        accepted = embedding_evidence
-    else:
-        accepted = hash_evidence | embedding_evidence
+
+
+@dataclass(frozen=True)
+class Verdicts:
+    """Which evidence each pair has, and whether the detector accepts it."""
+
+    by_hash: np.ndarray
+    by_embedding: np.ndarray
+    by_page: np.ndarray
+    accepted: np.ndarray
+
+
+def judge(features: PairFeatures, thresholds: DuplicateThresholds, method: str) -> Verdicts:
+    """The detector's rules (module docstring) applied to pair features, vectorised."""
+    hash_close = (features.phash_distance <= thresholds.hash_max_distance) & (
+        features.dhash_distance <= thresholds.dhash_max_distance
+    )
+    confirm = np.where(
+        features.orientation == 0,
+        thresholds.hash_confirm_cosine,
+        thresholds.turned_confirm_cosine,
+    )
+    by_hash = hash_close & (~features.has_vectors | (features.cosine >= confirm))
+    by_embedding = features.has_vectors & (features.cosine >= thresholds.cosine_min)
+    by_page = features.both_pages & (features.page_similarity >= thresholds.page_similarity_min)
+    pages_agree = ~features.both_pages | (
+        features.page_similarity >= thresholds.page_confirm_similarity
+    )
+    by_hash &= pages_agree & (method != "embedding")
+    by_embedding &= pages_agree & (method != "hash")
+    by_page &= method != "embedding"
+    return Verdicts(by_hash, by_embedding, by_page, by_hash | by_embedding | by_page)
+
+
+def calibrated_scores(features: PairFeatures, thresholds: DuplicateThresholds) -> np.ndarray:
+    """Probability of a duplicate per pair (the logistic calibration), or, without one, the
+    cosine when known, else the page similarity, else the hash similarity."""
+    if thresholds.calibration:
+        weights = dict(thresholds.calibration)
+        coefficients = np.array([weights.get(name, 0.0) for name in CALIBRATION_FEATURES])
+        logit = features.matrix() @ coefficients + weights.get("intercept", 0.0)
+        return np.round(1.0 / (1.0 + np.exp(-np.clip(logit, -40, 40))), _COSINE_DECIMALS)
+    heuristic = np.where(
+        features.has_vectors,
+        features.cosine,
+        np.where(
+            features.both_pages,
+            features.page_similarity,
+            1.0 - features.phash_distance / HASH_BITS,
+        ),
+    )
+    return np.round(heuristic.astype(np.float64), _COSINE_DECIMALS)
+
+
+def find_candidate_pairs(
+    record_ids: Sequence[str],
+    phashes: np.ndarray | Sequence[int],
+    dhashes: np.ndarray | Sequence[int],
+    image_vectors: np.ndarray | None,
+    thresholds: DuplicateThresholds,
+    block_size: int = 1024,
+    method: str = "combined",
+    page_signatures: np.ndarray | None = None,
+) -> list[DuplicatePair]:
+    """Near-duplicate pairs among the records, sorted by (record_id, other_record_id).
+
+    ``phashes``/``dhashes``: (n,) for the stored orientation only, or (n, 8) for every
+    orientation (``OrientedHashes``). ``image_vectors`` rows should have unit length; an
+    all-zero row means "no vector" (that record is matched by its other evidence).
+    ``page_signatures``: zero rows for records that are not pages. ``method``: 'combined'
+    (any evidence), 'hash' (hashes and pages) or 'embedding'.
+    """
+    if method not in METHODS:
+        raise ValueError(f"find_candidate_pairs: method {method!r}; expected one of {METHODS}")
+    if block_size < 1:
+        raise ValueError(f"find_candidate_pairs: block_size={block_size}; expected >= 1")
+    evidence = image_evidence(record_ids, phashes, dhashes, image_vectors, page_signatures)
+    if method == "embedding" and evidence.image_vectors is None:
+        raise ValueError("find_candidate_pairs: method 'embedding' needs image_vectors")
+    left, right = _candidates(evidence, thresholds, block_size, method)
+    if not len(left):
+        return []
+    features = pair_features(evidence, left, right)
+    verdicts = judge(features, thresholds, method)
+    scores = calibrated_scores(features, thresholds)
+    return _pairs(evidence.record_ids, left, right, features, verdicts, scores)
+
+
+def _candidates(
+    evidence: ImageEvidence, thresholds: DuplicateThresholds, block_size: int, method: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (i < j) that might be accepted: a superset, judged exactly afterwards."""
+    count = len(evidence.record_ids)
+    vectors = evidence.image_vectors if method != "hash" else None
+    pages = evidence.page_signatures if method != "embedding" else None
+    is_page = evidence.is_page
+    rows: list[np.ndarray] = []
+    columns: list[np.ndarray] = []
+    for r0, r1, c0, c1 in _tiles(count, block_size):
+        keep = np.zeros((r1 - r0, c1 - c0), dtype=bool)
+        if method != "embedding":
+            rows_slice, columns_slice = slice(r0, r1), slice(c0, c1)
+            for flipped in (False, True):  # both ways round, as pair_features compares
+                first, second = (
+                    (columns_slice, rows_slice) if flipped else (rows_slice, columns_slice)
+                )
+                p, d, _ = best_orientation(
+                    evidence.phashes, evidence.dhashes, first, second, outer=True
+                )
+                close = (p <= thresholds.hash_max_distance) & (d <= thresholds.dhash_max_distance)
+                keep |= close.T if flipped else close
+        if vectors is not None:
+            cosines = vectors[r0:r1] @ vectors[c0:c1].T
+            keep |= cosines >= thresholds.cosine_min - _TILE_SLACK
+        if pages is not None and is_page[r0:r1].any() and is_page[c0:c1].any():
+            similar = np.maximum(
+                page_similarities(pages[r0:r1], pages[c0:c1]),
+                page_similarities(pages[c0:c1], pages[r0:r1]).T,
+            )
+            both = is_page[r0:r1, None] & is_page[None, c0:c1]
+            keep |= both & (similar >= thresholds.page_similarity_min - _TILE_SLACK)
+        if r0 == c0:
+            keep &= np.triu(np.ones_like(keep), k=1)
+        tile_rows, tile_columns = np.nonzero(keep)
+        rows.append(tile_rows + r0)
+        columns.append(tile_columns + c0)
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(rows), np.concatenate(columns)
+
+
+def _pairs(
+    ids: list[str],
+    left: np.ndarray,
+    right: np.ndarray,
+    features: PairFeatures,
+    verdicts: Verdicts,
+    scores: np.ndarray,
+) -> list[DuplicatePair]:
     pairs = []
-    for index in np.flatnonzero(accepted):
+    for index in np.flatnonzero(verdicts.accepted):
         a, b = ids[left[index]], ids[right[index]]
-        known_cosine = float(cosine[index]) if both_vectors[index] else None
-        distance = int(hash_distance[index])
-        by_hash = bool(hash_evidence[index]) and method != "embedding"
-        by_embedding = bool(embedding_evidence[index]) and method != "hash"
+        by_hash, by_embedding = bool(verdicts.by_hash[index]), bool(verdicts.by_embedding[index])
+        if by_hash or by_embedding:
+            label = "both" if by_hash and by_embedding else "hash" if by_hash else "embedding"
+        else:
+            label = "page"
         pairs.append(
             DuplicatePair(
                 record_id=min(a, b),
                 other_record_id=max(a, b),
-                hash_distance=distance,
-                cosine=known_cosine,
-                score=pair_score(distance, known_cosine),
-                method="both" if by_hash and by_embedding else "hash" if by_hash else "embedding",
+                hash_distance=int(features.phash_distance[index]),
+                cosine=float(features.cosine[index]) if features.has_vectors[index] else None,
+                score=float(scores[index]),
+                method=label,
+                page_similarity=(
+                    float(features.page_similarity[index]) if features.both_pages[index] else None
+                ),
+                orientation=int(features.orientation[index]),
             )
         )
     pairs.sort(key=lambda pair: (pair.record_id, pair.other_record_id))

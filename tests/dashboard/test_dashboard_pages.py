@@ -112,7 +112,7 @@ def test_duplicates_review_stores_a_confirmation_as_the_curator(
     app_env: None, live_settings: Settings, dashboard_data: DashboardData
 ) -> None:
     app = open_page("duplicates_page.py", dashboard_data.layout.pg_database)
-    assert "confidence 0.93" in all_text(app)
+    assert "confidence 93%" in all_text(app)
     canonical_of_first = app.markdown[0].value.split("`")[1]
     members = dashboard_data.groups[canonical_of_first]
     app.text_input(key="decided_by").input("ada").run()

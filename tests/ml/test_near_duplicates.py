@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from heritage.ml.image_hashes import hamming_distance, mirrored_dhashes
+from heritage.ml.image_hashes import hamming_distance
 from heritage.ml.near_duplicates import (
     CuratorDecision,
     DuplicatePair,
@@ -54,14 +54,10 @@ def _brute_force(
     thresholds: DuplicateThresholds,
     method: str,
 ) -> set[tuple[str, str, str]]:
-    mirrored = mirrored_dhashes(dhashes)
     found = set()
     for i, j in itertools.combinations(range(len(ids)), 2):
         p = hamming_distance(int(phashes[i]), int(phashes[j]))
-        d = min(
-            hamming_distance(int(dhashes[i]), int(dhashes[j])),
-            hamming_distance(int(mirrored[i]), int(dhashes[j])),
-        )
+        d = hamming_distance(int(dhashes[i]), int(dhashes[j]))
         cosine = (
             float(np.dot(vectors[i].astype(float), vectors[j].astype(float)))
             if vectors is not None
@@ -249,3 +245,71 @@ def test_project_thresholds_file_loads() -> None:
     thresholds = load_thresholds()
     assert 0 < thresholds.hash_max_distance < 32
     assert 0 < thresholds.cosine_min < 1
+
+
+def test_oriented_hashes_match_in_the_orientation_where_they_agree() -> None:
+    rng = np.random.default_rng(7)
+    upright = rng.integers(0, 2**63, size=(3, 8), dtype=np.uint64)
+    # "b" is "a" turned: b's stored hashes are a's orientation 5.
+    upright[1, 0] = upright[0, 5]
+    dhashes = upright.copy()
+    pairs = find_candidate_pairs(["a", "b", "c"], upright, dhashes, None, THRESHOLDS, method="hash")
+    assert [(p.record_id, p.other_record_id, p.orientation) for p in pairs] == [("a", "b", 5)]
+    # The same records in the other order give the same pair.
+    reverse = find_candidate_pairs(
+        ["c", "b", "a"], upright[::-1], dhashes[::-1], None, THRESHOLDS, method="hash"
+    )
+    assert [(p.record_id, p.other_record_id, p.hash_distance) for p in reverse] == [("a", "b", 0)]
+
+
+def test_turned_matches_need_their_own_cosine() -> None:
+    hashes = np.zeros((2, 8), dtype=np.uint64)
+    hashes[0] = np.arange(1, 9, dtype=np.uint64) << np.uint64(40)
+    hashes[1, 0] = hashes[0, 2]  # "b" matches "a" turned twice
+    vectors = np.array([[1.0, 0.0], [0.6, 0.8]], dtype=np.float32)  # cosine 0.6
+    strict = DuplicateThresholds(
+        hash_max_distance=4, dhash_max_distance=4, cosine_min=0.99,
+        hash_confirm_cosine=0.5, turned_confirm_cosine=0.7,
+    )  # fmt: skip
+    assert find_candidate_pairs(["a", "b"], hashes, hashes, vectors, strict) == []
+    relaxed = DuplicateThresholds(**{**strict.__dict__, "turned_confirm_cosine": 0.5})
+    assert [
+        p.method for p in find_candidate_pairs(["a", "b"], hashes, hashes, vectors, relaxed)
+    ] == ["hash"]
+
+
+def test_calibrated_score_is_the_logistic_of_the_features(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text(
+        "[default]\nhash_max_distance = 8\n"
+        "[default.calibration]\nintercept = 2.0\nphash_distance = -32.0\n"
+    )
+    thresholds = load_thresholds(path)
+    assert dict(thresholds.calibration) == {"intercept": 2.0, "phash_distance": -32.0}
+    phashes = np.array([0, 0b1111], dtype=np.uint64)  # 4 bits apart
+    pairs = find_candidate_pairs(["a", "b"], phashes, phashes, None, thresholds, method="hash")
+    assert pairs[0].score == pytest.approx(1 / (1 + np.exp(-(2.0 - 32.0 * 4 / 64))), abs=1e-6)
+    path.write_text("[default.calibration]\nsharpness = 1.0\n")
+    with pytest.raises(ValueError, match="unknown features"):
+        load_thresholds(path)
+
+
+def test_pages_need_their_signatures_to_agree() -> None:
+    """Two pages of one book have close hashes; without agreeing page signatures they are
+    not duplicates, with them they are (page evidence alone suffices)."""
+    hashes = np.zeros(2, dtype=np.uint64)
+    grid = np.random.default_rng(3).normal(size=(2, 2048)).astype(np.float32)
+    grid /= np.linalg.norm(grid, axis=1, keepdims=True)
+    thresholds = DuplicateThresholds(page_similarity_min=0.8, page_confirm_similarity=0.5)
+    assert (
+        find_candidate_pairs(["p1", "p2"], hashes, hashes, None, thresholds, page_signatures=grid)
+        == []
+    )
+    same = np.vstack([grid[0], grid[0]])
+    pairs = find_candidate_pairs(
+        ["p1", "p2"], hashes, hashes, None, thresholds, page_signatures=same
+    )
+    assert [(p.method, p.page_similarity) for p in pairs] == [("hash", 1.0)]
+    far = np.array([0, 2**64 - 1], dtype=np.uint64)  # hashes far apart: the page alone
+    pairs = find_candidate_pairs(["p1", "p2"], far, far, None, thresholds, page_signatures=same)
+    assert [(p.method, p.page_similarity) for p in pairs] == [("page", 1.0)]
