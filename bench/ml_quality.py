@@ -319,6 +319,10 @@ def evaluate(
                 "precision": scores(found[involves], part.duplicate[involves])["precision"],
             }
         results[method] = {
+            "false_by_kind": {
+                "detector": false_kinds(part, found),
+                "grouped": false_kinds(part, together),
+            },
             "detector": scores(found, part.duplicate),
             "grouped": scores(together, part.duplicate),
             "photo_pairs": scores(
@@ -332,6 +336,21 @@ def evaluate(
         }
     results["calibration"] = reliability(part, thresholds, methods["combined"])
     return results
+
+
+def false_kinds(part: Part, found: np.ndarray) -> dict[str, int]:
+    """False pairs by what the two images are: two regions of one photograph (its
+    quadrants), two pages of one book, or unrelated images."""
+    family = np.array([item.family for item in part.images])
+    kind = np.array([item.kind for item in part.images])
+    wrong = found & ~part.duplicate
+    same_family = family[part.left] == family[part.right]
+    pages = (kind[part.left] == "page") & (kind[part.right] == "page")
+    return {
+        "regions_of_one_photograph": int((wrong & same_family & ~pages).sum()),
+        "pages_of_one_book": int((wrong & same_family & pages).sum()),
+        "unrelated": int((wrong & ~same_family).sum()),
+    }
 
 
 def false_pairs(part: Part, found: np.ndarray) -> list[dict[str, Any]]:
@@ -418,6 +437,8 @@ def _summary(report: dict[str, Any]) -> str:
             f"{row['precision']:>6.3f} {baseline[name]['recall']:>8.3f} "
             f"{baseline[name]['precision']:>6.3f}"
         )
+    for method in ("combined", "hash", "phash_baseline"):
+        lines.append(f"false pairs by kind ({method}): {report['test'][method]['false_by_kind']}")
     for method in ("combined", "phash_baseline"):
         false = report["test"][method]["false_pairs"]
         lines.append(f"false pairs ({method}): {len(false)}")

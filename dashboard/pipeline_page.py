@@ -17,8 +17,8 @@ from heritage.dashboard.explorer_queries import (
     rejections_query,
     throughput_query,
 )
-from heritage.dashboard.kafka_lag import partition_lags
 from heritage.dashboard.page_support import rows_or_stop, table_with_download
+from heritage.kafka_lag import partition_lags
 from heritage.kafka_topics import topic_end_offsets
 from heritage.settings import load_settings
 

@@ -20,6 +20,7 @@ from heritage.cli import (
     iiif_commands,
     ingest_commands,
     lakehouse_commands,
+    metrics_commands,
     ml_commands,
     oai_commands,
     produce_commands,
@@ -51,6 +52,7 @@ COMMAND_GROUPS = (
     ml_commands,
     embargo_commands,
     iiif_commands,
+    metrics_commands,
 )
 
 

@@ -1,4 +1,4 @@
-"""``heritage lakehouse run|reconcile|maintain|history``: the Spark stages and Delta tables.
+"""``heritage lakehouse run|reconcile|maintain|history|drop``: the Spark stages and Delta tables.
 
 The runner and the table tools start Spark; they are imported by the command that runs
 them, so that `heritage --help` and the other commands do not load pyspark.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import sys
 import threading
 from typing import Any
 
@@ -16,6 +17,7 @@ from heritage.cli.common_options import (
     deployment_layout,
     progress_bars_shown,
 )
+from heritage.json_logging import is_terminal
 from heritage.lakehouse_layout import TABLE_NAMES, LakehouseLayout
 from heritage.settings import Settings, load_settings
 from heritage.stage_registry import stage_names
@@ -93,6 +95,57 @@ def _history(args: argparse.Namespace) -> int:
         shown = ", ".join(f"{k}={v}" for k, v in sorted(metrics.items()) if v not in ("0", None))
         print(f"v{commit['version']:<5} {commit['timestamp']}  {commit['operation']:<18} {shown}")
     return 0
+
+
+def _drop(args: argparse.Namespace) -> int:
+    # Kafka, MinIO and Qdrant clients: only for the command that removes a namespace.
+    from heritage.lakehouse_namespaces import drop_namespace, namespace_of
+
+    settings = load_settings()
+    layout = LakehouseLayout.namespaced(settings, args.namespace)
+    try:
+        namespace = namespace_of(settings, layout)
+    except ValueError as error:
+        print(f"heritage lakehouse drop: {error}", file=sys.stderr)
+        return 2
+    if not args.yes:
+        if not is_terminal(sys.stdin):
+            print(
+                f"heritage lakehouse drop: not a terminal; pass --yes to drop {namespace}",
+                file=sys.stderr,
+            )
+            return 2
+        print(
+            f"This deletes namespace {namespace}: its topics, tables, database "
+            f"{layout.pg_database}, producer ledgers and Qdrant collection."
+        )
+        if input("Type the namespace name to confirm: ").strip() not in (args.namespace, namespace):
+            print("not confirmed; nothing dropped")
+            return 1
+    summary = drop_namespace(settings, layout)
+    for line in summary.lines():
+        print(line)
+    return 1 if summary.left else 0
+
+
+def _add_drop(actions: Any) -> None:
+    drop = actions.add_parser(
+        "drop",
+        help="remove an isolated namespace from every store, so its name can be used again",
+        description="Delete everything of one namespace (--namespace NAME of the other "
+        "commands): its Kafka topics (records, annotations, dead letters, ingest events, "
+        "publication) and the consumer groups reading only them, its Delta tables, checkpoints "
+        "and objects under ns/NAME/, its PostgreSQL database heritage_NAME, its producer "
+        "ledgers and state, and its Qdrant collection. Never the product's own deployment. "
+        "Parts already gone are skipped, so a second drop succeeds. Asks for the name on a "
+        "terminal; elsewhere --yes is required. Exit 0 when everything is gone, 1 when "
+        "something was left (listed), 2 on bad usage.",
+    )
+    drop.add_argument("namespace", metavar="NAMESPACE", help="the namespace to remove")
+    drop.add_argument(
+        "--yes", action="store_true", help="do not ask for confirmation (required without a TTY)"
+    )
+    drop.set_defaults(handler=_drop)
 
 
 def _add_run(actions: Any) -> None:
@@ -176,3 +229,4 @@ def add_commands(commands: Any) -> None:
     actions = lakehouse.add_subparsers(dest="action", required=True, metavar="ACTION")
     _add_run(actions)
     _add_table_commands(actions)
+    _add_drop(actions)

@@ -20,7 +20,6 @@ from heritage.dashboard.explorer_queries import (
     languages_query,
     total_query,
 )
-from heritage.dashboard.kafka_lag import partition_lags
 from heritage.dashboard.review_decisions import (
     PairDecision,
     confirm_group,
@@ -28,6 +27,7 @@ from heritage.dashboard.review_decisions import (
     split_member,
 )
 from heritage.dashboard.rights_labels import rights_label
+from heritage.kafka_lag import partition_lags
 from heritage.pipeline_runs import stage_run_rows
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard"

@@ -1,6 +1,7 @@
 """Kafka consumer lag of the raw stage: the topics' end offsets minus the offsets the raw
 stage last recorded in ``heritage.pipeline_runs`` (its queries keep offsets in checkpoints,
-not in consumer groups, so Kafka alone cannot say)."""
+not in consumer groups, so Kafka alone cannot say). The dashboard and the metrics exporter
+both show it."""
 
 from __future__ import annotations
 
