@@ -462,16 +462,7 @@ def _candidates(
     for r0, r1, c0, c1 in _tiles(count, block_size):
         keep = np.zeros((r1 - r0, c1 - c0), dtype=bool)
         if method != "embedding":
-            rows_slice, columns_slice = slice(r0, r1), slice(c0, c1)
-            for flipped in (False, True):  # both ways round, as pair_features compares
-                first, second = (
-                    (columns_slice, rows_slice) if flipped else (rows_slice, columns_slice)
-                )
-                p, d, _ = best_orientation(
-                    evidence.phashes, evidence.dhashes, first, second, outer=True
-                )
-                close = (p <= thresholds.hash_max_distance) & (d <= thresholds.dhash_max_distance)
-                keep |= close.T if flipped else close
+            keep |= _close_in_some_orientation(evidence, thresholds, r0, r1, c0, c1)
         if vectors is not None:
             cosines = vectors[r0:r1] @ vectors[c0:c1].T
             keep |= cosines >= thresholds.cosine_min - _TILE_SLACK
@@ -490,6 +481,35 @@ def _candidates(
     if not rows:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     return np.concatenate(rows), np.concatenate(columns)
+
+
+def _close_in_some_orientation(
+    evidence: ImageEvidence, thresholds: DuplicateThresholds, r0: int, r1: int, c0: int, c1: int
+) -> np.ndarray:
+    """(rows, columns) bool: within both hash limits in some orientation, either way round.
+
+    A superset of what ``judge`` accepts on hashes (it uses the best orientation of the
+    two ways round, which is one of these), cheaper than finding the best one per pair.
+    """
+    phash, dhash = evidence.phashes, evidence.dhashes
+    close = np.zeros((r1 - r0, c1 - c0), dtype=bool)
+    for orientation in range(phash.shape[1]):
+        forward = (
+            _popcount(phash[r0:r1, orientation, None] ^ phash[None, c0:c1, 0])
+            <= thresholds.hash_max_distance
+        ) & (
+            _popcount(dhash[r0:r1, orientation, None] ^ dhash[None, c0:c1, 0])
+            <= thresholds.dhash_max_distance
+        )
+        backward = (
+            _popcount(phash[r0:r1, 0, None] ^ phash[None, c0:c1, orientation])
+            <= thresholds.hash_max_distance
+        ) & (
+            _popcount(dhash[r0:r1, 0, None] ^ dhash[None, c0:c1, orientation])
+            <= thresholds.dhash_max_distance
+        )
+        close |= forward | backward
+    return close
 
 
 def _pairs(

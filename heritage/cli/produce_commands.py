@@ -32,13 +32,37 @@ def _sample(args: argparse.Namespace) -> int:
     from heritage import pipeline
     from heritage.producers.producer_report import sample_report
 
+    if args.update_fraction + args.delete_fraction > 1 + 1e-9:  # float sums can overshoot 1
+        print(
+            "heritage produce sample: --update-fraction plus --delete-fraction must be at "
+            f"most 1, got {args.update_fraction} + {args.delete_fraction}",
+            file=sys.stderr,
+        )
+        return 2
     settings = load_settings()
     layout = deployment_layout(settings, args)
     pipeline.prepare(settings, layout)
     result = pipeline.produce_sample(
-        settings, layout, args.records, args.seed, progress=progress_bars_shown()
+        settings,
+        layout,
+        args.records,
+        args.seed,
+        progress=progress_bars_shown(),
+        update_fraction=args.update_fraction,
+        delete_fraction=args.delete_fraction,
     )
     return finish_produce(sample_report(result), args)
+
+
+def _fraction(text: str) -> float:
+    """An argparse type: a share from 0 to 1 (argparse names the option in its error)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1")
+    return value
 
 
 def _europeana(args: argparse.Namespace) -> int:
@@ -217,6 +241,20 @@ def _add_sample(sources: Any) -> None:
     )
     sample.add_argument("--records", type=int, default=1000, help="sample size (default 1000)")
     sample.add_argument("--seed", type=int, default=7, help="generator seed (default 7)")
+    sample.add_argument(
+        "--update-fraction",
+        type=_fraction,
+        default=0.0,
+        help="after the records, publish revisions (new content, same record id, a later "
+        "source timestamp) of round(F x records) of them, 0..1 (default 0)",
+    )
+    sample.add_argument(
+        "--delete-fraction",
+        type=_fraction,
+        default=0.0,
+        help="then publish deletions (tombstones) of round(F x records) others, 0..1; with "
+        "--update-fraction at most 1 in all (default 0)",
+    )
     add_namespace_option(sample)
     add_strict_option(sample)
     sample.set_defaults(handler=_sample)

@@ -223,6 +223,48 @@ def _record_id(payload: Any) -> str:
     return unidentified_record_id(SOURCE, raw.encode("utf-8"))
 
 
+def check_change_fractions(update_fraction: float, delete_fraction: float) -> None:
+    """Refuse shares of updates and deletions outside 0..1, or adding up to more than 1."""
+    for name, value in (("update_fraction", update_fraction), ("delete_fraction", delete_fraction)):
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"{name} must be between 0 and 1, got {value}")
+    if update_fraction + delete_fraction > 1.0 + 1e-9:  # float sums can overshoot 1
+        raise ValueError(
+            f"update_fraction + delete_fraction must be at most 1, got "
+            f"{update_fraction} + {delete_fraction}"
+        )
+
+
+def pick_changes(
+    record_ids: list[str], rng: random.Random, updates: int, deletions: int
+) -> tuple[set[str], set[str]]:
+    """Which records are revised and which deleted: disjoint, at most ``len(record_ids)``.
+
+    One shuffle serves both, revisions from its front and deletions from its back, so that
+    changing one count leaves the other choice as it was: a rerun with a larger deletion
+    share publishes only the new tombstones (the ledger skips the rest).
+    """
+    order = list(record_ids)
+    rng.shuffle(order)
+    updates = min(updates, len(order))
+    deletions = min(deletions, len(order) - updates)
+    return set(order[:updates]), set(order[len(order) - deletions :])
+
+
+def revision(message: SampleMessage) -> SampleMessage:
+    """A later version of a record: same id, new content (so a new content_hash), and a
+    source timestamp after every original's (those are all in 2024)."""
+    updated = dict(message.payload)
+    updated["dcDescription"] = [updated["dcDescription"][0] + " Provenance revised."]
+    updated["timestamp_update"] = "2025-03-01T09:30:00.000Z"
+    return SampleMessage(message.record_id, updated)
+
+
+def tombstone(record_id: str) -> SampleMessage:
+    """The deletion of a record as sources send one: its id only, flagged deleted."""
+    return SampleMessage(record_id, {"id": record_id.removeprefix(f"{SOURCE}:")}, deleted=True)
+
+
 def generate_sample_collection(
     size: int,
     seed: int = 7,
@@ -231,12 +273,14 @@ def generate_sample_collection(
     image_base_url: str | None = None,
 ) -> SampleCollection:
     """``size`` source records (about 5% malformed, 3% exact and 3% near duplicates of others)
-    followed by later updates of ``update_fraction`` of the valid ones, then deletions
-    (tombstones) of ``delete_fraction`` of them. With ``image_base_url`` the image URLs point
-    at a local image server (``<base>/media/<dataset>/iiif/...``, as served by
+    followed by revisions of ``round(update_fraction * size)`` of the valid ones, then
+    deletions (tombstones) of ``round(delete_fraction * size)`` others, both capped at the
+    valid records there are (:func:`pick_changes`). With ``image_base_url`` the image URLs
+    point at a local image server (``<base>/media/<dataset>/iiif/...``, as served by
     ``heritage.ml.demo_image_server``) instead of ``https://media.<dataset>.example.org``."""
     if size < 1:
         raise ValueError(f"sample size must be at least 1, got {size}")
+    check_change_fractions(update_fraction, delete_fraction)
     rng = random.Random(seed)
     manifest = SampleManifest()
     messages: list[SampleMessage] = []
@@ -283,19 +327,17 @@ def generate_sample_collection(
             record_id = _record_id(payload)
             manifest.valid_record_ids.add(record_id)
         messages.append(SampleMessage(record_id, payload))
-    for message in list(messages):
-        if message.record_id in manifest.valid_record_ids and rng.random() < update_fraction:
-            updated = dict(message.payload)
-            updated["dcDescription"] = [updated["dcDescription"][0] + " Provenance revised."]
-            updated["timestamp_update"] = "2025-03-01T09:30:00.000Z"
-            messages.append(SampleMessage(message.record_id, updated))
-            manifest.updated_record_ids.add(message.record_id)
-    if delete_fraction > 0:
-        for record_id in sorted(manifest.valid_record_ids):
-            if rng.random() < delete_fraction:
-                europeana_id = record_id.removeprefix(f"{SOURCE}:")
-                messages.append(SampleMessage(record_id, {"id": europeana_id}, deleted=True))
-                manifest.deleted_record_ids.add(record_id)
+    updated, deleted = pick_changes(
+        [m.record_id for m in messages if m.record_id in manifest.valid_record_ids],
+        rng,
+        round(update_fraction * size),
+        round(delete_fraction * size),
+    )
+    sent = list(messages)
+    messages.extend(revision(m) for m in sent if m.record_id in updated)
+    messages.extend(tombstone(m.record_id) for m in sent if m.record_id in deleted)
+    manifest.updated_record_ids.update(updated)
+    manifest.deleted_record_ids.update(deleted)
     if image_base_url:
         for message in messages:
             if isinstance(message.payload, dict) and "edmIsShownBy" in message.payload:
@@ -314,10 +356,12 @@ def with_image_base(url: str, base_url: str) -> str:
 
 
 def iter_payload_kinds(collection: SampleCollection) -> Iterator[tuple[str, str]]:
-    """(record_id, kind) for every message: 'valid', 'update' or a malformed kind."""
+    """(record_id, kind) for every message: 'valid', 'update', 'delete' or a malformed kind."""
     seen: set[str] = set()
     for message in collection.messages:
-        if message.record_id in collection.manifest.malformed:
+        if message.deleted:
+            yield message.record_id, "delete"
+        elif message.record_id in collection.manifest.malformed:
             yield message.record_id, collection.manifest.malformed[message.record_id]
         elif message.record_id in seen:
             yield message.record_id, "update"
