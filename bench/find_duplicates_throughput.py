@@ -4,7 +4,8 @@
 
 The images are the near-duplicate evaluation set (``bench/duplicate_dataset.py``: real
 photographs and typeset page scans, each with its copies, as JPEG, PNG, TIFF and WebP files),
-the first ``--images`` of them written to a temporary folder (not timed). Then the command
+a seeded sample of ``--images`` of them (photographs and pages in the set's proportions)
+written to a temporary folder (not timed). Then the command
 runs as a user runs it, in a fresh process (``--json``, no progress bar), and its wall time
 gives images/s end to end: Python start, model load, decoding, hashes and page signatures,
 the encoder, the comparison. The report's summed seconds per step give the split (decoding
@@ -18,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import subprocess
 import sys
 import tempfile
@@ -33,7 +35,9 @@ GOAL_IMAGES_PER_S = 20.0
 
 
 def write_images(folder: Path, count: int) -> int:
-    images = build_dataset(0)[:count]
+    """A seeded sample of the evaluation set, photographs and pages in its proportions."""
+    everything = build_dataset(0)
+    images = random.Random(0).sample(everything, min(count, len(everything)))
     for index, item in enumerate(images):
         suffix = _suffix(item.data)
         (folder / f"{index:05d}{suffix}").write_bytes(item.data)

@@ -82,32 +82,32 @@ class Computed:
 
 
 def compute(images: Sequence[BenchImage], encoder: Any) -> Computed:
+    """Decode, hash and embed every image (embedded 32 at a time, so few are held)."""
     decode = hashing = embedding = 0.0
-    phashes, dhashes, pages, baseline, decoded = [], [], [], [], []
-    for item in images:
+    phashes, dhashes, pages, baseline, pending, vectors = [], [], [], [], [], []
+    for position, item in enumerate(images):
         started = time.perf_counter()
         image = decode_image_bytes(item.data)
         decoded_at = time.perf_counter()
         features = image_features(image)
-        hashed_at = time.perf_counter()
         decode += decoded_at - started
-        hashing += hashed_at - decoded_at
+        hashing += time.perf_counter() - decoded_at
         phashes.append(features.hashes.phashes)
         dhashes.append(features.hashes.dhashes)
         pages.append(features.page_signature)
         with Image.open(io.BytesIO(item.data)) as raw:  # as imagededup reads a file
             baseline.append(imagededup_phash(raw.convert("RGB")))
-        decoded.append(image)
-    started = time.perf_counter()
-    vectors = np.concatenate(
-        [encoder.encode_images(decoded[i : i + 32]) for i in range(0, len(decoded), 32)]
-    )
-    embedding = time.perf_counter() - started
+        pending.append(image)
+        if len(pending) == 32 or position == len(images) - 1:
+            started = time.perf_counter()
+            vectors.append(encoder.encode_images(pending))
+            embedding += time.perf_counter() - started
+            pending = []
     return Computed(
         phashes=np.array(phashes, dtype=np.uint64).reshape(-1, ORIENTATIONS),
         dhashes=np.array(dhashes, dtype=np.uint64).reshape(-1, ORIENTATIONS),
         pages=page_matrix(pages),
-        vectors=vectors.astype(np.float32),
+        vectors=np.concatenate(vectors).astype(np.float32),
         baseline=np.array(baseline, dtype=np.uint64),
         seconds={"decode": decode, "hash_and_page": hashing, "embed": embedding},
     )
@@ -163,6 +163,12 @@ class Part:
     duplicate: np.ndarray  # bool per pair
     features: PairFeatures
     baseline_distance: np.ndarray
+    # Pairs left out of every count (a whole photograph and a quadrant of itself): still
+    # compared, since an accepted one joins groups in the product as any other pair does.
+    ambiguous_left: np.ndarray
+    ambiguous_right: np.ndarray
+    ambiguous_features: PairFeatures
+    ambiguous_baseline: np.ndarray
 
 
 def part_of(
@@ -178,6 +184,7 @@ def part_of(
     same_group = group[left] == group[right]
     # A whole photograph and a quadrant of itself: neither clearly the same nor distinct.
     ambiguous = (family[left] == family[right]) & ~same_group & (whole[left] != whole[right])
+    ambiguous_left, ambiguous_right = left[ambiguous], right[ambiguous]
     left, right, same_group = left[~ambiguous], right[~ambiguous], same_group[~ambiguous]
     index = np.array(chosen)
     evidence = image_evidence(
@@ -187,20 +194,32 @@ def part_of(
         computed.vectors[index] if vectors else None,
         None if computed.pages is None else computed.pages[index],
     )
-    features = pair_features(evidence, left, right)
-    baseline = np.bitwise_count(computed.baseline[index][left] ^ computed.baseline[index][right])
-    return Part(members, left, right, same_group, features, baseline.astype(np.int64))
+    hashes = computed.baseline[index]
+    return Part(
+        members,
+        left,
+        right,
+        same_group,
+        pair_features(evidence, left, right),
+        np.bitwise_count(hashes[left] ^ hashes[right]).astype(np.int64),
+        ambiguous_left,
+        ambiguous_right,
+        pair_features(evidence, ambiguous_left, ambiguous_right),
+        np.bitwise_count(hashes[ambiguous_left] ^ hashes[ambiguous_right]).astype(np.int64),
+    )
 
 
-def grouped(part: Part, accepted: np.ndarray) -> np.ndarray:
-    """Per labelled pair: are the two in one group once accepted pairs are joined?"""
+def grouped(part: Part, accepted: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Per labelled pair: are the two in one group once accepted pairs are joined?
+    ``accepted``: (over the labelled pairs, over the ambiguous ones)."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
     n = len(part.images)
-    edges = coo_matrix(
-        (np.ones(int(accepted.sum())), (part.left[accepted], part.right[accepted])), shape=(n, n)
-    )
+    counted, ambiguous = accepted
+    rows = np.concatenate([part.left[counted], part.ambiguous_left[ambiguous]])
+    columns = np.concatenate([part.right[counted], part.ambiguous_right[ambiguous]])
+    edges = coo_matrix((np.ones(len(rows)), (rows, columns)), shape=(n, n))
     _, component = connected_components(edges, directed=False)
     return component[part.left] == component[part.right]
 
@@ -221,8 +240,21 @@ def scores(found: np.ndarray, truth: np.ndarray) -> dict[str, Any]:
     }
 
 
-def accepted_by(part: Part, thresholds: DuplicateThresholds, method: str) -> np.ndarray:
-    return judge(part.features, thresholds, method).accepted
+def accepted_by(
+    part: Part, thresholds: DuplicateThresholds, method: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """What the detector accepts: (over the labelled pairs, over the ambiguous ones)."""
+    return (
+        judge(part.features, thresholds, method).accepted,
+        judge(part.ambiguous_features, thresholds, method).accepted,
+    )
+
+
+def baseline_accepts(part: Part) -> tuple[np.ndarray, np.ndarray]:
+    return (
+        part.baseline_distance <= BASELINE_MAX_DISTANCE,
+        part.ambiguous_baseline <= BASELINE_MAX_DISTANCE,
+    )
 
 
 # --- tuning (tuning part only) -----------------------------------------------------------
@@ -297,15 +329,15 @@ def evaluate(
     results: dict[str, Any] = {}
     transform = np.array([item.transform for item in part.images])
     kind = np.array([item.kind for item in part.images])
-    baseline_found = part.baseline_distance <= BASELINE_MAX_DISTANCE
-    methods: dict[str, np.ndarray] = {
+    methods: dict[str, tuple[np.ndarray, np.ndarray]] = {
         "combined": accepted_by(part, thresholds, "combined"),
         "hash": accepted_by(hash_part, hash_thresholds, "hash"),
-        "phash_baseline": baseline_found,
+        "phash_baseline": baseline_accepts(part),
     }
     left_t, right_t = transform[part.left], transform[part.right]
-    for method, found in methods.items():
-        together = grouped(part, found)
+    for method, accepted in methods.items():
+        together = grouped(part, accepted)
+        found = accepted[0]
         per_transform = {}
         for name in sorted(set(transform) - {"original"}):
             base_copy = ((left_t == "original") & (right_t == name)) | (
@@ -334,7 +366,7 @@ def evaluate(
             "transforms": per_transform,
             "false_pairs": false_pairs(part, found),
         }
-    results["calibration"] = reliability(part, thresholds, methods["combined"])
+    results["calibration"] = reliability(part, thresholds, methods["combined"][0])
     return results
 
 

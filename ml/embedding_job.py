@@ -299,6 +299,7 @@ class _Loader(threading.Thread):
             data = _read_original(self.client, self.settings.bucket, key)
             # Upright, sRGB, at the working size: what the hashes and the encoder see.
             rgb = decode_image_bytes(data)
+            features = image_features(rgb)
         except Exception as error:  # a missing or unreadable original: retried next run
             log.warning(
                 "original image unreadable; the record is retried on the next run",
@@ -310,7 +311,7 @@ class _Loader(threading.Thread):
                 },
             )
             return None
-        return rgb, image_features(rgb)
+        return rgb, features
 
     def _prepare(self, pool: ThreadPoolExecutor, chunk: Sequence[dict[str, Any]]) -> _Prepared:
         loaded = list(pool.map(self._load, chunk))

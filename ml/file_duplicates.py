@@ -168,12 +168,14 @@ def _load(batch: Sequence[Path], max_pixels: int) -> _Loaded:
         started = time.perf_counter()
         try:
             image = decode_image_file(path, max_pixels)
-        except ValueError as error:
-            loaded.skipped.append(SkippedFile(str(path), str(error)))
-            log.warning("image skipped", extra={"path": str(path), "reason": str(error)})
+            decoded = time.perf_counter()
+            features = image_features(image)
+        except Exception as error:  # one bad file is skipped with its reason, not fatal
+            reason = str(error) if isinstance(error, ValueError) else repr(error)
+            loaded.skipped.append(SkippedFile(str(path), reason))
+            log.warning("image skipped", extra={"path": str(path), "reason": reason})
             continue
-        decoded = time.perf_counter()
-        loaded.features.append(image_features(image))
+        loaded.features.append(features)
         loaded.features_s += time.perf_counter() - decoded
         loaded.decode_s += decoded - started
         loaded.names.append(str(path))

@@ -89,6 +89,8 @@ def _to_srgb(image: Image.Image) -> Image.Image:
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         flattened = Image.alpha_composite(background, rgba).convert("RGB")
         return _apply_profile(flattened, profile, "RGB")
+    if profile and image.mode == "P":
+        image = image.convert("RGB")
     if profile and image.mode in ("RGB", "CMYK", "L"):
         converted = _apply_profile(image, profile, image.mode)
         if converted is not image:
@@ -116,7 +118,7 @@ def _scale_to_8bit(image: Image.Image) -> Image.Image:
     divided by 257, floats in 0..1 times 255; other ranges stretched to 0..255."""
     values = np.asarray(image.convert("F") if image.mode != "F" else image, dtype=np.float64)
     low, high = float(values.min()), float(values.max())
-    if image.mode.startswith("I;16") or (image.mode == "I" and low >= 0 and high <= 65535):
+    if image.mode.startswith("I;16") or (image.mode == "I" and low >= 0 and 255 < high <= 65535):
         scaled = values / 257.0
     elif image.mode == "F" and low >= 0 and high <= 1.0:
         scaled = values * 255.0

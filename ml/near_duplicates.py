@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from heritage.ml.image_hashes import HASH_BITS, ORIENTATIONS
-from heritage.ml.page_signatures import page_similarities
+from heritage.ml.page_signatures import page_similarities, paired_page_similarities
 
 METHODS = ("combined", "hash", "embedding")
 PAIR_METHODS = ("hash", "embedding", "both", "page", "curator")
@@ -123,6 +123,9 @@ def load_thresholds(path: Path | None = None, encoder: str | None = None) -> Dup
     values: dict[str, Any] = dict(document.get("default", {}))
     encoders = document.get("encoders", {})
     if encoder is not None and encoder in encoders:
+        # A calibration weighs one encoder's cosines: an encoder's table never inherits the
+        # default one (fitted without vectors); without its own, scores are heuristic.
+        values.pop("calibration", None)
         values.update(encoders[encoder])
     calibration = values.pop("calibration", {})
     known = {field.name for field in fields(DuplicateThresholds)} - {"calibration"}
@@ -343,15 +346,11 @@ def pair_features(evidence: ImageEvidence, left: np.ndarray, right: np.ndarray) 
     page = np.zeros(len(left))
     if evidence.page_signatures is not None and both_pages.any():
         chosen = np.flatnonzero(both_pages)
-        firsts, first_at = np.unique(left[chosen], return_inverse=True)
-        seconds, second_at = np.unique(right[chosen], return_inverse=True)
         signatures = evidence.page_signatures
-        # Symmetric by construction: the better of the two ways round.
-        outer = np.maximum(
-            page_similarities(signatures[firsts], signatures[seconds]),
-            page_similarities(signatures[seconds], signatures[firsts]).T,
+        page[chosen] = np.round(
+            paired_page_similarities(signatures[left[chosen]], signatures[right[chosen]]),
+            _COSINE_DECIMALS,
         )
-        page[chosen] = np.round(outer[first_at, second_at], _COSINE_DECIMALS)
     return PairFeatures(
         phash_distance=p_distance.astype(np.int64),
         dhash_distance=d_distance.astype(np.int64),
@@ -466,13 +465,14 @@ def _candidates(
         if vectors is not None:
             cosines = vectors[r0:r1] @ vectors[c0:c1].T
             keep |= cosines >= thresholds.cosine_min - _TILE_SLACK
-        if pages is not None and is_page[r0:r1].any() and is_page[c0:c1].any():
-            similar = np.maximum(
-                page_similarities(pages[r0:r1], pages[c0:c1]),
-                page_similarities(pages[c0:c1], pages[r0:r1]).T,
-            )
-            both = is_page[r0:r1, None] & is_page[None, c0:c1]
-            keep |= both & (similar >= thresholds.page_similarity_min - _TILE_SLACK)
+        if pages is not None:
+            # Only the page rows of the tile (page_similarities is symmetric: one way round).
+            page_rows = np.flatnonzero(is_page[r0:r1])
+            page_columns = np.flatnonzero(is_page[c0:c1])
+            if page_rows.size and page_columns.size:
+                similar = page_similarities(pages[r0 + page_rows], pages[c0 + page_columns])
+                close = similar >= thresholds.page_similarity_min - _TILE_SLACK
+                keep[np.ix_(page_rows, page_columns)] |= close
         if r0 == c0:
             keep &= np.triu(np.ones_like(keep), k=1)
         tile_rows, tile_columns = np.nonzero(keep)

@@ -102,6 +102,22 @@ def page_similarities(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return np.clip(best, -1.0, 1.0)
 
 
+def paired_page_similarities(left: np.ndarray, right: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """Similarity of ``left[i]`` to ``right[i]`` for each i (the best orientation, as in
+    :func:`page_similarities`), in chunks, without the all-against-all matrix."""
+    left = np.asarray(left, dtype=np.float64).reshape(-1, PAGE_SIGNATURE_DIM)
+    right = np.asarray(right, dtype=np.float64).reshape(-1, PAGE_SIGNATURE_DIM)
+    best = np.full(left.shape[0], -1.0)
+    for start in range(0, left.shape[0], chunk):
+        first = left[start : start + chunk]
+        grids = right[start : start + chunk].reshape(-1, *PAGE_GRID)
+        variants = (grids, grids[:, ::-1, ::-1], grids[:, :, ::-1], grids[:, ::-1, :])
+        for variant in variants:
+            products = np.einsum("ij,ij->i", first, variant.reshape(-1, PAGE_SIGNATURE_DIM))
+            best[start : start + chunk] = np.maximum(best[start : start + chunk], products)
+    return np.clip(best, -1.0, 1.0)
+
+
 def _paper_and_ink(grey: np.ndarray) -> tuple[np.ndarray, int, float, float] | None:
     """The ink on the paper, and the paper's area (pixels). A first threshold finds the
     dark bands of scanner background along the edges; a second, on the rest alone, the ink
