@@ -331,13 +331,7 @@ def pair_features(evidence: ImageEvidence, left: np.ndarray, right: np.ndarray) 
     has_vector = evidence.has_vector
     both_vectors = has_vector[left] & has_vector[right]
     if evidence.image_vectors is not None and len(left):
-        vectors = evidence.image_vectors
-        cosine = np.round(
-            np.einsum(
-                "ij,ij->i", vectors[left].astype(np.float64), vectors[right].astype(np.float64)
-            ),
-            _COSINE_DECIMALS,
-        )
+        cosine = np.round(_paired_cosines(evidence.image_vectors, left, right), _COSINE_DECIMALS)
         cosine = np.where(both_vectors, cosine, 0.0)
     else:
         cosine = np.zeros(len(left))
@@ -360,6 +354,20 @@ def pair_features(evidence: ImageEvidence, left: np.ndarray, right: np.ndarray) 
         page_similarity=page,
         both_pages=both_pages,
     )
+
+
+def _paired_cosines(
+    vectors: np.ndarray, left: np.ndarray, right: np.ndarray, chunk: int = 2048
+) -> np.ndarray:
+    """Dot product of each pair's rows, accumulated in float64, a chunk of pairs at a time
+    (each pair's value is computed the same way whatever the chunking)."""
+    cosine = np.empty(len(left))
+    for start in range(0, len(left), chunk):
+        end = start + chunk
+        cosine[start:end] = np.einsum(
+            "ij,ij->i", vectors[left[start:end]], vectors[right[start:end]], dtype=np.float64
+        )
+    return cosine
 
 
 @dataclass(frozen=True)
