@@ -8,6 +8,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -57,8 +58,13 @@ def spark() -> Iterator[SparkSession]:
     from heritage.services.credentials import ensure_local_credentials
     from heritage.spark_session import build_spark_session
 
-    ensure_local_credentials(load_settings().local_env_file)
-    session = build_spark_session(load_settings(), "heritage-tests")
+    settings = load_settings()
+    ensure_local_credentials(settings.local_env_file)
+    if not os.environ.get("HERITAGE_SPARK_DRIVER_MEMORY"):
+        # One session serves the whole suite: 3 GiB keeps late tests' broadcast joins from
+        # running out of driver memory after hundreds of earlier jobs.
+        settings = replace(settings, spark_driver_memory="3g")
+    session = build_spark_session(settings, "heritage-tests")
     yield session
     session.stop()
 
