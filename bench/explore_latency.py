@@ -6,10 +6,14 @@ Creates a namespaced database on the running local stack (`heritage services up`
 the schema, COPYs N synthetic but realistic records (providers, types, rights, languages,
 dates, titles in several languages, creators, descriptions, tags, duplicate groups,
 annotation counts, object_images rows), ANALYZEs, then times page views of the explore page:
-for each, the page's own query builders (explorer_queries.explore_count_query and
-explore_query) with a random mix of search terms and facets, run as the read-only role
-through one connection, on the first page or a later keyset page. Prints p50/p95/p99 per
-page view. Drops the database afterwards unless --keep. Goal: p95 <= 150 ms.
+for each, the page's own queries with a random mix of search terms, facets and sort orders
+(relevance for most), run as the read-only role through one connection, on the first page
+or a later one: the match count, the facet counts and the page of results as the page
+gets them (explore_counts.explore_results: the planner's estimate, then one pass over the
+matches when at most 10,000 match, or a sample of the records and the page on its own
+above that). The collection's total and the facets' value lists, the same for every search
+and cached by the page, are not timed. Prints p50/p95/p99 per page view and per sort.
+Drops the database afterwards unless --keep. Goal: p95 <= 150 ms.
 """
 
 from __future__ import annotations
@@ -31,16 +35,14 @@ import psycopg2
 from psycopg2 import sql
 
 from heritage.dashboard.connection_pool import READER_OPTIONS
-from heritage.dashboard.explorer_queries import (
-    COUNT_CAP,
-    ExploreFilters,
-    explore_count_query,
-    explore_query,
-)
+from heritage.dashboard.explore_counts import explore_results
+from heritage.dashboard.explorer_queries import ExploreFilters, Query
 from heritage.postgres_db import apply_schema, connect
 from heritage.services.stack import up
 
 PAGE_SIZE = 20  # as explore_page.PAGE_SIZE
+# Sort orders as curators pick them: relevance (the default) most of the time.
+SORTS = (("relevance", 60), ("date", 10), ("date_desc", 10), ("title", 10), ("provider", 10))
 PROVIDERS = (
     "Rijksmuseum", "Mauritshuis", "Nationalmuseum Sweden", "British Library",
     "Bibliothèque nationale de France", "Österreichische Nationalbibliothek", "Museo del Prado",
@@ -255,34 +257,44 @@ def random_filters(rng: random.Random) -> ExploreFilters:
     return ExploreFilters(search=search, **facets)  # type: ignore[arg-type]
 
 
+def page_view(
+    cursor: psycopg2.extensions.cursor, filters: ExploreFilters, sort: str, page: int
+) -> None:
+    """The queries of one explore page view that depend on the search, as the page runs them."""
+
+    def run(query: Query) -> list[dict[str, object]]:
+        cursor.execute(*query)
+        columns = [column.name for column in cursor.description or ()]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+    explore_results(run, filters, sort, page, PAGE_SIZE, None)
+
+
 def time_page_views(
     connection: psycopg2.extensions.connection, queries: int, seed: int
-) -> tuple[list[float], list[tuple[float, ExploreFilters]], list[bool]]:
-    """Milliseconds per page view, the five slowest, and which views filtered on duplicates."""
+) -> tuple[list[float], list[tuple[float, str, ExploreFilters]], list[bool], list[str]]:
+    """Milliseconds per page view, the five slowest, which views filtered on duplicates and
+    each view's sort."""
     rng = random.Random(seed)
+    sort_names, sort_weights = zip(*SORTS, strict=True)
     latencies: list[float] = []
     duplicates: list[bool] = []
-    slowest: list[tuple[float, ExploreFilters]] = []
+    sorts: list[str] = []
+    slowest: list[tuple[float, str, ExploreFilters]] = []
     with connection.cursor() as cursor:
         for _ in range(queries):
             filters = random_filters(rng)
-            after = None
-            if rng.random() < 0.3:  # a later page: keyset from a first page's last record
-                cursor.execute(*explore_query(filters, None, PAGE_SIZE, few_matches=True))
-                first_page = cursor.fetchall()
-                after = first_page[-2][0] if len(first_page) > PAGE_SIZE else None
+            sort = rng.choices(sort_names, sort_weights)[0]
+            page = rng.randint(2, 5) if rng.random() < 0.3 else 1
             started = time.perf_counter()
-            cursor.execute(*explore_count_query(filters))
-            matches = cursor.fetchone()[0]  # type: ignore[index]
-            few = matches <= COUNT_CAP  # as explore_page.main decides
-            cursor.execute(*explore_query(filters, after, PAGE_SIZE, few_matches=few))
-            cursor.fetchall()
+            page_view(cursor, filters, sort, page)
             elapsed = (time.perf_counter() - started) * 1000
             latencies.append(elapsed)
             duplicates.append(filters.has_duplicates)
-            slowest.append((elapsed, filters))
+            sorts.append(sort)
+            slowest.append((elapsed, sort, filters))
     slowest.sort(key=lambda item: -item[0])
-    return latencies, slowest[:5], duplicates
+    return latencies, slowest[:5], duplicates, sorts
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -317,7 +329,7 @@ def run(records: int, queries: int, seed: int, keep: bool, database: str | None)
         reader.set_session(readonly=True, autocommit=True)
         try:
             time_page_views(reader, 20, seed + 1)  # warm the cache, as a running app would be
-            latencies, slowest, duplicates = time_page_views(reader, queries, seed)
+            latencies, slowest, duplicates, sorts = time_page_views(reader, queries, seed)
         finally:
             reader.close()
     finally:
@@ -332,7 +344,7 @@ def run(records: int, queries: int, seed: int, keep: bool, database: str | None)
             dropper.close()
     p50, p95, p99 = (percentile(latencies, s) for s in (0.50, 0.95, 0.99))
     print(
-        f"page view (count + page query), {len(latencies)} views: "
+        f"page view (estimate, count or sample with facet counts, page), {len(latencies)} views: "
         f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms, max {max(latencies):.1f} ms"
     )
     for label, wanted in (("with", True), ("without", False)):
@@ -342,9 +354,17 @@ def run(records: int, queries: int, seed: int, keep: bool, database: str | None)
                 f"  {label} 'has duplicates' ({len(subset)} views): "
                 f"p50 {percentile(subset, 0.50):.1f} ms, p95 {percentile(subset, 0.95):.1f} ms"
             )
+    for sort, _weight in SORTS:
+        subset = [ms for ms, name in zip(latencies, sorts, strict=True) if name == sort]
+        if len(subset) >= 2:
+            print(
+                f"  sorted by {sort} ({len(subset)} views): "
+                f"p50 {percentile(subset, 0.50):.1f} ms, p95 {percentile(subset, 0.95):.1f} ms"
+            )
+    print("load average at the end: " + " ".join(f"{load:.2f}" for load in os.getloadavg()))
     print("slowest:")
-    for elapsed, filters in slowest:
-        print(f"  {elapsed:7.1f} ms  {filters}")
+    for elapsed, sort, filters in slowest:
+        print(f"  {elapsed:7.1f} ms  sort={sort}  {filters}")
     print(f"goal p95 <= 150 ms: {'met' if p95 <= 150 else f'missed by {p95 - 150:.0f} ms'}")
     if keep:
         print(f"kept database {name} (drop it with: DROP DATABASE {name})")

@@ -15,8 +15,10 @@ from psycopg2 import sql
 
 Query = tuple[str, tuple[Any, ...]]
 
-# How many matches the explore page counts exactly before it says "200+".
-COUNT_CAP = 200
+# How many matches the explore page counts exactly; above it, it shows an estimate.
+COUNT_CAP = 10_000
+# At most this many rows go into an export of the current results.
+EXPORT_LIMIT = COUNT_CAP
 
 EXPLORE_COLUMNS = (
     "record_id",
@@ -110,30 +112,75 @@ def _where(conditions: list[str]) -> str:
     return " WHERE " + " AND ".join(conditions) if conditions else ""
 
 
+# Orders of the explore page's sort choices (relevance is ts_rank, below); record_id last
+# so that equal keys still give stable pages. Each has an index that walks it in order.
+SORT_ORDERS = {
+    "date": "o.date_start ASC NULLS LAST, o.record_id",
+    "date_desc": "o.date_start DESC NULLS LAST, o.record_id DESC",
+    "title": "o.title, o.record_id",
+    "provider": "o.data_provider, o.title, o.record_id",
+}
+RELEVANCE_ORDER = "ts_rank(o.search_document, websearch_to_tsquery('simple', %s)) DESC, o.record_id"
+
+
+def _order(filters: ExploreFilters, sort: str | None) -> tuple[str, tuple[Any, ...]]:
+    """ORDER BY text and its parameters. Relevance without search words has nothing to rank:
+    record id order then, as for ``sort=None``."""
+    if sort in SORT_ORDERS:
+        return SORT_ORDERS[sort], ()
+    if sort == "relevance" and filters.search.strip():
+        return RELEVANCE_ORDER, (filters.search.strip(),)
+    if sort not in (None, "relevance"):
+        raise ValueError(f"sort {sort!r} is not one of relevance, {', '.join(SORT_ORDERS)}")
+    return "o.record_id", ()
+
+
+# With many matches, relevance ranks the first this many matches found (storage order):
+# ranking every match of a broad search reads most of the table (bench/explore_latency.py).
+RANK_CANDIDATES = 1_000
+
+
 def explore_query(
-    filters: ExploreFilters, after_record_id: str | None, page_size: int, few_matches: bool = False
+    filters: ExploreFilters,
+    after_record_id: str | None,
+    page_size: int,
+    few_matches: bool = False,
+    *,
+    sort: str | None = None,
+    offset: int = 0,
 ) -> Query:
-    """One page of matches, keyset-paginated on record_id (one row more tells if more follow).
+    """One page of matches (one row more tells if more follow), in ``sort`` order from
+    ``offset``; without a sort, keyset-paginated on record_id after ``after_record_id``.
 
     With ``few_matches`` (the capped count said so) the matches are gathered first from the
-    search and facet indexes and then sorted: walking the record_id index and filtering would
-    read the whole table before it gave up on a rare combination."""
+    search and facet indexes and then sorted (relevance: every match ranked): walking an
+    order's index and filtering would read the whole table before it gave up on a rare
+    combination. With many matches the order's index is walked and a page is found after a
+    few hundred rows; relevance then ranks the first RANK_CANDIDATES matches found."""
     conditions, params = explore_conditions(filters)
     if after_record_id is not None:
         conditions.append("o.record_id > %s")
         params.append(after_record_id)
-    if not few_matches:
-        text = _EXPLORE_SELECT + _where(conditions) + " ORDER BY o.record_id LIMIT %s"
-        return text, (*params, page_size + 1)
-    # OFFSET 0 keeps the subquery from being merged into the outer ORDER BY ... LIMIT.
-    text = (
-        _EXPLORE_SELECT.replace(
-            "FROM analytics.objects o",
-            "FROM (SELECT o.* FROM analytics.objects o" + _where(conditions) + " OFFSET 0) o",
-        )
-        + " ORDER BY o.record_id LIMIT %s"
-    )
-    return text, (*params, page_size + 1)
+    order, order_params = _order(filters, sort)
+    tail = " ORDER BY " + order + " LIMIT %s" + (" OFFSET %s" if offset else "")
+    tail_params = (*order_params, page_size + 1, *((offset,) if offset else ()))
+    if few_matches:
+        # OFFSET 0 keeps the subquery from being merged into the outer ORDER BY ... LIMIT.
+        gathered = "(SELECT o.* FROM analytics.objects o" + _where(conditions) + " OFFSET 0) o"
+    elif order_params:
+        gathered = "(SELECT o.* FROM analytics.objects o" + _where(conditions) + " LIMIT %s) o"
+        params.append(RANK_CANDIDATES)
+    else:
+        return _EXPLORE_SELECT + _where(conditions) + tail, (*params, *tail_params)
+    text = _EXPLORE_SELECT.replace("FROM analytics.objects o", "FROM " + gathered) + tail
+    return text, (*params, *tail_params)
+
+
+def export_query(filters: ExploreFilters, sort: str, few_matches: bool) -> Query:
+    """The current results for a download: the page's query from the first row, at most
+    EXPORT_LIMIT rows."""
+    text, params = explore_query(filters, None, EXPORT_LIMIT - 1, few_matches, sort=sort)
+    return text, params
 
 
 def explore_count_query(filters: ExploreFilters, cap: int = COUNT_CAP) -> Query:
@@ -145,6 +192,94 @@ def explore_count_query(filters: ExploreFilters, cap: int = COUNT_CAP) -> Query:
         + " LIMIT %s) AS matches"
     )
     return text, (*params, cap + 1)
+
+
+# The facets the page counts, by the column (or array of values) each counts.
+COUNTED_FACETS = ("data_provider", "object_type", "rights_uri", "languages")
+
+
+_FACET_BRANCHES = (
+    " UNION ALL SELECT 'data_provider', data_provider, count(*), NULL FROM matches GROUP BY 2"
+    " UNION ALL SELECT 'object_type', object_type, count(*), NULL FROM matches GROUP BY 2"
+    " UNION ALL SELECT 'rights_uri', rights_uri, count(*), NULL FROM matches GROUP BY 2"
+    " UNION ALL SELECT 'languages', language, count(*), NULL "
+    "FROM matches, unnest(matches.languages) AS language GROUP BY 2"
+)
+
+
+def _counts_sql(
+    conditions: list[str],
+    columns: str = "o.data_provider, o.object_type, o.rights_uri, o.languages",
+    more: str = "",
+) -> str:
+    """Facet counts over the matches of ``conditions``, at most %s of them (the parameter
+    after the conditions'); ``more`` adds a CTE after ``matches`` and rows at the end."""
+    listed, page_rows = more.split("|") if more else ("", "")
+    return (
+        "WITH matches AS MATERIALIZED (SELECT " + columns + " FROM analytics.objects o"
+        + _where(conditions) + " LIMIT %s)" + listed
+        + " SELECT '' AS facet, NULL::text AS value, count(*) AS matches, NULL::text AS page"
+        " FROM matches" + _FACET_BRANCHES + page_rows
+    )  # fmt: skip
+
+
+def facet_counts_query(filters: ExploreFilters, cap: int = COUNT_CAP) -> Query:
+    """Rows (facet, value, matches) for every value of every counted facet among the current
+    matches, and one row ('', NULL, n) with how many matched, all counted among the first
+    ``cap`` + 1 matches: exact up to ``cap``. One scan of the matches serves them all."""
+    conditions, params = explore_conditions(filters)
+    return _counts_sql(conditions), (*params, cap + 1)
+
+
+def exact_results_query(
+    filters: ExploreFilters, sort: str, offset: int, page_size: int, cap: int = COUNT_CAP
+) -> Query:
+    """facet_counts_query's rows and, in the row of facet 'page', one page of the matches in
+    ``sort`` order from ``offset`` as a JSON array (one row more tells if more follow): one
+    pass over the first ``cap`` + 1 matches serves the count, every facet and the page, so
+    with at most ``cap`` matches they are all exact and each match is read once."""
+    conditions, params = explore_conditions(filters)
+    order, order_params = _order(filters, sort)
+    rank = "ts_rank(o.search_document, websearch_to_tsquery('simple', %s))" if order_params else "0"
+    order = order.replace(RELEVANCE_ORDER.split(" DESC")[0], "o.rank")
+    columns = (
+        "o.record_id, o.title, o.creators, o.date_original, o.date_start, o.object_type, "
+        f"o.data_provider, o.rights_uri, o.languages, o.annotation_count, o.canonical_id, "
+        f"{rank} AS rank"
+    )
+    listed = (
+        ", listed AS (SELECT o.*, i.thumbnail_key FROM (SELECT * FROM matches o ORDER BY "
+        + order + " LIMIT %s OFFSET %s) o LEFT JOIN analytics.object_images i "
+        "ON i.record_id = o.record_id AND i.status = 'stored')"
+    )  # fmt: skip
+    page_rows = (
+        " UNION ALL SELECT 'page', NULL, count(*), json_agg(o ORDER BY " + order + ")::text"
+        " FROM listed o"
+    )
+    text = _counts_sql(conditions, columns, listed + "|" + page_rows)
+    return text, (*order_params, *params, cap + 1, page_size + 1, offset)
+
+
+# A sample of the records: those with (hashtext(record_id) & 1023) < n, an indexed
+# expression, so a sample is a bitmap ANDed with the search's and costs a fraction of
+# reading every match.
+SAMPLE_BUCKETS = 1024
+
+
+def sample_counts_query(filters: ExploreFilters, buckets: int) -> Query:
+    """Rows as facet_counts_query's, among the matches in a sample of ``buckets`` /
+    SAMPLE_BUCKETS of all records: each record is in it or not by a hash of its id, a
+    uniform random sample, the same on every run."""
+    conditions, params = explore_conditions(filters)
+    conditions.append("(hashtext(o.record_id) & 1023) < %s")
+    return _counts_sql(conditions), (*params, buckets, None)
+
+
+def estimate_query(filters: ExploreFilters) -> Query:
+    """The planner's estimate of how many records match: EXPLAIN, nothing is read."""
+    conditions, params = explore_conditions(filters)
+    text = "EXPLAIN (FORMAT JSON) SELECT 1 FROM analytics.objects o" + _where(conditions)
+    return text, tuple(params)
 
 
 def _shown(include_unpublished: bool, joiner: str) -> str:

@@ -1,26 +1,39 @@
-"""Pipeline: counts per stage, Kafka consumer lag, throughput over time, and dead letters by
-stage and reason with their payloads. Reads PostgreSQL and Kafka only; never starts Spark."""
+"""Pipeline: counts per stage, each stage's last run (its own start and end), Kafka consumer
+lag, throughput per stage over its last N runs, and dead letters by stage and reason with
+their payloads. Reads PostgreSQL and Kafka only; never starts Spark."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from heritage.dashboard.explorer_queries import (
-    LAST_RUNS_QUERY,
     LATEST_RAW_OFFSETS_QUERY,
     REJECTION_REASONS_QUERY,
     STAGE_COUNTS_QUERY,
     rejections_query,
-    throughput_query,
 )
 from heritage.dashboard.page_support import rows_or_stop, table_with_download
+from heritage.dashboard.pipeline_chart import (
+    NEW_RECORDS,
+    NO_NEW_RECORDS,
+    throughput_chart,
+    throughput_points,
+)
+from heritage.dashboard.pipeline_queries import (
+    DEFAULT_RUNS_PER_STAGE,
+    LAST_RUNS_QUERY,
+    MAX_RUNS_PER_STAGE,
+    recent_runs_query,
+)
 from heritage.kafka_lag import partition_lags
 from heritage.kafka_topics import topic_end_offsets
 from heritage.settings import load_settings
+
+NO_RUNS_YET = "No pipeline runs recorded yet (`heritage lakehouse run` records one per stage)."
 
 
 @st.cache_data(ttl=10, show_spinner=False)
@@ -47,7 +60,7 @@ def show_lag() -> None:
     lags = partition_lags(ends, offsets)
     total = sum(lag.lag for lag in lags)
     st.metric("messages waiting for the raw stage", f"{total:,}")
-    st.caption(f"as of the raw run finished at {latest[0]['finished_at']:%Y-%m-%d %H:%M:%S %Z}")
+    st.caption(f"as of the raw run that finished at {utc_text(latest[0]['finished_at'])} UTC")
     table_with_download(
         [
             {
@@ -64,17 +77,54 @@ def show_lag() -> None:
 
 
 def show_throughput() -> None:
-    st.subheader("Throughput over time")
-    runs = rows_or_stop(*throughput_query(500))
-    if not runs:
-        st.info("No pipeline runs recorded yet (`heritage lakehouse run` records one per stage).")
-        return
-    frame = pd.DataFrame(runs)
-    frame["rows_per_second"] = frame["rows_per_second"].astype(float)
-    chart = frame.pivot_table(
-        index="finished_at", columns="stage", values="rows_per_second", aggfunc="mean"
+    st.subheader("Throughput per stage")
+    runs_per_stage = int(
+        st.number_input(
+            "Runs per stage",
+            min_value=1,
+            max_value=MAX_RUNS_PER_STAGE,
+            value=DEFAULT_RUNS_PER_STAGE,
+            step=5,
+            key="throughput_runs",
+            help="How many of each stage's most recent runs the chart shows.",
+        )
     )
-    st.line_chart(chart, y_label="rows per second", x_label="run finished at")
+    points = throughput_points(rows_or_stop(*recent_runs_query(runs_per_stage)))
+    if points.empty:
+        st.info(NO_RUNS_YET)
+        return
+    st.altair_chart(throughput_chart(points), width="stretch")
+    st.caption(
+        f"Rows per second of each stage's last {runs_per_stage} runs, by when the stage "
+        f"finished (UTC). Hollow points: runs with {NO_NEW_RECORDS} (nothing to process), "
+        "drawn at the stage's last throughput."
+    )
+
+
+def show_last_runs() -> None:
+    st.subheader("Last run of each stage")
+    last_runs = rows_or_stop(*LAST_RUNS_QUERY)
+    if not last_runs:
+        st.info(NO_RUNS_YET)
+        return
+    table_with_download(
+        [
+            {
+                "stage": run["stage"],
+                "rows": run["rows"],
+                "seconds": round(float(run["seconds"]), 1),
+                "started (UTC)": utc_text(run["started_at"]),
+                "finished (UTC)": utc_text(run["finished_at"]),
+                "outcome": NO_NEW_RECORDS if run["nothing_new"] else NEW_RECORDS,
+            }
+            for run in last_runs
+        ],
+        "last-runs",
+    )
+
+
+def utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def show_dead_letters() -> None:
@@ -111,12 +161,7 @@ def main() -> None:
     columns = st.columns(len(counts))
     for column, row in zip(columns, counts, strict=True):
         column.metric(row["table_name"], f"{row['rows']:,}")
-    st.subheader("Last run of each stage")
-    last_runs = rows_or_stop(*LAST_RUNS_QUERY)
-    if last_runs:
-        table_with_download(last_runs, "last-runs")
-    else:
-        st.info("No pipeline runs recorded yet (`heritage lakehouse run` records one per stage).")
+    show_last_runs()
     show_lag()
     show_throughput()
     show_dead_letters()

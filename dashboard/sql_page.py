@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from heritage.dashboard.analyst_connection import PSQL_AS_READER
 from heritage.dashboard.explorer_queries import VIEWS_QUERY
 from heritage.dashboard.page_support import rows_or_stop, table_with_download
+from heritage.postgres_db import READER_STATEMENT_TIMEOUT
 
 EXAMPLE_QUERIES: tuple[tuple[str, str], ...] = (
     (
@@ -44,9 +46,10 @@ EXAMPLE_QUERIES: tuple[tuple[str, str], ...] = (
 def main() -> None:
     st.title("SQL for analysts")
     st.markdown(
-        'Connect with `psql` as the read-only role (`eval "$(heritage services env)"`, then '
-        '`psql -U "$HERITAGE_PG_READER_USER"`); query the views of schema `analytics`.'
+        "Query the views of schema `analytics` with `psql` as the read-only role; its "
+        f"statements stop after {READER_STATEMENT_TIMEOUT}. In the project folder:"
     )
+    st.code(PSQL_AS_READER, language="bash")
     views = rows_or_stop(*VIEWS_QUERY)
     if not views:
         st.info("No analytics views in this database yet: `heritage services up` creates them.")

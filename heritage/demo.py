@@ -1,5 +1,8 @@
 """`make demo` / `heritage demo`: the stack up, the sample through every hop, a summary.
 
+Besides the sample's records, the annotation simulator tags and comments on some of them, so
+the explorer's "has annotations" facet and the tag queries have something to show.
+
 The terminal gets one line per step (stack, producer, each stage as it finishes) and a short
 summary; logs go to ``.state/logs/demo.log`` and Spark's own output to its log files there.
 """
@@ -17,6 +20,7 @@ from pyspark.sql import SparkSession
 
 from heritage.delta_tables import table_version
 from heritage.json_logging import JsonFormatter, is_terminal
+from heritage.kafka_topics import topic_end_offsets
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.lakehouse_summary import TableCounts, count_tables
 from heritage.ml.demo_image_server import DEFAULT_PORT, serve_demo_images
@@ -33,7 +37,9 @@ from heritage.pipeline import (
     run_stages,
     stage_context,
 )
+from heritage.postgres_db import connect
 from heritage.producers.packages.demo_packages import DemoPackages, ingest_demo_packages
+from heritage.producers.simulators.annotation_simulator import simulate_annotations
 from heritage.producers.simulators.sample_collection import (
     SampleManifest,
     generate_sample_collection,
@@ -46,6 +52,9 @@ from heritage.spark_session import spark_log_file
 IMAGE_PORT_VARIABLE = "HERITAGE_DEMO_IMAGE_PORT"
 # The image fetcher's allow-list (host:port,...); the demo adds its image server to it.
 FETCH_ALLOW_VARIABLE = "HERITAGE_IMAGE_FETCH_ALLOW"
+# Annotations the demo makes by default, and how fast (the simulator paces itself to a rate).
+DEMO_ANNOTATIONS = 200
+ANNOTATIONS_PER_SECOND = 5000.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,8 +68,9 @@ class Check:
         return self.actual == self.expected
 
 
-def run_demo(records: int, seed: int) -> int:
-    """Returns 0 when every table holds exactly what the sample collection expects."""
+def run_demo(records: int, seed: int, annotations: int = DEMO_ANNOTATIONS) -> int:
+    """Returns 0 when every table holds exactly what the sample collection (and its
+    ``annotations``) expects."""
     logs = load_settings().state_dir / "logs"
     send_logs_to(logs / "demo.log")
     if not is_terminal(sys.stderr):
@@ -73,7 +83,7 @@ def run_demo(records: int, seed: int) -> int:
     settings = with_fetch_allowed(settings, f"127.0.0.1:{port}")
     try:
         with serve_demo_images(port) as image_base:
-            ok = _run_sample(settings, records, seed, image_base)
+            ok = _run_sample(settings, DemoInput(records, seed, annotations), image_base)
     finally:  # where the details are, also when a step failed
         spark_log = spark_log_file(settings).name
         print(f"logs           {logs}/ (demo.log, {spark_log}, setup-<step>.log)")
@@ -127,8 +137,27 @@ def with_fetch_allowed(settings: Settings, host_port: str) -> Settings:
     return dataclasses.replace(settings, environment=environment)
 
 
-def _run_sample(settings: Settings, records: int, seed: int, image_base: str) -> bool:
+@dataclasses.dataclass(frozen=True)
+class DemoInput:
+    """What the demo publishes: the sample's size and seed, and how many annotations."""
+
+    records: int
+    seed: int
+    annotations: int
+
+
+@dataclasses.dataclass(frozen=True)
+class AnnotationCounts:
+    """analytics.annotations after the run: all, the tags, the records they attach to."""
+
+    annotations: int
+    tags: int
+    annotated_records: int
+
+
+def _run_sample(settings: Settings, demo: DemoInput, image_base: str) -> bool:
     layout = LakehouseLayout.default(settings)
+    records, seed = demo.records, demo.seed
     manifest = generate_sample_collection(records, seed, image_base_url=image_base).manifest
     bars = is_terminal(sys.stderr)
     published = produce_sample(
@@ -139,6 +168,7 @@ def _run_sample(settings: Settings, records: int, seed: int, image_base: str) ->
         f"({published.skipped} already confirmed by an earlier run); images from {image_base}",
         flush=True,
     )
+    print(publish_demo_annotations(settings, layout, demo, bars), flush=True)
     spark = lakehouse_session(settings)
     packages = ingest_demo_packages(stage_context(settings, layout, spark=spark))
     print("\n".join(package_lines(packages)), flush=True)
@@ -155,7 +185,10 @@ def _run_sample(settings: Settings, records: int, seed: int, image_base: str) ->
     states = publication_states(spark, layout)
     # Every curated object has an embargo state: published, or why not.
     checks.append(Check("embargo states", sum(states.values()), checks[2].expected))
+    annotated = annotation_counts(settings, layout)
+    checks.append(Check("annotations", annotated.annotations, demo.annotations))
     print("\n".join(summary_lines(checks, duplicates, counts.versions)))
+    print(annotation_line(annotated))
     print(
         "publication      "
         + ", ".join(f"{count} {state}" for state, count in sorted(states.items()))
@@ -163,6 +196,59 @@ def _run_sample(settings: Settings, records: int, seed: int, image_base: str) ->
     )
     print("\n".join(where_to_look(settings, layout)))
     return all(check.ok for check in checks)
+
+
+def annotations_published(settings: Settings, layout: LakehouseLayout) -> bool:
+    """Whether the annotations topic holds messages (an earlier demo made them)."""
+    ends = topic_end_offsets(settings, [layout.annotations_topic], client_id="heritage-demo")
+    return any(offset > 0 for offset in ends.get(layout.annotations_topic, {}).values())
+
+
+def publish_demo_annotations(
+    settings: Settings, layout: LakehouseLayout, demo: DemoInput, progress: bool
+) -> str:
+    """The simulator's tags and comments on the sample's records (none on records that have
+    not arrived), once: it stamps each with the time it is made, so a second run would
+    publish every one again as an update of itself. One line for the terminal."""
+    if demo.annotations < 1:
+        return "annotations: none asked for"
+    if annotations_published(settings, layout):
+        return f"annotations: already on {layout.annotations_topic} from an earlier run"
+    result = simulate_annotations(
+        settings,
+        layout,
+        rate=ANNOTATIONS_PER_SECOND,
+        count=demo.annotations,
+        seed=demo.seed,
+        unknown_fraction=0.0,
+        progress=progress,
+    )
+    return (
+        f"annotations: {result.tags} tags and {result.comments} comments to "
+        f"{layout.annotations_topic} ({result.skipped} already confirmed by an earlier run)"
+    )
+
+
+def annotation_counts(settings: Settings, layout: LakehouseLayout) -> AnnotationCounts:
+    connection = connect(settings, layout.pg_database)
+    try:
+        with connection, connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*), count(*) FILTER (WHERE kind = 'tag'), "
+                "count(DISTINCT attached_to) FROM analytics.annotations"
+            )
+            row = cursor.fetchone()
+    finally:
+        connection.close()
+    return AnnotationCounts(*(int(value) for value in row)) if row else AnnotationCounts(0, 0, 0)
+
+
+def annotation_line(counts: AnnotationCounts) -> str:
+    return (
+        f"annotations      {counts.annotations} ({counts.tags} tags) on "
+        f'{counts.annotated_records} records: the explorer\'s "has annotations" facet, '
+        "analytics.annotations, the tags column of analytics.objects"
+    )
 
 
 def publication_states(spark: SparkSession, layout: LakehouseLayout) -> dict[str, int]:
@@ -248,7 +334,7 @@ def where_to_look(settings: Settings, layout: LakehouseLayout) -> list[str]:
         "  publication    analytics.embargoes and publication_queue; the dashboard's Publication"
         f" page; IIIF manifests in s3://{settings.bucket}/{layout.iiif_prefix}/, served by"
         " heritage iiif serve",
-        '  PostgreSQL     eval "$(heritage services env)"; '
+        '  PostgreSQL     eval "$(heritage services env --role reader)" && '
         "psql -c 'SELECT * FROM analytics.objects LIMIT 5'",
         "  dashboard      heritage dashboard",
     ]

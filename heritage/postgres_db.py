@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from importlib import resources
 
 import psycopg2
 from psycopg2 import sql
 
 from heritage.settings import Settings
+
+# The read-only role's default statement_timeout (a session may still SET its own).
+READER_STATEMENT_TIMEOUT = "30s"
 
 
 def connect(settings: Settings, database: str | None = None) -> psycopg2.extensions.connection:
@@ -21,6 +26,24 @@ def connect(settings: Settings, database: str | None = None) -> psycopg2.extensi
         connect_timeout=5,
         application_name="heritage",
     )
+
+
+@contextmanager
+def transaction(
+    connection: psycopg2.extensions.connection,
+) -> Iterator[psycopg2.extensions.connection]:
+    """``with connection:`` (commit after the block, roll back on an error), except that the
+    error that broke a connection is the one raised: psycopg2's own context manager rolls
+    back a connection the server already closed, and its "connection already closed" would
+    replace "server closed the connection unexpectedly"."""
+    try:
+        yield connection
+    except BaseException:
+        # A failed rollback changes nothing the server has not already undone.
+        with suppress(psycopg2.InterfaceError, psycopg2.OperationalError):
+            connection.rollback()
+        raise
+    connection.commit()
 
 
 def ensure_database(settings: Settings, database: str) -> None:
@@ -43,7 +66,7 @@ def apply_schema(settings: Settings, database: str) -> None:
     reader = sql.Identifier(settings.pg_reader_user)
     connection = connect(settings, database)
     try:
-        with connection, connection.cursor() as cursor:
+        with transaction(connection), connection.cursor() as cursor:
             # Serialise concurrent inits (tests, compose's init) on one advisory lock.
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext('heritage-schema'))")
             cursor.execute(ddl)
@@ -64,6 +87,11 @@ def apply_schema(settings: Settings, database: str) -> None:
                 sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA analytics TO {}").format(reader)
             )
             cursor.execute(sql.SQL("REVOKE ALL ON SCHEMA heritage FROM {}").format(reader))
+            # An analyst's runaway query stops instead of holding a backend (docs/analysts.md).
+            cursor.execute(
+                sql.SQL("ALTER ROLE {} SET statement_timeout = %s").format(reader),
+                (READER_STATEMENT_TIMEOUT,),
+            )
             _grant_curator(cursor, settings, database)
     finally:
         connection.close()

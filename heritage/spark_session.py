@@ -36,6 +36,26 @@ S3A_CREDENTIAL_PROVIDERS = ",".join(
     )
 )
 
+# How long S3A keeps trying an object store that does not answer before the call fails.
+# Hadoop's defaults (5 SDK attempts inside each of 7 S3A retries, a 30 s connect and a 200 s
+# read timeout) stall a stage silently for half a minute and more while the store is down;
+# with these a refused connection fails the call in a few seconds, and the continuous runner
+# (heritage.pipeline) reports the store as unreachable and retries the stage, which is
+# idempotent. A dropped connection or one slow answer is still retried here: normal work
+# does not get more fragile.
+S3A_RETRY_CONF = {
+    # AWS SDK retries of one request inside each S3A try (3 attempts in all).
+    "spark.hadoop.fs.s3a.attempts.maximum": "2",
+    # S3A's own retries of a call after a connection failure, with exponential backoff from
+    # this interval (about 0.5 s, then 1 s).
+    "spark.hadoop.fs.s3a.retry.limit": "2",
+    "spark.hadoop.fs.s3a.retry.interval": "250ms",
+    # Setting up a TCP connection; S3A raises anything lower to 15 s.
+    "spark.hadoop.fs.s3a.connection.establish.timeout": "15s",
+    # Silence allowed on an open connection: a hung store fails a call after a minute.
+    "spark.hadoop.fs.s3a.connection.timeout": "60s",
+}
+
 # The driver's log4j2 configuration; the file it appends to comes from a system property
 # so that one configuration serves every application name.
 LOG4J2_PROPERTIES = """\
@@ -109,6 +129,7 @@ def _s3a_conf(settings: Settings) -> dict[str, str]:
         "spark.hadoop.fs.s3a.committer.magic.enabled": "false",
         "spark.hadoop.fs.s3a.fast.upload": "true",
         "spark.hadoop.fs.s3a.connection.maximum": "64",
+        **S3A_RETRY_CONF,
     }
 
 

@@ -44,7 +44,6 @@ from typing import Any, AnyStr, BinaryIO, NamedTuple
 
 from tqdm import tqdm
 
-from heritage.kafka_topics import ensure_topics
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.producers.embargo_inputs import (
     CREATOR_DEATH_YEAR,
@@ -52,7 +51,12 @@ from heritage.producers.embargo_inputs import (
     latest_end_fields,
     source_embargo_end,
 )
-from heritage.producers.kafka_publisher import create_producer, envelopes_from, publish_envelopes
+from heritage.producers.kafka_publisher import (
+    create_producer,
+    ensure_topics_when_reachable,
+    envelopes_from,
+    publish_envelopes,
+)
 from heritage.producers.lido_drop import safe_key_part
 from heritage.producers.metadata_mapping import UNKNOWN_LANGUAGE_KEY, iso639_language
 from heritage.producers.publish_ledger import PublishLedger
@@ -802,7 +806,7 @@ def publish_csv(
         raise CsvDropError(f"{path}: no such file; pass the collection's CSV export")
     path = path.resolve()  # dead letters name the file the same way from any directory
     topic, dlq_topic = layout.records_topic, layout.dead_letter_topic
-    ensure_topics(settings, (topic, dlq_topic))
+    ensure_topics_when_reachable(settings, (topic, dlq_topic))
     result = CsvDropResult()
     policy = load_publication_policy(settings)
     state = CsvRowState(layout.state_dir_for(SOURCE) / ROW_STATE_FILE)

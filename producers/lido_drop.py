@@ -30,9 +30,13 @@ from urllib.parse import urlsplit, urlunsplit
 from lxml import etree
 from tqdm import tqdm
 
-from heritage.kafka_topics import ensure_topics
 from heritage.lakehouse_layout import LakehouseLayout
-from heritage.producers.kafka_publisher import create_producer, envelopes_from, publish_envelopes
+from heritage.producers.kafka_publisher import (
+    create_producer,
+    ensure_topics_when_reachable,
+    envelopes_from,
+    publish_envelopes,
+)
 from heritage.producers.lido_schema import lido_schema_problems
 from heritage.producers.metadata_mapping import (
     LIDO_NS,
@@ -394,7 +398,7 @@ def publish_lido(
     changed records."""
     files = lido_files(paths)
     topic, dlq_topic = layout.records_topic, layout.dead_letter_topic
-    ensure_topics(settings, (topic, dlq_topic))
+    ensure_topics_when_reachable(settings, (topic, dlq_topic))
     result = LidoDropResult()
     policy = load_publication_policy(settings)
     producer = create_producer(settings)

@@ -23,7 +23,6 @@ from typing import Any
 
 from tqdm import tqdm
 
-from heritage.kafka_topics import ensure_topics
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.ocr.file_reading import OcrConfig, field_rules_for, read_to_entry, reader_for
 from heritage.ocr.ocr_settings import OcrSettings
@@ -31,6 +30,7 @@ from heritage.ocr.page_images import is_readable
 from heritage.producers.kafka_publisher import (
     PublishResult,
     create_producer,
+    ensure_topics_when_reachable,
     envelopes_from,
     publish_envelopes,
 )
@@ -228,7 +228,7 @@ def _count(result: ScanDropResult, scan: ScanFile, entry: dict[str, Any]) -> Non
 def _publish(
     settings: Settings, layout: LakehouseLayout, records: Iterator[SourceRecord]
 ) -> PublishResult:
-    ensure_topics(settings, (layout.records_topic,))
+    ensure_topics_when_reachable(settings, (layout.records_topic,))
     ledger = PublishLedger(layout.ledger_for(SOURCE))
     producer = create_producer(settings)
     try:

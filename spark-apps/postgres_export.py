@@ -24,7 +24,7 @@ from pyspark.sql import functions as F
 from heritage.change_tracking import changes_since
 from heritage.curated_columns import TIMESTAMP_TEXT
 from heritage.lakehouse_layout import LakehouseLayout
-from heritage.postgres_db import connect
+from heritage.postgres_db import connect, transaction
 from heritage.settings import Settings
 from heritage.spark_apps.export_spec import ExportSpec
 from heritage.spark_apps.governance_export import governance_export_specs
@@ -77,13 +77,16 @@ class _CsvStream(io.RawIOBase):
 
 
 def exported_version(settings: Settings, database: str, source_table: str) -> int:
-    with connect(settings, database) as connection, connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT delta_version FROM heritage.export_watermarks WHERE source_table = %s",
-            (source_table,),
-        )
-        row = cursor.fetchone()
-    connection.close()
+    connection = connect(settings, database)
+    try:
+        with transaction(connection), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT delta_version FROM heritage.export_watermarks WHERE source_table = %s",
+                (source_table,),
+            )
+            row = cursor.fetchone()
+    finally:
+        connection.close()
     return int(row[0]) if row else -1
 
 
@@ -135,7 +138,7 @@ def copy_and_apply(
     staging = ", ".join(f"{name} {kind}" for name, kind in spec.staging)
     connection = connect(settings, database)
     try:
-        with connection, connection.cursor() as cursor:
+        with transaction(connection), connection.cursor() as cursor:
             cursor.execute(f"CREATE TEMP TABLE export_staging ({staging}) ON COMMIT DROP")
             cursor.copy_expert(
                 f"COPY export_staging ({', '.join(n for n, _ in spec.staging)}) FROM STDIN "

@@ -11,7 +11,12 @@ from typing import TYPE_CHECKING
 
 from heritage.json_logging import is_terminal
 from heritage.lakehouse_layout import LakehouseLayout
-from heritage.settings import Settings
+from heritage.producers.broker_wait import (
+    BROKER_TIMEOUT_VARIABLE,
+    DEFAULT_BROKER_TIMEOUT_S,
+    parse_broker_timeout,
+)
+from heritage.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from heritage.producers.producer_report import ProducerReport
@@ -57,6 +62,37 @@ def add_strict_option(parser: argparse.ArgumentParser) -> None:
         help="exit 1 when any record was rejected in this run (or published in this run but "
         "flagged invalid; unchanged records are not sent or checked again); default: exit 0, "
         "the rejections are only listed",
+    )
+
+
+def _broker_timeout(text: str) -> float:
+    """An argparse type: seconds above 0 (argparse names the option in its error)."""
+    try:
+        return parse_broker_timeout(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def add_broker_timeout_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--broker-timeout",
+        type=_broker_timeout,
+        metavar="SECONDS",
+        help="how long to wait for an unreachable Kafka broker (one status line per retry) "
+        f"before exiting 2; a rerun sends only what Kafka had not confirmed (default: "
+        f"{BROKER_TIMEOUT_VARIABLE}, else {DEFAULT_BROKER_TIMEOUT_S:.0f})",
+    )
+
+
+def producer_settings(args: argparse.Namespace) -> Settings:
+    """The settings of a producing command, with --broker-timeout (when given) over
+    HERITAGE_BROKER_TIMEOUT_S."""
+    settings = load_settings()
+    timeout = getattr(args, "broker_timeout", None)
+    if timeout is None:
+        return settings
+    return replace(
+        settings, environment={**settings.environment, BROKER_TIMEOUT_VARIABLE: str(timeout)}
     )
 
 

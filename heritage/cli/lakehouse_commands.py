@@ -7,6 +7,7 @@ them, so that `heritage --help` and the other commands do not load pyspark.
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 import threading
@@ -22,6 +23,10 @@ from heritage.lakehouse_layout import TABLE_NAMES, LakehouseLayout
 from heritage.settings import Settings, load_settings
 from heritage.stage_registry import stage_names
 
+# Exit status of a continuous run that gave up on a service that stayed down (EX_TEMPFAIL:
+# the same command works once the service is back).
+SERVICE_UNREACHABLE_EXIT = 75
+
 
 def _run(args: argparse.Namespace) -> int:
     # pyspark takes a while to import: only for the commands that run stages.
@@ -30,10 +35,10 @@ def _run(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     layout = deployment_layout(settings, args)
-    pipeline.prepare(settings, layout)
-    print(f"logs: Spark and the JVM in {spark_log_file(settings)}", flush=True)
     if args.continuous:
         return _run_continuously(settings, layout, args)
+    pipeline.prepare(settings, layout)
+    print(f"logs: Spark and the JVM in {spark_log_file(settings)}", flush=True)
     report = pipeline.run_stages(
         settings,
         layout,
@@ -50,13 +55,30 @@ def _run(args: argparse.Namespace) -> int:
 
 def _run_continuously(settings: Settings, layout: LakehouseLayout, args: argparse.Namespace) -> int:
     from heritage import pipeline
+    from heritage.spark_session import spark_log_file
+    from heritage.transient_faults import ServiceUnreachable
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    print(f"running continuously every {args.interval:g} s; Ctrl-C or SIGTERM stops")
+    try:
+        faults = pipeline.FaultPolicy.from_settings(settings, args.give_up_after)
+    except ValueError as error:
+        print(f"heritage lakehouse run: {error}", file=sys.stderr)
+        return 2
     only = None if args.stage == "all" else args.stage
-    pipeline.run_continuously(settings, layout, args.interval, stop, skip=args.skip, only=only)
+    try:
+        pipeline.retrying(lambda: pipeline.prepare(settings, layout), "prepare", faults, stop)
+        if stop.is_set():
+            return 0
+        print(f"logs: Spark and the JVM in {spark_log_file(settings)}", flush=True)
+        print(f"running continuously every {args.interval:g} s; Ctrl-C or SIGTERM stops")
+        pipeline.run_continuously(
+            settings, layout, args.interval, stop, skip=args.skip, only=only, faults=faults
+        )
+    except ServiceUnreachable as error:
+        print(f"heritage lakehouse run: {error}", file=sys.stderr, flush=True)
+        return SERVICE_UNREACHABLE_EXIT
     return 0
 
 
@@ -148,6 +170,16 @@ def _add_drop(actions: Any) -> None:
     drop.set_defaults(handler=_drop)
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: need 0 or more seconds")
+    return value
+
+
 def _add_run(actions: Any) -> None:
     run = actions.add_parser(
         "run",
@@ -177,6 +209,15 @@ def _add_run(actions: Any) -> None:
     )
     run.add_argument(
         "--interval", type=float, default=30.0, help="seconds between micro-batches (default 30)"
+    )
+    run.add_argument(
+        "--give-up-after",
+        type=_seconds,
+        metavar="SECONDS",
+        help="with --continuous: a stage that cannot reach PostgreSQL, Kafka or the object "
+        "store is retried with backoff (one status line per wait) for this long without a "
+        "success, then the run exits with status 75 and says what to start "
+        "(default: $HERITAGE_TRANSIENT_GIVE_UP_S, else 900)",
     )
     add_namespace_option(run)
     run.add_argument(

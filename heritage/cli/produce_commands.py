@@ -14,18 +14,35 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from heritage.cli.common_options import (
+    Handler,
+    add_broker_timeout_option,
     add_namespace_option,
     add_strict_option,
     deployment_layout,
     finish_produce,
+    producer_settings,
     progress_bars_shown,
 )
+from heritage.producers.broker_wait import BrokerUnavailable
 from heritage.producers.xml_sniff import not_xml_refusal
-from heritage.settings import load_settings
 from heritage.source_rejections import SourceRejection
 
 if TYPE_CHECKING:
     from heritage.producers.oai_pmh_harvester import OaiEndpointConfig
+
+
+def _giving_up_on_the_broker(handler: Handler) -> Handler:
+    """``handler``, ending in one line on stderr and exit 2 when the Kafka broker stayed
+    unreachable past --broker-timeout (what Kafka confirmed is in the ledger)."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except BrokerUnavailable as error:
+            print(f"heritage produce {args.source}: {error}", file=sys.stderr)
+            return 2
+
+    return run
 
 
 def _sample(args: argparse.Namespace) -> int:
@@ -39,7 +56,7 @@ def _sample(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    settings = load_settings()
+    settings = producer_settings(args)
     layout = deployment_layout(settings, args)
     pipeline.prepare(settings, layout)
     result = pipeline.produce_sample(
@@ -77,7 +94,7 @@ def _europeana(args: argparse.Namespace) -> int:
     )
     from heritage.producers.producer_report import europeana_report
 
-    settings = load_settings()
+    settings = producer_settings(args)
     query = EuropeanaQuery(
         query=args.query, qf=tuple(args.qf), profile=args.profile, rows=args.rows
     )
@@ -107,7 +124,7 @@ def _lido(args: argparse.Namespace) -> int:
     if refusal is not None:
         print(f"heritage produce lido: {refusal}", file=sys.stderr)
         return 2
-    settings = load_settings()
+    settings = producer_settings(args)
     layout = deployment_layout(settings, args)
     try:
         result = publish_lido(settings, layout, args.paths, progress=progress_bars_shown())
@@ -121,7 +138,7 @@ def _csv(args: argparse.Namespace) -> int:
     from heritage.producers.csv_drop import CsvDropError, publish_csv
     from heritage.producers.producer_report import csv_report
 
-    settings = load_settings()
+    settings = producer_settings(args)
     try:
         result = publish_csv(
             settings,
@@ -145,7 +162,7 @@ def _scans(args: argparse.Namespace) -> int:
     from heritage.producers.producer_report import scan_report
     from heritage.producers.scan_drop import publish_scans
 
-    settings = load_settings()
+    settings = producer_settings(args)
     defaults = {"data_provider": args.data_provider or "", "rights": args.rights or ""}
     try:
         result = publish_scans(
@@ -189,7 +206,7 @@ def _oai(args: argparse.Namespace) -> int:
     from heritage.producers.oai_pmh_http import EndpointQuarantined, OaiHttpError
     from heritage.producers.producer_report import oai_report
 
-    settings = load_settings()
+    settings = producer_settings(args)
     layout = deployment_layout(settings, args)
     state_dir = args.state_dir or layout.state_dir_for("oai")
     if args.reset_quarantine:
@@ -217,7 +234,7 @@ def _annotations(args: argparse.Namespace) -> int:
     if args.count is None and args.duration is None:
         print("heritage produce annotations: give --count or --duration", file=sys.stderr)
         return 2
-    settings = load_settings()
+    settings = producer_settings(args)
     result = simulate_annotations(
         settings,
         deployment_layout(settings, args),
@@ -257,7 +274,8 @@ def _add_sample(sources: Any) -> None:
     )
     add_namespace_option(sample)
     add_strict_option(sample)
-    sample.set_defaults(handler=_sample)
+    add_broker_timeout_option(sample)
+    sample.set_defaults(handler=_giving_up_on_the_broker(_sample))
 
 
 def _add_europeana(sources: Any) -> None:
@@ -283,7 +301,8 @@ def _add_europeana(sources: Any) -> None:
     europeana.add_argument("--state-dir", type=Path, help="cursor state folder")
     add_namespace_option(europeana)
     add_strict_option(europeana)
-    europeana.set_defaults(handler=_europeana)
+    add_broker_timeout_option(europeana)
+    europeana.set_defaults(handler=_giving_up_on_the_broker(_europeana))
 
 
 def _add_lido(sources: Any) -> None:
@@ -299,7 +318,8 @@ def _add_lido(sources: Any) -> None:
     lido.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders")
     add_namespace_option(lido)
     add_strict_option(lido)
-    lido.set_defaults(handler=_lido)
+    add_broker_timeout_option(lido)
+    lido.set_defaults(handler=_giving_up_on_the_broker(_lido))
 
 
 def _add_csv(sources: Any) -> None:
@@ -329,7 +349,8 @@ def _add_csv(sources: Any) -> None:
     )
     add_namespace_option(csv_drop)
     add_strict_option(csv_drop)
-    csv_drop.set_defaults(handler=_csv)
+    add_broker_timeout_option(csv_drop)
+    csv_drop.set_defaults(handler=_giving_up_on_the_broker(_csv))
 
 
 def _add_scans(sources: Any) -> None:
@@ -360,7 +381,8 @@ def _add_scans(sources: Any) -> None:
     )
     add_namespace_option(scans)
     add_strict_option(scans)
-    scans.set_defaults(handler=_scans)
+    add_broker_timeout_option(scans)
+    scans.set_defaults(handler=_giving_up_on_the_broker(_scans))
 
 
 def _add_oai(sources: Any) -> None:
@@ -393,7 +415,8 @@ def _add_oai(sources: Any) -> None:
     )
     add_namespace_option(oai)
     add_strict_option(oai)
-    oai.set_defaults(handler=_oai)
+    add_broker_timeout_option(oai)
+    oai.set_defaults(handler=_giving_up_on_the_broker(_oai))
 
 
 def _add_annotations(sources: Any) -> None:
@@ -418,7 +441,8 @@ def _add_annotations(sources: Any) -> None:
     )
     add_namespace_option(annotations)
     add_strict_option(annotations)
-    annotations.set_defaults(handler=_annotations)
+    add_broker_timeout_option(annotations)
+    annotations.set_defaults(handler=_giving_up_on_the_broker(_annotations))
 
 
 def add_commands(commands: Any) -> None:
@@ -429,7 +453,9 @@ def add_commands(commands: Any) -> None:
         description="Publish records to Kafka. Each command prints one line per rejected "
         "record on stdout (file:line, or the record id, then the reasons) and ends with a "
         "summary: read, published, rejected, unchanged. With --strict it exits 1 when "
-        "anything was rejected.",
+        "anything was rejected. While the Kafka broker is unreachable it retries, one status "
+        "line per retry; after --broker-timeout it exits 2 with one line saying what to do, "
+        "and a rerun sends only what Kafka had not confirmed.",
     )
     sources = produce.add_subparsers(dest="source", required=True, metavar="SOURCE")
     for add_source in (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from heritage.services import stack
@@ -33,7 +34,11 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _env(args: argparse.Namespace) -> int:
-    print(stack.shell_exports(load_settings()))
+    try:
+        print(stack.env_for_role(load_settings(), args.role))
+    except stack.MissingRolePassword as error:
+        print(f"heritage services env: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -69,9 +74,22 @@ def add_commands(commands: Any) -> None:
         description="The one-shot init (what compose's `init` service runs): the bucket, "
         "the Kafka topics, the PostgreSQL schema and the read-only role. Idempotent.",
     ).set_defaults(handler=_init)
-    actions.add_parser(
+    env = actions.add_parser(
         "env",
-        help='print shell exports: eval "$(heritage services env)"',
-        description="Print `export` lines (PGHOST... KAFKA_BOOTSTRAP_SERVERS, AWS_*, the "
-        "bucket, the Qdrant location) so psql, mc/aws and Kafka tools reach the stack.",
-    ).set_defaults(handler=_env)
+        help='print a role\'s shell settings: eval "$(heritage services env --role reader)"',
+        description="Print shell lines for eval. reader (the default) and curator: PGHOST, "
+        "PGPORT, PGDATABASE, and PGSERVICEFILE, PGSERVICE and PGPASSFILE naming the role's "
+        "service and password files (.state/psql/, only you may read them), so plain psql "
+        "connects as that role; the password itself is never printed. admin: the schema "
+        "owner's settings and every service's (PGUSER, PGPASSWORD, KAFKA_BOOTSTRAP_SERVERS, "
+        "AWS_*, the bucket, the Qdrant location) for psql, mc/aws and Kafka tools. Roles: "
+        "reader reads the analytics views (statements stop after 30 s); curator reads them "
+        "and adds duplicate and publication decisions; admin owns the schema.",
+    )
+    env.add_argument(
+        "--role",
+        choices=stack.ROLES,
+        default="reader",
+        help="the PostgreSQL role to connect as (default: reader, read-only)",
+    )
+    env.set_defaults(handler=_env)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from heritage.settings import read_env_file
@@ -30,3 +31,34 @@ def ensure_local_credentials(env_file: Path) -> bool:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(header + "\n".join(lines) + "\n")
     return True
+
+
+def pgpass_line(host: str, port: int, user: str, password: str) -> str:
+    """One line of a libpq password file for ``user`` on ``host:port``, any database; ``:``
+    and ``\\`` escaped as libpq expects."""
+    host_field, port_field, user_field, password_field = (
+        value.replace("\\", "\\\\").replace(":", "\\:")
+        for value in (host, str(port), user, password)
+    )
+    return f"{host_field}:{port_field}:*:{user_field}:{password_field}"
+
+
+def service_file_text(service: str, user: str) -> str:
+    """A libpq connection service file whose one service names the user; the address and
+    the database come from PG* variables, the password from the password file."""
+    return f"[{service}]\nuser={user}\n"
+
+
+def write_private_file(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text``, readable by its owner only (libpq ignores a password
+    file others may read); readers see the old or the new file, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # mkstemp creates the file with mode 0600 under a name no other writer uses.
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text if text.endswith("\n") else text + "\n")
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

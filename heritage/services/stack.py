@@ -2,6 +2,11 @@
 
 ``up`` starts what is not running, then runs the one-shot init that compose's ``init``
 service runs too: the bucket, the topics, the PostgreSQL schema and roles.
+
+``env`` prints a role's shell settings: the analysts' read-only ``reader`` (the default), the
+``curator`` (reads, and adds duplicate and publication decisions) or the ``admin`` (the
+schema owner: every service's settings). The reader's and the curator's password goes to a
+password file that only its owner may read (PGPASSFILE), never into the printed lines.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ import shlex
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
 
 from heritage.kafka_topics import ensure_topics
 from heritage.object_store import ensure_bucket
@@ -21,9 +28,17 @@ from heritage.services import (
     processes,
     qdrant_store,
 )
-from heritage.services.credentials import ensure_local_credentials
+from heritage.services.credentials import (
+    ensure_local_credentials,
+    pgpass_line,
+    service_file_text,
+    write_private_file,
+)
 from heritage.services.health import ServiceHealth
-from heritage.settings import Settings, load_settings
+from heritage.settings import Secret, Settings, load_settings
+
+Role = Literal["reader", "curator", "admin"]
+ROLES: tuple[Role, ...] = ("reader", "curator", "admin")
 
 
 @dataclass(frozen=True)
@@ -110,7 +125,75 @@ def format_status(rows: list[ServiceHealth]) -> str:
 
 
 def shell_exports(settings: Settings) -> str:
-    """`export KEY=value` lines for eval in a POSIX shell."""
+    """The admin's `export KEY=value` lines for eval in a POSIX shell: every service."""
     return "\n".join(
         f"export {key}={shlex.quote(value)}" for key, value in settings.as_environment().items()
     )
+
+
+class MissingRolePassword(ValueError):
+    """A role has no password in the settings, so its shell settings could not log in."""
+
+
+def role_login(settings: Settings, role: Role) -> tuple[str, Secret]:
+    """The PostgreSQL user and password of ``role``."""
+    logins = {
+        "reader": (settings.pg_reader_user, settings.pg_reader_password),
+        "curator": (settings.pg_curator_user, settings.pg_curator_password),
+        "admin": (settings.pg_user, settings.pg_password),
+    }
+    return logins[role]
+
+
+@dataclass(frozen=True)
+class RoleFiles:
+    """Where psql finds a role's connection (a service file) and its password."""
+
+    service_file: Path
+    password_file: Path
+
+    @classmethod
+    def of(cls, settings: Settings, role: Role) -> RoleFiles:
+        folder = settings.state_dir / "psql"
+        return cls(folder / f"{role}.service.conf", folder / f"{role}.pgpass")
+
+
+def service_name(role: Role) -> str:
+    return f"heritage-{role}"
+
+
+def role_exports(settings: Settings, role: Role, files: RoleFiles) -> str:
+    """Shell lines that make psql (and any libpq client) connect as ``role`` through its
+    service and password files. The service's user wins over PGUSER, so PGUSER stays what
+    the heritage commands read; PGPASSWORD is unset because libpq prefers it to the file."""
+    exports = {
+        "PGHOST": settings.pg_host,
+        "PGPORT": str(settings.pg_port),
+        "PGDATABASE": settings.pg_database,
+        "PGSERVICEFILE": str(files.service_file),
+        "PGSERVICE": service_name(role),
+        "PGPASSFILE": str(files.password_file),
+    }
+    lines = [f"export {key}={shlex.quote(value)}" for key, value in exports.items()]
+    return "\n".join(["unset PGPASSWORD", *lines])
+
+
+def env_for_role(settings: Settings, role: Role) -> str:
+    """What `heritage services env --role ROLE` prints; for the reader and the curator it
+    first writes the role's service and password files. Raises MissingRolePassword when the
+    role has no password (there are no default passwords: `services up` generates them)."""
+    if role == "admin":
+        # A reader's or curator's service would otherwise still win over these PG* values.
+        return "unset PGSERVICE PGSERVICEFILE PGPASSFILE\n" + shell_exports(settings)
+    user, password = role_login(settings, role)
+    if not password.reveal():
+        raise MissingRolePassword(
+            f"no password for the {role} role ({user}): run `heritage services up` first "
+            f"(it generates them in {settings.local_env_file}), or set "
+            f"HERITAGE_PG_{role.upper()}_PASSWORD"
+        )
+    files = RoleFiles.of(settings, role)
+    host, port = settings.pg_host, settings.pg_port
+    write_private_file(files.service_file, service_file_text(service_name(role), user))
+    write_private_file(files.password_file, pgpass_line(host, port, user, password.reveal()))
+    return role_exports(settings, role, files)

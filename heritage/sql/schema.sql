@@ -308,7 +308,7 @@ CREATE TABLE IF NOT EXISTS heritage.duplicate_decisions (
     decision_id      bigserial PRIMARY KEY,
     record_id        text NOT NULL,
     other_record_id  text NOT NULL,
-    decision         text NOT NULL CHECK (decision IN ('same', 'different')),
+    decision         text NOT NULL CHECK (decision IN ('same', 'different')),  -- 'undone': below
     decided_by       text NOT NULL,
     note             text,
     decided_at       timestamptz NOT NULL DEFAULT now(),
@@ -316,6 +316,33 @@ CREATE TABLE IF NOT EXISTS heritage.duplicate_decisions (
 );
 CREATE INDEX IF NOT EXISTS duplicate_decisions_pair_idx
   ON heritage.duplicate_decisions (record_id, other_record_id, decision_id DESC);
+-- Undo keeps history: an 'undone' row names the decision it takes back (undoes); the undone
+-- decision stays, and the pair's standing decision is again the latest one not undone.
+ALTER TABLE heritage.duplicate_decisions
+  ADD COLUMN IF NOT EXISTS undoes bigint REFERENCES heritage.duplicate_decisions (decision_id);
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_constraint
+                 WHERE conrelid = 'heritage.duplicate_decisions'::regclass
+                   AND conname = 'duplicate_decisions_undo_check') THEN
+    ALTER TABLE heritage.duplicate_decisions
+      DROP CONSTRAINT IF EXISTS duplicate_decisions_decision_check;
+    ALTER TABLE heritage.duplicate_decisions ADD CONSTRAINT duplicate_decisions_undo_check
+      CHECK ((decision IN ('same', 'different') AND undoes IS NULL)
+             OR (decision = 'undone' AND undoes IS NOT NULL));
+  END IF;
+END $$;
+-- A decision is undone at most once (two curators pressing Undo together store one undo).
+CREATE UNIQUE INDEX IF NOT EXISTS duplicate_decisions_undoes_idx
+  ON heritage.duplicate_decisions (undoes) WHERE undoes IS NOT NULL;
+-- The verdicts still in effect: 'same' and 'different' rows that no 'undone' row names.
+-- The ML job reads these (the latest per pair wins), never the undone ones.
+CREATE OR REPLACE VIEW heritage.effective_duplicate_decisions AS
+SELECT d.decision_id, d.record_id, d.other_record_id, d.decision, d.decided_by, d.note,
+       d.decided_at
+FROM heritage.duplicate_decisions d
+WHERE d.decision IN ('same', 'different')
+  AND NOT EXISTS (SELECT 1 FROM heritage.duplicate_decisions u WHERE u.undoes = d.decision_id);
 
 CREATE OR REPLACE VIEW analytics.object_images AS
 SELECT record_id, image_url, status, sha256, thumbnail_key, content_type, width, height,
@@ -338,10 +365,18 @@ COMMENT ON VIEW analytics.similar_objects IS
 CREATE OR REPLACE VIEW analytics.duplicate_decisions AS
 SELECT DISTINCT ON (record_id, other_record_id)
        record_id, other_record_id, decision, decided_by, note, decided_at, decision_id
-FROM heritage.duplicate_decisions
+FROM heritage.effective_duplicate_decisions
 ORDER BY record_id, other_record_id, decision_id DESC;
 COMMENT ON VIEW analytics.duplicate_decisions IS
-  'The standing curator decision per record pair (the latest one): same or different.';
+  'The standing curator decision per record pair (the latest one not undone): same or different.';
+
+CREATE OR REPLACE VIEW analytics.duplicate_decision_history AS
+SELECT d.decision_id, d.record_id, d.other_record_id, d.decision, d.decided_by, d.note,
+       d.decided_at, d.undoes, u.decision_id AS undone_by
+FROM heritage.duplicate_decisions d
+LEFT JOIN heritage.duplicate_decisions u ON u.undoes = d.decision_id;
+COMMENT ON VIEW analytics.duplicate_decision_history IS
+  'Every curator duplicate decision as made: same, different, or undone (undoes names the decision taken back; undone_by the undo of this one).';
 
 -- ---------------------------------------------------------------------------------------
 -- Dashboard: pipeline runs for the operators' page, indexes for the explorer.
@@ -373,6 +408,17 @@ CREATE INDEX IF NOT EXISTS objects_annotated_idx ON heritage.objects (record_id)
   WHERE annotation_count > 0;
 CREATE INDEX IF NOT EXISTS objects_duplicate_members_idx ON heritage.objects (canonical_id)
   WHERE canonical_id <> record_id;
+-- Explorer sort orders: a page of a broad search walks the order's index and stops after a
+-- few hundred rows instead of sorting every match (record_id breaks ties, as the page does).
+CREATE INDEX IF NOT EXISTS objects_title_order_idx ON heritage.objects (title, record_id);
+CREATE INDEX IF NOT EXISTS objects_provider_order_idx
+  ON heritage.objects (data_provider, title, record_id);
+CREATE INDEX IF NOT EXISTS objects_date_order_idx ON heritage.objects (date_start, record_id);
+CREATE INDEX IF NOT EXISTS objects_date_desc_order_idx
+  ON heritage.objects (date_start DESC NULLS LAST, record_id DESC);
+-- The explorer's estimate of a broad search's matches counts them in a uniform sample of the
+-- records, picked by this hash: the sample's bitmap is ANDed with the search's.
+CREATE INDEX IF NOT EXISTS objects_sample_idx ON heritage.objects ((hashtext(record_id) & 1023));
 
 -- ---------------------------------------------------------------------------------------
 -- Submission packages. Written only by the export of audit/ingest_events (append-only: every
@@ -554,6 +600,9 @@ CREATE TABLE IF NOT EXISTS heritage.embargoes (
     updated_at          timestamptz NOT NULL
 );
 CREATE INDEX IF NOT EXISTS embargoes_state_idx ON heritage.embargoes (state);
+-- "Is it published?" for every listed or counted object as an index-only probe.
+CREATE INDEX IF NOT EXISTS embargoes_published_idx ON heritage.embargoes (object_id)
+  WHERE state = 'published';
 
 CREATE TABLE IF NOT EXISTS heritage.publication_events (
     event_id         text PRIMARY KEY,     -- uuid5 of object, episode, from_version, to_state

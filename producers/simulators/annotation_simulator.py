@@ -40,6 +40,7 @@ from tqdm import tqdm
 
 from heritage.kafka_topics import ensure_topics
 from heritage.lakehouse_layout import LakehouseLayout
+from heritage.producers.broker_wait import wait_for_broker
 from heritage.producers.json_value_checks import (
     escape_lone_surrogates,
     excerpt,
@@ -402,6 +403,7 @@ def simulate_annotations(
     dlq_topic = layout.dead_letter_topic
     ledger_path = layout.ledger_for(SOURCE)
     rng = random.Random(seed)
+    wait_for_broker(settings)
     known = KnownRecordIds(settings, records_topic, group_id)
     producer = create_producer(settings)
     ledger = PublishLedger(ledger_path)

@@ -1,15 +1,19 @@
 """End to end in a real browser: `heritage dashboard` on a free port against a collection the
 real pipeline produced; headless Chromium (Debian's, through /usr/bin/chromedriver) searches,
-opens an object, and confirms a duplicate group; every page is saved as a screenshot under
-artifacts/screenshots/."""
+opens an object and comes back to the same search (browser Back and the object's "Back to
+results" link), opens a shared search link, exports the results as CSV, and confirms a
+duplicate group; every page is saved as a screenshot under artifacts/screenshots/."""
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,7 +78,14 @@ def dashboard_url(live_settings: Settings, dashboard_data: DashboardData) -> Ite
 
 
 @pytest.fixture
-def browser() -> Iterator[object]:
+def downloads(tmp_path: Path) -> Path:
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def browser(downloads: Path) -> Iterator[object]:
     if not (CHROMIUM.is_file() and CHROMEDRIVER.is_file()):
         pytest.fail("Chromium is missing: `make setup` installs Debian's chromium and driver")
     from selenium import webdriver
@@ -85,7 +96,18 @@ def browser() -> Iterator[object]:
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
                      "--window-size=1400,1300", "--disable-gpu"):  # fmt: skip
         options.add_argument(argument)
+    options.add_experimental_option(
+        "prefs",
+        {
+            "download.default_directory": str(downloads),
+            "download.prompt_for_download": False,
+            "safebrowsing.enabled": False,
+        },
+    )
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
+    )
     driver.set_page_load_timeout(WAIT_S)
     yield driver
     driver.quit()
@@ -173,4 +195,113 @@ def test_search_open_an_object_and_confirm_a_group(
     page_shows("Example queries")
     shot("07-sql")
     for name in ("01-explore", "03-object", "04-duplicates", "06-pipeline", "07-sql"):
+        assert (SCREENSHOTS / f"{name}.png").stat().st_size > 10_000, name
+
+
+def test_a_search_survives_back_opens_from_a_link_and_exports(
+    dashboard_url: str,
+    browser: object,
+    downloads: Path,
+    live_settings: Settings,
+    dashboard_data: DashboardData,
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.remote.webdriver import WebDriver
+    from selenium.webdriver.support import expected_conditions as when
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver: WebDriver = browser  # type: ignore[assignment]
+    wait = WebDriverWait(driver, WAIT_S)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def body() -> str:
+        return str(driver.find_element(By.TAG_NAME, "body").text)
+
+    def summary() -> str:
+        """The results' summary line ('N matching records of M · page ...')."""
+        wait.until(lambda d: "matching records of" in body())
+        time.sleep(1.5)  # let the rerun settle and images draw before reading or a screenshot
+        return next(line for line in body().splitlines() if "matching records of" in line)
+
+    def search_field() -> object:
+        return wait.until(
+            when.element_to_be_clickable((By.CSS_SELECTOR, f"input[aria-label='{SEARCH_LABEL}']"))
+        )
+
+    def shown_ids() -> list[str]:
+        known = dashboard_data.manifest.valid_record_ids
+        return [line for line in body().splitlines() if line in known]
+
+    def shot(name: str) -> None:
+        driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
+
+    canonical = sorted(dashboard_data.groups)[0]
+    connection = connect(live_settings, dashboard_data.layout.pg_database)
+    with connection, connection.cursor() as cursor:
+        cursor.execute("SELECT title FROM heritage.objects WHERE record_id = %s", (canonical,))
+        title = cursor.fetchone()[0]  # type: ignore[index]
+    connection.close()
+    search = max(title.replace(".", " ").split(), key=len)
+
+    driver.get(dashboard_url)
+    unfiltered = summary()
+    search_field().send_keys(search, Keys.ENTER)  # type: ignore[attr-defined]
+    wait.until(lambda d: "q=" in d.current_url)
+    searched = summary()
+    assert searched != unfiltered
+    searched_url, searched_ids = driver.current_url, shown_ids()
+    assert searched_ids and urllib.parse.parse_qs(urllib.parse.urlsplit(searched_url).query)[
+        "q"
+    ] == [search]
+    shot("08-explore-search-in-url")
+
+    # Open an object, then the browser's Back button: the same search, the same results.
+    wait.until(
+        when.element_to_be_clickable((By.XPATH, "(//button[.//p[text()='Open']])[1]"))
+    ).click()
+    wait.until(lambda d: "Back to results" in body() and "Fields" in body())
+    time.sleep(1.5)
+    shot("09-object-with-back-link")
+    driver.back()
+    assert summary() == searched
+    assert search_field().get_attribute("value") == search  # type: ignore[attr-defined]
+    assert shown_ids() == searched_ids
+    shot("10-explore-after-back")
+
+    # The object's "Back to results" link does the same.
+    wait.until(
+        when.element_to_be_clickable((By.XPATH, "(//button[.//p[text()='Open']])[1]"))
+    ).click()
+    link = wait.until(
+        when.element_to_be_clickable((By.XPATH, "//a[.//*[contains(text(), 'Back to results')]]"))
+    )
+    link.click()
+    assert summary() == searched
+    assert search_field().get_attribute("value") == search  # type: ignore[attr-defined]
+
+    # A shared link, opened in a fresh page load, shows the same view.
+    grid = searched_url + "&view=grid"
+    driver.get("about:blank")
+    driver.get(grid)
+    assert summary() == searched
+    assert search_field().get_attribute("value") == search  # type: ignore[attr-defined]
+    shot("11-explore-grid-from-link")
+    driver.get(searched_url)
+    assert summary() == searched and shown_ids() == searched_ids
+
+    # The export downloads the rows shown.
+    wait.until(
+        when.element_to_be_clickable((By.XPATH, "(//button[.//p[starts-with(text(), 'CSV')]])[1]"))
+    ).click()
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline and not list(downloads.glob("*.csv")):
+        time.sleep(0.5)
+    files = list(downloads.glob("*.csv"))
+    assert files, f"no CSV in {downloads}: {list(downloads.iterdir())}"
+    rows = list(csv.DictReader(io.StringIO(files[0].read_text(encoding="utf-8-sig"))))
+    assert [row["record_id"] for row in rows] == searched_ids
+    assert rows[0]["title"] and "rights" in rows[0]
+    shot("12-explore-export")
+    for name in ("08-explore-search-in-url", "09-object-with-back-link", "10-explore-after-back"):
         assert (SCREENSHOTS / f"{name}.png").stat().st_size > 10_000, name

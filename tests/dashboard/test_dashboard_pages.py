@@ -49,24 +49,39 @@ def all_text(app: AppTest) -> str:
 pytestmark = pytest.mark.integration
 
 
+def shown_record_ids(app: AppTest) -> list[str]:
+    return [b.help.removeprefix("Show ") for b in app.button if b.key and b.key.startswith("open-")]
+
+
+def open_explore(database: str, **query: str | list[str]) -> AppTest:
+    """The explore page opened from a URL with these query parameters."""
+    os.environ["PGDATABASE"] = database
+    app = AppTest.from_file(str(app_path()), default_timeout=60)
+    for key, value in query.items():
+        app.query_params[key] = value
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
 def test_explore_searches_filters_and_pages(app_env: None, dashboard_data: DashboardData) -> None:
     app = open_page("explore_page.py", dashboard_data.layout.pg_database)
     valid = len(dashboard_data.manifest.valid_record_ids)
     assert f"{valid:,} matching records of {valid:,}" in app.caption[0].value
-    first_page = {b.help for b in app.button if b.key and b.key.startswith("open-")}
+    first_page = set(shown_record_ids(app))
     assert len(first_page) == 20
-    assert app.get("image"), "thumbnails from the object store are shown"
+    assert app.get("image"), "thumbnails from the object store and rights badges are shown"
     app.button(key="next").click().run()
-    second_page = {b.help for b in app.button if b.key and b.key.startswith("open-")}
+    second_page = set(shown_record_ids(app))
     assert second_page and first_page.isdisjoint(second_page)
+    assert app.query_params["page"] == "2"
 
     app.checkbox(key="has_duplicates").check().run()
     grouped = {m for members in dashboard_data.groups.values() for m in members}
-    shown = {
-        b.help.removeprefix("Show ") for b in app.button if b.key and b.key.startswith("open-")
-    }
+    shown = set(shown_record_ids(app))
     assert shown and shown <= grouped
     assert f"{len(grouped):,} matching" in app.caption[0].value
+    assert "page" not in app.query_params, "a new facet starts again at the first page"
     app.checkbox(key="has_duplicates").uncheck().run()
 
     app.checkbox(key="has_annotations").check().run()
@@ -76,6 +91,115 @@ def test_explore_searches_filters_and_pages(app_env: None, dashboard_data: Dashb
     app.text_input(key="search").input("zzzznotaword").run()
     assert "0 matching" in app.caption[0].value
     assert "Nothing matches" in app.info[0].value
+    assert app.query_params["q"] == "zzzznotaword"
+
+
+def test_explore_facets_count_the_current_search(
+    app_env: None, live_settings: Settings, dashboard_data: DashboardData
+) -> None:
+    database = dashboard_data.layout.pg_database
+    connection = connect(live_settings, database)
+    with connection, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT object_type, count(*) FROM heritage.objects GROUP BY 1 ORDER BY 2 DESC"
+        )
+        by_type = cursor.fetchall()
+    connection.close()
+    app = open_explore(database)
+    labels = app.multiselect(key="types").options
+    assert labels[0] == f"{by_type[0][0]} ({by_type[0][1]:,})"
+    assert {f"{kind} ({count:,})" for kind, count in by_type} == set(labels)
+    app.multiselect(key="types").select(by_type[-1][0]).run()
+    assert f"{by_type[-1][1]:,} matching" in app.caption[0].value
+    assert app.query_params["type"] == by_type[-1][0]
+
+
+def test_explore_opens_the_view_a_url_names(
+    app_env: None, live_settings: Settings, dashboard_data: DashboardData
+) -> None:
+    database = dashboard_data.layout.pg_database
+    app = open_explore(database)
+    assert app.multiselect(key="providers").value == []
+    provider = app.multiselect(key="providers").options[0].rsplit(" (", 1)[0]
+    shared = {"provider": [provider], "sort": "title", "view": "grid", "page": "1"}
+    opened = open_explore(database, **shared)
+    assert opened.multiselect(key="providers").value == [provider]
+    assert opened.selectbox(key="sort").value == "title"
+    assert "sorted by title a-z" in opened.caption[0].value
+    assert opened.query_params["view"] == "grid"
+    # The same URL opens the same results, in the same order.
+    again = open_explore(database, **shared)
+    assert shown_record_ids(again) == shown_record_ids(opened) != []
+    # A link with a later page opens that page.
+    paged = open_explore(database, page="2")
+    assert "page 2" in paged.caption[0].value
+    assert set(shown_record_ids(paged)).isdisjoint(shown_record_ids(open_explore(database)))
+    # A hand-edited link with nonsense falls back to defaults instead of failing.
+    broken = open_explore(database, sort="random()", page="x", provider=["no such provider"])
+    assert "sorted by relevance" in broken.caption[0].value
+    assert broken.multiselect(key="providers").value == []
+
+
+@pytest.mark.parametrize(
+    ("sort", "order"),
+    [
+        ("title", "title, record_id"),
+        ("date", "date_start ASC NULLS LAST, record_id"),
+        ("date_desc", "date_start DESC NULLS LAST, record_id DESC"),
+        ("provider", "data_provider, title, record_id"),
+    ],
+)
+def test_explore_sorts(
+    app_env: None, live_settings: Settings, dashboard_data: DashboardData, sort: str, order: str
+) -> None:
+    database = dashboard_data.layout.pg_database
+    connection = connect(live_settings, database)
+    with connection, connection.cursor() as cursor:
+        cursor.execute(f"SELECT record_id FROM heritage.objects ORDER BY {order} LIMIT 20")
+        expected = [row[0] for row in cursor.fetchall()]
+    connection.close()
+    app = open_explore(database)
+    app.selectbox(key="sort").set_value(sort).run()
+    assert not app.exception, app.exception
+    assert shown_record_ids(app) == expected
+    assert app.query_params["sort"] == sort
+
+
+def test_explore_ranks_by_relevance(
+    app_env: None, live_settings: Settings, dashboard_data: DashboardData
+) -> None:
+    database = dashboard_data.layout.pg_database
+    connection = connect(live_settings, database)
+    with connection, connection.cursor() as cursor:
+        cursor.execute("SELECT title FROM heritage.objects ORDER BY record_id LIMIT 1")
+        word = max(cursor.fetchone()[0].replace(".", " ").split(), key=len)  # type: ignore[index]
+        cursor.execute(
+            "SELECT record_id FROM heritage.objects "
+            "WHERE search_document @@ websearch_to_tsquery('simple', %s) "
+            "ORDER BY ts_rank(search_document, websearch_to_tsquery('simple', %s)) DESC, "
+            "record_id LIMIT 20",
+            (word, word),
+        )
+        expected = [row[0] for row in cursor.fetchall()]
+    connection.close()
+    app = open_explore(database, q=word)
+    assert app.selectbox(key="sort").value == "relevance"
+    assert shown_record_ids(app) == expected
+
+
+def test_object_page_links_back_to_the_results(
+    app_env: None, dashboard_data: DashboardData
+) -> None:
+    from heritage.dashboard.explore_state import ExploreView, object_params
+
+    record_id = sorted(dashboard_data.manifest.valid_record_ids)[0]
+    back = object_params(record_id, ExploreView(search="portrait", sort="date", page=2))
+    app = open_page("object_page.py", dashboard_data.layout.pg_database, **back)
+    links = app.get("page_link")
+    assert links and "Back to results" in str(links[0].proto)
+    assert "q=portrait" in str(links[0].proto) or "portrait" in str(links[0].proto)
+    plain = open_page("object_page.py", dashboard_data.layout.pg_database, record_id=record_id)
+    assert not plain.get("page_link"), "no way back when not opened from the explore page"
 
 
 def test_object_page_shows_fields_rights_group_and_similar(
@@ -87,7 +211,8 @@ def test_object_page_shows_fields_rights_group_and_similar(
     assert "Rights:" in text
     assert "rightsstatements.org" in text or "creativecommons.org" in text
     fields = {row["field"]: row["value"] for row in app.table[-1].value.to_dict("records")}
-    assert fields["record_id"] == canonical and fields["canonical_id"] == canonical
+    assert fields["Identifier"] == canonical
+    assert fields["Duplicate group (canonical record)"] == canonical
     assert f"{len(members)} members" in text
     member_buttons = [b for b in app.button if b.key and b.key.startswith("member-")]
     assert len(member_buttons) == len(members) - 1

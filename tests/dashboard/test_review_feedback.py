@@ -1,6 +1,6 @@
 """The review loop end to end: a curator's decision, stored as the review page stores it,
-changes canonical ids after the next ML and curate run (and export), and the object page
-shows the new group."""
+changes canonical ids after the next ML and curate run (and export), the object page shows
+the new group, and an undone decision no longer counts on the run after."""
 
 from __future__ import annotations
 
@@ -9,10 +9,17 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from psycopg2.extras import RealDictCursor
 from pyspark.sql import SparkSession
 from streamlit.testing.v1 import AppTest
 
 from heritage.dashboard.launch import app_path
+from heritage.dashboard.review_decisions import (
+    DecisionEntry,
+    decision_entries,
+    latest_action,
+    record_undo,
+)
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.postgres_db import connect
 from heritage.settings import Settings
@@ -40,6 +47,15 @@ def canonical_ids(settings: Settings, layout: LakehouseLayout) -> dict[str, str 
         rows = dict(cursor.fetchall())
     connection.close()
     return rows
+
+
+def decision_history(settings: Settings, layout: LakehouseLayout) -> list[DecisionEntry]:
+    connection = connect(settings, layout.pg_database)
+    with connection, connection.cursor(cursor_factory=RealDictCursor) as cursor:
+        cursor.execute("SELECT * FROM analytics.duplicate_decision_history")
+        rows = cursor.fetchall()
+    connection.close()
+    return decision_entries(rows)
 
 
 def rerun_ml_curate_export(
@@ -95,3 +111,11 @@ def test_merge_then_split_changes_canonical_ids_and_the_object_page_shows_it(
     rerun_ml_curate_export(live_settings, layout, spark)
     split = canonical_ids(live_settings, layout)
     assert split[first] != split[second]
+
+    # Undo the split (the latest action): the pair is one group again, the history whole.
+    action = latest_action(decision_history(live_settings, layout), "ada")
+    assert {e.decision for e in action} == {"different"}
+    assert record_undo(curator, action, "ada", "split by mistake") == len(action)
+    rerun_ml_curate_export(live_settings, layout, spark)
+    undone = canonical_ids(live_settings, layout)
+    assert undone[first] == undone[second] is not None

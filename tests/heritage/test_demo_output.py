@@ -1,13 +1,18 @@
-"""The demo's terminal output: the stack on one line, a compact summary, the allow-list."""
+"""The demo's terminal output: the stack on one line, a compact summary, the allow-list, and
+the annotations it makes."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
+from heritage.cli import build_parser
 from heritage.demo import (
+    DEMO_ANNOTATIONS,
+    AnnotationCounts,
     Check,
     StackReporter,
+    annotation_line,
     demo_checks,
     package_lines,
     send_logs_to,
@@ -110,3 +115,14 @@ def test_the_package_lines_say_when_test_signatures_were_written(tmp_path: Path)
     lines = package_lines(DemoPackages(report, 0, 0, tmp_path, already_taken=3))
     assert "test signatures" in lines[0] and str(tmp_path) in lines[0]
     assert lines[1] == "packages: 3 demo packages taken by an earlier run; not ingested again"
+
+
+def test_the_demo_makes_annotations_by_default() -> None:
+    args = build_parser().parse_args(["demo"])
+    assert args.annotations == DEMO_ANNOTATIONS > 0
+
+
+def test_the_annotation_line_says_where_they_show() -> None:
+    line = annotation_line(AnnotationCounts(annotations=200, tags=141, annotated_records=180))
+    assert line.split()[:6] == ["annotations", "200", "(141", "tags)", "on", "180"]
+    assert '"has annotations" facet' in line
