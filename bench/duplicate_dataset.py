@@ -24,8 +24,12 @@ and lossless conversions. scikit-image's ``page`` and ``text`` scans are page ba
 Labels: copies of one base are duplicates; a whole photograph and one of its own quadrants
 are ambiguous (not counted); everything else is distinct, different pages of one book
 included (the hard negatives). The split unit is the family (a photograph with its quadrants,
-or a whole book): about half the families of each kind are "tuning", the rest "test", and a
-pair across the two splits is never counted.
+or a whole book), and a pair across the two splits is never counted. Photographs cut into
+quadrants are ranked by how alike their quadrants are (``quadrant_similarity``: the least
+pHash distance between two quadrants, one of them in any orientation; computed from the
+pixels, before any detector runs) and taken two by two, a seeded coin sending one of each
+pair to "tuning" and the other to "test", so both parts get distractors of every hardness;
+the other families of each kind are shared out by a seeded shuffle, about half to each.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import itertools
 import random
 import sys
 import time
@@ -47,6 +52,7 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
 from skimage.filters import threshold_otsu, threshold_sauvola
 from sklearn.datasets import load_sample_images
 
+from heritage.ml.image_hashes import hamming_distance, oriented_hashes
 from heritage.ocr.synthetic_page_text import (
     GENRES,
     LANGUAGES,
@@ -377,10 +383,14 @@ def photo_bases(names: Sequence[str] | None) -> list[tuple[str, str, bool, Image
     bases = []
     for name, photo in source_photos(names):
         bases.append((name, name, True, photo))
-        if name in TILED or (name.startswith("corpus:") and min(photo.size) >= 400):
+        if is_tiled(name, photo):
             for index, quadrant in enumerate(_quadrants(photo)):
                 bases.append((f"{name}#q{index}", name, False, quadrant))
     return bases
+
+
+def is_tiled(name: str, photo: Image.Image) -> bool:
+    return name in TILED or (name.startswith("corpus:") and min(photo.size) >= 400)
 
 
 def photo_copies(seed: int, index: int, group: str, base: Image.Image) -> list[tuple[str, bytes]]:
@@ -624,13 +634,40 @@ def skimage_page_copies(name: str, index: int, seed: int) -> list[tuple[str, byt
 # --- the dataset ------------------------------------------------------------------------
 
 
-def _splits(families: dict[str, tuple[str, int]], seed: int) -> dict[str, str]:
-    """family -> split. Per kind of family, a seeded shuffle, then the biggest families first,
-    each to the split with fewer groups so far: about half the families and half the groups
-    of each kind in each split."""
+def quadrant_similarity(quadrants: Sequence[Image.Image]) -> int:
+    """How alike a photograph's regions are: the least pHash distance (bits of 64) between
+    two of its quadrants, one of them in any of the eight orientations. Low for pictures whose
+    regions are near-turns of one another (a fundus image) or near-uniform (sky, a backdrop):
+    the hardest distractors."""
+    hashes = [oriented_hashes(quadrant) for quadrant in quadrants]
+    return min(
+        hamming_distance(first.phashes[orientation], second.phashes[0])
+        for first, second in itertools.permutations(hashes, 2)
+        for orientation in range(len(first.phashes))
+    )
+
+
+def split_families(families: dict[str, tuple[str, int, int]], seed: int) -> dict[str, str]:
+    """family -> split, by family (kind, groups, hardness).
+
+    Photographs cut into quadrants are ranked by ``quadrant_similarity`` (hardest first, ties
+    by name) and taken two by two: a seeded coin sends one of each pair to each split, so both
+    splits get distractors of every hardness. Other families, per kind: a seeded shuffle, then
+    the biggest first, each to the split with fewer groups so far."""
     split = {}
-    for kind in sorted({kind for kind, _ in families.values()}):
-        members = sorted(name for name, (family_kind, _) in families.items() if family_kind == kind)
+    tiled = sorted(
+        (name for name, (kind, _, _) in families.items() if kind == "photo-tiled"),
+        key=lambda name: (families[name][2], name),
+    )
+    for start in range(0, len(tiled), 2):
+        coin = random.Random(f"{seed}:split:tiled:{start}").random() < 0.5
+        order = SPLITS if coin else SPLITS[::-1]
+        for name, chosen in zip(tiled[start : start + 2], order, strict=False):
+            split[name] = chosen
+    for kind in sorted({kind for kind, _, _ in families.values()} - {"photo-tiled"}):
+        members = sorted(
+            name for name, (family_kind, _, _) in families.items() if family_kind == kind
+        )
         random.Random(f"{seed}:split:{kind}").shuffle(members)
         members.sort(key=lambda name: -families[name][1])
         groups = dict.fromkeys(SPLITS, 0)
@@ -680,10 +717,19 @@ def build_dataset(
         for group, family, copies in _page_items(seed, books, pages_per_book)
     ]
     sizes = Counter(family for _, family, _, _ in [*photo_items, *page_items])
-    kinds = {family: ("photo", sizes[family]) for _, family, _, _ in photo_items}
+    quadrants: dict[str, list[Image.Image]] = {}
+    for _, family, whole, copies in photo_items:
+        if not whole:
+            quadrants.setdefault(family, []).append(decode(copies[0][1]))
+    kinds: dict[str, tuple[str, int, int]] = {
+        family: ("photo", sizes[family], 0) for _, family, _, _ in photo_items
+    }
+    for family, regions in quadrants.items():
+        kinds[family] = ("photo-tiled", sizes[family], quadrant_similarity(regions))
     for _, family, _, _ in page_items:
-        kinds[family] = ("book" if family.startswith("book") else "page-scan", sizes[family])
-    split = _splits(kinds, seed)
+        kind = "book" if family.startswith("book") else "page-scan"
+        kinds[family] = (kind, sizes[family], 0)
+    split = split_families(kinds, seed)
     return [
         BenchImage(
             f"{group}/{transform}", group, family, kind, whole, transform, split[family], data

@@ -219,7 +219,7 @@ def find_duplicates(
         if records.record_ids
         else []
     )
-    canonical_of = assign_canonical_ids(records.record_ids, pairs, decisions)
+    canonical_of = assign_canonical_ids(records.record_ids, pairs, decisions, thresholds)
     similar = top_k_similar(records.record_ids, records.combined_vectors, canonical_of, k=SIMILAR_K)
     return Duplicates(
         pairs=pairs,
@@ -240,7 +240,7 @@ def read_curator_decisions(settings: Settings, database: str) -> list[CuratorDec
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT record_id, other_record_id, decision, decision_id "
-                "FROM heritage.duplicate_decisions ORDER BY decision_id"
+                "FROM heritage.effective_duplicate_decisions ORDER BY decision_id"
             )
             rows = cursor.fetchall()
     finally:

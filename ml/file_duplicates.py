@@ -18,7 +18,12 @@ import numpy as np
 from PIL import Image
 
 from heritage.ml.image_decode import decode_image_bytes
-from heritage.ml.image_features import ImageFeatures, image_features, page_matrix
+from heritage.ml.image_features import (
+    ImageFeatures,
+    fine_hash_matrix,
+    image_features,
+    page_matrix,
+)
 from heritage.ml.image_hashes import ORIENTATIONS
 from heritage.ml.near_duplicates import (
     DuplicatePair,
@@ -246,6 +251,7 @@ def find_duplicates_in_files(
         thresholds,
         method=method,
         page_signatures=page_matrix([f.page_signature for f in found]),
+        fine_hashes=fine_hash_matrix(found),
     )
     seconds["compare"] = time.perf_counter() - started
     skipped = everything.skipped
@@ -255,7 +261,7 @@ def find_duplicates_in_files(
         thresholds=thresholds,
         images=len(names),
         pairs=pairs,
-        canonical_ids=assign_canonical_ids(names, pairs, []),
+        canonical_ids=assign_canonical_ids(names, pairs, [], thresholds),
         skipped=skipped,
         seconds={name: round(value, 3) for name, value in seconds.items()},
     )

@@ -2,7 +2,8 @@
 
 Every feature is computed on the image as a viewer shows it, at the working size
 (:func:`heritage.ml.image_decode.normalise_image`): EXIF orientation applied, sRGB, alpha on
-white. Hashes cover the eight orientations; a page of text also gets a page signature.
+white. Hashes (64-bit pHash and dHash, and the 255-bit fine hash) cover the eight
+orientations; a page of text also gets a page signature.
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from heritage.ml.image_hashes import OrientedHashes, oriented_hashes, to_signed64
+from heritage.ml.image_hashes import (
+    OrientedHashes,
+    oriented_fine_hashes,
+    oriented_hashes,
+    to_signed64,
+)
 from heritage.ml.page_signatures import page_signature
 
 
@@ -21,6 +27,7 @@ from heritage.ml.page_signatures import page_signature
 class ImageFeatures:
     hashes: OrientedHashes
     page_signature: np.ndarray | None  # float32 unit vector when the image is a page of text
+    fine_hashes: np.ndarray | None = None  # uint64 (8, 4): the fine hash per orientation
 
     def stored(self) -> tuple[list[int], list[int], list[float] | None]:
         """(pHashes, dHashes as signed 64-bit integers, page signature) as table values."""
@@ -32,8 +39,19 @@ class ImageFeatures:
 
 
 def image_features(image: Image.Image) -> ImageFeatures:
-    """Oriented hashes and, for a page of text, its page signature."""
-    return ImageFeatures(hashes=oriented_hashes(image), page_signature=page_signature(image))
+    """Oriented hashes, fine hashes and, for a page of text, its page signature."""
+    return ImageFeatures(
+        hashes=oriented_hashes(image),
+        page_signature=page_signature(image),
+        fine_hashes=oriented_fine_hashes(image),
+    )
+
+
+def fine_hash_matrix(features: Sequence[ImageFeatures]) -> np.ndarray | None:
+    """uint64 (n, 8, 4) fine hashes of the images, or None when one of them has none."""
+    if not features or any(feature.fine_hashes is None for feature in features):
+        return None
+    return np.stack([np.asarray(feature.fine_hashes, dtype=np.uint64) for feature in features])
 
 
 def page_matrix(signatures: Sequence[np.ndarray | None]) -> np.ndarray | None:

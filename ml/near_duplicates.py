@@ -8,7 +8,11 @@ triangle of the record-by-record matrix (never a Python loop over pairs):
   and mirrored copies match. pHash within ``hash_max_distance`` bits and dHash within
   ``dhash_max_distance`` bits make hash evidence; when both records have image vectors their
   cosine must also reach ``hash_confirm_cosine`` (``turned_confirm_cosine`` for a pair that
-  matches turned or mirrored: image vectors are not invariant to quarter turns);
+  matches turned or mirrored: image vectors are not invariant to quarter turns); when both
+  have fine hashes (255 bits, ``oriented_fine_hashes``), those must agree within
+  ``fine_max_distance`` bits (``turned_fine_max_distance`` turned): two regions of one
+  photograph often share a coarse layout (sky, a backdrop, a near-symmetric subject) that the
+  64-bit hashes cannot tell apart;
 - **embedding**: image-vector cosine at least ``cosine_min``;
 - **page**: both records are pages of text (``heritage.ml.page_signatures``) and their page
   signatures agree to ``page_similarity_min``. Two pages of one book sit close together in
@@ -21,7 +25,9 @@ one, a heuristic strength in [0, 1].
 
 Canonical ids come from the complete pair set plus curator decisions (``assign_canonical_ids``),
 so an incremental run that adds the new records' pairs to the stored ones gives exactly the
-ids of a full rebuild.
+ids of a full rebuild. Two groups join only on enough pairs between them (``merge_support``)
+or on one strong pair (``merge_strong_score``): a single false pair between two regions of
+one photograph must not merge their two groups of copies.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from heritage.ml.image_hashes import HASH_BITS, ORIENTATIONS
+from heritage.ml.image_hashes import FINE_BITS, FINE_WORDS, HASH_BITS, ORIENTATIONS
 from heritage.ml.page_signatures import page_similarities, paired_page_similarities
 
 METHODS = ("combined", "hash", "embedding")
@@ -52,6 +58,8 @@ CALIBRATION_FEATURES = (
     "turned",  # 1 when the best orientation is not the upright one
     "cosine",  # image-vector cosine, 0 without vectors
     "has_vectors",
+    "fine_distance",  # fine-hash bits / 255 in the closest orientation, 0 without fine hashes
+    "has_fine",
     "page_similarity",  # 0 unless both are pages
     "both_pages",
 )
@@ -71,10 +79,20 @@ class DuplicateThresholds:
     hash_confirm_cosine: float = 0.5
     # ... and this one when the hashes match only turned or mirrored.
     turned_confirm_cosine: float = 0.5
+    # Hash evidence also needs the fine hashes (255 bits) within this many bits, when both
+    # records have them (two pages excepted: their page signatures decide) ...
+    fine_max_distance: int = FINE_BITS
+    # ... and within this many when the hashes match only turned or mirrored.
+    turned_fine_max_distance: int = FINE_BITS
     # Page-signature similarity at least this for page evidence (two pages of text).
     page_similarity_min: float = 0.8
     # Between two pages, hash and embedding evidence also need this page similarity.
     page_confirm_similarity: float = 0.5
+    # Grouping: two groups of sizes a, b (both > 1) join only when at least
+    # ceil(merge_support * min(a, b)) accepted pairs link them, or when the joining pair
+    # scores at least merge_strong_score. 0: every accepted pair joins (plain components).
+    merge_support: float = 0.0
+    merge_strong_score: float = 1.0
     # Logistic calibration of the score: (feature, weight) pairs plus ("intercept", b).
     calibration: tuple[tuple[str, float], ...] = ()
 
@@ -83,12 +101,18 @@ class DuplicateThresholds:
             value = getattr(self, name)
             if not 0 <= value <= HASH_BITS:
                 raise ValueError(f"{name}={value}: expected 0..{HASH_BITS} bits")
+        for name in ("fine_max_distance", "turned_fine_max_distance"):
+            value = getattr(self, name)
+            if not 0 <= value <= FINE_BITS:
+                raise ValueError(f"{name}={value}: expected 0..{FINE_BITS} bits")
         for name in (
             "cosine_min",
             "hash_confirm_cosine",
             "turned_confirm_cosine",
             "page_similarity_min",
             "page_confirm_similarity",
+            "merge_support",
+            "merge_strong_score",
         ):
             value = getattr(self, name)
             if not -1.0 <= value <= 1.0:
@@ -175,6 +199,7 @@ class ImageEvidence:
     dhashes: np.ndarray  # uint64 (n, orientations)
     image_vectors: np.ndarray | None  # float32 (n, dim), unit rows; a zero row: no vector
     page_signatures: np.ndarray | None  # float32 (n, dim); a zero row: not a page
+    fine_hashes: np.ndarray | None = None  # uint64 (n, orientations, FINE_WORDS)
 
     @property
     def has_vector(self) -> np.ndarray:
@@ -195,8 +220,10 @@ def image_evidence(
     dhashes: np.ndarray | Sequence[int],
     image_vectors: np.ndarray | None,
     page_signatures: np.ndarray | None = None,
+    fine_hashes: np.ndarray | None = None,
 ) -> ImageEvidence:
-    """Validated arrays; hashes of shape (n,) count as one orientation, (n, 8) as all."""
+    """Validated arrays; hashes of shape (n,) count as one orientation, (n, 8) as all;
+    ``fine_hashes`` (n, 8, 4), or None when the records have none."""
     ids = list(record_ids)
     count = len(ids)
     if len(set(ids)) != count:
@@ -210,7 +237,15 @@ def image_evidence(
         )
     vectors = _as_rows(image_vectors, "image_vectors", count)
     pages = _as_rows(page_signatures, "page_signatures", count)
-    return ImageEvidence(ids, phash, dhash, vectors, pages)
+    fine = None
+    if fine_hashes is not None:
+        fine = np.asarray(fine_hashes, dtype=np.uint64)
+        if fine.shape != (count, ORIENTATIONS, FINE_WORDS):
+            raise ValueError(
+                f"find_candidate_pairs: fine_hashes has shape {fine.shape}; expected "
+                f"({count}, {ORIENTATIONS}, {FINE_WORDS}), the fine hash per orientation"
+            )
+    return ImageEvidence(ids, phash, dhash, vectors, pages, fine)
 
 
 def _as_hashes(values: np.ndarray | Sequence[int], name: str, count: int) -> np.ndarray:
@@ -297,6 +332,8 @@ class PairFeatures:
     has_vectors: np.ndarray  # bool
     page_similarity: np.ndarray  # float64, 0 unless both are pages
     both_pages: np.ndarray  # bool
+    fine_distance: np.ndarray  # int, closest orientation; FINE_BITS where has_fine is False
+    has_fine: np.ndarray  # bool: both records have fine hashes
 
     def matrix(self) -> np.ndarray:
         """(m, len(CALIBRATION_FEATURES)) float64, the calibration's inputs."""
@@ -307,6 +344,8 @@ class PairFeatures:
                 (self.orientation != 0).astype(np.float64),
                 self.cosine,
                 self.has_vectors.astype(np.float64),
+                np.where(self.has_fine, self.fine_distance / FINE_BITS, 0.0),
+                self.has_fine.astype(np.float64),
                 self.page_similarity,
                 self.both_pages.astype(np.float64),
             ]
@@ -345,6 +384,12 @@ def pair_features(evidence: ImageEvidence, left: np.ndarray, right: np.ndarray) 
             paired_page_similarities(signatures[left[chosen]], signatures[right[chosen]]),
             _COSINE_DECIMALS,
         )
+    if evidence.fine_hashes is not None:
+        fine = fine_distances(evidence.fine_hashes, left, right)
+        has_fine = np.ones(len(left), dtype=bool)
+    else:
+        fine = np.full(len(left), FINE_BITS, dtype=np.int64)
+        has_fine = np.zeros(len(left), dtype=bool)
     return PairFeatures(
         phash_distance=p_distance.astype(np.int64),
         dhash_distance=d_distance.astype(np.int64),
@@ -353,7 +398,24 @@ def pair_features(evidence: ImageEvidence, left: np.ndarray, right: np.ndarray) 
         has_vectors=both_vectors,
         page_similarity=page,
         both_pages=both_pages,
+        fine_distance=fine,
+        has_fine=has_fine,
     )
+
+
+def fine_distances(
+    fine: np.ndarray, left: np.ndarray, right: np.ndarray, chunk: int = 8192
+) -> np.ndarray:
+    """Fine-hash bits between each pair in the orientation where they agree best: every
+    orientation of one record against the stored one of the other, both ways round (the
+    least of the two, so the result does not depend on record order)."""
+    distance = np.empty(len(left), dtype=np.int64)
+    for start in range(0, len(left), chunk):
+        a, b = fine[left[start : start + chunk]], fine[right[start : start + chunk]]
+        forward = _popcount(a ^ b[:, :1, :]).sum(axis=2, dtype=np.int64).min(axis=1)
+        backward = _popcount(b ^ a[:, :1, :]).sum(axis=2, dtype=np.int64).min(axis=1)
+        distance[start : start + chunk] = np.minimum(forward, backward)
+    return distance
 
 
 def _paired_cosines(
@@ -390,7 +452,13 @@ def judge(features: PairFeatures, thresholds: DuplicateThresholds, method: str) 
         thresholds.hash_confirm_cosine,
         thresholds.turned_confirm_cosine,
     )
-    by_hash = hash_close & (~features.has_vectors | (features.cosine >= confirm))
+    fine_limit = np.where(
+        features.orientation == 0,
+        thresholds.fine_max_distance,
+        thresholds.turned_fine_max_distance,
+    )
+    fine_agrees = ~features.has_fine | features.both_pages | (features.fine_distance <= fine_limit)
+    by_hash = hash_close & fine_agrees & (~features.has_vectors | (features.cosine >= confirm))
     by_embedding = features.has_vectors & (features.cosine >= thresholds.cosine_min)
     by_page = features.both_pages & (features.page_similarity >= thresholds.page_similarity_min)
     pages_agree = ~features.both_pages | (
@@ -431,20 +499,24 @@ def find_candidate_pairs(
     block_size: int = 1024,
     method: str = "combined",
     page_signatures: np.ndarray | None = None,
+    fine_hashes: np.ndarray | None = None,
 ) -> list[DuplicatePair]:
     """Near-duplicate pairs among the records, sorted by (record_id, other_record_id).
 
     ``phashes``/``dhashes``: (n,) for the stored orientation only, or (n, 8) for every
     orientation (``OrientedHashes``). ``image_vectors`` rows should have unit length; an
     all-zero row means "no vector" (that record is matched by its other evidence).
-    ``page_signatures``: zero rows for records that are not pages. ``method``: 'combined'
+    ``page_signatures``: zero rows for records that are not pages. ``fine_hashes``:
+    (n, 8, 4) fine hashes (``oriented_fine_hashes``), or None. ``method``: 'combined'
     (any evidence), 'hash' (hashes and pages) or 'embedding'.
     """
     if method not in METHODS:
         raise ValueError(f"find_candidate_pairs: method {method!r}; expected one of {METHODS}")
     if block_size < 1:
         raise ValueError(f"find_candidate_pairs: block_size={block_size}; expected >= 1")
-    evidence = image_evidence(record_ids, phashes, dhashes, image_vectors, page_signatures)
+    evidence = image_evidence(
+        record_ids, phashes, dhashes, image_vectors, page_signatures, fine_hashes
+    )
     if method == "embedding" and evidence.image_vectors is None:
         raise ValueError("find_candidate_pairs: method 'embedding' needs image_vectors")
     left, right = _candidates(evidence, thresholds, block_size, method)
@@ -585,15 +657,34 @@ def latest_decisions(decisions: Iterable[CuratorDecision]) -> dict[tuple[str, st
 
 
 class _ConstrainedUnionFind:
-    """Union-find whose components never join two records a curator called different."""
+    """Union-find whose components never join two records a curator called different, and
+    that counts the detector's pairs between components (the support of a join)."""
 
     def __init__(self, items: Iterable[str], cannot_link: Iterable[tuple[str, str]]) -> None:
         self._parent = {item: item for item in items}
         self._members = {item: {item} for item in self._parent}
         self._forbidden: dict[str, set[str]] = {item: set() for item in self._parent}
+        self._links: dict[str, dict[str, int]] = {item: {} for item in self._parent}
         for a, b in cannot_link:
             self._forbidden[a].add(b)
             self._forbidden[b].add(a)
+
+    def add_link(self, a: str, b: str) -> None:
+        """One detector pair between the groups of a and b."""
+        a, b = self.find(a), self.find(b)
+        if a != b:
+            self._links[a][b] = self._links[a].get(b, 0) + 1
+            self._links[b][a] = self._links[b].get(a, 0) + 1
+
+    @property
+    def items(self) -> list[str]:
+        return sorted(self._parent)
+
+    def size(self, item: str) -> int:
+        return len(self._members[self.find(item)])
+
+    def links_between(self, a: str, b: str) -> int:
+        return self._links[self.find(a)].get(self.find(b), 0)
 
     def find(self, item: str) -> str:
         root = item
@@ -615,20 +706,86 @@ class _ConstrainedUnionFind:
         self._parent[root_b] = root_a
         self._members[root_a] |= self._members.pop(root_b)
         self._forbidden[root_a] |= self._forbidden.pop(root_b)
+        links_a, links_b = self._links[root_a], self._links.pop(root_b)
+        links_a.pop(root_b, None)
+        for other, count in links_b.items():
+            if other == root_a:
+                continue
+            links_a[other] = links_a.get(other, 0) + count
+            other_links = self._links[other]
+            other_links[root_a] = other_links.get(root_a, 0) + other_links.pop(root_b)
         return True
+
+
+def join_groups(
+    items: Iterable[str],
+    edges: Iterable[tuple[float, str, str]],
+    thresholds: DuplicateThresholds | None = None,
+    same: Sequence[tuple[str, str]] = (),
+    cannot_link: Sequence[tuple[str, str]] = (),
+) -> dict[str, str]:
+    """item -> the smallest item of its group, from scored edges (score, a, b).
+
+    ``same`` pairs join first; then edges by descending score (ties by ids), each joining
+    its two groups unless a ``cannot_link`` pair would end up in one group, or unless both
+    groups have more than one member and the join lacks support (``merge_support``,
+    ``merge_strong_score``). Refused joins are tried again, in the same order, until none
+    succeeds: the result depends only on the sets given, not on their order.
+    """
+    rule = thresholds or DuplicateThresholds()
+    groups = _ConstrainedUnionFind(sorted(set(items)), sorted(cannot_link))
+    for a, b in sorted(same):
+        groups.union(a, b)
+    best: dict[tuple[str, str], float] = {}
+    for score, a, b in edges:
+        key = (min(a, b), max(a, b))
+        if a != b and (key not in best or score > best[key]):
+            best[key] = score
+    ordered = sorted((-score, a, b) for (a, b), score in best.items())
+    for _, a, b in ordered:
+        groups.add_link(a, b)
+    pending = ordered
+    while pending:
+        refused = []
+        for negative_score, a, b in pending:
+            if groups.find(a) == groups.find(b):
+                continue
+            if _supported(groups, a, b, -negative_score, rule):
+                groups.union(a, b)
+            else:
+                refused.append((negative_score, a, b))
+        if len(refused) == len(pending):
+            break
+        pending = refused
+    smallest: dict[str, str] = {}
+    for item in groups.items:
+        smallest.setdefault(groups.find(item), item)
+    return {item: smallest[groups.find(item)] for item in groups.items}
+
+
+def _supported(
+    groups: _ConstrainedUnionFind, a: str, b: str, score: float, rule: DuplicateThresholds
+) -> bool:
+    smaller = min(groups.size(a), groups.size(b))
+    if smaller < 2 or rule.merge_support <= 0 or score >= rule.merge_strong_score:
+        return True
+    needed = max(1, int(np.ceil(rule.merge_support * smaller - 1e-9)))
+    return groups.links_between(a, b) >= needed
 
 
 def assign_canonical_ids(
     record_ids: Sequence[str],
     pairs: Sequence[DuplicatePair],
     decisions: Sequence[CuratorDecision],
+    thresholds: DuplicateThresholds | None = None,
 ) -> dict[str, str]:
     """canonical_id for every record: the smallest record_id of its duplicate group.
 
-    Groups are grown by one deterministic rule, so the result depends only on the *set* of
-    inputs: curator 'same' pairs first (sorted by ids), then detector pairs by descending score
-    (ties by ids); a join is refused when it would put two records a curator called
-    'different' (their latest decision) in one group, whatever path connects them. Decisions on
+    Groups are grown by one deterministic rule (``join_groups``), so the result depends only
+    on the *set* of inputs: curator 'same' pairs first, then detector pairs by descending
+    score (ties by ids); a join is refused when it would put two records a curator called
+    'different' (their latest decision) in one group, whatever path connects them, and when
+    two groups would join on too few pairs (``thresholds``' ``merge_support``). Decisions on
     records not among ``record_ids`` or the pairs are ignored.
     """
     universe = set(record_ids)
@@ -640,29 +797,13 @@ def assign_canonical_ids(
         for key, verdict in latest_decisions(decisions).items()
         if key[0] in universe and key[1] in universe
     }
-    cannot_link = sorted(key for key, verdict in verdicts.items() if verdict == "different")
-    same = sorted(key for key, verdict in verdicts.items() if verdict == "same")
-    groups = _ConstrainedUnionFind(sorted(universe), cannot_link)
-    for a, b in same:
-        groups.union(a, b)
-    detector_edges = sorted(
-        (
-            (
-                -pair.score,
-                min(pair.record_id, pair.other_record_id),
-                max(pair.record_id, pair.other_record_id),
-            )
-            for pair in pairs
-            if pair.record_id != pair.other_record_id
-        ),
+    return join_groups(
+        universe,
+        ((pair.score, pair.record_id, pair.other_record_id) for pair in pairs),
+        thresholds,
+        same=[key for key, verdict in verdicts.items() if verdict == "same"],
+        cannot_link=[key for key, verdict in verdicts.items() if verdict == "different"],
     )
-    for _, a, b in detector_edges:
-        groups.union(a, b)
-    smallest: dict[str, str] = {}
-    for item in sorted(universe):
-        root = groups.find(item)
-        smallest.setdefault(root, item)
-    return {item: smallest[groups.find(item)] for item in sorted(universe)}
 
 
 def duplicate_groups(canonical_ids: Mapping[str, str]) -> dict[str, list[str]]:

@@ -19,6 +19,8 @@ from bench.duplicate_dataset import (
     counted_matrix,
     duplicate_matrix,
     photo_transforms_for,
+    quadrant_similarity,
+    split_families,
 )
 from bench.phash_baseline import BASELINE_MAX_DISTANCE, hamming_distance, imagededup_phash
 
@@ -125,3 +127,32 @@ def test_imagededup_phash_matches_light_copies_and_not_other_photos(transform: s
     assert 0 <= original < 2**64
     assert hamming_distance(original, copy) <= BASELINE_MAX_DISTANCE
     assert hamming_distance(original, other) > BASELINE_MAX_DISTANCE
+
+
+def test_quadrant_similarity_finds_regions_that_are_turns_of_each_other() -> None:
+    rng = np.random.default_rng(4)
+    corner = Image.fromarray(rng.integers(0, 255, size=(64, 64), dtype=np.uint8)).convert("RGB")
+    turned = [corner.rotate(90 * k) for k in range(4)]
+    unrelated = [
+        Image.fromarray(rng.integers(0, 255, size=(64, 64), dtype=np.uint8)).convert("RGB")
+        for _ in range(4)
+    ]
+    assert quadrant_similarity(turned) == 0
+    assert quadrant_similarity(unrelated) > 10
+
+
+def test_tiled_photographs_are_split_two_by_two_by_hardness() -> None:
+    families = {
+        f"photo{index}": ("photo-tiled", 5, hardness)
+        for index, hardness in enumerate((0, 24, 16, 20, 18, 22))
+    }
+    families |= {"single": ("photo", 1, 0), "book00": ("book", 4, 0), "book01": ("book", 4, 0)}
+    split = split_families(families, seed=0)
+    ranked = sorted(
+        (name for name, value in families.items() if value[0] == "photo-tiled"),
+        key=lambda name: families[name][2],
+    )
+    for first, second in zip(ranked[::2], ranked[1::2], strict=True):
+        assert {split[first], split[second]} == set(SPLITS)
+    assert {split["book00"], split["book01"]} == set(SPLITS)
+    assert split_families(families, seed=0) == split

@@ -15,7 +15,8 @@ import pytest
 from PIL import Image
 
 from heritage.ml.image_decode import decode_image_bytes
-from heritage.ml.image_features import image_features, page_matrix
+from heritage.ml.image_features import fine_hash_matrix, image_features, page_matrix
+from heritage.ml.image_hashes import oriented_fine_hashes
 from heritage.ml.near_duplicates import (
     assign_canonical_ids,
     find_candidate_pairs,
@@ -59,16 +60,18 @@ def _camera_file(photo: Image.Image, orientation: int) -> bytes:
 def _groups(files: dict[str, bytes]) -> dict[str, str]:
     names = sorted(files)
     features = [image_features(decode_image_bytes(files[name])) for name in names]
+    thresholds = load_thresholds()
     pairs = find_candidate_pairs(
         names,
         np.array([f.hashes.phashes for f in features], dtype=np.uint64),
         np.array([f.hashes.dhashes for f in features], dtype=np.uint64),
         None,
-        load_thresholds(),
+        thresholds,
         method="hash",
         page_signatures=page_matrix([f.page_signature for f in features]),
+        fine_hashes=fine_hash_matrix(features),
     )
-    return assign_canonical_ids(names, pairs, [])
+    return assign_canonical_ids(names, pairs, [], thresholds)
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +108,31 @@ def test_quarter_turns_and_mirrors_group(photos: dict[str, Image.Image], name: s
     canonical = _groups(files)
     assert len({canonical[key] for key in files if key != "other"}) == 1
     assert canonical["other"] == "other"
+
+
+def _bits(words: np.ndarray) -> int:
+    return sum(int(word).bit_count() for word in words)
+
+
+@pytest.mark.parametrize(
+    ("move", "orientation"),
+    [
+        (Image.Transpose.ROTATE_90, 1),
+        (Image.Transpose.ROTATE_180, 2),
+        (Image.Transpose.ROTATE_270, 3),
+        (Image.Transpose.FLIP_LEFT_RIGHT, 4),
+    ],
+)
+def test_fine_hashes_of_a_turned_copy_are_the_originals_turned(
+    photos: dict[str, Image.Image], move: Image.Transpose, orientation: int
+) -> None:
+    original = oriented_fine_hashes(photos["astronaut"])
+    turned = oriented_fine_hashes(photos["astronaut"].transpose(move))
+    assert original.shape == (8, 4)
+    assert _bits(original[orientation] ^ turned[0]) <= 8
+    assert _bits(original[0] ^ turned[0]) > 40
+    other = oriented_fine_hashes(photos["chelsea"])
+    assert min(_bits(other[k] ^ turned[0]) for k in range(8)) > 40
 
 
 class _SameLayout(random.Random):

@@ -313,3 +313,92 @@ def test_pages_need_their_signatures_to_agree() -> None:
     far = np.array([0, 2**64 - 1], dtype=np.uint64)  # hashes far apart: the page alone
     pairs = find_candidate_pairs(["p1", "p2"], far, far, None, thresholds, page_signatures=same)
     assert [(p.method, p.page_similarity) for p in pairs] == [("page", 1.0)]
+
+
+def _fine(words: list[int]) -> np.ndarray:
+    """One record's fine hashes: the same four words in every orientation."""
+    return np.tile(np.array(words, dtype=np.uint64), (8, 1))
+
+
+def test_hash_matches_need_the_fine_hashes_to_agree() -> None:
+    hashes = np.zeros(2, dtype=np.uint64)  # the 64-bit hashes agree exactly
+    close = np.stack([_fine([0, 0, 0, 0]), _fine([0b111, 0, 0, 0])])  # 3 bits apart
+    far = np.stack([_fine([0, 0, 0, 0]), _fine([2**40 - 1, 0, 0, 0])])  # 40 bits apart
+    gated = DuplicateThresholds(hash_max_distance=4, dhash_max_distance=4, fine_max_distance=20)
+    found = find_candidate_pairs(["a", "b"], hashes, hashes, None, gated, fine_hashes=close)
+    assert [p.method for p in found] == ["hash"]
+    assert find_candidate_pairs(["a", "b"], hashes, hashes, None, gated, fine_hashes=far) == []
+    # Records without fine hashes match on the 64-bit hashes alone.
+    assert len(find_candidate_pairs(["a", "b"], hashes, hashes, None, gated)) == 1
+    with pytest.raises(ValueError, match="fine_hashes"):
+        find_candidate_pairs(["a", "b"], hashes, hashes, None, gated, fine_hashes=far[:, :4])
+
+
+def test_fine_hashes_match_in_the_orientation_where_they_agree() -> None:
+    rng = np.random.default_rng(3)
+    fine = rng.integers(0, 2**63, size=(2, 8, 4), dtype=np.uint64)
+    fine[1, 0] = fine[0, 6]  # "b" is "a" turned and mirrored
+    hashes = np.zeros(2, dtype=np.uint64)
+    gated = DuplicateThresholds(
+        hash_max_distance=4, dhash_max_distance=4, fine_max_distance=4, turned_fine_max_distance=4
+    )
+    assert len(find_candidate_pairs(["a", "b"], hashes, hashes, None, gated, fine_hashes=fine)) == 1
+    reverse = find_candidate_pairs(["b", "a"], hashes, hashes, None, gated, fine_hashes=fine[::-1])
+    assert len(reverse) == 1
+
+
+def _two_groups_and_a_bridge(bridge_score: float) -> list[DuplicatePair]:
+    pairs = [
+        _pair(a, b, 0.99)
+        for group in (("a1", "a2", "a3"), ("b1", "b2", "b3"))
+        for a, b in itertools.combinations(group, 2)
+    ]
+    return [*pairs, _pair("a3", "b1", bridge_score)]
+
+
+def test_two_groups_do_not_join_on_one_weak_pair() -> None:
+    ids = ["a1", "a2", "a3", "b1", "b2", "b3"]
+    rule = DuplicateThresholds(merge_support=0.5, merge_strong_score=0.999)
+    weak = assign_canonical_ids(ids, _two_groups_and_a_bridge(0.9), [], rule)
+    assert duplicate_groups(weak) == {"a1": ["a1", "a2", "a3"], "b1": ["b1", "b2", "b3"]}
+    # Without the rule, or with a strong bridge, or with enough bridges, they join.
+    assert len(duplicate_groups(assign_canonical_ids(ids, _two_groups_and_a_bridge(0.9), []))) == 1
+    strong = assign_canonical_ids(ids, _two_groups_and_a_bridge(0.9995), [], rule)
+    assert len(duplicate_groups(strong)) == 1
+    bridged = [*_two_groups_and_a_bridge(0.9), _pair("a2", "b2", 0.9)]
+    assert len(duplicate_groups(assign_canonical_ids(ids, bridged, [], rule))) == 1
+    # A single record joins a group on one pair.
+    single = assign_canonical_ids(
+        [*ids, "c"], [*_two_groups_and_a_bridge(0.9), _pair("c", "b3", 0.5)], [], rule
+    )
+    assert single["c"] == "b1"
+
+
+def test_grouping_rule_is_independent_of_order() -> None:
+    ids, phashes, dhashes, vectors = _clustered_data(150, seed=5)
+    loose = DuplicateThresholds(
+        hash_max_distance=14, dhash_max_distance=18, cosine_min=0.6, hash_confirm_cosine=0.3
+    )
+    pairs = find_candidate_pairs(ids, phashes, dhashes, vectors, loose)
+    rule = DuplicateThresholds(merge_support=0.5, merge_strong_score=0.95)
+    reference = assign_canonical_ids(ids, pairs, [], rule)
+    assert reference != assign_canonical_ids(ids, pairs, [])  # the rule refused some joins
+    rng = random.Random(11)
+    for _ in range(3):
+        shuffled_ids, shuffled_pairs = list(ids), list(pairs)
+        rng.shuffle(shuffled_ids)
+        rng.shuffle(shuffled_pairs)
+        assert assign_canonical_ids(shuffled_ids, shuffled_pairs, [], rule) == reference
+
+
+def test_fine_and_grouping_thresholds_load_and_are_checked(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text(
+        "[default]\nfine_max_distance = 30\nturned_fine_max_distance = 12\n"
+        "merge_support = 0.3\nmerge_strong_score = 0.999\n"
+    )
+    thresholds = load_thresholds(path)
+    assert (thresholds.fine_max_distance, thresholds.turned_fine_max_distance) == (30, 12)
+    assert (thresholds.merge_support, thresholds.merge_strong_score) == (0.3, 0.999)
+    with pytest.raises(ValueError, match="fine_max_distance"):
+        DuplicateThresholds(fine_max_distance=300)
