@@ -51,6 +51,7 @@ from heritage.transient_faults import (
     ServiceEndpoints,
     TransientFault,
     classify_fault,
+    first_line,
     give_up_after_from,
 )
 
@@ -451,10 +452,28 @@ def _run_cycle(
     faults: FaultPolicy,
     stop: threading.Event,
 ) -> None:
-    """One cycle of the non-streaming stages that are due, each retried on transient faults."""
+    """One cycle of the non-streaming stages that are due, each retried on transient faults;
+    the cycle's runs go to the pipeline page's table like a single run's."""
+    runs: list[StageRun] = []
     for registered in selected:
         if stop.is_set():
-            return
+            break
         if not registered.streaming and stage_is_due(registered, last_runs.get(registered.name)):
             last_runs[registered.name] = time.monotonic()
-            retrying(partial(run_stage, registered, context), registered.name, faults, stop)
+            run = retrying(partial(run_stage, registered, context), registered.name, faults, stop)
+            if run is not None:
+                runs.append(run)
+    if runs:
+        _record_cycle(context, runs, faults)
+
+
+def _record_cycle(context: StageContext, runs: list[StageRun], faults: FaultPolicy) -> None:
+    """Rows of heritage.pipeline_runs for a continuous cycle. They only feed the pipeline
+    chart, so a service that went away since the stages ran costs a warning, not the run."""
+    timings = [(r.stage, r.rows, r.seconds, r.finished_at) for r in runs]
+    try:
+        record_stage_runs(context.spark, context.settings, context.layout, timings)
+    except Exception as error:
+        if faults.fault_of(error) is None:
+            raise
+        log.warning("stage runs not recorded: %s", first_line(error))

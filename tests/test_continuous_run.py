@@ -96,6 +96,12 @@ def test_continuous_run_picks_up_new_input_and_stops_on_sigterm(live_settings: S
         process.send_signal(signal.SIGTERM)
         _out, err = process.communicate(timeout=120)
     assert process.returncode == 0, err[-2000:]
+    # The cycles' stage runs feed the pipeline page, each with its own end.
+    with connect(live_settings, layout.pg_database) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT stage, count(*) FROM heritage.pipeline_runs GROUP BY stage")
+        recorded = dict(cursor.fetchall())
+    connection.close()
+    assert recorded.get("export", 0) >= 1, recorded
 
 
 def closed_port() -> int:
