@@ -53,6 +53,17 @@ PUBLISHED_CONDITION = (
 )
 
 
+# A group's canonical id is the canonical_id of its other members, which a partial index
+# lists with their record ids (3% of the records). The planner guesses that a comparison of
+# two columns keeps nearly every row, and so took the duplicates for nearly all records and
+# read every match of a search to test them; the same test once more as IS TRUE is estimated
+# from the statistics kept on that expression (schema.sql), so it plans for 3%.
+DUPLICATES_CONDITION = (
+    "o.canonical_id IN (SELECT d.canonical_id FROM analytics.objects d "
+    "WHERE d.canonical_id <> d.record_id AND (d.canonical_id <> d.record_id) IS TRUE)"
+)
+
+
 @dataclass(frozen=True)
 class ExploreFilters:
     """What the curator asked for on the explore page; empty means no restriction."""
@@ -95,12 +106,7 @@ def explore_conditions(filters: ExploreFilters) -> tuple[list[str], list[Any]]:
         conditions.append("o.date_start <= %s")
         params.append(filters.date_to)
     if filters.has_duplicates:
-        # A group's canonical id is the canonical_id of its other members: start from those
-        # few rows (a partial index) rather than testing every record.
-        conditions.append(
-            "o.canonical_id IN (SELECT d.canonical_id FROM analytics.objects d "
-            "WHERE d.canonical_id <> d.record_id)"
-        )
+        conditions.append(DUPLICATES_CONDITION)
     if filters.has_annotations:
         conditions.append("o.annotation_count > 0")
     if not filters.include_unpublished:
@@ -135,6 +141,12 @@ def _order(filters: ExploreFilters, sort: str | None) -> tuple[str, tuple[Any, .
     return "o.record_id", ()
 
 
+def ranks_by_relevance(filters: ExploreFilters, sort: str | None) -> bool:
+    """Whether ``sort`` ranks the matches (relevance with search words) rather than walking
+    an index's order."""
+    return bool(_order(filters, sort)[1])
+
+
 # With many matches, relevance ranks the first this many matches found (storage order):
 # ranking every match of a broad search reads most of the table (bench/explore_latency.py).
 RANK_CANDIDATES = 1_000
@@ -148,6 +160,7 @@ def explore_query(
     *,
     sort: str | None = None,
     offset: int = 0,
+    walk_limit: int | None = None,
 ) -> Query:
     """One page of matches (one row more tells if more follow), in ``sort`` order from
     ``offset``; without a sort, keyset-paginated on record_id after ``after_record_id``.
@@ -156,7 +169,13 @@ def explore_query(
     search and facet indexes and then sorted (relevance: every match ranked): walking an
     order's index and filtering would read the whole table before it gave up on a rare
     combination. With many matches the order's index is walked and a page is found after a
-    few hundred rows; relevance then ranks the first RANK_CANDIDATES matches found."""
+    few hundred rows; relevance then ranks the first RANK_CANDIDATES matches found.
+
+    ``walk_limit`` (an order's index, no keyset) looks for the page among the first that
+    many records of the order only: a prefix of the order, so the rows it gives are the
+    page whenever it gives all of them (page_size + 1); when it does not, the caller sorts
+    every match (sorted_matches_query) instead of walking on through an order whose
+    matches sit late in it (the titles of one language start with the same few words)."""
     conditions, params = explore_conditions(filters)
     if after_record_id is not None:
         conditions.append("o.record_id > %s")
@@ -164,6 +183,10 @@ def explore_query(
     order, order_params = _order(filters, sort)
     tail = " ORDER BY " + order + " LIMIT %s" + (" OFFSET %s" if offset else "")
     tail_params = (*order_params, page_size + 1, *((offset,) if offset else ()))
+    if walk_limit is not None and not few_matches and not order_params and not after_record_id:
+        walked = "(SELECT o.* FROM analytics.objects o ORDER BY " + order + " LIMIT %s) o"
+        text = _EXPLORE_SELECT.replace("FROM analytics.objects o", "FROM " + walked)
+        return text + _where(conditions) + tail, (walk_limit, *params, *tail_params)
     if few_matches:
         # OFFSET 0 keeps the subquery from being merged into the outer ORDER BY ... LIMIT.
         gathered = "(SELECT o.* FROM analytics.objects o" + _where(conditions) + " OFFSET 0) o"
@@ -174,6 +197,25 @@ def explore_query(
         return _EXPLORE_SELECT + _where(conditions) + tail, (*params, *tail_params)
     text = _EXPLORE_SELECT.replace("FROM analytics.objects o", "FROM " + gathered) + tail
     return text, (*params, *tail_params)
+
+
+def sorted_matches_query(
+    filters: ExploreFilters, sort: str | None, offset: int, page_size: int
+) -> Query:
+    """One page in an index's order (not relevance) from every match gathered by the
+    filters' indexes and sorted: the ids and sort keys of the matches first, then the page's
+    rows by id, so the sort carries narrow rows and only the page meets the images."""
+    if ranks_by_relevance(filters, sort):
+        raise ValueError("relevance ranks the matches: use explore_query")
+    conditions, params = explore_conditions(filters)
+    order, _ = _order(filters, sort)
+    text = (
+        "WITH matches AS MATERIALIZED (SELECT o.record_id, o.title, o.data_provider, "
+        "o.date_start FROM analytics.objects o" + _where(conditions) + "), "
+        "listed AS (SELECT o.record_id FROM matches o ORDER BY " + order + " LIMIT %s OFFSET %s) "
+        + _EXPLORE_SELECT + " WHERE o.record_id IN (SELECT record_id FROM listed) ORDER BY " + order
+    )  # fmt: skip
+    return text, (*params, page_size + 1, offset)
 
 
 def export_query(filters: ExploreFilters, sort: str, few_matches: bool) -> Query:

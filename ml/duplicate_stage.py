@@ -26,7 +26,8 @@ from heritage.change_tracking import table_position
 from heritage.delta_tables import add_missing_columns, ensure_delta_table
 from heritage.lakehouse_layout import LakehouseLayout
 from heritage.ml.delta_sync import SyncResult, sync_table
-from heritage.ml.image_hashes import ORIENTATIONS, from_signed64
+from heritage.ml.image_features import fine_hashes_from_stored
+from heritage.ml.image_hashes import FINE_WORDS, ORIENTATIONS, from_signed64
 from heritage.ml.ml_state_store import read_state, write_state
 from heritage.ml.near_duplicates import (
     DEFAULT_THRESHOLDS_PATH,
@@ -78,11 +79,14 @@ class EmbeddedRecords:
     image_vectors: np.ndarray  # float32, one row per record
     combined_vectors: np.ndarray
     page_signatures: np.ndarray | None = None  # float32 (n, dim); zero rows: not pages
+    # uint64 (n, 8, 4), zero rows where has_fine is False; None when no record has them.
+    fine_hashes: np.ndarray | None = None
+    has_fine: np.ndarray | None = None  # bool (n,)
 
 
 def embedded_records(rows: Sequence[Mapping[str, Any]]) -> EmbeddedRecords:
-    """State rows (record_id, phash, dhash, image_vector, combined_vector) -> arrays; rows of
-    the model most records use (a model change re-embeds every record, so a mix is
+    """State rows (record_id, model, hashes, vectors, page signature, fine hashes) -> arrays;
+    rows of the model most records use (a model change re-embeds every record, so a mix is
     transient)."""
     models: dict[str, int] = {}
     for row in rows:
@@ -98,6 +102,7 @@ def embedded_records(rows: Sequence[Mapping[str, Any]]) -> EmbeddedRecords:
         empty = np.zeros((0, 0), dtype=np.float32)
         no_hashes = np.zeros((0, ORIENTATIONS), np.uint64)
         return EmbeddedRecords(model, [], no_hashes, no_hashes, empty, empty)
+    fine_hashes, has_fine = _fine_hashes(current)
     return EmbeddedRecords(
         model=model,
         record_ids=[r["record_id"] for r in current],
@@ -106,6 +111,8 @@ def embedded_records(rows: Sequence[Mapping[str, Any]]) -> EmbeddedRecords:
         image_vectors=np.asarray([r["image_vector"] for r in current], dtype=np.float32),
         combined_vectors=np.asarray([r["combined_vector"] for r in current], dtype=np.float32),
         page_signatures=_page_signatures(current),
+        fine_hashes=fine_hashes,
+        has_fine=has_fine,
     )
 
 
@@ -130,6 +137,67 @@ def _page_signatures(rows: Sequence[Mapping[str, Any]]) -> np.ndarray | None:
         if signature and len(signature) == dim:
             signatures[index] = signature
     return signatures
+
+
+def _fine_hashes(
+    rows: Sequence[Mapping[str, Any]],
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(n, 8, 4) fine hashes, zero rows for rows written before they were stored, and which
+    rows have them; (None, None) when no row has them."""
+    found = [fine_hashes_from_stored(row.get("fine_hashes")) for row in rows]
+    has_fine = np.array([fine is not None for fine in found], dtype=bool)
+    if not has_fine.any():
+        return None, None
+    matrix = np.zeros((len(rows), ORIENTATIONS, FINE_WORDS), dtype=np.uint64)
+    for index, fine in enumerate(found):
+        if fine is not None:
+            matrix[index] = fine
+    return matrix, has_fine
+
+
+def candidate_pairs(
+    records: EmbeddedRecords, thresholds: DuplicateThresholds
+) -> list[DuplicatePair]:
+    """The detector's pairs; a record without fine hashes (a row from before they were
+    stored, until it is embedded again) is exempt from the fine check, one with them is not.
+
+    ``find_candidate_pairs`` takes fine hashes for all records or none, and judges each pair
+    on its two records alone: so the pairs among records with fine hashes come from a run
+    with them, the pairs involving a record without from a run without."""
+    everyone = np.arange(len(records.record_ids))
+    if records.fine_hashes is None or records.has_fine is None:
+        return _pairs_among(records, everyone, thresholds, None)
+    if records.has_fine.all():
+        return _pairs_among(records, everyone, thresholds, records.fine_hashes)
+    checked_rows = np.flatnonzero(records.has_fine)
+    checked = _pairs_among(records, checked_rows, thresholds, records.fine_hashes[checked_rows])
+    fine_of = dict(zip(records.record_ids, records.has_fine.tolist(), strict=True))
+    exempt = [
+        pair
+        for pair in _pairs_among(records, everyone, thresholds, None)
+        if not (fine_of[pair.record_id] and fine_of[pair.other_record_id])
+    ]
+    return sorted(checked + exempt, key=lambda pair: (pair.record_id, pair.other_record_id))
+
+
+def _pairs_among(
+    records: EmbeddedRecords,
+    rows: np.ndarray,
+    thresholds: DuplicateThresholds,
+    fine_hashes: np.ndarray | None,
+) -> list[DuplicatePair]:
+    if not len(rows):
+        return []
+    pages = records.page_signatures
+    return find_candidate_pairs(
+        [records.record_ids[row] for row in rows],
+        records.phashes[rows],
+        records.dhashes[rows],
+        records.image_vectors[rows],
+        thresholds,
+        page_signatures=None if pages is None else pages[rows],
+        fine_hashes=fine_hashes,
+    )
 
 
 def pair_rows(pairs: Sequence[Any], decisions: Sequence[Any], known: set[str]) -> list[tuple]:
@@ -207,18 +275,7 @@ def find_duplicates(
     thresholds: DuplicateThresholds,
 ) -> Duplicates:
     """Pairs, canonical ids and similar objects of ``records`` (pure)."""
-    pairs = (
-        find_candidate_pairs(
-            records.record_ids,
-            records.phashes,
-            records.dhashes,
-            records.image_vectors,
-            thresholds,
-            page_signatures=records.page_signatures,
-        )
-        if records.record_ids
-        else []
-    )
+    pairs = candidate_pairs(records, thresholds)
     canonical_of = assign_canonical_ids(records.record_ids, pairs, decisions, thresholds)
     similar = top_k_similar(records.record_ids, records.combined_vectors, canonical_of, k=SIMILAR_K)
     return Duplicates(
@@ -286,6 +343,7 @@ def read_embedded_records(spark: SparkSession, layout: LakehouseLayout) -> Embed
         "phash_orientations",
         "dhash_orientations",
         "page_signature",
+        "fine_hashes",
     )
     return embedded_records([row.asDict() for row in state.select(*columns).collect()])
 

@@ -92,9 +92,12 @@ def filter_records_to_embed(
         "object_type",
         "rights_uri",
     )
-    # A row written before the oriented hashes and page signatures existed is done again.
+    # A row written before the oriented hashes, page signatures or fine hashes existed is
+    # done again.
     done = embeddings.filter(
-        (F.col("model") == model) & F.col("phash_orientations").isNotNull()
+        (F.col("model") == model)
+        & F.col("phash_orientations").isNotNull()
+        & F.col("fine_hashes").isNotNull()
     ).select("record_id", "content_hash", "sha256")
     return (
         stored.join(records, "record_id", how="inner")
@@ -136,21 +139,22 @@ def state_rows(
     """``ML_EMBEDDINGS`` rows of one encoded sub-batch."""
     rows_out = []
     for i, (row, found) in enumerate(zip(rows, features, strict=True)):
-        phashes, dhashes, page = found.stored()
+        stored = found.stored()
         rows_out.append(
             (
                 row["record_id"],
                 row["content_hash"],
                 row["sha256"],
                 model,
-                phashes[0],
-                dhashes[0],
+                stored.phashes[0],
+                stored.dhashes[0],
                 image_vectors[i].astype(np.float32).tolist(),
                 combined[i].astype(np.float32).tolist(),
                 embedded_at,
-                phashes,
-                dhashes,
-                page,
+                stored.phashes,
+                stored.dhashes,
+                stored.page_signature,
+                stored.fine_hashes,
             )
         )
     return rows_out

@@ -408,6 +408,14 @@ CREATE INDEX IF NOT EXISTS objects_annotated_idx ON heritage.objects (record_id)
   WHERE annotation_count > 0;
 CREATE INDEX IF NOT EXISTS objects_duplicate_members_idx ON heritage.objects (canonical_id)
   WHERE canonical_id <> record_id;
+-- "Has duplicates" lists the group ids from the members' own rows, index-only; the planner
+-- reads the members' share (3%) from statistics on the comparison, used when the explorer
+-- repeats it as `(canonical_id <> record_id) IS TRUE` (a bare comparison of two columns is
+-- guessed to keep nearly every row).
+CREATE INDEX IF NOT EXISTS objects_duplicate_member_ids_idx ON heritage.objects (canonical_id)
+  INCLUDE (record_id) WHERE canonical_id <> record_id;
+CREATE STATISTICS IF NOT EXISTS heritage.objects_duplicate_member_stats
+  ON ((canonical_id <> record_id)) FROM heritage.objects;
 -- Explorer sort orders: a page of a broad search walks the order's index and stops after a
 -- few hundred rows instead of sorting every match (record_id breaks ties, as the page does).
 CREATE INDEX IF NOT EXISTS objects_title_order_idx ON heritage.objects (title, record_id);
