@@ -267,6 +267,10 @@ ML_EMBEDDINGS = StructType(
         StructField("phash_orientations", ArrayType(LongType())),
         StructField("dhash_orientations", ArrayType(LongType())),
         StructField("page_signature", FLOATS),
+        # The 255-bit fine hash in all eight orientations (heritage.ml.image_hashes.
+        # oriented_fine_hashes): 8 x 4 words, orientation-major, as signed bigint. Added after
+        # the oriented hashes: a row without it is embedded again.
+        StructField("fine_hashes", ArrayType(LongType())),
     ]
 )
 
