@@ -188,9 +188,13 @@ def filter_written_after(frame: DataFrame, marker: str, after: int) -> DataFrame
 
 
 def tombstone_rows(changes: DataFrame, batch_id: int) -> DataFrame:
-    """The rows of cleansed/record_deletes for the tombstones (``deleted``) in ``changes``."""
+    """The rows of cleansed/record_deletes for the tombstones (``deleted``) in ``changes``,
+    with their order key (``source_updated_at``, ``ingested_at``)."""
     return changes.filter(F.col("deleted")).select(
-        "record_id", F.lit(batch_id).cast("long").alias(CLEANSE_BATCH)
+        "record_id",
+        F.lit(batch_id).cast("long").alias(CLEANSE_BATCH),
+        "source_updated_at",
+        "ingested_at",
     )
 
 

@@ -160,11 +160,18 @@ CLEANSED_RECORDS = StructType(
 )
 
 # cleansed/record_deletes: append-only, the record ids of the tombstones each cleanse
-# micro-batch applied (a deleted row leaves nothing in cleansed/records to find it by).
+# micro-batch applied (a deleted row leaves nothing in cleansed/records to find it by),
+# with each tombstone's order key as cleansed/records keeps a row's: source_updated_at (for
+# a tombstone already its source time or else its arrival time) and ingested_at. cleanse
+# inserts no change older than a listed tombstone, so a late stale revision does not bring
+# a deleted record back. Rows written before these columns existed hold null in both: their
+# order is unknown, and they hold nothing back.
 RECORD_DELETES = StructType(
     [
         StructField("record_id", StringType(), nullable=False),
         StructField("cleanse_batch", LongType(), nullable=False),
+        StructField("source_updated_at", TimestampType()),
+        StructField("ingested_at", TimestampType()),
     ]
 )
 

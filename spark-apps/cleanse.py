@@ -5,7 +5,9 @@ table has not moved since the last run) and handles each micro-batch with ``fore
 validate, then MERGE the dead letters and upsert the latest valid version of each record
 (``merge_then_append``: a MERGE of the ids that exist, then an append of the new ones), each
 commit guarded by txnAppId/txnVersion so a replayed batch changes nothing. A change is
-applied only when content_hash differs and the incoming version is not older.
+applied only when content_hash differs and the incoming version is not older, neither than
+the stored row nor than a tombstone listed before (so where batches begin and end does not
+change the result: a stale revision arriving after a newer tombstone stays out).
 
 cleansed/records keeps no change data feed: each row it writes carries its micro-batch,
 each tombstone's id goes to the append-only cleansed/record_deletes, and the last commit of
@@ -24,6 +26,7 @@ from pyspark.sql import functions as F
 from heritage.change_tracking import (
     CLEANSE_BATCH,
     cleanse_batch_metadata,
+    newest_cleanse_batch,
     table_position,
     tombstone_rows,
     with_cleanse_batch,
@@ -64,6 +67,12 @@ _INCOMING_IS_NEWER = (
     " OR (coalesce(s.source_updated_at, s.ingested_at)"
     " = coalesce(t.source_updated_at, t.ingested_at) AND s.ingested_at >= t.ingested_at)"
 )
+# An incoming row a listed tombstone (t, in cleansed/record_deletes) is newer than. A row
+# listed before the order key was kept has none (null): its order is unknown, it holds
+# nothing back (as before it was kept).
+_TOMBSTONE_IS_NEWER = (
+    f"s.record_id = t.record_id AND t.ingested_at IS NOT NULL AND NOT ({_INCOMING_IS_NEWER})"
+)
 
 
 @dataclass
@@ -83,11 +92,16 @@ def merge_cleansed(
 ) -> None:
     """Apply the latest change per record_id of micro-batch ``guard[1]``: tombstones delete,
     other rows upsert; neither applies when the incoming version is older than the stored
-    one. Written rows carry the batch id in ``cleanse_batch``; the tombstones' ids are
-    appended to ``deletes_path`` first (each commit once per batch, by ``guard``)."""
+    one, or than a tombstone listed in ``deletes_path`` by an earlier batch (the same
+    outcome as when both had come in one batch). Written rows carry the batch id in
+    ``cleanse_batch``; the tombstones' ids and order keys are appended to ``deletes_path``
+    first (each commit once per batch, by ``guard``)."""
     app, batch_id = guard
     metadata = cleanse_batch_metadata(batch_id)
     stamped = with_cleanse_batch(changes, batch_id)
+    held_back = ids_older_than_tombstones(spark, deletes_path, changes)
+    if held_back is not None:
+        stamped = stamped.join(F.broadcast(held_back), "record_id", "left_anti")
     tombstones = tombstone_rows(changes, batch_id)
     if not tombstones.isEmpty():
         # Before the MERGE: a crash in between leaves ids listed that may not be deleted
@@ -116,6 +130,36 @@ def merge_cleansed(
         insert_when=~F.col("deleted"),
         guard=guard,
         last_commit_metadata=metadata,
+    )
+
+
+def ids_older_than_tombstones(
+    spark: SparkSession, deletes_path: str, changes: DataFrame
+) -> DataFrame | None:
+    """The record_ids (checkpointed, usually none) of the upserts in ``changes`` that a
+    tombstone listed in ``deletes_path`` is newer than, by the order of ``_INCOMING_IS_NEWER``;
+    None, with no Spark job, when no batch has listed a tombstone yet.
+
+    A replayed batch decides as it did the first time: no later batch has listed anything
+    then, and its own tombstones, listed or not, name none of its upserts (one change per
+    record_id). The list is append-only and small beside the records, so it is broadcast to
+    the batch's upserts (a hash lookup per row, no shuffle of the batch); checkpointed
+    because the MERGE reads its source several times and the list need be read once."""
+    if newest_cleanse_batch(spark, deletes_path) < 0:  # from the Delta log
+        return None
+    upserts = changes.filter(~F.col("deleted")).select(
+        "record_id", "source_updated_at", "ingested_at"
+    )
+    tombstones = (
+        spark.read.format("delta")
+        .load(deletes_path)
+        .select("record_id", "source_updated_at", "ingested_at")
+    )
+    return (
+        upserts.alias("s")
+        .join(F.broadcast(tombstones).alias("t"), F.expr(_TOMBSTONE_IS_NEWER), "left_semi")
+        .select("record_id")
+        .localCheckpoint(eager=True)
     )
 
 
@@ -271,6 +315,8 @@ def run_cleanse(
     # A table created before the OCR columns gains them (a log read when it has them).
     add_missing_columns(spark, layout.cleansed_records, CLEANSED_RECORDS)
     ensure_delta_table(spark, layout.cleansed_record_deletes, RECORD_DELETES)
+    # A list begun before the tombstones' order keys were kept gains their columns.
+    add_missing_columns(spark, layout.cleansed_record_deletes, RECORD_DELETES)
     ensure_delta_table(
         spark,
         layout.cleansed_annotations,

@@ -3,10 +3,12 @@ stage recorded in its commits, marker columns, change feeds and tombstones."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, StringType, StructField, StructType
 from pyspark.testing import assertDataFrameEqual
 
@@ -49,6 +51,18 @@ def _changes(spark: SparkSession, rows: list[tuple[str, bool | None]]) -> DataFr
     return spark.createDataFrame(rows, CHANGES)
 
 
+ARRIVED = dt.datetime(2026, 1, 1, 12, 0)
+
+
+def _tombstone_changes(spark: SparkSession, rows: list[tuple[str, bool | None]]) -> DataFrame:
+    """Changes with the order key a tombstone keeps (no source time; its arrival)."""
+    return _changes(spark, rows).select(
+        "*",
+        F.lit(None).cast("timestamp").alias("source_updated_at"),
+        F.lit(ARRIVED).alias("ingested_at"),
+    )
+
+
 def test_table_position_follows_the_commits(spark: SparkSession, tmp_path: Path) -> None:
     path = str(tmp_path / "table")
     assert table_position(spark, path) == -1
@@ -85,8 +99,8 @@ def test_marker_columns_select_the_rows_later_batches_wrote(spark: SparkSession)
 
 
 def test_tombstones_name_the_deleted_ids_of_their_batch(spark: SparkSession) -> None:
-    changes = _changes(spark, [("a", True), ("b", False), ("c", None)])
-    expected = spark.createDataFrame([("a", 2)], RECORD_DELETES)
+    changes = _tombstone_changes(spark, [("a", True), ("b", False), ("c", None)])
+    expected = spark.createDataFrame([("a", 2, None, ARRIVED)], RECORD_DELETES)
     assertDataFrameEqual(tombstone_rows(changes, 2), expected)
 
 
@@ -99,7 +113,7 @@ def test_deleted_ids_since_reads_the_tombstones_of_later_batches(
     assert not tombstones_since(spark, layout, -1)
     assert deleted_ids_since(spark, layout, -1) is None
     for batch, ids in ((1, ["a", "b"]), (3, ["b", "c"])):
-        rows = tombstone_rows(_changes(spark, [(i, True) for i in ids]), batch)
+        rows = tombstone_rows(_tombstone_changes(spark, [(i, True) for i in ids]), batch)
         append_once(rows, deletes, None, cleanse_batch_metadata(batch))
 
     assert newest_cleanse_batch(spark, deletes) == 3
