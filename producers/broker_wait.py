@@ -45,6 +45,8 @@ _RECONNECT_NOISE = re.compile(
     r"|No node available|[Bb]ootstrap|not ready|NodeNotReady|Metadata refresh"
     # Each metadata refresh for a topic the broker lacks (the status line names it).
     r"|not found in cluster metadata"
+    # The socket of a broker that was killed, reset under a read or a write.
+    r"|Error (?:receiving|sending) network data"
 )
 _RECONNECTING_LOGGERS = (
     "kafka.cluster",
