@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw
 from test_dashboard_pages import all_text, open_page
 
 from heritage.dashboard.field_labels import FIELD_LABELS, pixel_size
+from heritage.dashboard.thumbnails import viewer_image_bytes
 from heritage.postgres_db import connect
 from heritage.settings import Settings
 
@@ -54,6 +55,9 @@ def store_original(settings: Settings, database: str, record_id: str, size: tupl
     object_store_client(settings).put_object(
         settings.bucket, key, io.BytesIO(buffer.getvalue()), buffer.tell(), "image/png"
     )
+    # The pages keep the store's answer for minutes, and an earlier page view in this
+    # process may have found no original for this record.
+    viewer_image_bytes.clear()
     return key
 
 
