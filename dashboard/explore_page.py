@@ -76,7 +76,7 @@ def adopt_url(view: ExploreView) -> None:
     """The widgets take the URL's view when the URL changed outside the page (first load, the
     browser's Back button, a shared link) or the page is drawn again after another page (its
     widgets were forgotten then); otherwise the widgets lead and the URL follows. A bare URL
-    after another page (the page menu) brings back the last view of this session."""
+    after another page (the page menu) brings back the last view shown in this browser tab."""
     current = query_string(view)
     remembered = st.session_state.get(URL_SEEN)
     if not current and remembered and "search" not in st.session_state:
