@@ -209,18 +209,6 @@ def hamming_distance(a: int, b: int) -> int:
     return ((a ^ b) & _MASK64).bit_count()
 
 
-def mirrored_dhashes(dhashes: np.ndarray) -> np.ndarray:
-    """The dHash each image would have if mirrored left to right, derived from its bits.
-
-    Mirroring reverses each 8-bit row of gradients and flips their sign, so the mirrored hash
-    is each row's bits reversed and inverted (exact up to ties between equal neighbours).
-    """
-    as_bytes = dhashes.astype(">u8").view(np.uint8).reshape(-1, 8)
-    reversed_rows = np.unpackbits(as_bytes, axis=1, bitorder="little")
-    mirrored = np.packbits(1 - reversed_rows, axis=1, bitorder="big")
-    return mirrored.reshape(-1).view(">u8").astype(np.uint64)
-
-
 def to_signed64(value: int) -> int:
     """An unsigned 64-bit hash as the signed integer PostgreSQL's BIGINT can store."""
     return value - (1 << 64) if value >= 1 << 63 else value
