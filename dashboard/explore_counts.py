@@ -157,11 +157,12 @@ def _sample(
 
 
 # With more than COUNT_CAP matches, a page in an index's order is looked for among the first
-# records of the order only: WALK_FACTOR x (offset + page size + 1) of them, at least (at
-# least 1% of 1,000,000 records match, so a quarter of that walk finds the page when the
-# matches are spread over the order), or as many as the matches (a walk reads a record about
-# as fast as gathering reads a match). When the matches sit later in the order, every match
-# is gathered and sorted instead: at most about twice the cheaper of the two.
+# records of the order only: WALK_FACTOR x (offset + page size + 1) of them (at least 1% of
+# 1,000,000 records match, so a quarter of that walk finds the page when the matches are
+# spread over the order), and no more than the matches (a walk reads a record about as fast
+# as gathering reads a match). When the matches sit later in the order (the titles of one
+# language start with the same few words), every match is gathered and sorted instead: the
+# failed walk adds at most the gathering's own cost, and usually a small part of it.
 WALK_FACTOR = 400
 
 
@@ -180,7 +181,7 @@ def _many_matches_page(
     if sampled.ranked_page is not None:
         return sampled.ranked_page
     wanted = page_size + 1
-    walk = max(WALK_FACTOR * (offset + wanted), matches)
+    walk = min(WALK_FACTOR * (offset + wanted), matches)
     listed = run(explore_query(filters, None, page_size, sort=sort, offset=offset, walk_limit=walk))
     if len(listed) < wanted:
         listed = run(sorted_matches_query(filters, sort, offset, page_size))
