@@ -3,7 +3,7 @@
 How the page counts (:func:`explore_results`), cheapest first:
 
 1. ``EXPLAIN`` (reads nothing) gives the planner's estimate P of the matches.
-2. When P > COUNT_CAP / 2, the matches are counted in a uniform random sample of the
+2. When P > COUNT_CAP, the matches are counted in a uniform random sample of the
    records (``hashtext(record_id) & 1023 < b``, an indexed expression, b chosen from P so
    that about SAMPLE_TARGET matches fall in it) and scaled up: N = k x 1024 / b. When N is
    above COUNT_CAP by more than 3.5 standard errors (COUNT_CAP x (1 + 3.5 / sqrt(k)): 14%
@@ -57,9 +57,11 @@ from heritage.dashboard.explorer_queries import (
 )
 
 SAMPLE_TARGET = 600
-# The planner's estimate above which the sample runs first, and the sample's estimate above
-# which the exact count is skipped (module docstring).
-SAMPLE_ABOVE = COUNT_CAP // 2
+# The planner's estimate above which the sample runs first (module docstring). Near the cap
+# a sample costs about what the exact pass costs (both build the filters' bitmaps, and the
+# sample's own is a tenth of the records), so below it the exact pass runs first and the
+# sample only when the pass overflows.
+SAMPLE_ABOVE = COUNT_CAP
 # Standard errors by which a sample's estimate must exceed COUNT_CAP to be shown as it is.
 SURE_ABOVE = 3.5
 ESTIMATE_HELP = (
