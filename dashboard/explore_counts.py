@@ -150,9 +150,20 @@ def _sample(
     """The sample's counts; for relevance, a sample of about RANK_CANDIDATES matches that
     also gives the page: the most relevant of those matches."""
     if ranks_by_relevance(filters, sort):
+        page = (sort, offset, page_size)
         buckets = sample_buckets(planned, RANK_CANDIDATES)
-        rows = run(sample_counts_query(filters, buckets, (sort, offset, page_size)))
-        return Sampled(match_counts(rows, SAMPLE_BUCKETS / buckets), buckets, page_rows(rows))
+        rows = run(sample_counts_query(filters, buckets, page))
+        counts = match_counts(rows, SAMPLE_BUCKETS / buckets)
+        # The planner's estimate was far off (an AND of correlated words, a rare facet): the
+        # sample is sized again from its own count, so a page never ranks a handful of
+        # matches, nor tens of thousands.
+        resized = sample_buckets(max(round(counts.counted * counts.scale), 1), RANK_CANDIDATES)
+        off = not RANK_CANDIDATES // 2 <= counts.counted <= 2 * RANK_CANDIDATES
+        if off and resized != buckets:
+            buckets = resized
+            rows = run(sample_counts_query(filters, buckets, page))
+            counts = match_counts(rows, SAMPLE_BUCKETS / buckets)
+        return Sampled(counts, buckets, page_rows(rows))
     buckets = sample_buckets(planned)
     rows = run(sample_counts_query(filters, buckets))
     return Sampled(match_counts(rows, SAMPLE_BUCKETS / buckets), buckets, None)

@@ -266,7 +266,7 @@ def export_rows(
 def export_buttons(filters: ExploreFilters, sort: str, results: Results) -> None:
     """CSV (formula-like cells escaped) and JSON of the current results, built on click."""
     few, ranked = results.estimate is None, results.rank_buckets
-    shown = results.counts.counted if few or ranked else EXPORT_LIMIT
+    shown = min(results.counts.counted, EXPORT_LIMIT) if few or ranked else EXPORT_LIMIT
     csv_col, json_col = st.columns(2)
     csv_col.download_button(
         f"CSV ({shown:,} rows)",

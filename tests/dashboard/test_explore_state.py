@@ -41,6 +41,7 @@ from heritage.dashboard.explore_state import (
 )
 from heritage.dashboard.explorer_queries import (
     COUNT_CAP,
+    RANK_CANDIDATES,
     SORT_ORDERS,
     ExploreFilters,
     Query,
@@ -179,10 +180,11 @@ class ScriptedDatabase:
         ("title", 300, 40, COUNT_CAP + 1, ["estimate", "exact", "sample", "page"], "e:/2"),
         ("title", 900_000, 600, 0, ["estimate", "sample", "page"], "e:/2"),
         # Relevance over many matches: the sample's matches ranked are the page.
-        ("relevance", 300, 40, COUNT_CAP + 1, ["estimate", "exact", "sample"], "e:/3"),
+        # (40 matches in the sample is too few to rank: it is taken again, larger.)
+        ("relevance", 300, 40, COUNT_CAP + 1, ["estimate", "exact", "sample", "sample"], "e:/3"),
         ("relevance", 900_000, 600, 0, ["estimate", "sample"], "e:/3"),
         # The sample says few after all: counted exactly, never shown as an estimate.
-        ("relevance", 900_000, 3, 8_000, ["estimate", "sample", "exact"], "e:/1"),
+        ("relevance", 900_000, 3, 8_000, ["estimate", "sample", "sample", "exact"], "e:/1"),
         ("title", 900_000, 3, 8_000, ["estimate", "sample", "exact"], "e:/1"),
     ],
 )
@@ -198,6 +200,35 @@ def test_the_page_counts_exactly_unless_a_sample_shows_many(
     assert (results.rank_buckets is not None) is (shown == "e:/3")
     if not exact:
         assert results.estimate is not None and results.estimate > COUNT_CAP
+
+
+@pytest.mark.parametrize(
+    ("planned", "first", "again"),
+    [
+        (1_000_000, 23, True),  # over-estimated: 23 matches in two buckets
+        (12_000, 50_000, True),  # under-estimated: 50,000 matches to rank
+        (60_000, 900, False),  # about right: ranked as it is
+    ],
+)
+def test_a_relevance_sample_far_from_its_size_is_taken_again_at_the_right_size(
+    planned: int, first: int, again: bool
+) -> None:
+    taken: list[int] = []
+
+    def database(query: Query) -> list[dict[str, object]]:
+        text, params = query
+        if str(text).startswith("EXPLAIN"):
+            return [{"QUERY PLAN": [{"Plan": {"Plan Rows": planned}}]}]
+        taken.append(int(params[params.index(None) - 1]))  # the buckets, before the NULL limit
+        found = first if len(taken) == 1 else RANK_CANDIDATES
+        page = json.dumps([{"record_id": "e:/3"}])
+        return [
+            {"facet": "", "value": None, "matches": found, "page": None},
+            {"facet": "page", "value": None, "matches": 1, "page": page},
+        ]
+
+    results = explore_results(database, ExploreFilters(search="x"), "relevance", 1, 20, None)
+    assert len(taken) == (2 if again else 1) and results.rank_buckets == taken[-1]
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ objects it already holds."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 
@@ -13,6 +14,7 @@ import pytest
 
 from heritage.postgres_db import apply_schema, connect
 from heritage.settings import Settings
+from heritage.spark_apps.objects_export import EMBARGOES_LOCK
 
 pytestmark = pytest.mark.integration
 
@@ -150,3 +152,25 @@ def test_a_database_of_an_earlier_release_gets_the_flags_of_its_objects(
     apply_schema(live_settings, database)
     assert flags(live_settings, database) == {"a": True, "b": False}
     assert flags(live_settings, database, GROUPED) == {"a": True, "b": True}
+
+
+def test_an_object_exported_while_its_embargo_is_written_is_published_once_both_commit(
+    live_settings: Settings, database: str
+) -> None:
+    embargo_writer = connect(live_settings, database)
+    with embargo_writer.cursor() as cursor:
+        cursor.execute(EMBARGO, ("r", "published"))  # not committed yet
+    exported = threading.Event()
+
+    def export() -> None:  # as the objects export applies its staged rows
+        run(live_settings, database, (EMBARGOES_LOCK, ()), (OBJECT, ("r", "R")))
+        exported.set()
+
+    exporter = threading.Thread(target=export)
+    exporter.start()
+    assert not exported.wait(1.0)  # waits for the embargo writer
+    embargo_writer.commit()
+    embargo_writer.close()
+    exporter.join(30)
+    assert exported.is_set()
+    assert flags(live_settings, database) == {"r": True}
