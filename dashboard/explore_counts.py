@@ -19,10 +19,11 @@ of a search that matches a few more than 10,000 reads 10,001 matches for nothing
 "more": the sample saves that whenever it is sure enough.)
 
 Sorted by relevance, more than COUNT_CAP matches are not all ranked: the sample (aimed at
-RANK_CANDIDATES matches rather than SAMPLE_TARGET) gives the counts and its own matches
-ranked, which are the pages shown (and exported): the same on every visit, since the sample
-is a fixed set of records. Sorted by an index's order, the page is found by walking that
-order (below).
+RANK_CANDIDATES matches rather than SAMPLE_TARGET, and taken again at that size when the
+planner's estimate was so far off that it holds fewer than a tenth or more than ten times as
+many) gives the counts and its own matches ranked, which are the pages shown (and exported):
+the same on every visit, since the sample is a fixed set of records. Sorted by an index's
+order, the page is found by walking that order (below).
 
 The estimate's bound, as the page's help says: k matches in the sample are binomial, so
 the relative standard error of N is about 1 / sqrt(k): 4% for the ~600 matches a sample
@@ -156,9 +157,10 @@ def _sample(
         counts = match_counts(rows, SAMPLE_BUCKETS / buckets)
         # The planner's estimate was far off (an AND of correlated words, a rare facet): the
         # sample is sized again from its own count, so a page never ranks a handful of
-        # matches, nor tens of thousands.
+        # matches, nor tens of thousands. (Off by a few times is common, and cheaper to rank
+        # as it is than to sample again.)
         resized = sample_buckets(max(round(counts.counted * counts.scale), 1), RANK_CANDIDATES)
-        off = not RANK_CANDIDATES // 2 <= counts.counted <= 2 * RANK_CANDIDATES
+        off = not RANK_CANDIDATES // 10 <= counts.counted <= 10 * RANK_CANDIDATES
         if off and resized != buckets:
             buckets = resized
             rows = run(sample_counts_query(filters, buckets, page))
