@@ -18,7 +18,6 @@ import streamlit as st
 from heritage.dashboard.connection_pool import Rows, current_address, run_query
 from heritage.dashboard.explore_counts import (
     ESTIMATE_HELP,
-    MatchCounts,
     Results,
     explore_results,
     facet_count_wording,
@@ -38,6 +37,7 @@ from heritage.dashboard.explorer_queries import (
     COUNT_CAP,
     EXPORT_LIMIT,
     RANK_CANDIDATES,
+    SAMPLE_BUCKETS,
     ExploreFilters,
     date_bounds_query,
     export_query,
@@ -251,26 +251,26 @@ def show_grid(rows: Rows, view: ExploreView) -> None:
                 open_button(row["record_id"], view, key=f"open-{start + offset}")
 
 
-def export_rows(filters: ExploreFilters, sort: str, few_matches: bool) -> list[dict[str, Any]]:
+def export_rows(
+    filters: ExploreFilters, sort: str, few_matches: bool, rank_buckets: int | None
+) -> list[dict[str, Any]]:
     """The current results (at most EXPORT_LIMIT) with their rights labels, for a download."""
-    rows = run_query(current_address(), *export_query(filters, sort, few_matches))
+    query = export_query(filters, sort, few_matches, rank_buckets or SAMPLE_BUCKETS)
+    rows = run_query(current_address(), *query)
     return [
         {**{name: row[name] for name in EXPORT_COLUMNS}, "rights": rights_label(row["rights_uri"])}
         for row in rows[:EXPORT_LIMIT]
     ]
 
 
-def export_buttons(
-    filters: ExploreFilters, sort: str, counts: MatchCounts, estimate: int | None
-) -> None:
+def export_buttons(filters: ExploreFilters, sort: str, results: Results) -> None:
     """CSV (formula-like cells escaped) and JSON of the current results, built on click."""
-    few = estimate is None
-    ranked = sort == "relevance" and bool(filters.search.strip())
-    shown = counts.counted if few else (RANK_CANDIDATES if ranked else EXPORT_LIMIT)
+    few, ranked = results.estimate is None, results.rank_buckets
+    shown = min(results.counts.counted, EXPORT_LIMIT) if few or ranked else EXPORT_LIMIT
     csv_col, json_col = st.columns(2)
     csv_col.download_button(
         f"CSV ({shown:,} rows)",
-        lambda: spreadsheet_csv(export_rows(filters, sort, few)),
+        lambda: spreadsheet_csv(export_rows(filters, sort, few, ranked)),
         file_name="heritage-results.csv",
         mime="text/csv",
         key="export-csv",
@@ -280,7 +280,9 @@ def export_buttons(
     )
     json_col.download_button(
         "JSON",
-        lambda: json.dumps(export_rows(filters, sort, few), ensure_ascii=False, default=str),
+        lambda: json.dumps(
+            export_rows(filters, sort, few, ranked), ensure_ascii=False, default=str
+        ),
         file_name="heritage-results.json",
         mime="application/json",
         key="export-json",
@@ -368,7 +370,9 @@ def main() -> None:
         view = replace(drawn, sort=view.sort, view=view.view, page=1)
         results = results_for(view, total)
     last_page = max(1, math.ceil(results.counts.counted / PAGE_SIZE))
-    last_page = last_page if results.estimate is None else LAST_PAGE
+    # Relevance over many matches pages through the ranked sample only.
+    if results.estimate is not None and results.rank_buckets is None:
+        last_page = LAST_PAGE
     if view.page > last_page:
         view = replace(view, page=last_page)
         results = results_for(view, total)
@@ -409,21 +413,23 @@ def show_results(view: ExploreView, results: Results, total: int, last_page: int
         help=ESTIMATE_HELP,
     )
     with export_col:
-        export_buttons(filters_of(view), view.sort, counts, estimate)
+        export_buttons(filters_of(view), view.sort, results)
     if not rows:
         st.info("Nothing matches. Remove a facet or try other words.")
     elif view.view == "grid":
         show_grid(rows, view)
     else:
         show_list(rows, view)
-    if estimate is not None and view.page >= last_page:
-        st.caption(f"Only the first {COUNT_CAP:,} results are paged: narrow the search.")
-    if view.sort == "relevance" and view.search and estimate is not None:
+    if results.rank_buckets is not None:
         st.caption(
-            f"Relevance ranks the first {RANK_CANDIDATES:,} matches found when there are more "
-            f"than {COUNT_CAP:,}: add words or facets for a ranking of every match."
+            f"With more than {COUNT_CAP:,} matches, relevance ranks a sample of about "
+            f"{RANK_CANDIDATES:,} of them ({counts.counted:,} here, the same every time): "
+            "add words or facets for a ranking of every match."
         )
-    pager(view.page, last_page if estimate is None else None, len(results.rows) > PAGE_SIZE)
+    elif estimate is not None and view.page >= last_page:
+        st.caption(f"Only the first {COUNT_CAP:,} results are paged: narrow the search.")
+    known_last = last_page if estimate is None or results.rank_buckets is not None else None
+    pager(view.page, known_last, len(results.rows) > PAGE_SIZE)
 
 
 main()

@@ -46,22 +46,14 @@ _EXPLORE_SELECT = (
 FACET_COLUMNS = ("data_provider", "object_type", "rights_uri")
 
 # Only published objects are shown unless a curator asks for the others: an object without
-# a row in analytics.embargoes (not evaluated yet) is not published either.
-PUBLISHED_CONDITION = (
-    "EXISTS (SELECT 1 FROM analytics.embargoes e "
-    "WHERE e.object_id = o.record_id AND e.state = 'published')"
-)
+# a row in analytics.embargoes (not evaluated yet) is not published either. The flag is the
+# object's own column, kept equal to its embargo state by the schema's triggers.
+PUBLISHED_CONDITION = "o.published"
 
 
-# A group's canonical id is the canonical_id of its other members, which a partial index
-# lists with their record ids (3% of the records). The planner guesses that a comparison of
-# two columns keeps nearly every row, and so took the duplicates for nearly all records and
-# read every match of a search to test them; the same test once more as IS TRUE is estimated
-# from the statistics kept on that expression (schema.sql), so it plans for 3%.
-DUPLICATES_CONDITION = (
-    "o.canonical_id IN (SELECT d.canonical_id FROM analytics.objects d "
-    "WHERE d.canonical_id <> d.record_id AND (d.canonical_id <> d.record_id) IS TRUE)"
-)
+# In a duplicate group of more than one record: a flag the schema's triggers keep, with a
+# partial index of the flagged records.
+DUPLICATES_CONDITION = "o.has_duplicates"
 
 
 @dataclass(frozen=True)
@@ -147,8 +139,16 @@ def ranks_by_relevance(filters: ExploreFilters, sort: str | None) -> bool:
     return bool(_order(filters, sort)[1])
 
 
-# With many matches, relevance ranks the first this many matches found (storage order):
-# ranking every match of a broad search reads most of the table (bench/explore_latency.py).
+# A sample of the records: those with (hashtext(record_id) & 1023) < n, an indexed
+# expression, so a sample is a bitmap ANDed with the search's and costs a fraction of
+# reading every match.
+SAMPLE_BUCKETS = 1024
+SAMPLE_CONDITION = "(hashtext(o.record_id) & 1023) < %s"
+
+
+# With many matches, relevance ranks about this many of them: those in a sample of the
+# records (SAMPLE_CONDITION), the same on every run. Ranking every match of a broad search
+# reads most of the table (bench/explore_latency.py).
 RANK_CANDIDATES = 1_000
 
 
@@ -161,6 +161,7 @@ def explore_query(
     sort: str | None = None,
     offset: int = 0,
     walk_limit: int | None = None,
+    rank_buckets: int = SAMPLE_BUCKETS,
 ) -> Query:
     """One page of matches (one row more tells if more follow), in ``sort`` order from
     ``offset``; without a sort, keyset-paginated on record_id after ``after_record_id``.
@@ -169,7 +170,8 @@ def explore_query(
     search and facet indexes and then sorted (relevance: every match ranked): walking an
     order's index and filtering would read the whole table before it gave up on a rare
     combination. With many matches the order's index is walked and a page is found after a
-    few hundred rows; relevance then ranks the first RANK_CANDIDATES matches found.
+    few hundred rows; relevance then ranks the matches in the sample of ``rank_buckets``
+    buckets (sample_counts_query's), about RANK_CANDIDATES of them.
 
     ``walk_limit`` (an order's index, no keyset) looks for the page among the first that
     many records of the order only: a prefix of the order, so the rows it gives are the
@@ -191,8 +193,9 @@ def explore_query(
         # OFFSET 0 keeps the subquery from being merged into the outer ORDER BY ... LIMIT.
         gathered = "(SELECT o.* FROM analytics.objects o" + _where(conditions) + " OFFSET 0) o"
     elif order_params:
-        gathered = "(SELECT o.* FROM analytics.objects o" + _where(conditions) + " LIMIT %s) o"
-        params.append(RANK_CANDIDATES)
+        conditions.append(SAMPLE_CONDITION)
+        params.append(rank_buckets)
+        gathered = "(SELECT o.* FROM analytics.objects o" + _where(conditions) + " OFFSET 0) o"
     else:
         return _EXPLORE_SELECT + _where(conditions) + tail, (*params, *tail_params)
     text = _EXPLORE_SELECT.replace("FROM analytics.objects o", "FROM " + gathered) + tail
@@ -218,11 +221,14 @@ def sorted_matches_query(
     return text, (*params, page_size + 1, offset)
 
 
-def export_query(filters: ExploreFilters, sort: str, few_matches: bool) -> Query:
+def export_query(
+    filters: ExploreFilters, sort: str, few_matches: bool, rank_buckets: int = SAMPLE_BUCKETS
+) -> Query:
     """The current results for a download: the page's query from the first row, at most
-    EXPORT_LIMIT rows."""
-    text, params = explore_query(filters, None, EXPORT_LIMIT - 1, few_matches, sort=sort)
-    return text, params
+    EXPORT_LIMIT rows (relevance over many matches: the ranked sample the page shows)."""
+    return explore_query(
+        filters, None, EXPORT_LIMIT - 1, few_matches, sort=sort, rank_buckets=rank_buckets
+    )
 
 
 def explore_count_query(filters: ExploreFilters, cap: int = COUNT_CAP) -> Query:
@@ -244,8 +250,10 @@ _FACET_BRANCHES = (
     " UNION ALL SELECT 'data_provider', data_provider, count(*), NULL FROM matches GROUP BY 2"
     " UNION ALL SELECT 'object_type', object_type, count(*), NULL FROM matches GROUP BY 2"
     " UNION ALL SELECT 'rights_uri', rights_uri, count(*), NULL FROM matches GROUP BY 2"
-    " UNION ALL SELECT 'languages', language, count(*), NULL "
-    "FROM matches, unnest(matches.languages) AS language GROUP BY 2"
+    # The matches share a few sets of languages: counted per set first, the sets unnested.
+    " UNION ALL SELECT 'languages', language, sum(sets.n)::bigint, NULL FROM (SELECT languages, "
+    "count(*) AS n FROM matches GROUP BY languages) AS sets, unnest(sets.languages) AS language "
+    "GROUP BY 2"
 )
 
 
@@ -273,14 +281,11 @@ def facet_counts_query(filters: ExploreFilters, cap: int = COUNT_CAP) -> Query:
     return _counts_sql(conditions), (*params, cap + 1)
 
 
-def exact_results_query(
-    filters: ExploreFilters, sort: str, offset: int, page_size: int, cap: int = COUNT_CAP
-) -> Query:
-    """facet_counts_query's rows and, in the row of facet 'page', one page of the matches in
-    ``sort`` order from ``offset`` as a JSON array (one row more tells if more follow): one
-    pass over the first ``cap`` + 1 matches serves the count, every facet and the page, so
-    with at most ``cap`` matches they are all exact and each match is read once."""
-    conditions, params = explore_conditions(filters)
+def _results_sql(
+    conditions: list[str], params: list[Any], filters: ExploreFilters, sort: str
+) -> tuple[str, tuple[Any, ...]]:
+    """The counts-and-page query over the matches of ``conditions`` and the parameters that
+    come before its matches' LIMIT, its page's LIMIT and its OFFSET."""
     order, order_params = _order(filters, sort)
     rank = "ts_rank(o.search_document, websearch_to_tsquery('simple', %s))" if order_params else "0"
     order = order.replace(RELEVANCE_ORDER.split(" DESC")[0], "o.rank")
@@ -298,23 +303,36 @@ def exact_results_query(
         " UNION ALL SELECT 'page', NULL, count(*), json_agg(o ORDER BY " + order + ")::text"
         " FROM listed o"
     )
-    text = _counts_sql(conditions, columns, listed + "|" + page_rows)
-    return text, (*order_params, *params, cap + 1, page_size + 1, offset)
+    return _counts_sql(conditions, columns, listed + "|" + page_rows), (*order_params, *params)
 
 
-# A sample of the records: those with (hashtext(record_id) & 1023) < n, an indexed
-# expression, so a sample is a bitmap ANDed with the search's and costs a fraction of
-# reading every match.
-SAMPLE_BUCKETS = 1024
+def exact_results_query(
+    filters: ExploreFilters, sort: str, offset: int, page_size: int, cap: int = COUNT_CAP
+) -> Query:
+    """facet_counts_query's rows and, in the row of facet 'page', one page of the matches in
+    ``sort`` order from ``offset`` as a JSON array (one row more tells if more follow): one
+    pass over the first ``cap`` + 1 matches serves the count, every facet and the page, so
+    with at most ``cap`` matches they are all exact and each match is read once."""
+    conditions, params = explore_conditions(filters)
+    text, leading = _results_sql(conditions, params, filters, sort)
+    return text, (*leading, cap + 1, page_size + 1, offset)
 
 
-def sample_counts_query(filters: ExploreFilters, buckets: int) -> Query:
+def sample_counts_query(
+    filters: ExploreFilters, buckets: int, page: tuple[str, int, int] | None = None
+) -> Query:
     """Rows as facet_counts_query's, among the matches in a sample of ``buckets`` /
     SAMPLE_BUCKETS of all records: each record is in it or not by a hash of its id, a
-    uniform random sample, the same on every run."""
+    uniform random sample, the same on every run. With ``page`` (sort, offset, page size)
+    also, as exact_results_query's, that page of the sample's matches."""
     conditions, params = explore_conditions(filters)
-    conditions.append("(hashtext(o.record_id) & 1023) < %s")
-    return _counts_sql(conditions), (*params, buckets, None)
+    conditions.append(SAMPLE_CONDITION)
+    params.append(buckets)
+    if page is None:
+        return _counts_sql(conditions), (*params, None)
+    sort, offset, page_size = page
+    text, leading = _results_sql(conditions, params, filters, sort)
+    return text, (*leading, None, page_size + 1, offset)
 
 
 def estimate_query(filters: ExploreFilters) -> Query:

@@ -79,6 +79,13 @@ def changed_objects(
     return rows.unionByName(deleted_object_rows(changes.gone, changes.version)), changes.version
 
 
+# A trigger copies each inserted object's published flag from heritage.embargoes, and the
+# embargo writers' trigger updates the objects already there (schema.sql). An embargo row and
+# its object written by two transactions at once would each miss the other's uncommitted row;
+# under this lock embargo writers wait for the export, and the export for them.
+EMBARGOES_LOCK = "LOCK TABLE heritage.embargoes IN SHARE MODE"
+
+
 def objects_spec(layout: LakehouseLayout) -> ExportSpec:
     return ExportSpec(
         source=layout.curated_records,
@@ -86,5 +93,5 @@ def objects_spec(layout: LakehouseLayout) -> ExportSpec:
         to_rows=lambda rows: rows,  # unused: ``changes`` reads what changed
         changes=lambda spark, done: changed_objects(spark, layout, done),
         staging=OBJECTS_STAGING,
-        apply=(objects_upsert(), OBJECTS_DELETE),
+        apply=(EMBARGOES_LOCK, objects_upsert(), OBJECTS_DELETE),
     )

@@ -25,6 +25,8 @@ from heritage.services.health import ServiceHealth
 from heritage.settings import Settings
 
 NAME = "postgres"
+# As docker-compose.yml's postgres service.
+SHARED_BUFFERS = "1GB"
 # Parent of the clusters whose state folder the `postgres` user cannot enter (see _home).
 SHARED_HOMES = Path("/var/lib/heritage-postgres")
 
@@ -196,7 +198,10 @@ def start(settings: Settings) -> None:
         "-c",
         "max_connections=100",
         "-c",
-        "shared_buffers=256MB",
+        # The explorer's searches read the objects' rows at random: a collection of a million
+        # records (about 1 GB with its OCR-less rows) is then served from shared memory.
+        # Allocated as it is used.
+        f"shared_buffers={SHARED_BUFFERS}",
         "-c",
         "fsync=on",
     ]

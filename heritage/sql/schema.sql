@@ -40,6 +40,13 @@ ALTER TABLE heritage.objects ADD COLUMN IF NOT EXISTS ocr_text text;
 ALTER TABLE heritage.objects ADD COLUMN IF NOT EXISTS ocr_confidence double precision;
 ALTER TABLE heritage.objects ADD COLUMN IF NOT EXISTS ocr_pages jsonb NOT NULL DEFAULT '[]'::jsonb;
 ALTER TABLE heritage.objects ADD COLUMN IF NOT EXISTS ocr_fields jsonb NOT NULL DEFAULT '[]'::jsonb;
+-- Whether the explorer shows the object: its embargo state is published. Triggers keep it
+-- equal to heritage.embargoes (below), so a search filters on a column of the rows it reads
+-- instead of looking every match up in another table.
+ALTER TABLE heritage.objects ADD COLUMN IF NOT EXISTS published boolean NOT NULL DEFAULT false;
+-- In a duplicate group of more than one record (kept by triggers; see has_duplicates below).
+ALTER TABLE heritage.objects ADD COLUMN IF NOT EXISTS has_duplicates boolean NOT NULL
+  DEFAULT false;
 
 -- Full-text search over titles (every language), descriptions, creators and the OCR text.
 -- The 'simple' configuration does no stemming, so it treats every language alike. Only the
@@ -88,8 +95,22 @@ ALTER TABLE heritage.objects ADD COLUMN IF NOT EXISTS search_document tsvector
 -- The earlier search_text, which nothing uses once search_document is migrated.
 DROP FUNCTION IF EXISTS heritage.search_text(text, jsonb, text, text[]);
 DROP INDEX IF EXISTS heritage.objects_search_idx;
+-- One GIN index over the words and the facets the explorer filters on (btree_gin gives
+-- plain columns a GIN operator class): a search narrowed to a provider, type, rights or
+-- language is one index scan that intersects the posting lists, instead of bitmaps of 100,000s
+-- of rows built from separate indexes and ANDed. An earlier release's index of the words
+-- alone is replaced.
+CREATE EXTENSION IF NOT EXISTS btree_gin;
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_index
+             WHERE indexrelid = to_regclass('heritage.objects_search_document_idx')
+               AND indnatts = 1) THEN
+    DROP INDEX heritage.objects_search_document_idx;
+  END IF;
+END $$;
 CREATE INDEX IF NOT EXISTS objects_search_document_idx ON heritage.objects
-  USING gin (search_document);
+  USING gin (search_document, data_provider, object_type, rights_uri, languages);
 CREATE INDEX IF NOT EXISTS objects_tags_idx ON heritage.objects USING gin (tags);
 CREATE INDEX IF NOT EXISTS objects_canonical_idx ON heritage.objects (canonical_id);
 CREATE INDEX IF NOT EXISTS objects_provider_idx ON heritage.objects (data_provider);
@@ -132,7 +153,7 @@ CREATE OR REPLACE VIEW analytics.objects AS
 SELECT record_id, source, title, titles, creators, description, date_original, date_start,
        date_end, object_type, rights_uri, image_url, data_provider, provider, country,
        languages, source_updated_at, ingested_at, canonical_id, tags, comment_count,
-       annotation_count, search_document, ocr_text, ocr_confidence
+       annotation_count, search_document, ocr_text, ocr_confidence, published, has_duplicates
 FROM heritage.objects;
 
 COMMENT ON VIEW analytics.objects IS
@@ -146,6 +167,8 @@ COMMENT ON COLUMN analytics.objects.tags IS 'User tags attached to this record (
 COMMENT ON COLUMN analytics.objects.search_document IS 'Full-text search: WHERE search_document @@ websearch_to_tsquery(''simple'', ''...''); covers the OCR text (its first 100,000 characters)';
 COMMENT ON COLUMN analytics.objects.ocr_text IS 'Text read from the object''s files by OCR, pages joined by a blank line; null when none was read';
 COMMENT ON COLUMN analytics.objects.ocr_confidence IS 'Mean OCR word confidence, 0..100, over all words of all pages';
+COMMENT ON COLUMN analytics.objects.published IS 'Its embargo state is published (analytics.embargoes): the explorer and the IIIF server show it';
+COMMENT ON COLUMN analytics.objects.has_duplicates IS 'Its duplicate group (canonical_id) has more than one record: one of analytics.duplicate_groups';
 
 -- OCR pages and fields: one row per element of the record's JSON lists. A value of the
 -- wrong JSON type reads as null rather than failing every query of the view.
@@ -408,14 +431,72 @@ CREATE INDEX IF NOT EXISTS objects_annotated_idx ON heritage.objects (record_id)
   WHERE annotation_count > 0;
 CREATE INDEX IF NOT EXISTS objects_duplicate_members_idx ON heritage.objects (canonical_id)
   WHERE canonical_id <> record_id;
--- "Has duplicates" lists the group ids from the members' own rows, index-only; the planner
--- reads the members' share (3%) from statistics on the comparison, used when the explorer
--- repeats it as `(canonical_id <> record_id) IS TRUE` (a bare comparison of two columns is
--- guessed to keep nearly every row).
-CREATE INDEX IF NOT EXISTS objects_duplicate_member_ids_idx ON heritage.objects (canonical_id)
-  INCLUDE (record_id) WHERE canonical_id <> record_id;
-CREATE STATISTICS IF NOT EXISTS heritage.objects_duplicate_member_stats
-  ON ((canonical_id <> record_id)) FROM heritage.objects;
+-- has_duplicates: the record's group (its canonical_id) has more than one member, as in
+-- analytics.duplicate_groups. A flag on the row, kept by the triggers below, so the explorer
+-- ANDs a bitmap of the grouped records with its other filters instead of joining every match
+-- to the groups.
+CREATE INDEX IF NOT EXISTS objects_has_duplicates_idx ON heritage.objects (record_id)
+  WHERE has_duplicates;
+DROP INDEX IF EXISTS heritage.objects_duplicate_member_ids_idx;
+DROP STATISTICS IF EXISTS heritage.objects_duplicate_member_stats;
+-- After each statement that writes objects, the groups its rows left or joined are counted
+-- again (one UPDATE, from the statement's transition tables). The triggers' own UPDATE, and
+-- the published flag's, change no group: they stop at pg_trigger_depth() > 1.
+CREATE OR REPLACE FUNCTION heritage.objects_regroup(changed text[]) RETURNS void
+LANGUAGE sql AS $$
+  WITH sizes AS (
+    SELECT o.canonical_id, count(*) > 1 AS grouped FROM heritage.objects o
+    WHERE o.canonical_id = ANY(changed) GROUP BY o.canonical_id)
+  UPDATE heritage.objects o SET has_duplicates = s.grouped FROM sizes s
+  WHERE o.canonical_id = s.canonical_id AND o.has_duplicates IS DISTINCT FROM s.grouped
+$$;
+CREATE OR REPLACE FUNCTION heritage.objects_inserted_regroup() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF pg_trigger_depth() > 1 THEN RETURN NULL; END IF;
+  PERFORM heritage.objects_regroup(ARRAY(
+    SELECT DISTINCT canonical_id FROM inserted_objects WHERE canonical_id IS NOT NULL));
+  RETURN NULL;
+END $$;
+CREATE OR REPLACE FUNCTION heritage.objects_updated_regroup() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF pg_trigger_depth() > 1 THEN RETURN NULL; END IF;
+  PERFORM heritage.objects_regroup(ARRAY(
+    SELECT n.canonical_id FROM updated_objects n WHERE n.canonical_id IS NOT NULL
+    UNION SELECT o.canonical_id FROM previous_objects o WHERE o.canonical_id IS NOT NULL));
+  UPDATE heritage.objects o SET has_duplicates = false FROM updated_objects n
+  WHERE o.record_id = n.record_id AND o.canonical_id IS NULL AND o.has_duplicates;
+  RETURN NULL;
+END $$;
+CREATE OR REPLACE FUNCTION heritage.objects_deleted_regroup() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF pg_trigger_depth() > 1 THEN RETURN NULL; END IF;
+  PERFORM heritage.objects_regroup(ARRAY(
+    SELECT DISTINCT canonical_id FROM deleted_objects WHERE canonical_id IS NOT NULL));
+  RETURN NULL;
+END $$;
+DO $$
+BEGIN
+  -- The first setup with these triggers flags the groups already there.
+  IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'objects_inserted_regroup'
+                 AND tgrelid = 'heritage.objects'::regclass) THEN
+    UPDATE heritage.objects o SET has_duplicates = true
+    WHERE o.canonical_id IN (SELECT canonical_id FROM heritage.objects
+                             GROUP BY canonical_id HAVING count(*) > 1)
+      AND NOT o.has_duplicates;
+  END IF;
+END $$;
+CREATE OR REPLACE TRIGGER objects_inserted_regroup AFTER INSERT ON heritage.objects
+  REFERENCING NEW TABLE AS inserted_objects
+  FOR EACH STATEMENT EXECUTE FUNCTION heritage.objects_inserted_regroup();
+CREATE OR REPLACE TRIGGER objects_updated_regroup AFTER UPDATE ON heritage.objects
+  REFERENCING OLD TABLE AS previous_objects NEW TABLE AS updated_objects
+  FOR EACH STATEMENT EXECUTE FUNCTION heritage.objects_updated_regroup();
+CREATE OR REPLACE TRIGGER objects_deleted_regroup AFTER DELETE ON heritage.objects
+  REFERENCING OLD TABLE AS deleted_objects
+  FOR EACH STATEMENT EXECUTE FUNCTION heritage.objects_deleted_regroup();
 -- Explorer sort orders: a page of a broad search walks the order's index and stops after a
 -- few hundred rows instead of sorting every match (record_id breaks ties, as the page does).
 CREATE INDEX IF NOT EXISTS objects_title_order_idx ON heritage.objects (title, record_id);
@@ -611,6 +692,52 @@ CREATE INDEX IF NOT EXISTS embargoes_state_idx ON heritage.embargoes (state);
 -- "Is it published?" for every listed or counted object as an index-only probe.
 CREATE INDEX IF NOT EXISTS embargoes_published_idx ON heritage.embargoes (object_id)
   WHERE state = 'published';
+
+-- heritage.objects.published follows the embargo state: set when an object row is inserted,
+-- and changed with every embargo row written or removed (one UPDATE per statement, from its
+-- transition table). An upsert leaves it alone: the export never sets it.
+CREATE OR REPLACE FUNCTION heritage.object_published_on_insert() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.published := EXISTS (SELECT 1 FROM heritage.embargoes e
+                           WHERE e.object_id = NEW.record_id AND e.state = 'published');
+  RETURN NEW;
+END $$;
+CREATE OR REPLACE FUNCTION heritage.objects_published_from_embargoes() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE heritage.objects o SET published = (c.state = 'published')
+  FROM changed_embargoes c
+  WHERE o.record_id = c.object_id AND o.published IS DISTINCT FROM (c.state = 'published');
+  RETURN NULL;
+END $$;
+CREATE OR REPLACE FUNCTION heritage.objects_unpublished_with_embargoes() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE heritage.objects o SET published = false
+  FROM removed_embargoes r WHERE o.record_id = r.object_id AND o.published;
+  RETURN NULL;
+END $$;
+DO $$
+BEGIN
+  -- The first setup with these triggers derives the flag of the objects already there.
+  IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'objects_published_on_insert'
+                 AND tgrelid = 'heritage.objects'::regclass) THEN
+    UPDATE heritage.objects o SET published = true FROM heritage.embargoes e
+    WHERE e.object_id = o.record_id AND e.state = 'published' AND NOT o.published;
+  END IF;
+END $$;
+CREATE OR REPLACE TRIGGER objects_published_on_insert BEFORE INSERT ON heritage.objects
+  FOR EACH ROW EXECUTE FUNCTION heritage.object_published_on_insert();
+CREATE OR REPLACE TRIGGER embargoes_inserted_publish AFTER INSERT ON heritage.embargoes
+  REFERENCING NEW TABLE AS changed_embargoes
+  FOR EACH STATEMENT EXECUTE FUNCTION heritage.objects_published_from_embargoes();
+CREATE OR REPLACE TRIGGER embargoes_updated_publish AFTER UPDATE ON heritage.embargoes
+  REFERENCING NEW TABLE AS changed_embargoes
+  FOR EACH STATEMENT EXECUTE FUNCTION heritage.objects_published_from_embargoes();
+CREATE OR REPLACE TRIGGER embargoes_deleted_unpublish AFTER DELETE ON heritage.embargoes
+  REFERENCING OLD TABLE AS removed_embargoes
+  FOR EACH STATEMENT EXECUTE FUNCTION heritage.objects_unpublished_with_embargoes();
 
 CREATE TABLE IF NOT EXISTS heritage.publication_events (
     event_id         text PRIMARY KEY,     -- uuid5 of object, episode, from_version, to_state

@@ -13,7 +13,6 @@ from urllib.parse import parse_qs
 import pytest
 
 from heritage.dashboard.explore_counts import (
-    COUNT_ABOVE,
     MatchCounts,
     Results,
     estimated_matches,
@@ -25,6 +24,7 @@ from heritage.dashboard.explore_counts import (
     planner_rows,
     rounded,
     sample_buckets,
+    surely_above_cap,
 )
 from heritage.dashboard.explore_state import (
     BACK_PARAM,
@@ -155,9 +155,13 @@ class ScriptedDatabase:
         if text.startswith("EXPLAIN"):
             self.ran.append("estimate")
             return [{"QUERY PLAN": [{"Plan": {"Plan Rows": self.planned}}]}]
-        if "hashtext" in text:
+        if "hashtext" in text and text.startswith("WITH matches"):
             self.ran.append("sample")
-            return [{"facet": "", "value": None, "matches": self.sampled, "page": None}]
+            counted = {"facet": "", "value": None, "matches": self.sampled, "page": None}
+            if "listed" not in text:
+                return [counted]
+            page = json.dumps([{"record_id": "e:/3"}])  # the sample's matches ranked
+            return [counted, {"facet": "page", "value": None, "matches": 1, "page": page}]
         if text.startswith("WITH matches"):
             self.ran.append("exact")
             page = json.dumps([{"record_id": "e:/1"}])
@@ -166,30 +170,81 @@ class ScriptedDatabase:
                 {"facet": "page", "value": None, "matches": 1, "page": page},
             ]
         self.ran.append("page")
-        return [{"record_id": "e:/2"}]
+        return [{"record_id": "e:/2"}] * 21  # a whole page found by walking the order's index
 
 
 @pytest.mark.parametrize(
-    ("planned", "sampled", "counted", "steps", "exact"),
+    ("sort", "planned", "sampled", "counted", "steps", "shown"),
     [
-        (300, 0, 300, ["estimate", "exact"], True),
-        (300, 40, COUNT_CAP + 1, ["estimate", "exact", "sample", "page"], False),
-        (900_000, 600, 0, ["estimate", "sample", "page"], False),
+        ("relevance", 300, 0, 300, ["estimate", "exact"], "e:/1"),
+        ("title", 300, 40, COUNT_CAP + 1, ["estimate", "exact", "sample", "page"], "e:/2"),
+        ("title", 900_000, 600, 0, ["estimate", "sample", "page"], "e:/2"),
+        # Relevance over many matches: the sample's matches ranked are the page.
+        # (40 matches in the sample is too few to rank: it is taken again, larger.)
+        ("relevance", 300, 40, COUNT_CAP + 1, ["estimate", "exact", "sample", "sample"], "e:/3"),
+        ("relevance", 900_000, 600, 0, ["estimate", "sample"], "e:/3"),
         # The sample says few after all: counted exactly, never shown as an estimate.
-        (900_000, 3, 8_000, ["estimate", "sample", "exact"], True),
+        ("relevance", 900_000, 3, 8_000, ["estimate", "sample", "sample", "exact"], "e:/1"),
+        ("title", 900_000, 3, 8_000, ["estimate", "sample", "exact"], "e:/1"),
     ],
 )
 def test_the_page_counts_exactly_unless_a_sample_shows_many(
-    planned: int, sampled: int, counted: int, steps: list[str], exact: bool
+    sort: str, planned: int, sampled: int, counted: int, steps: list[str], shown: str
 ) -> None:
     database = ScriptedDatabase(planned, sampled, counted)
-    results = explore_results(database, ExploreFilters(search="x"), "relevance", 1, 20, None)
+    results = explore_results(database, ExploreFilters(search="x"), sort, 1, 20, None)
     assert database.ran == steps
+    exact = shown == "e:/1"
     assert isinstance(results, Results) and (results.estimate is None) is exact
-    assert results.rows == ([{"record_id": "e:/1"}] if exact else [{"record_id": "e:/2"}])
+    assert {row["record_id"] for row in results.rows} == {shown}
+    assert (results.rank_buckets is not None) is (shown == "e:/3")
     if not exact:
         assert results.estimate is not None and results.estimate > COUNT_CAP
-    assert COUNT_ABOVE > COUNT_CAP
+
+
+@pytest.mark.parametrize(
+    ("planned", "first", "again"),
+    [
+        (1_000_000, 23, True),  # over-estimated: 23 matches in two buckets
+        (12_000, 50_000, True),  # under-estimated: 50,000 matches to rank
+        (60_000, 900, False),  # about right: ranked as it is
+    ],
+)
+def test_a_relevance_sample_far_from_its_size_is_taken_again_at_the_right_size(
+    planned: int, first: int, again: bool
+) -> None:
+    taken: list[int] = []
+
+    def database(query: Query) -> list[dict[str, object]]:
+        text, params = query
+        if str(text).startswith("EXPLAIN"):
+            return [{"QUERY PLAN": [{"Plan": {"Plan Rows": planned}}]}]
+        taken.append(int(params[params.index(None) - 1]))  # the buckets, before the NULL limit
+        found = first if len(taken) == 1 else RANK_CANDIDATES
+        page = json.dumps([{"record_id": "e:/3"}])
+        return [
+            {"facet": "", "value": None, "matches": found, "page": None},
+            {"facet": "page", "value": None, "matches": 1, "page": page},
+        ]
+
+    results = explore_results(database, ExploreFilters(search="x"), "relevance", 1, 20, None)
+    assert len(taken) == (2 if again else 1) and results.rank_buckets == taken[-1]
+
+
+@pytest.mark.parametrize(
+    ("in_sample", "scale", "sure"),
+    [
+        (600, 11_000 / 600, False),  # 10% above the cap: 2.4 standard errors, counted
+        (600, 11_600 / 600, True),  # 16%: 3.9 standard errors
+        (60, 12_000 / 60, False),  # a small sample: 20% is 1.5 standard errors
+        (60, 15_000 / 60, True),
+        (0, 1_000.0, False),
+    ],
+)
+def test_a_sample_skips_the_exact_count_only_when_sure_of_more_than_the_cap(
+    in_sample: int, scale: float, sure: bool
+) -> None:
+    assert surely_above_cap(MatchCounts(in_sample, {}, scale)) is sure
 
 
 @pytest.mark.parametrize("sort", list(SORT_LABELS))
@@ -200,13 +255,14 @@ def test_every_sort_is_one_query_with_a_placeholder_per_parameter(sort: str) -> 
         explore_query(filters, None, 20, True, sort=sort),
         exact_results_query(filters, sort, 40, 20),
         sample_counts_query(filters, 7),
+        sample_counts_query(filters, 7, (sort, 40, 20)),
     ):
         assert text.count("%s") == len(params)
         assert "portrait" not in text  # user text only ever travels as a parameter
     text, params = explore_query(filters, None, 20, sort=sort, offset=40)
     assert text.endswith("LIMIT %s OFFSET %s") and params[-2:] == (21, 40)
-    if sort == "relevance":
-        assert "ts_rank(o.search_document" in text and RANK_CANDIDATES in params
+    if sort == "relevance":  # many matches: those of the sample ranked
+        assert "ts_rank(o.search_document" in text and "hashtext(o.record_id)" in text
     else:
         assert SORT_ORDERS[sort] in text
 
