@@ -47,7 +47,9 @@ def table_checksums(
             columns = [
                 c.name
                 for c in cursor.description or ()
-                if c.name not in ("exported_at", "delta_version")
+                # published and has_duplicates are derived in PostgreSQL from the embargo
+                # states and the groups, which only the reference's publication and ml write.
+                if c.name not in ("exported_at", "delta_version", "published", "has_duplicates")
             ]
             cursor.execute(f"SELECT {', '.join(columns)} FROM heritage.{table} ORDER BY 1")
             text = "\n".join(json.dumps(row, default=str) for row in cursor.fetchall())
