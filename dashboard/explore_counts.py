@@ -151,21 +151,24 @@ def _sample(
     """The sample's counts; for relevance, a sample of about RANK_CANDIDATES matches that
     also gives the page: the most relevant of those matches."""
     if ranks_by_relevance(filters, sort):
-        page = (sort, offset, page_size)
-        buckets = sample_buckets(planned, RANK_CANDIDATES)
-        rows = run(sample_counts_query(filters, buckets, page))
-        counts = match_counts(rows, SAMPLE_BUCKETS / buckets)
+
+        def ranked_sample(buckets: int) -> Sampled:
+            rows = run(sample_counts_query(filters, buckets, (sort, offset, page_size)))
+            counts = match_counts(rows, SAMPLE_BUCKETS / buckets)
+            return Sampled(counts, buckets, page_rows(rows))
+
+        sampled = ranked_sample(sample_buckets(planned, RANK_CANDIDATES))
+        counts = sampled.counts
         # The planner's estimate was far off (an AND of correlated words, a rare facet): the
         # sample is sized again from its own count, so a page never ranks a handful of
         # matches, nor tens of thousands. (Off by a few times is common, and cheaper to rank
         # as it is than to sample again.)
-        resized = sample_buckets(max(round(counts.counted * counts.scale), 1), RANK_CANDIDATES)
-        off = not RANK_CANDIDATES // 10 <= counts.counted <= 10 * RANK_CANDIDATES
-        if off and resized != buckets:
-            buckets = resized
-            rows = run(sample_counts_query(filters, buckets, page))
-            counts = match_counts(rows, SAMPLE_BUCKETS / buckets)
-        return Sampled(counts, buckets, page_rows(rows))
+        if not RANK_CANDIDATES // 10 <= counts.counted <= 10 * RANK_CANDIDATES:
+            estimate = max(round(counts.counted * counts.scale), 1)
+            resized = sample_buckets(estimate, RANK_CANDIDATES)
+            if resized != sampled.buckets:
+                sampled = ranked_sample(resized)
+        return sampled
     buckets = sample_buckets(planned)
     rows = run(sample_counts_query(filters, buckets))
     return Sampled(match_counts(rows, SAMPLE_BUCKETS / buckets), buckets, None)
