@@ -1,6 +1,7 @@
 """Near-duplicate quality on photographs and page scans: tuned on one part, reported on another.
 
-    python bench/ml_quality.py [--encoder auto|offline|tiny] [--tune] [--json] [--cache FILE]
+    python bench/ml_quality.py [--encoder auto|offline|tiny] [--tune] [--tuning-only] [--json]
+        [--cache FILE]
 
 The evaluation set is ``bench/duplicate_dataset.py``: real photographs shipped in PyPI packages
 and typeset book pages, each base with the copies institutions make of it (format conversions,
@@ -8,7 +9,9 @@ EXIF orientations, mirrored and turned copies, small rotations with fill, crops,
 recompression, colour shifts; binarised, deskewed and cropped page derivatives), split by
 photograph and by book into a tuning part and a test part. Every image goes through the
 product's path: ``decode_image_bytes`` (orientation, colour profile, working size), oriented
-hashes, page signature, the encoder.
+hashes, page signature, the encoder, ORB keypoints (``image_keypoints``); the candidate pairs
+whose verdict depends on it are verified geometrically (``geometric_support``) as
+``find_candidate_pairs`` verifies them, and ``--cache`` keeps every verified pair's support.
 
 - ``--tune`` fits the score's logistic calibration on the **tuning part only**, then searches
   the detector's and the grouping's thresholds there: the highest grouped recall at grouped
@@ -16,7 +19,8 @@ hashes, page signature, the encoder.
   looser (a margin from the nearest distinct pairs). Groups are joined as the product joins
   them (``join_groups``: by descending score, two groups only on enough support). It prints
   the TOML table to put in config/near_duplicates.toml. Without ``--tune`` the thresholds of
-  that file are used.
+  that file are used. ``--tuning-only``: figures and false pairs of the tuning part alone,
+  the test part left unseen (for work on the detector).
 - The figures are on the **test part**: pair precision and recall of the detector and of the
   groups it implies, recall and precision per transform, every false pair, the calibration's
   reliability, and a plain pHash baseline (imagededup's PHash, Hamming distance <= 10, on the
@@ -56,6 +60,8 @@ from heritage.ml.encoders import load_encoder
 from heritage.ml.image_decode import decode_image_bytes
 from heritage.ml.image_features import image_features, page_matrix
 from heritage.ml.image_hashes import FINE_BITS, ORIENTATIONS
+from heritage.ml.image_keypoints import DESCRIPTOR_BYTES, Keypoints, image_keypoints
+from heritage.ml.keypoint_match import FULL_SUPPORT
 from heritage.ml.near_duplicates import (
     CALIBRATION_FEATURES,
     DuplicateThresholds,
@@ -65,7 +71,10 @@ from heritage.ml.near_duplicates import (
     join_groups,
     judge,
     load_thresholds,
+    needs_verification,
     pair_features,
+    pair_support,
+    with_verification,
 )
 from heritage.ml_settings import load_encoder_config
 from heritage.settings import load_settings
@@ -87,6 +96,9 @@ class Computed:
     vectors: np.ndarray
     baseline: np.ndarray  # uint64 (n,), imagededup's PHash
     seconds: dict[str, float]
+    keypoints: list[Keypoints]
+    # Geometric verification of the pairs verified so far: (i, j) dataset indices, i < j.
+    inliers: dict[tuple[int, int], int]
 
 
 def compute_features(images: Sequence[BenchImage]) -> dict[str, Any]:
@@ -132,6 +144,53 @@ def compute_vectors(images: Sequence[BenchImage], encoder: Any) -> dict[str, Any
     }
 
 
+def compute_keypoints(images: Sequence[BenchImage]) -> dict[str, Any]:
+    """ORB keypoints of every image (upright and mirrored), as flat arrays with counts."""
+    seconds = 0.0
+    found = []
+    for item in images:
+        image = decode_image_bytes(item.data)
+        started = time.perf_counter()
+        found.append(image_keypoints(image))
+        seconds += time.perf_counter() - started
+    return {
+        "kp_points": np.concatenate([k.points for k in found]),
+        "kp_descriptors": np.concatenate([k.descriptors for k in found]),
+        "kp_counts": np.array([len(k.points) for k in found], dtype=np.int64),
+        "kp_mirrored_points": np.concatenate([k.mirrored_points for k in found]),
+        "kp_mirrored_descriptors": np.concatenate([k.mirrored_descriptors for k in found]),
+        "kp_mirrored_counts": np.array([len(k.mirrored_points) for k in found], dtype=np.int64),
+        "kp_sizes": np.array([(k.height, k.width) for k in found], dtype=np.int64),
+        "keypoint_seconds": seconds,
+        "verify_key": "",  # verified pairs are recomputed whenever the keypoints change
+    }
+
+
+def _split(values: np.ndarray, counts: np.ndarray) -> list[np.ndarray]:
+    return np.split(values, np.cumsum(counts)[:-1])
+
+
+def stored_keypoints(stored: dict[str, Any]) -> list[Keypoints]:
+    return [
+        Keypoints(
+            points,
+            descriptors.reshape(-1, DESCRIPTOR_BYTES),
+            mirrored,
+            mirrored_descriptors.reshape(-1, DESCRIPTOR_BYTES),
+            int(height),
+            int(width),
+        )
+        for points, descriptors, mirrored, mirrored_descriptors, (height, width) in zip(
+            _split(stored["kp_points"], stored["kp_counts"]),
+            _split(stored["kp_descriptors"], stored["kp_counts"]),
+            _split(stored["kp_mirrored_points"], stored["kp_mirrored_counts"]),
+            _split(stored["kp_mirrored_descriptors"], stored["kp_mirrored_counts"]),
+            stored["kp_sizes"].tolist(),
+            strict=True,
+        )
+    ]
+
+
 def dataset_digest(images: Sequence[BenchImage], salt: str, modules: Sequence[str]) -> str:
     digest = hashlib.sha256(salt.encode())
     for item in images:
@@ -143,6 +202,8 @@ def dataset_digest(images: Sequence[BenchImage], salt: str, modules: Sequence[st
 
 
 _FEATURE_MODULES = ("image_decode", "image_hashes", "page_signatures", "image_features")
+_KEYPOINT_MODULES = ("image_decode", "image_keypoints")
+_VERIFY_MODULES = ("keypoint_match",)
 
 
 def cached_compute(images: Sequence[BenchImage], encoder: Any, cache: Path | None) -> Computed:
@@ -150,6 +211,8 @@ def cached_compute(images: Sequence[BenchImage], encoder: Any, cache: Path | Non
     computes it match (a change to the hashes keeps the vectors, the slow part)."""
     feature_key = dataset_digest(images, "features", _FEATURE_MODULES)
     vector_key = dataset_digest(images, encoder.name, ("image_decode",))
+    keypoint_key = dataset_digest(images, "keypoints", _KEYPOINT_MODULES)
+    verify_key = dataset_digest(images, "verified", (*_KEYPOINT_MODULES, *_VERIFY_MODULES))
     stored: dict[str, Any] = {}
     if cache is not None and cache.is_file():
         with np.load(cache, allow_pickle=False) as loaded:
@@ -158,9 +221,19 @@ def cached_compute(images: Sequence[BenchImage], encoder: Any, cache: Path | Non
         stored.update(compute_features(images), feature_key=feature_key)
     if str(stored.get("vector_key")) != vector_key:
         stored.update(compute_vectors(images, encoder), vector_key=vector_key)
+    if str(stored.get("keypoint_key")) != keypoint_key:
+        stored.update(compute_keypoints(images), keypoint_key=keypoint_key)
+    if str(stored.get("verify_key")) != verify_key:  # verified pairs: again with new code
+        stored.update(
+            inlier_pairs=np.zeros((0, 2), dtype=np.int64),
+            inlier_values=np.zeros(0, dtype=np.int64),
+            verify_seconds=0.0,
+            verify_key=verify_key,
+        )
     if cache is not None:
         np.savez(cache, **stored)
     pages = stored["pages"]
+    verified = stored["inlier_pairs"].reshape(-1, 2)
     return Computed(
         stored["phashes"],
         stored["dhashes"],
@@ -168,8 +241,46 @@ def cached_compute(images: Sequence[BenchImage], encoder: Any, cache: Path | Non
         pages if pages.size else None,
         stored["vectors"],
         stored["baseline"],
-        {**json.loads(str(stored["seconds"])), "embed": float(stored["embed_seconds"])},
+        {
+            **json.loads(str(stored["seconds"])),
+            "embed": float(stored["embed_seconds"]),
+            "keypoints": float(stored["keypoint_seconds"]),
+            "verify": float(stored["verify_seconds"]),
+        },
+        stored_keypoints(stored),
+        dict(zip(map(tuple, verified.tolist()), stored["inlier_values"].tolist(), strict=True)),
     )
+
+
+def save_verified(computed: Computed, cache: Path | None) -> None:
+    """Keep the pairs verified in this run in ``cache`` for the next one."""
+    if cache is None or not cache.is_file():
+        return
+    with np.load(cache, allow_pickle=False) as loaded:
+        stored = {name: loaded[name] for name in loaded.files}
+    pairs = sorted(computed.inliers)
+    stored["inlier_pairs"] = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    stored["inlier_values"] = np.array([computed.inliers[p] for p in pairs], dtype=np.int64)
+    stored["verify_seconds"] = computed.seconds["verify"]
+    np.savez(cache, **stored)
+
+
+def verify_pairs(
+    computed: Computed, index: np.ndarray, left: np.ndarray, right: np.ndarray
+) -> np.ndarray:
+    """Keypoint inliers of the pairs (part-local ``left``, ``right``; ``index`` maps them to
+    the dataset), computing only those not verified before; seconds added to 'verify'."""
+    first = np.minimum(index[left], index[right])
+    second = np.maximum(index[left], index[right])
+    keys = list(zip(first.tolist(), second.tolist(), strict=True))
+    missing = [i for i, key in enumerate(keys) if key not in computed.inliers]
+    if missing:
+        started = time.perf_counter()
+        chosen = np.array(missing)
+        found = pair_support(computed.keypoints, first[chosen], second[chosen])
+        computed.seconds["verify"] += time.perf_counter() - started
+        computed.inliers.update(zip((keys[i] for i in missing), found.tolist(), strict=True))
+    return np.array([computed.inliers[key] for key in keys], dtype=np.int64)
 
 
 @dataclass
@@ -220,12 +331,24 @@ def part_of(
         left,
         right,
         same_group,
-        pair_features(evidence, left, right),
+        verified_features(computed, index, evidence, left, right),
         np.bitwise_count(hashes[left] ^ hashes[right]).astype(np.int64),
         ambiguous_left,
         ambiguous_right,
-        pair_features(evidence, ambiguous_left, ambiguous_right),
+        verified_features(computed, index, evidence, ambiguous_left, ambiguous_right),
         np.bitwise_count(hashes[ambiguous_left] ^ hashes[ambiguous_right]).astype(np.int64),
+    )
+
+
+def verified_features(
+    computed: Computed, index: np.ndarray, evidence: Any, left: np.ndarray, right: np.ndarray
+) -> PairFeatures:
+    """Pair features, with the keypoint inliers of every pair that the loosest setting of
+    the search would verify (the product verifies a subset of these: the same verdicts)."""
+    features = pair_features(evidence, left, right)
+    chosen = needs_verification(features, LOOSEST_VERIFICATION)
+    return with_verification(
+        features, chosen, verify_pairs(computed, index, left[chosen], right[chosen])
     )
 
 
@@ -304,6 +427,11 @@ def baseline_accepts(part: Part) -> Accepted:
 
 # --- tuning (tuning part only) -----------------------------------------------------------
 
+
+def _grid(values: np.ndarray, decimals: int) -> tuple[float, ...]:
+    return tuple(np.round(values, decimals).tolist())
+
+
 SEARCH_SPACE: dict[str, Sequence[float]] = {
     "hash_max_distance": range(4, 27, 2),
     "dhash_max_distance": range(4, 25, 2),
@@ -313,14 +441,22 @@ SEARCH_SPACE: dict[str, Sequence[float]] = {
     # within a few bits).
     "fine_max_distance": range(8, 97, 8),
     "turned_fine_max_distance": range(8, 65, 8),
-    "hash_confirm_cosine": np.round(np.arange(0.3, 0.91, 0.05), 2),
-    "turned_confirm_cosine": np.round(np.arange(0.3, 0.91, 0.05), 2),
-    "cosine_min": np.round(np.arange(0.80, 0.991, 0.01), 2),
-    "page_similarity_min": np.round(np.arange(0.4, 0.951, 0.05), 2),
-    "page_confirm_similarity": np.round(np.arange(0.1, 0.91, 0.1), 2),
+    "hash_confirm_cosine": _grid(np.arange(0.3, 0.91, 0.05), 2),
+    "turned_confirm_cosine": _grid(np.arange(0.3, 0.91, 0.05), 2),
+    "cosine_min": _grid(np.arange(0.80, 0.991, 0.01), 2),
+    "page_similarity_min": _grid(np.arange(0.4, 0.951, 0.05), 2),
+    "page_confirm_similarity": _grid(np.arange(0.1, 0.91, 0.1), 2),
     "merge_support": (0.0, 0.1, 0.2, 0.3, 0.5, 0.75),
     "merge_strong_score": (0.9, 0.99, 0.999, 0.9999, 1.0),
+    # Geometric verification: the cells of an 8x8 grid that keypoint matches consistent with
+    # one similarity transform cover (heritage.ml.keypoint_match): most for a copy, a few by
+    # chance for two regions of one picture.
+    "keypoint_min_support": (2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32),
+    "keypoint_cosine_min": _grid(np.arange(0.6, 0.951, 0.05), 2),
 }
+# Not searched: keypoint_hash_distance (config/near_duplicates.toml, -1: every hash match
+# between records with keypoints is verified). The quadrants of a near-symmetric picture can
+# agree on every hash; a part without such a picture would always loosen it.
 # Which way each threshold loosens the detector: +1 when a larger value accepts more.
 LOOSER = {
     "hash_max_distance": 1,
@@ -334,6 +470,8 @@ LOOSER = {
     "page_confirm_similarity": -1,
     "merge_support": -1,
     "merge_strong_score": -1,
+    "keypoint_min_support": -1,
+    "keypoint_cosine_min": -1,
 }
 # Where the search starts: strict enough to be precise on any part; it loosens from here.
 STRICT_START = {
@@ -348,11 +486,30 @@ STRICT_START = {
     "page_confirm_similarity": 0.5,
     "merge_support": 0.5,
     "merge_strong_score": 1.0,
+    "keypoint_min_support": 16,
+    "keypoint_cosine_min": 0.8,
 }
+# Every pair that some setting of the search would verify geometrically.
+LOOSEST_VERIFICATION = DuplicateThresholds(
+    hash_max_distance=max(SEARCH_SPACE["hash_max_distance"]),
+    dhash_max_distance=max(SEARCH_SPACE["dhash_max_distance"]),
+    fine_max_distance=max(SEARCH_SPACE["fine_max_distance"]),
+    turned_fine_max_distance=max(SEARCH_SPACE["turned_fine_max_distance"]),
+    hash_confirm_cosine=min(SEARCH_SPACE["hash_confirm_cosine"]),
+    turned_confirm_cosine=min(SEARCH_SPACE["turned_confirm_cosine"]),
+    page_confirm_similarity=min(SEARCH_SPACE["page_confirm_similarity"]),
+    cosine_min=min(SEARCH_SPACE["cosine_min"]),
+    keypoint_min_support=1,
+    keypoint_cosine_min=min(SEARCH_SPACE["keypoint_cosine_min"]),
+    keypoint_hash_distance=-1,
+)
+
+
+_COUNTS = ("keypoint_min_support",)  # integer thresholds that are not bit distances
 
 
 def _typed(name: str, value: float) -> float | int:
-    return int(value) if name.endswith("distance") else float(value)
+    return int(value) if name.endswith("distance") or name in _COUNTS else float(value)
 
 
 def loosened(thresholds: DuplicateThresholds, steps: int = 1) -> DuplicateThresholds:
@@ -369,7 +526,12 @@ def loosened(thresholds: DuplicateThresholds, steps: int = 1) -> DuplicateThresh
             value = grid[position]
         else:
             value = grid[-1] + (grid[-1] - grid[-2]) * (position - len(grid) + 1)
-        bounds = (0, FINE_BITS if "fine" in name else 64) if name.endswith("distance") else (0, 1)
+        if name.endswith("distance"):
+            bounds: tuple[float, float] = (0, FINE_BITS if "fine" in name else 64)
+        elif name in _COUNTS:
+            bounds = (1, FULL_SUPPORT)  # 0 would turn the verification off, not loosen it
+        else:
+            bounds = (0, 1)
         changes[name] = _typed(name, float(np.clip(value, *bounds)))
     return replace(thresholds, **changes)
 
@@ -388,6 +550,7 @@ def _reachable(features: PairFeatures) -> np.ndarray:
             & (features.dhash_distance <= max(SEARCH_SPACE["dhash_max_distance"]))
         )
         | (features.cosine >= min(SEARCH_SPACE["cosine_min"]))
+        | (features.verified & (features.cosine >= min(SEARCH_SPACE["keypoint_cosine_min"])))
         | (
             features.both_pages
             & (features.page_similarity >= min(SEARCH_SPACE["page_similarity_min"]))
@@ -420,16 +583,21 @@ class _Reachable:
 
 def tune(part: Part, start: DuplicateThresholds, method: str = "combined") -> DuplicateThresholds:
     """Coordinate search from ``STRICT_START``: each threshold in turn set to the value with
-    the highest grouped recall such that grouped precision is >= TUNING_PRECISION at the
-    setting and still >= MARGIN_PRECISION with every threshold one grid step looser at once
+    the highest grouped recall such that grouped and pair precision are >= TUNING_PRECISION at
+    the setting and still >= MARGIN_PRECISION with every threshold one grid step looser at once
     (a margin from the nearest distinct pairs, not the loosest setting that passes); ties:
     the stricter value. Three rounds. ``start``'s calibration orders the joins."""
 
     judged = _Reachable(part, start, method)
 
     def precision_recall(candidate: DuplicateThresholds) -> tuple[float, float]:
-        result = scores(grouped(part, judged.accepted(candidate)), part.duplicate)
-        return result["precision"], result["recall"]
+        """Grouped recall, and the lower of grouped and pair precision: the review page
+        shows a group's pairs, so a wrong pair is a wrong answer even where the grouping
+        rule keeps it from joining two groups."""
+        accepted = judged.accepted(candidate)
+        result = scores(grouped(part, accepted), part.duplicate)
+        pairs = scores(accepted.counted, part.duplicate)
+        return min(result["precision"], pairs["precision"]), result["recall"]
 
     def objective(candidate: DuplicateThresholds) -> tuple[bool, float, float]:
         precision, recall = precision_recall(candidate)
@@ -553,6 +721,7 @@ def false_pairs(part: Part, found: np.ndarray) -> list[dict[str, Any]]:
             "dhash": int(features.dhash_distance[i]),
             "cosine": round(float(features.cosine[i]), 3),
             "page": round(float(features.page_similarity[i]), 3),
+            "support": int(features.keypoint_support[i]),
         }
         for i in wrong[:50]
     ]
@@ -649,6 +818,27 @@ def _summary(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _print_tuning_only(
+    tuning: Part,
+    thresholds: DuplicateThresholds,
+    hash_tuning: Part,
+    hash_thresholds: DuplicateThresholds,
+    encoder: str,
+) -> None:
+    """The tuning part's figures and false pairs, and the thresholds as TOML."""
+    print(f"tuning part (combined): {json.dumps(tuning_figures(tuning, thresholds))}")
+    combined = accepted_by(tuning, thresholds, "combined")
+    hash_only = accepted_by(hash_tuning, hash_thresholds, "hash")
+    hash_figures = scores(grouped(hash_tuning, hash_only), hash_tuning.duplicate)
+    print(f"tuning part (hash, grouped): {json.dumps(hash_figures)}")
+    print(f"false by kind (combined): {false_kinds(tuning, combined.counted)}")
+    print(f"grouped false by kind: {false_kinds(tuning, grouped(tuning, combined))}")
+    for item in false_pairs(tuning, combined.counted)[:30]:
+        print(f"  {json.dumps(item)}")
+    print(_toml(hash_thresholds, "default"))
+    print(_toml(thresholds, encoder))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -660,6 +850,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--thresholds", type=Path, help="thresholds TOML (default: the project's)")
     parser.add_argument(
         "--tune", action="store_true", help="tune thresholds and calibration on the tuning part"
+    )
+    parser.add_argument(
+        "--tuning-only",
+        action="store_true",
+        help="report on the tuning part alone (the test part is not evaluated)",
     )
     parser.add_argument("--cache", type=Path, help="keep the computed features in this .npz")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -676,9 +871,9 @@ def main(argv: list[str] | None = None) -> int:
     computed = cached_compute(images, encoder, args.cache)
     thresholds = load_thresholds(args.thresholds, encoder.name)
     hash_thresholds = load_thresholds(args.thresholds)
-    tuning, test = part_of(images, computed, "tuning"), part_of(images, computed, "test")
+    tuning = part_of(images, computed, "tuning")
     hash_tuning = part_of(images, computed, "tuning", vectors=False)
-    hash_test = part_of(images, computed, "test", vectors=False)
+    save_verified(computed, args.cache)
     if args.tune:
         # The calibration weighs the pair features alone (not the thresholds): fitted first,
         # it orders the joins that the search's grouping rule sees.
@@ -686,6 +881,12 @@ def main(argv: list[str] | None = None) -> int:
         thresholds = tune(tuning, thresholds)
         hash_thresholds = replace(hash_thresholds, calibration=fit_calibration(hash_tuning))
         hash_thresholds = tune(hash_tuning, hash_thresholds, method="hash")
+    if args.tuning_only:
+        _print_tuning_only(tuning, thresholds, hash_tuning, hash_thresholds, encoder.name)
+        return 0
+    test = part_of(images, computed, "test")
+    hash_test = part_of(images, computed, "test", vectors=False)
+    save_verified(computed, args.cache)
     report: dict[str, Any] = {
         "encoder": encoder.name,
         "thresholds": asdict(thresholds),

@@ -1,6 +1,9 @@
 """Near-duplicate images among local files (``heritage ml find-duplicates PATH...``).
 
-The same hashes, encoder and detector as the embedding job, without any service.
+The same hashes, encoder and detector as the embedding job, without any service. Candidate
+pairs whose verdict depends on it are verified geometrically (``heritage.ml.keypoint_match``):
+the keypoints of an image are computed the first time such a pair needs them, from the file
+again, so the many images in no such pair cost nothing more.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from PIL import Image
@@ -25,6 +28,7 @@ from heritage.ml.image_features import (
     page_matrix,
 )
 from heritage.ml.image_hashes import ORIENTATIONS
+from heritage.ml.image_keypoints import Keypoints, image_keypoints
 from heritage.ml.near_duplicates import (
     DuplicatePair,
     DuplicateThresholds,
@@ -59,7 +63,9 @@ class DuplicateReport:
     pairs: list[DuplicatePair] = field(default_factory=list)
     canonical_ids: dict[str, str] = field(default_factory=dict)
     skipped: list[SkippedFile] = field(default_factory=list)
-    # Summed seconds per step: decoding, hashes and page signatures, the encoder, comparing.
+    # Summed seconds per step: decoding, hashes and page signatures, the encoder, comparing
+    # (which includes "keypoints": decoding again and finding the keypoints of the images
+    # that a geometric verification needs).
     seconds: dict[str, float] = field(default_factory=dict)
 
     def groups(self) -> dict[str, list[str]]:
@@ -148,6 +154,38 @@ def decode_image_file(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image
     except OSError as error:
         raise ValueError(f"unreadable: {error.strerror or error}") from None
     return decode_image_bytes(data, max_pixels)
+
+
+class KeypointsOnDemand(Sequence[Keypoints | None]):
+    """The keypoints of each file, computed (and kept) when first asked for; None for a
+    file that no longer decodes."""
+
+    def __init__(self, names: Sequence[str], max_pixels: int) -> None:
+        self._names = list(names)
+        self._max_pixels = max_pixels
+        self._found: dict[int, Keypoints | None] = {}
+        self.seconds = 0.0
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    @overload
+    def __getitem__(self, index: int) -> Keypoints | None: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Keypoints | None]: ...
+    def __getitem__(self, index: int | slice) -> Keypoints | Sequence[Keypoints | None] | None:
+        if isinstance(index, slice):
+            return [self[position] for position in range(len(self))[index]]
+        position = range(len(self))[index]
+        if position not in self._found:
+            started = time.perf_counter()
+            try:
+                image = decode_image_file(Path(self._names[position]), self._max_pixels)
+                self._found[position] = image_keypoints(image)
+            except ValueError:  # changed since it was read: judged without keypoints
+                self._found[position] = None
+            self.seconds += time.perf_counter() - started
+        return self._found[position]
 
 
 def _batches(items: Sequence[Path], size: int) -> Iterator[Sequence[Path]]:
@@ -243,6 +281,7 @@ def find_duplicates_in_files(
     if encoder is not None and image_vectors is None:
         image_vectors = np.zeros((0, encoder.image_dim), dtype=np.float32)
     started = time.perf_counter()
+    keypoints = KeypointsOnDemand(names, max_pixels)
     pairs = find_candidate_pairs(
         names,
         np.array([f.hashes.phashes for f in found], dtype=np.uint64).reshape(-1, ORIENTATIONS),
@@ -252,8 +291,10 @@ def find_duplicates_in_files(
         method=method,
         page_signatures=page_matrix([f.page_signature for f in found]),
         fine_hashes=fine_hash_matrix(found),
+        keypoints=keypoints,
     )
     seconds["compare"] = time.perf_counter() - started
+    seconds["keypoints"] = keypoints.seconds
     skipped = everything.skipped
     return DuplicateReport(
         method=method,

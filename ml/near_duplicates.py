@@ -13,7 +13,15 @@ triangle of the record-by-record matrix (never a Python loop over pairs):
   ``fine_max_distance`` bits (``turned_fine_max_distance`` turned): two regions of one
   photograph often share a coarse layout (sky, a backdrop, a near-symmetric subject) that the
   64-bit hashes cannot tell apart;
-- **embedding**: image-vector cosine at least ``cosine_min``;
+- **embedding**: image-vector cosine at least ``cosine_min``. When both records have
+  keypoints (``heritage.ml.keypoint_match``), the cosine must reach ``keypoint_cosine_min``
+  instead and the pair must pass geometric verification: at least ``keypoint_min_support``
+  keypoint matches that one similarity transform explains. Image vectors summarise a whole
+  picture, so two regions of one star field or sky agree on them; only a copy keeps the
+  local features in place. Verified, a copy with a lower cosine (a frame, a caption band, a
+  crop) counts too. Hash evidence whose pHash is more than ``keypoint_hash_distance`` bits
+  apart (-1: all of it) needs the same verification: the quadrants of a near-symmetric
+  picture (a fundus photograph, a star field) can agree on their hashes as well;
 - **page**: both records are pages of text (``heritage.ml.page_signatures``) and their page
   signatures agree to ``page_similarity_min``. Two pages of one book sit close together in
   hash and embedding space, so between two pages, hash and embedding evidence count only
@@ -41,6 +49,8 @@ from typing import Any
 import numpy as np
 
 from heritage.ml.image_hashes import FINE_BITS, FINE_WORDS, HASH_BITS, ORIENTATIONS
+from heritage.ml.image_keypoints import Keypoints
+from heritage.ml.keypoint_match import FULL_SUPPORT, geometric_support
 from heritage.ml.page_signatures import page_similarities, paired_page_similarities
 
 METHODS = ("combined", "hash", "embedding")
@@ -62,7 +72,10 @@ CALIBRATION_FEATURES = (
     "has_fine",
     "page_similarity",  # 0 unless both are pages
     "both_pages",
+    "keypoint_support",  # verified keypoint matches / FULL_SUPPORT (capped), 0 unverified
+    "has_keypoints",  # 1 when the pair was verified
 )
+NOT_VERIFIED = -1  # keypoint_support of a pair whose keypoints were not compared
 
 
 @dataclass(frozen=True)
@@ -93,10 +106,23 @@ class DuplicateThresholds:
     # scores at least merge_strong_score. 0: every accepted pair joins (plain components).
     merge_support: float = 0.0
     merge_strong_score: float = 1.0
+    # Geometric verification (heritage.ml.keypoint_match), when both records have keypoints:
+    # embedding evidence needs at least this many consistent keypoint matches (0: off) ...
+    keypoint_min_support: int = 0
+    # ... and this cosine (instead of cosine_min): a verified copy may look less alike.
+    keypoint_cosine_min: float = 0.9
+    # Hash evidence more than this many pHash bits apart needs the verification too (-1:
+    # every hash match; the quadrants of a symmetric picture can share even their pHash).
+    keypoint_hash_distance: int = HASH_BITS
     # Logistic calibration of the score: (feature, weight) pairs plus ("intercept", b).
     calibration: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
+        if not -1 <= self.keypoint_hash_distance <= HASH_BITS:
+            raise ValueError(
+                f"keypoint_hash_distance={self.keypoint_hash_distance}: expected -1 (every "
+                f"hash match verified) to {HASH_BITS} bits"
+            )
         for name in ("hash_max_distance", "dhash_max_distance"):
             value = getattr(self, name)
             if not 0 <= value <= HASH_BITS:
@@ -113,10 +139,15 @@ class DuplicateThresholds:
             "page_confirm_similarity",
             "merge_support",
             "merge_strong_score",
+            "keypoint_cosine_min",
         ):
             value = getattr(self, name)
             if not -1.0 <= value <= 1.0:
                 raise ValueError(f"{name}={value}: expected a similarity between -1 and 1")
+        if self.keypoint_min_support < 0:
+            raise ValueError(
+                f"keypoint_min_support={self.keypoint_min_support}: expected >= 0 (0: off)"
+            )
         known = {*CALIBRATION_FEATURES, "intercept"}
         unknown = sorted({name for name, _ in self.calibration} - known)
         if unknown:
@@ -200,6 +231,7 @@ class ImageEvidence:
     image_vectors: np.ndarray | None  # float32 (n, dim), unit rows; a zero row: no vector
     page_signatures: np.ndarray | None  # float32 (n, dim); a zero row: not a page
     fine_hashes: np.ndarray | None = None  # uint64 (n, orientations, FINE_WORDS)
+    keypoints: Sequence[Keypoints | None] | None = None  # None: that record has none
 
     @property
     def has_vector(self) -> np.ndarray:
@@ -221,9 +253,11 @@ def image_evidence(
     image_vectors: np.ndarray | None,
     page_signatures: np.ndarray | None = None,
     fine_hashes: np.ndarray | None = None,
+    keypoints: Sequence[Keypoints | None] | None = None,
 ) -> ImageEvidence:
     """Validated arrays; hashes of shape (n,) count as one orientation, (n, 8) as all;
-    ``fine_hashes`` (n, 8, 4), or None when the records have none."""
+    ``fine_hashes`` (n, 8, 4), or None when the records have none; ``keypoints`` one entry
+    per record (None where a record has none), or None."""
     ids = list(record_ids)
     count = len(ids)
     if len(set(ids)) != count:
@@ -245,7 +279,12 @@ def image_evidence(
                 f"find_candidate_pairs: fine_hashes has shape {fine.shape}; expected "
                 f"({count}, {ORIENTATIONS}, {FINE_WORDS}), the fine hash per orientation"
             )
-    return ImageEvidence(ids, phash, dhash, vectors, pages, fine)
+    if keypoints is not None and len(keypoints) != count:
+        raise ValueError(
+            f"find_candidate_pairs: {len(keypoints)} keypoint entries for {count} records; "
+            "pass one per record (None where a record has none)"
+        )
+    return ImageEvidence(ids, phash, dhash, vectors, pages, fine, keypoints)
 
 
 def _as_hashes(values: np.ndarray | Sequence[int], name: str, count: int) -> np.ndarray:
@@ -334,6 +373,13 @@ class PairFeatures:
     both_pages: np.ndarray  # bool
     fine_distance: np.ndarray  # int, closest orientation; FINE_BITS where has_fine is False
     has_fine: np.ndarray  # bool: both records have fine hashes
+    # int: consistent keypoint matches, NOT_VERIFIED where the pair was not verified
+    keypoint_support: np.ndarray
+
+    @property
+    def verified(self) -> np.ndarray:
+        """Pairs whose keypoints were compared."""
+        return self.keypoint_support != NOT_VERIFIED
 
     def matrix(self) -> np.ndarray:
         """(m, len(CALIBRATION_FEATURES)) float64, the calibration's inputs."""
@@ -348,6 +394,8 @@ class PairFeatures:
                 self.has_fine.astype(np.float64),
                 self.page_similarity,
                 self.both_pages.astype(np.float64),
+                np.clip(self.keypoint_support, 0, FULL_SUPPORT) / FULL_SUPPORT,
+                self.verified.astype(np.float64),
             ]
         )
 
@@ -400,7 +448,44 @@ def pair_features(evidence: ImageEvidence, left: np.ndarray, right: np.ndarray) 
         both_pages=both_pages,
         fine_distance=fine,
         has_fine=has_fine,
+        keypoint_support=np.full(len(left), NOT_VERIFIED, dtype=np.int64),
     )
+
+
+def needs_verification(features: PairFeatures, thresholds: DuplicateThresholds) -> np.ndarray:
+    """Pairs whose verdict may depend on geometric verification (the only ones worth the
+    keypoint comparison): a cosine that could make embedding evidence, or hash evidence
+    that holds on every other count but is too far apart in pHash to stand alone."""
+    if thresholds.keypoint_min_support <= 0:
+        return np.zeros(len(features.cosine), dtype=bool)
+    embedding = features.has_vectors & (
+        features.cosine >= min(thresholds.cosine_min, thresholds.keypoint_cosine_min)
+    )
+    unverified = replace(thresholds, keypoint_min_support=0)
+    by_hash = judge(features, unverified, "combined").by_hash
+    return embedding | (by_hash & (features.phash_distance > thresholds.keypoint_hash_distance))
+
+
+def pair_support(
+    keypoints: Sequence[Keypoints | None], left: np.ndarray, right: np.ndarray
+) -> np.ndarray:
+    """The geometric support of each pair (``geometric_support``); NOT_VERIFIED where a
+    record has no keypoints."""
+    support = np.full(len(left), NOT_VERIFIED, dtype=np.int64)
+    for index, (a, b) in enumerate(zip(left.tolist(), right.tolist(), strict=True)):
+        first, second = keypoints[a], keypoints[b]
+        if first is not None and second is not None:
+            support[index] = geometric_support(first, second)
+    return support
+
+
+def with_verification(
+    features: PairFeatures, chosen: np.ndarray, support: np.ndarray
+) -> PairFeatures:
+    """``features`` with the geometric support of the ``chosen`` pairs (a bool mask)."""
+    merged = features.keypoint_support.copy()
+    merged[chosen] = support
+    return replace(features, keypoint_support=merged)
 
 
 def fine_distances(
@@ -460,6 +545,16 @@ def judge(features: PairFeatures, thresholds: DuplicateThresholds, method: str) 
     fine_agrees = ~features.has_fine | features.both_pages | (features.fine_distance <= fine_limit)
     by_hash = hash_close & fine_agrees & (~features.has_vectors | (features.cosine >= confirm))
     by_embedding = features.has_vectors & (features.cosine >= thresholds.cosine_min)
+    if thresholds.keypoint_min_support > 0:
+        verified = features.verified
+        consistent = features.keypoint_support >= thresholds.keypoint_min_support
+        by_embedding = np.where(
+            verified,
+            features.has_vectors & (features.cosine >= thresholds.keypoint_cosine_min) & consistent,
+            by_embedding,
+        )
+        weak = features.phash_distance > thresholds.keypoint_hash_distance
+        by_hash &= ~(verified & weak) | consistent
     by_page = features.both_pages & (features.page_similarity >= thresholds.page_similarity_min)
     pages_agree = ~features.both_pages | (
         features.page_similarity >= thresholds.page_confirm_similarity
@@ -500,6 +595,7 @@ def find_candidate_pairs(
     method: str = "combined",
     page_signatures: np.ndarray | None = None,
     fine_hashes: np.ndarray | None = None,
+    keypoints: Sequence[Keypoints | None] | None = None,
 ) -> list[DuplicatePair]:
     """Near-duplicate pairs among the records, sorted by (record_id, other_record_id).
 
@@ -507,7 +603,9 @@ def find_candidate_pairs(
     orientation (``OrientedHashes``). ``image_vectors`` rows should have unit length; an
     all-zero row means "no vector" (that record is matched by its other evidence).
     ``page_signatures``: zero rows for records that are not pages. ``fine_hashes``:
-    (n, 8, 4) fine hashes (``oriented_fine_hashes``), or None. ``method``: 'combined'
+    (n, 8, 4) fine hashes (``oriented_fine_hashes``), or None. ``keypoints``: one entry
+    per record (``image_keypoints``; None where a record has none), or None: without them
+    no pair is verified geometrically. ``method``: 'combined'
     (any evidence), 'hash' (hashes and pages) or 'embedding'.
     """
     if method not in METHODS:
@@ -515,7 +613,7 @@ def find_candidate_pairs(
     if block_size < 1:
         raise ValueError(f"find_candidate_pairs: block_size={block_size}; expected >= 1")
     evidence = image_evidence(
-        record_ids, phashes, dhashes, image_vectors, page_signatures, fine_hashes
+        record_ids, phashes, dhashes, image_vectors, page_signatures, fine_hashes, keypoints
     )
     if method == "embedding" and evidence.image_vectors is None:
         raise ValueError("find_candidate_pairs: method 'embedding' needs image_vectors")
@@ -523,6 +621,10 @@ def find_candidate_pairs(
     if not len(left):
         return []
     features = pair_features(evidence, left, right)
+    if evidence.keypoints is not None:
+        chosen = needs_verification(features, thresholds)
+        support = pair_support(evidence.keypoints, left[chosen], right[chosen])
+        features = with_verification(features, chosen, support)
     verdicts = judge(features, thresholds, method)
     scores = calibrated_scores(features, thresholds)
     return _pairs(evidence.record_ids, left, right, features, verdicts, scores)
@@ -536,6 +638,9 @@ def _candidates(
     vectors = evidence.image_vectors if method != "hash" else None
     pages = evidence.page_signatures if method != "embedding" else None
     is_page = evidence.is_page
+    cosine_floor = thresholds.cosine_min
+    if evidence.keypoints is not None and thresholds.keypoint_min_support > 0:
+        cosine_floor = min(cosine_floor, thresholds.keypoint_cosine_min)  # verified copies
     rows: list[np.ndarray] = []
     columns: list[np.ndarray] = []
     for r0, r1, c0, c1 in _tiles(count, block_size):
@@ -544,7 +649,7 @@ def _candidates(
             keep |= _close_in_some_orientation(evidence, thresholds, r0, r1, c0, c1)
         if vectors is not None:
             cosines = vectors[r0:r1] @ vectors[c0:c1].T
-            keep |= cosines >= thresholds.cosine_min - _TILE_SLACK
+            keep |= cosines >= cosine_floor - _TILE_SLACK
         if pages is not None:
             # Only the page rows of the tile (page_similarities is symmetric: one way round).
             page_rows = np.flatnonzero(is_page[r0:r1])
@@ -726,11 +831,19 @@ def join_groups(
 ) -> dict[str, str]:
     """item -> the smallest item of its group, from scored edges (score, a, b).
 
-    ``same`` pairs join first; then edges by descending score (ties by ids), each joining
-    its two groups unless a ``cannot_link`` pair would end up in one group, or unless both
-    groups have more than one member and the join lacks support (``merge_support``,
-    ``merge_strong_score``). Refused joins are tried again, in the same order, until none
-    succeeds: the result depends only on the sets given, not on their order.
+    ``same`` pairs join first; then edges, those whose two records share the most other
+    partners first (``shared_partners``), by descending score among equals (ties by ids),
+    each joining its two groups unless a ``cannot_link`` pair would end up in one group, or
+    unless both groups have more than one member and the join lacks support
+    (``merge_support``, ``merge_strong_score``). Refused joins are tried again, in the same
+    order, until none succeeds: the result depends only on the sets given, not on their
+    order.
+
+    Copies of one work are mostly paired with each other, so the edges inside a group share
+    many partners; a wrong pair between two groups (one caption laid over two different
+    pictures) shares few or none. Joined first, the dense edges build the groups, and a
+    wrong pair arrives when both of its groups are whole and must show support: it cannot
+    join two lone records early and drag both groups together.
     """
     rule = thresholds or DuplicateThresholds()
     groups = _ConstrainedUnionFind(sorted(set(items)), sorted(cannot_link))
@@ -741,19 +854,20 @@ def join_groups(
         key = (min(a, b), max(a, b))
         if a != b and (key not in best or score > best[key]):
             best[key] = score
-    ordered = sorted((-score, a, b) for (a, b), score in best.items())
-    for _, a, b in ordered:
+    shared = shared_partners(best)
+    ordered = sorted((-shared[(a, b)], -score, a, b) for (a, b), score in best.items())
+    for _, _, a, b in ordered:
         groups.add_link(a, b)
     pending = ordered
     while pending:
         refused = []
-        for negative_score, a, b in pending:
+        for negative_shared, negative_score, a, b in pending:
             if groups.find(a) == groups.find(b):
                 continue
             if _supported(groups, a, b, -negative_score, rule):
                 groups.union(a, b)
             else:
-                refused.append((negative_score, a, b))
+                refused.append((negative_shared, negative_score, a, b))
         if len(refused) == len(pending):
             break
         pending = refused
@@ -761,6 +875,16 @@ def join_groups(
     for item in groups.items:
         smallest.setdefault(groups.find(item), item)
     return {item: smallest[groups.find(item)] for item in groups.items}
+
+
+def shared_partners(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """For each pair (a, b), how many other records are paired with both a and b."""
+    keys = list(pairs)
+    partners: dict[str, set[str]] = {}
+    for a, b in keys:
+        partners.setdefault(a, set()).add(b)
+        partners.setdefault(b, set()).add(a)
+    return {(a, b): len(partners[a] & partners[b]) for a, b in keys}
 
 
 def _supported(

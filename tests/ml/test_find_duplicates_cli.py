@@ -105,3 +105,25 @@ def test_decompression_bomb_is_skipped(
     report = json.loads(capsys.readouterr().out)
     assert report["images"] == 0
     assert "over the limit of 10000" in report["skipped"][0]["reason"]
+
+
+def test_embedding_matches_are_verified_geometrically(
+    folder: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every pair looks alike to the random model; only the framed copy keeps the scene's
+    keypoints in place, so only it joins the scene."""
+    monkeypatch.setenv("HERITAGE_ML_ENCODER", "tiny")
+    framed = ImageOps.expand(_scene(0), border=30, fill=(245, 240, 228))
+    framed.save(folder / "scene0_framed.jpg", quality=90)
+    thresholds = folder / "verified.toml"
+    thresholds.write_text(
+        "[default]\nhash_max_distance = 0\ndhash_max_distance = 0\ncosine_min = -1.0\n"
+        "keypoint_min_support = 8\nkeypoint_cosine_min = -1.0\n"
+    )
+    files = [str(folder / name) for name in ("scene0.png", "scene0_framed.jpg", "scene3.png")]
+    argv = ["ml", "find-duplicates", *files, "--json", "--thresholds", str(thresholds)]
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [group["members"] for group in report["groups"]] == [files[:2]]
+    assert report["groups"][0]["pairs"][0]["method"] == "embedding"
+    assert report["seconds"]["keypoints"] > 0

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import itertools
 import random
+from dataclasses import replace
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pytest
+import skimage.data
+from PIL import Image, ImageOps
 
 from heritage.ml.image_hashes import hamming_distance
+from heritage.ml.image_keypoints import Keypoints, image_keypoints
 from heritage.ml.near_duplicates import (
     CuratorDecision,
     DuplicatePair,
@@ -374,6 +379,21 @@ def test_two_groups_do_not_join_on_one_weak_pair() -> None:
     assert single["c"] == "b1"
 
 
+def test_a_high_scored_pair_between_two_groups_does_not_join_them_early() -> None:
+    """The wrong pair scores above every pair inside the groups (one caption over two
+    pictures): joined first, it would pair two lone records, and each group would then
+    join that pair on one link. Pairs that share partners join first."""
+    ids = ["a1", "a2", "a3", "a4", "b1", "b2", "b3", "b4"]
+    pairs = [
+        _pair(a, b, 0.9)
+        for group in (ids[:4], ids[4:])
+        for a, b in itertools.combinations(group, 2)
+    ]
+    rule = DuplicateThresholds(merge_support=0.5, merge_strong_score=0.999)
+    groups = assign_canonical_ids(ids, [*pairs, _pair("a4", "b4", 0.99)], [], rule)
+    assert duplicate_groups(groups) == {"a1": ids[:4], "b1": ids[4:]}
+
+
 def test_grouping_rule_is_independent_of_order() -> None:
     ids, phashes, dhashes, vectors = _clustered_data(150, seed=5)
     loose = DuplicateThresholds(
@@ -402,3 +422,66 @@ def test_fine_and_grouping_thresholds_load_and_are_checked(tmp_path: Path) -> No
     assert (thresholds.merge_support, thresholds.merge_strong_score) == (0.3, 0.999)
     with pytest.raises(ValueError, match="fine_max_distance"):
         DuplicateThresholds(fine_max_distance=300)
+
+
+@cache
+def _star_field_keypoints() -> list[Keypoints]:
+    """A quadrant of a star field, a framed copy of it, and another quadrant."""
+    stars = Image.fromarray(skimage.data.hubble_deep_field()).convert("RGB")
+    w, h = stars.width // 2, stars.height // 2
+    first, second = stars.crop((0, 0, w, h)), stars.crop((w, 0, 2 * w, h))
+    framed = ImageOps.expand(first.resize((w * 4 // 5, h * 4 // 5)), border=40, fill=(240,) * 3)
+    return [image_keypoints(image) for image in (first, framed, second)]
+
+
+def _equally_alike(count: int, cosine: float) -> np.ndarray:
+    """Unit vectors whose pairwise cosines are all ``cosine``."""
+    shared = np.sqrt(cosine) * np.eye(count + 1)[0]
+    return (shared + np.sqrt(1 - cosine) * np.eye(count + 1)[1:]).astype(np.float32)
+
+
+def test_embedding_evidence_needs_geometric_verification() -> None:
+    """Two regions of one star field look alike to the image vector; only the framed copy
+    keeps the quadrant's keypoints in place."""
+    ids = ["quadrant", "framed", "other quadrant"]
+    far = np.array([0, 2**64 - 1, 0x5555_5555_5555_5555], dtype=np.uint64)
+    keypoints = _star_field_keypoints()
+    plain = DuplicateThresholds(hash_max_distance=4, dhash_max_distance=4, cosine_min=0.85)
+    alike = _equally_alike(3, 0.9)
+    assert len(find_candidate_pairs(ids, far, far, alike, plain)) == 3
+    verified = replace(plain, keypoint_min_support=8, keypoint_cosine_min=0.7)
+    pairs = find_candidate_pairs(ids, far, far, alike, verified, keypoints=keypoints)
+    assert [(p.record_id, p.other_record_id, p.method) for p in pairs] == [
+        ("framed", "quadrant", "embedding")
+    ]
+    # Verified, a lower cosine than cosine_min is enough; a record without keypoints is
+    # judged on the cosine alone.
+    less_alike = _equally_alike(3, 0.75)
+    assert len(find_candidate_pairs(ids, far, far, less_alike, verified, keypoints=keypoints)) == 1
+    partial = [keypoints[0], None, keypoints[2]]
+    assert len(find_candidate_pairs(ids, far, far, alike, verified, keypoints=partial)) == 2
+    with pytest.raises(ValueError, match="keypoint"):
+        find_candidate_pairs(ids, far, far, alike, verified, keypoints=keypoints[:2])
+
+
+def test_weak_hash_evidence_needs_geometric_verification() -> None:
+    ids = ["quadrant", "framed", "other quadrant"]
+    hashes = np.array([0, 0xFF, 0xF00F], dtype=np.uint64)  # 8 bits apart pairwise
+    gated = DuplicateThresholds(
+        hash_max_distance=10, dhash_max_distance=10, keypoint_min_support=8,
+        keypoint_hash_distance=6,
+    )  # fmt: skip
+    pairs = find_candidate_pairs(
+        ids, hashes, hashes, None, gated, method="hash", keypoints=_star_field_keypoints()
+    )
+    assert [(p.record_id, p.other_record_id) for p in pairs] == [("framed", "quadrant")]
+    trusted = replace(gated, keypoint_hash_distance=8)
+    assert len(find_candidate_pairs(ids, hashes, hashes, None, trusted, method="hash")) == 3
+
+
+def test_keypoint_thresholds_are_checked() -> None:
+    assert DuplicateThresholds(keypoint_hash_distance=-1).keypoint_hash_distance == -1
+    with pytest.raises(ValueError, match="keypoint_hash_distance"):
+        DuplicateThresholds(keypoint_hash_distance=-2)
+    with pytest.raises(ValueError, match="keypoint_min_support"):
+        DuplicateThresholds(keypoint_min_support=-1)
