@@ -76,6 +76,10 @@ CALIBRATION_FEATURES = (
     "has_keypoints",  # 1 when the pair was verified
 )
 NOT_VERIFIED = -1  # keypoint_support of a pair whose keypoints were not compared
+# find_candidate_pairs verifies a record's pairs with its this many most alike records (by
+# cosine) at most: the work grows with the records, not with the pairs of them that look
+# alike (5% of all pairs in the evaluation set reach a cosine of 0.6).
+VERIFIED_NEIGHBOURS = 24
 
 
 @dataclass(frozen=True)
@@ -466,6 +470,27 @@ def needs_verification(features: PairFeatures, thresholds: DuplicateThresholds) 
     return embedding | (by_hash & (features.phash_distance > thresholds.keypoint_hash_distance))
 
 
+def nearest_pairs(
+    left: np.ndarray, right: np.ndarray, similarity: np.ndarray, neighbours: int
+) -> np.ndarray:
+    """Pairs among the ``neighbours`` most similar of either of their records (ties by
+    pair order): a bound of ``neighbours`` pairs a record on the pairs to verify, whatever
+    the collection's size. Copies of one work are each other's nearest; the pairs left out
+    are judged without verification, and groups still form through the pairs kept."""
+    count = len(left)
+    if count == 0:
+        return np.zeros(0, dtype=bool)
+    records = np.concatenate([left, right])
+    pairs = np.concatenate([np.arange(count), np.arange(count)])
+    values = np.concatenate([similarity, similarity])
+    order = np.lexsort((pairs, -values, records))
+    sorted_records = records[order]
+    rank = np.arange(len(order)) - np.searchsorted(sorted_records, sorted_records, side="left")
+    kept = np.zeros(count, dtype=bool)
+    kept[pairs[order][rank < neighbours]] = True
+    return kept
+
+
 def pair_support(
     keypoints: Sequence[Keypoints | None], left: np.ndarray, right: np.ndarray
 ) -> np.ndarray:
@@ -623,6 +648,7 @@ def find_candidate_pairs(
     features = pair_features(evidence, left, right)
     if evidence.keypoints is not None:
         chosen = needs_verification(features, thresholds)
+        chosen &= nearest_pairs(left, right, features.cosine, VERIFIED_NEIGHBOURS)
         support = pair_support(evidence.keypoints, left[chosen], right[chosen])
         features = with_verification(features, chosen, support)
     verdicts = judge(features, thresholds, method)

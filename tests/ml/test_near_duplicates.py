@@ -24,6 +24,7 @@ from heritage.ml.near_duplicates import (
     find_candidate_pairs,
     latest_decisions,
     load_thresholds,
+    nearest_pairs,
 )
 
 THRESHOLDS = DuplicateThresholds(
@@ -485,3 +486,19 @@ def test_keypoint_thresholds_are_checked() -> None:
         DuplicateThresholds(keypoint_hash_distance=-2)
     with pytest.raises(ValueError, match="keypoint_min_support"):
         DuplicateThresholds(keypoint_min_support=-1)
+
+
+def test_nearest_pairs_keep_each_records_most_alike() -> None:
+    # Record 0 is paired with 1..5; 1..5 only with 0.
+    left = np.zeros(5, dtype=np.int64)
+    right = np.arange(1, 6)
+    cosine = np.array([0.9, 0.8, 0.95, 0.7, 0.6])
+    # Each of 1..5 has one pair, so every pair is among its record's nearest.
+    assert nearest_pairs(left, right, cosine, 1).all()
+    # Pairs of records that are each other's farthest are left out.
+    left = np.array([0, 0, 0, 1, 1, 2])
+    right = np.array([1, 2, 3, 2, 3, 3])
+    cosine = np.array([0.9, 0.8, 0.2, 0.85, 0.1, 0.3])
+    kept = nearest_pairs(left, right, cosine, 2)
+    assert kept.tolist() == [True, True, True, True, False, True]
+    assert nearest_pairs(left[:0], right[:0], cosine[:0], 2).tolist() == []
