@@ -1,7 +1,7 @@
 """ORB keypoints of a picture, upright and mirrored: the local features that geometric
 verification (``heritage.ml.keypoint_match``) compares. Pure (pixels in, keypoints out).
 
-ORB (scikit-image) is oriented, so turns and rotations keep a keypoint's descriptor, and works
+ORB (OpenCV) is oriented, so turns and rotations keep a keypoint's descriptor, and works
 on a scale pyramid, so resized copies match. The keypoints are spread over the picture (a grid,
 strongest first in each cell), and the mirrored picture's descriptors are extracted at the
 mirrored keypoints, so a mirrored copy can be matched too.
@@ -9,17 +9,19 @@ mirrored keypoints, so a mirrored copy can be matched too.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from PIL import Image
-from skimage.feature import ORB
 
 KEYPOINT_PX = 512  # keypoints are found on a copy at most this big (never enlarged)
 MAX_KEYPOINTS = 400  # kept per picture, spread over the picture (``_spread``)
 _DETECTED = 1200  # the strongest corners found first, to choose the spread ones from
 DESCRIPTOR_BYTES = 32  # ORB's 256-bit descriptors, packed
 _MIN_SIDE = 32  # ORB needs room for its 31-pixel patches
+_FAST_THRESHOLD = 13  # FAST corner contrast, of 255
 GRID = 8  # keypoints are spread over, and matches counted in, a GRID x GRID grid of cells
 
 
@@ -64,38 +66,51 @@ def _spread(points: np.ndarray, responses: np.ndarray, height: int, width: int) 
     return np.lexsort((-responses, rank))[:MAX_KEYPOINTS]
 
 
+def _as_points(keypoints: Sequence[cv2.KeyPoint]) -> np.ndarray:
+    """(row, column) of OpenCV keypoints (whose ``pt`` is (x, y))."""
+    return np.array([(k.pt[1], k.pt[0]) for k in keypoints], dtype=np.float64).reshape(-1, 2)
+
+
+def _mirrored(keypoint: cv2.KeyPoint, width: int) -> cv2.KeyPoint:
+    """The keypoint in the picture mirrored left-right: its orientation (degrees from the
+    x axis) becomes 180 minus itself."""
+    x, y = keypoint.pt
+    return cv2.KeyPoint(
+        float(width - 1 - x),
+        float(y),
+        keypoint.size,
+        (180.0 - keypoint.angle) % 360.0,
+        keypoint.response,
+        keypoint.octave,
+        keypoint.class_id,
+    )
+
+
 def _orb(pixels: np.ndarray) -> Keypoints:
-    """Keypoints of the picture; the mirrored picture's descriptors are extracted at the
-    mirrored keypoints (detection, the costly part, runs once)."""
+    """Keypoints of the picture (uint8 grey); the mirrored picture's descriptors are
+    computed at the mirrored keypoints (detection runs once)."""
     height, width = pixels.shape
     if min(pixels.shape) < _MIN_SIDE:
         return _empty(height, width)
-    detector = ORB(n_keypoints=_DETECTED, fast_threshold=0.05)
-    try:
-        detector.detect_and_extract(pixels)
-    except (RuntimeError, ValueError, IndexError):  # a flat picture: no corner to describe
+    orb = cv2.ORB_create(nfeatures=_DETECTED, fastThreshold=_FAST_THRESHOLD)
+    found = orb.detect(pixels, None)
+    if not found:  # a flat picture: no corner to describe
         return _empty(height, width)
-    found = np.asarray(detector.keypoints, dtype=np.float64).reshape(-1, 2)
-    kept = _spread(found, np.asarray(detector.responses), height, width)
-    points = found[kept]
-    descriptors = np.packbits(np.asarray(detector.descriptors, dtype=bool)[kept], axis=1)
-    # ``extract`` returns descriptors octave by octave: keypoints sorted by scale keep the
-    # mask and the descriptors in one order. Mirrored left-right, a keypoint's orientation
-    # (its intensity centroid's angle from the column axis) becomes pi minus itself.
-    scales, orientations = detector.scales[kept], detector.orientations[kept]
-    order = np.argsort(scales, kind="stable")
-    mirrored = points[order].copy()
-    mirrored[:, 1] = width - 1 - mirrored[:, 1]
-    extractor = ORB(n_keypoints=MAX_KEYPOINTS)
-    extractor.extract(
-        np.ascontiguousarray(pixels[:, ::-1]), mirrored, scales[order], np.pi - orientations[order]
+    responses = np.array([k.response for k in found], dtype=np.float64)
+    kept = _spread(_as_points(found), responses, height, width)
+    chosen, descriptors = orb.compute(pixels, [found[i] for i in kept.tolist()])
+    if descriptors is None or not len(chosen):
+        return _empty(height, width)
+    mirrored, mirrored_descriptors = orb.compute(
+        np.ascontiguousarray(pixels[:, ::-1]), [_mirrored(k, width) for k in chosen]
     )
-    mirrored_descriptors = np.packbits(np.asarray(extractor.descriptors, dtype=bool), axis=1)
+    if mirrored_descriptors is None:
+        mirrored, mirrored_descriptors = (), np.zeros((0, DESCRIPTOR_BYTES), np.uint8)
     return Keypoints(
-        points.astype(np.float32),
-        descriptors.reshape(-1, DESCRIPTOR_BYTES),
-        mirrored[extractor.mask_].astype(np.float32),
-        mirrored_descriptors.reshape(-1, DESCRIPTOR_BYTES),
+        _as_points(chosen).astype(np.float32),
+        np.ascontiguousarray(descriptors, dtype=np.uint8).reshape(-1, DESCRIPTOR_BYTES),
+        _as_points(mirrored).astype(np.float32),
+        np.ascontiguousarray(mirrored_descriptors, dtype=np.uint8).reshape(-1, DESCRIPTOR_BYTES),
         height,
         width,
     )
@@ -106,4 +121,4 @@ def image_keypoints(image: Image.Image) -> Keypoints:
     grey = image.convert("L")
     if max(grey.size) > KEYPOINT_PX:
         grey.thumbnail((KEYPOINT_PX, KEYPOINT_PX), Image.Resampling.BILINEAR)
-    return _orb(np.asarray(grey, dtype=np.float64) / 255.0)
+    return _orb(np.ascontiguousarray(np.asarray(grey, dtype=np.uint8)))
