@@ -412,7 +412,8 @@ def run_duplicate_stage(
         return DuplicateSummary(0, 0, 0, 0, 0, 0, skipped=True)
     records = read_embedded_records(spark, layout)
     if thresholds is None:
-        thresholds = load_thresholds(source.path, encoder=records.model or None)
+        # The stage stores no keypoints: its pairs are judged without verification.
+        thresholds = load_thresholds(source.path, encoder=records.model or None, verified=False)
     found = find_duplicates(records, decisions, thresholds)
     canonical, pairs, similar = write_duplicates(spark, settings, layout, found)
     write_state(settings, layout, FINGERPRINT_STATE, inputs)

@@ -92,7 +92,7 @@ def _orb(pixels: np.ndarray) -> Keypoints:
     height, width = pixels.shape
     if min(pixels.shape) < _MIN_SIDE:
         return _empty(height, width)
-    orb = cv2.ORB_create(nfeatures=_DETECTED, fastThreshold=_FAST_THRESHOLD)
+    orb = cv2.ORB.create(nfeatures=_DETECTED, fastThreshold=_FAST_THRESHOLD)
     found = orb.detect(pixels, None)
     if not found:  # a flat picture: no corner to describe
         return _empty(height, width)

@@ -56,6 +56,7 @@ from heritage.ml.page_signatures import page_similarities, paired_page_similarit
 METHODS = ("combined", "hash", "embedding")
 PAIR_METHODS = ("hash", "embedding", "both", "page", "curator")
 DECISIONS = ("same", "different")
+UNVERIFIED = "unverified"  # the sub-table for judgements without geometric verification
 DEFAULT_THRESHOLDS_PATH = Path(__file__).resolve().parent.parent / "config" / "near_duplicates.toml"
 # Cosines are recomputed in float64 for each candidate and rounded, so the result does not
 # depend on how the matrix was tiled (an incremental run tiles differently from a rebuild).
@@ -160,12 +161,19 @@ class DuplicateThresholds:
             )
 
 
-def load_thresholds(path: Path | None = None, encoder: str | None = None) -> DuplicateThresholds:
+def load_thresholds(
+    path: Path | None = None, encoder: str | None = None, verified: bool = True
+) -> DuplicateThresholds:
     """Thresholds from a TOML file: the ``[default]`` table, overlaid with ``[encoders."NAME"]``.
 
     Cosines depend on the model, so each encoder may carry its own table; hash thresholds
     usually live in ``[default]`` alone. A ``calibration`` sub-table holds the logistic
     weights of the score (``intercept`` and some of ``CALIBRATION_FEATURES``).
+
+    ``verified=False``: for records that have no keypoints (the lakehouse stage), whose
+    pairs nothing verifies geometrically. The limits tuned with verification are too loose
+    without it, so each table's ``unverified`` sub-table (with its own ``calibration``)
+    overlays it, and verification is off.
     """
     source = path or DEFAULT_THRESHOLDS_PATH
     try:
@@ -179,13 +187,20 @@ def load_thresholds(path: Path | None = None, encoder: str | None = None) -> Dup
         raise ValueError(
             f"near-duplicate thresholds: {source} is not valid TOML: {error}"
         ) from error
-    values: dict[str, Any] = dict(document.get("default", {}))
+    default: dict[str, Any] = dict(document.get("default", {}))
+    values = {name: value for name, value in default.items() if name != UNVERIFIED}
+    layers = [default]
     encoders = document.get("encoders", {})
     if encoder is not None and encoder in encoders:
         # A calibration weighs one encoder's cosines: an encoder's table never inherits the
         # default one (fitted without vectors); without its own, scores are heuristic.
         values.pop("calibration", None)
-        values.update(encoders[encoder])
+        values.update({k: v for k, v in encoders[encoder].items() if k != UNVERIFIED})
+        layers = [encoders[encoder]] if UNVERIFIED in encoders[encoder] else [default]
+    if not verified:
+        for layer in layers:
+            values.update(layer.get(UNVERIFIED, {}))
+        values["keypoint_min_support"] = 0
     calibration = values.pop("calibration", {})
     known = {field.name for field in fields(DuplicateThresholds)} - {"calibration"}
     unknown = sorted(set(values) - known)

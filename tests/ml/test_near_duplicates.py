@@ -502,3 +502,29 @@ def test_nearest_pairs_keep_each_records_most_alike() -> None:
     kept = nearest_pairs(left, right, cosine, 2)
     assert kept.tolist() == [True, True, True, True, False, True]
     assert nearest_pairs(left[:0], right[:0], cosine[:0], 2).tolist() == []
+
+
+def test_unverified_judgements_use_their_own_thresholds(tmp_path: Path) -> None:
+    """Records without keypoints (the lakehouse stage) are judged with the ``unverified``
+    sub-table, verification off; the verified table is left as it is."""
+    path = tmp_path / "t.toml"
+    path.write_text(
+        "[default]\nhash_max_distance = 24\nkeypoint_min_support = 8\n"
+        "[default.unverified]\nhash_max_distance = 8\n"
+        "[default.unverified.calibration]\nintercept = 1.0\n"
+        '[encoders."enc:x"]\ncosine_min = 0.6\nkeypoint_min_support = 6\n'
+        '[encoders."enc:x".unverified]\ncosine_min = 0.9\n',
+        encoding="utf-8",
+    )
+    verified = load_thresholds(path)
+    assert (verified.hash_max_distance, verified.keypoint_min_support) == (24, 8)
+    plain = load_thresholds(path, verified=False)
+    assert (plain.hash_max_distance, plain.keypoint_min_support) == (8, 0)
+    assert plain.calibration == (("intercept", 1.0),)
+    encoder = load_thresholds(path, encoder="enc:x", verified=False)
+    assert (encoder.cosine_min, encoder.keypoint_min_support) == (0.9, 0)
+    assert load_thresholds(path, encoder="enc:x").cosine_min == 0.6
+    # The shipped file: the lakehouse stage keeps the limits tuned without verification.
+    shipped = load_thresholds(verified=False)
+    assert shipped.keypoint_min_support == 0
+    assert shipped.hash_max_distance <= load_thresholds().hash_max_distance
