@@ -19,6 +19,7 @@ text laid over two different pictures) matches itself in one thin band: inliers 
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from heritage.ml.image_keypoints import GRID, Keypoints, cells
@@ -42,19 +43,19 @@ FULL_SUPPORT = GRID * GRID
 def mutual_matches(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """(m, 2) indices of descriptor pairs that are each other's nearest neighbour by Hamming
     distance, within ``_MAX_HAMMING`` bits, and clearly nearer than the runner-up (a repeated
-    texture such as stars or letters gives many near-equal candidates: no evidence)."""
+    texture such as stars or letters gives many near-equal candidates: no evidence). Of equally
+    near neighbours the first counts (OpenCV's brute-force distances, as ``argmin`` would)."""
     if len(first) < 2 or len(second) < 2:
         return np.zeros((0, 2), dtype=np.int64)
-    words_first = np.ascontiguousarray(first).view(np.uint64)
-    words_second = np.ascontiguousarray(second).view(np.uint64)
-    distance = np.bitwise_count(words_first[:, None, :] ^ words_second[None, :, :]).sum(
-        axis=2, dtype=np.int32
+    first, second = np.ascontiguousarray(first), np.ascontiguousarray(second)
+    forward, nearest_two = cv2.batchDistance(
+        first, second, cv2.CV_32S, normType=cv2.NORM_HAMMING, K=2
     )
-    nearest = distance.argmin(axis=1)
+    _, backward = cv2.batchDistance(second, first, cv2.CV_32S, normType=cv2.NORM_HAMMING, K=1)
     rows = np.arange(len(first))
-    best = distance[rows, nearest]
-    runner_up = np.partition(distance, 1, axis=1)[:, 1]
-    mutual = distance.argmin(axis=0)[nearest] == rows
+    nearest = nearest_two[:, 0].astype(np.int64)
+    best, runner_up = forward[:, 0], forward[:, 1]
+    mutual = backward[nearest, 0] == rows
     keep = mutual & (best <= _MAX_HAMMING) & (best < _RATIO * runner_up)
     return np.column_stack([rows[keep], nearest[keep]])
 
