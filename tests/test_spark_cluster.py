@@ -2,10 +2,10 @@
 
 A master and one worker (1 core, 1 GiB) are started with pyspark's own launcher on
 loopback; the same sample is published to two namespaces and the registered stages run over
-each in a fresh process, one with ``HERITAGE_SPARK_MASTER=spark://...`` and one with
-``local[2]``, each building its session exactly as the CLI does. The tables are compared by
-checksum, less the columns that differ between any two runs (times, Kafka positions and
-topic names, batch numbers). Running this file as a script is that fresh process.
+each in a fresh process (the two side by side), one with ``HERITAGE_SPARK_MASTER=spark://...``
+and one with ``local[2]``, each building its session exactly as the CLI does. The tables are
+compared by checksum, less the columns that differ between any two runs (times, Kafka
+positions and topic names, batch numbers). Running this file as a script is that fresh process.
 
 The ml stage is left out. It ran on the cluster and passed, but here the sample's image
 URLs answer nowhere, so it stores no image and embeds nothing: it spent 70 s on the cluster
@@ -164,27 +164,53 @@ def standalone_cluster(tmp_path: Path) -> Iterator[StandaloneCluster]:
             _stop_daemon(daemon)
 
 
-def _run_stages_in_fresh_process(
-    namespace: str, master: str, env: dict[str, str], qdrant_path: Path
-) -> dict[str, str]:
-    """This file as a script: the stages over ``namespace`` with ``master``; the checksums."""
-    result = subprocess.run(
-        [sys.executable, __file__, namespace],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=PROJECT_ROOT,
-        env={
-            **env,
-            "HERITAGE_SPARK_MASTER": master,
-            "HERITAGE_QDRANT_PATH": str(qdrant_path),
-        },
-        timeout=900,
-    )
-    assert result.returncode == 0, f"{master}: {result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    print(result.stderr[-2000:])  # the stage timings, shown with -s or on failure
-    checksums: dict[str, str] = json.loads(result.stdout.strip().splitlines()[-1])
-    return checksums
+@dataclass
+class StageProcess:
+    """This file run as a script over one namespace with one master."""
+
+    master: str
+    process: subprocess.Popen[str]
+    errors: Path  # its standard error: the stage timings, or what failed
+
+    def checksums(self) -> dict[str, str]:
+        """The checksums it prints last; fails with its output when it failed."""
+        try:
+            stdout, _ = self.process.communicate(timeout=900)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            stdout, _ = self.process.communicate()
+        errors = self.errors.read_text(errors="replace")
+        assert self.process.returncode == 0, f"{self.master}: {stdout[-3000:]}\n{errors[-3000:]}"
+        print(errors[-2000:])  # the stage timings, shown with -s or on failure
+        checksums: dict[str, str] = json.loads(stdout.strip().splitlines()[-1])
+        return checksums
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def _start_stages_in_fresh_process(
+    namespace: str, master: str, env: dict[str, str], work_dir: Path
+) -> StageProcess:
+    """The stages over ``namespace`` with ``master`` in a fresh process, started. The two
+    runs go side by side: most of each is the JVM's start and the waits between batches."""
+    errors = work_dir / f"stages-{namespace}.err"
+    with errors.open("w") as sink:
+        process = subprocess.Popen(
+            [sys.executable, __file__, namespace],
+            stdout=subprocess.PIPE,
+            stderr=sink,
+            text=True,
+            cwd=PROJECT_ROOT,
+            env={
+                **env,
+                "HERITAGE_SPARK_MASTER": master,
+                "HERITAGE_QDRANT_PATH": str(work_dir / f"qdrant-{namespace}"),
+            },
+        )
+    return StageProcess(master, process, errors)
 
 
 def test_a_standalone_cluster_builds_the_same_tables_as_local_mode(
@@ -201,12 +227,15 @@ def test_a_standalone_cluster_builds_the_same_tables_as_local_mode(
             prepare(live_settings, layout)
             published = produce_sample(live_settings, layout, RECORDS, SEED, progress=False)
             assert published.published > 0
-        checksums = {
-            master: _run_stages_in_fresh_process(
-                namespace, master, env, tmp_path / f"qdrant-{namespace}"
-            )
+        running = [
+            _start_stages_in_fresh_process(namespace, master, env, tmp_path)
             for master, namespace in namespaces.items()
-        }
+        ]
+        try:
+            checksums = {run.master: run.checksums() for run in running}
+        finally:
+            for run in running:
+                run.stop()
     finally:
         for layout in layouts:
             drop_namespace(live_settings, layout)
