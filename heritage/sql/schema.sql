@@ -723,6 +723,9 @@ BEGIN
   -- The first setup with these triggers derives the flag of the objects already there.
   IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'objects_published_on_insert'
                  AND tgrelid = 'heritage.objects'::regclass) THEN
+    -- Embargo writes wait until the triggers below are committed (and this waits for those
+    -- under way): a write between this scan and the triggers would go unflagged for good.
+    LOCK TABLE heritage.embargoes IN SHARE ROW EXCLUSIVE MODE;
     UPDATE heritage.objects o SET published = true FROM heritage.embargoes e
     WHERE e.object_id = o.record_id AND e.state = 'published' AND NOT o.published;
   END IF;

@@ -174,3 +174,34 @@ def test_an_object_exported_while_its_embargo_is_written_is_published_once_both_
     exporter.join(30)
     assert exported.is_set()
     assert flags(live_settings, database) == {"r": True}
+
+
+def test_an_embargo_written_while_an_earlier_release_is_upgraded_is_flagged_once_both_commit(
+    live_settings: Settings, database: str
+) -> None:
+    run(
+        live_settings,
+        database,
+        ("DROP TRIGGER objects_published_on_insert ON heritage.objects", ()),
+        ("DROP TRIGGER embargoes_inserted_publish ON heritage.embargoes", ()),
+        ("DROP TRIGGER embargoes_updated_publish ON heritage.embargoes", ()),
+        ("DROP TRIGGER embargoes_deleted_unpublish ON heritage.embargoes", ()),
+        (OBJECT, ("r", "R")),
+    )
+    embargo_writer = connect(live_settings, database)  # the earlier release's publication
+    with embargo_writer.cursor() as cursor:
+        cursor.execute(EMBARGO, ("r", "published"))  # not committed yet
+    upgraded = threading.Event()
+
+    def upgrade() -> None:
+        apply_schema(live_settings, database)
+        upgraded.set()
+
+    upgrader = threading.Thread(target=upgrade)
+    upgrader.start()
+    assert not upgraded.wait(1.0)  # waits for the embargo writer
+    embargo_writer.commit()
+    embargo_writer.close()
+    upgrader.join(60)
+    assert upgraded.is_set()
+    assert flags(live_settings, database) == {"r": True}
