@@ -44,6 +44,9 @@ IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".jp2", ".ppm"}
 )
 DEFAULT_MAX_PIXELS = 64_000_000
+# The keypoints of the first this many files are found beside the encoder, from the decoded
+# image, and kept (about 32 KB a file); a later file's when a pair first needs them.
+KEYPOINTS_AHEAD = 10_000
 
 
 @dataclass(frozen=True)
@@ -160,10 +163,15 @@ class KeypointsOnDemand(Sequence[Keypoints | None]):
     """The keypoints of each file, computed (and kept) when first asked for; None for a
     file that no longer decodes."""
 
-    def __init__(self, names: Sequence[str], max_pixels: int) -> None:
+    def __init__(
+        self,
+        names: Sequence[str],
+        max_pixels: int,
+        known: dict[int, Keypoints | None] | None = None,
+    ) -> None:
         self._names = list(names)
         self._max_pixels = max_pixels
-        self._found: dict[int, Keypoints | None] = {}
+        self._found: dict[int, Keypoints | None] = dict(known or {})
         self.seconds = 0.0
 
     def __len__(self) -> int:
@@ -201,11 +209,15 @@ class _Loaded:
     images: list[Image.Image] = field(default_factory=list)
     features: list[ImageFeatures] = field(default_factory=list)
     skipped: list[SkippedFile] = field(default_factory=list)
+    keypoints: list[Keypoints] = field(default_factory=list)  # when asked for: one an image
     decode_s: float = 0.0
     features_s: float = 0.0
+    keypoints_s: float = 0.0
 
 
-def _load(batch: Sequence[Path], max_pixels: int) -> _Loaded:
+def _load(batch: Sequence[Path], max_pixels: int, with_keypoints: bool) -> _Loaded:
+    """Decode and describe ``batch``; ``with_keypoints``: find their keypoints too (from the
+    decoded image, beside the encoder, instead of decoding the file again later)."""
     loaded = _Loaded()
     for path in batch:
         started = time.perf_counter()
@@ -218,8 +230,12 @@ def _load(batch: Sequence[Path], max_pixels: int) -> _Loaded:
             loaded.skipped.append(SkippedFile(str(path), reason))
             log.warning("image skipped", extra={"path": str(path), "reason": reason})
             continue
+        described = time.perf_counter()
+        if with_keypoints:
+            loaded.keypoints.append(image_keypoints(image))
+            loaded.keypoints_s += time.perf_counter() - described
         loaded.features.append(features)
-        loaded.features_s += time.perf_counter() - decoded
+        loaded.features_s += described - decoded
         loaded.decode_s += decoded - started
         loaded.names.append(str(path))
         loaded.images.append(image)
@@ -250,7 +266,7 @@ def find_duplicates_in_files(
         encoder = load_encoder(config)
         batch_size = config.batch_size
     thresholds = load_thresholds(thresholds_path, encoder.name if encoder else None)
-    seconds = {"decode": 0.0, "hash": 0.0, "embed": 0.0, "compare": 0.0}
+    seconds = {"decode": 0.0, "hash": 0.0, "embed": 0.0, "compare": 0.0, "keypoints": 0.0}
     everything = _Loaded()
     vectors: list[np.ndarray] = []
     batches = list(_batches(files, batch_size))
@@ -260,14 +276,16 @@ def find_duplicates_in_files(
         ) as bar,
         ThreadPoolExecutor(1, thread_name_prefix="find-duplicates-loader") as pool,
     ):
-        upcoming = pool.submit(_load, batches[0], max_pixels) if batches else None
+        ahead = [start < KEYPOINTS_AHEAD for start in range(0, len(files), batch_size)]
+        upcoming = pool.submit(_load, batches[0], max_pixels, ahead[0]) if batches else None
         for index in range(len(batches)):
             assert upcoming is not None
             loaded = upcoming.result()
             if index + 1 < len(batches):
-                upcoming = pool.submit(_load, batches[index + 1], max_pixels)
+                upcoming = pool.submit(_load, batches[index + 1], max_pixels, ahead[index + 1])
             seconds["decode"] += loaded.decode_s
             seconds["hash"] += loaded.features_s
+            seconds["keypoints"] += loaded.keypoints_s
             if encoder is not None and loaded.images:
                 started = time.perf_counter()
                 vectors.append(encoder.encode_images(loaded.images))
@@ -275,13 +293,14 @@ def find_duplicates_in_files(
             everything.names += loaded.names
             everything.features += loaded.features
             everything.skipped += loaded.skipped
+            everything.keypoints += loaded.keypoints
             bar.update(len(batches[index]))
     names, found = everything.names, everything.features
     image_vectors = np.concatenate(vectors) if vectors else None
     if encoder is not None and image_vectors is None:
         image_vectors = np.zeros((0, encoder.image_dim), dtype=np.float32)
     started = time.perf_counter()
-    keypoints = KeypointsOnDemand(names, max_pixels)
+    keypoints = KeypointsOnDemand(names, max_pixels, dict(enumerate(everything.keypoints)))
     pairs = find_candidate_pairs(
         names,
         np.array([f.hashes.phashes for f in found], dtype=np.uint64).reshape(-1, ORIENTATIONS),
@@ -294,7 +313,7 @@ def find_duplicates_in_files(
         keypoints=keypoints,
     )
     seconds["compare"] = time.perf_counter() - started
-    seconds["keypoints"] = keypoints.seconds
+    seconds["keypoints"] += keypoints.seconds
     skipped = everything.skipped
     return DuplicateReport(
         method=method,
