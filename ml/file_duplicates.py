@@ -2,8 +2,8 @@
 
 The same hashes, encoder and detector as the embedding job, without any service. Candidate
 pairs whose verdict depends on it are verified geometrically (``heritage.ml.keypoint_match``):
-the keypoints of an image are computed the first time such a pair needs them, from the file
-again, so the many images in no such pair cost nothing more.
+the keypoints of the first ``KEYPOINTS_AHEAD`` images are found beside the encoder, from the
+decoded image; a later image's the first time such a pair needs them, from the file again.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import logging
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, overload
@@ -66,9 +66,8 @@ class DuplicateReport:
     pairs: list[DuplicatePair] = field(default_factory=list)
     canonical_ids: dict[str, str] = field(default_factory=dict)
     skipped: list[SkippedFile] = field(default_factory=list)
-    # Summed seconds per step: decoding, hashes and page signatures, the encoder, comparing
-    # (which includes "keypoints": decoding again and finding the keypoints of the images
-    # that a geometric verification needs).
+    # Summed seconds per step: decoding, hashes and page signatures, the encoder, comparing,
+    # and "keypoints" (beside the encoder, or within comparing for the images found later).
     seconds: dict[str, float] = field(default_factory=dict)
 
     def groups(self) -> dict[str, list[str]]:
@@ -276,13 +275,17 @@ def find_duplicates_in_files(
         ) as bar,
         ThreadPoolExecutor(1, thread_name_prefix="find-duplicates-loader") as pool,
     ):
-        ahead = [start < KEYPOINTS_AHEAD for start in range(0, len(files), batch_size)]
-        upcoming = pool.submit(_load, batches[0], max_pixels, ahead[0]) if batches else None
+
+        def load(index: int) -> Future[_Loaded]:
+            ahead = index * batch_size < KEYPOINTS_AHEAD
+            return pool.submit(_load, batches[index], max_pixels, ahead)
+
+        upcoming = load(0) if batches else None
         for index in range(len(batches)):
             assert upcoming is not None
             loaded = upcoming.result()
             if index + 1 < len(batches):
-                upcoming = pool.submit(_load, batches[index + 1], max_pixels, ahead[index + 1])
+                upcoming = load(index + 1)
             seconds["decode"] += loaded.decode_s
             seconds["hash"] += loaded.features_s
             seconds["keypoints"] += loaded.keypoints_s

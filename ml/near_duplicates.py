@@ -189,17 +189,16 @@ def load_thresholds(
         ) from error
     default: dict[str, Any] = dict(document.get("default", {}))
     values = {name: value for name, value in default.items() if name != UNVERIFIED}
-    layers = [default]
+    unverified = default.get(UNVERIFIED, {})
     encoders = document.get("encoders", {})
     if encoder is not None and encoder in encoders:
         # A calibration weighs one encoder's cosines: an encoder's table never inherits the
         # default one (fitted without vectors); without its own, scores are heuristic.
         values.pop("calibration", None)
         values.update({k: v for k, v in encoders[encoder].items() if k != UNVERIFIED})
-        layers = [encoders[encoder]] if UNVERIFIED in encoders[encoder] else [default]
+        unverified = encoders[encoder].get(UNVERIFIED, unverified)
     if not verified:
-        for layer in layers:
-            values.update(layer.get(UNVERIFIED, {}))
+        values.update(unverified)
         values["keypoint_min_support"] = 0
     calibration = values.pop("calibration", {})
     known = {field.name for field in fields(DuplicateThresholds)} - {"calibration"}

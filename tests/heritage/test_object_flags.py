@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -65,6 +65,29 @@ def flags(settings: Settings, database: str, query: str = FLAGS) -> dict[str, bo
         rows = dict(cursor.fetchall())
     connection.close()
     return rows
+
+
+def waits_for_a_published_embargo_then_runs(
+    settings: Settings, database: str, action: Callable[[], None]
+) -> None:
+    """``action`` in a second thread while an embargo row of "r" (published) is written
+    and not yet committed: it must wait for that write, and finish once it commits."""
+    embargo_writer = connect(settings, database)
+    with embargo_writer.cursor() as cursor:
+        cursor.execute(EMBARGO, ("r", "published"))  # not committed yet
+    done = threading.Event()
+
+    def act() -> None:
+        action()
+        done.set()
+
+    worker = threading.Thread(target=act)
+    worker.start()
+    assert not done.wait(1.0)  # waits for the embargo writer
+    embargo_writer.commit()
+    embargo_writer.close()
+    worker.join(60)
+    assert done.is_set()
 
 
 def test_the_flag_follows_the_embargo_state_whichever_row_comes_first(
@@ -157,22 +180,10 @@ def test_a_database_of_an_earlier_release_gets_the_flags_of_its_objects(
 def test_an_object_exported_while_its_embargo_is_written_is_published_once_both_commit(
     live_settings: Settings, database: str
 ) -> None:
-    embargo_writer = connect(live_settings, database)
-    with embargo_writer.cursor() as cursor:
-        cursor.execute(EMBARGO, ("r", "published"))  # not committed yet
-    exported = threading.Event()
-
     def export() -> None:  # as the objects export applies its staged rows
         run(live_settings, database, (EMBARGOES_LOCK, ()), (OBJECT, ("r", "R")))
-        exported.set()
 
-    exporter = threading.Thread(target=export)
-    exporter.start()
-    assert not exported.wait(1.0)  # waits for the embargo writer
-    embargo_writer.commit()
-    embargo_writer.close()
-    exporter.join(30)
-    assert exported.is_set()
+    waits_for_a_published_embargo_then_runs(live_settings, database, export)
     assert flags(live_settings, database) == {"r": True}
 
 
@@ -188,20 +199,8 @@ def test_an_embargo_written_while_an_earlier_release_is_upgraded_is_flagged_once
         ("DROP TRIGGER embargoes_deleted_unpublish ON heritage.embargoes", ()),
         (OBJECT, ("r", "R")),
     )
-    embargo_writer = connect(live_settings, database)  # the earlier release's publication
-    with embargo_writer.cursor() as cursor:
-        cursor.execute(EMBARGO, ("r", "published"))  # not committed yet
-    upgraded = threading.Event()
-
-    def upgrade() -> None:
-        apply_schema(live_settings, database)
-        upgraded.set()
-
-    upgrader = threading.Thread(target=upgrade)
-    upgrader.start()
-    assert not upgraded.wait(1.0)  # waits for the embargo writer
-    embargo_writer.commit()
-    embargo_writer.close()
-    upgrader.join(60)
-    assert upgraded.is_set()
+    # The earlier release's publication writes while the schema is upgraded.
+    waits_for_a_published_embargo_then_runs(
+        live_settings, database, lambda: apply_schema(live_settings, database)
+    )
     assert flags(live_settings, database) == {"r": True}
