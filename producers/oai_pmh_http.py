@@ -12,6 +12,7 @@ import logging
 import random
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -111,19 +112,54 @@ def redirect_target(current_url: str, location: str | None) -> str:
     return target
 
 
-_semaphores: dict[str, threading.BoundedSemaphore] = {}
-_semaphores_lock = threading.Lock()
+class EndpointLimit:
+    """At most ``limit`` requests at once to one endpoint. Harvests of the same endpoint in one
+    process share one limit; the tightest one any of them configured holds for all."""
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError(f"max_concurrent_requests must be at least 1, not {limit}")
+        self._limit = limit
+        self._in_flight = 0
+        self._condition = threading.Condition()
+
+    @property
+    def limit(self) -> int:
+        return self._limit
+
+    def tighten(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError(f"max_concurrent_requests must be at least 1, not {limit}")
+        with self._condition:
+            self._limit = min(self._limit, limit)
+
+    def __enter__(self) -> None:
+        with self._condition:
+            self._condition.wait_for(lambda: self._in_flight < self._limit)
+            self._in_flight += 1
+
+    def __exit__(self, *_exc: object) -> None:
+        with self._condition:
+            self._in_flight -= 1
+            self._condition.notify()
 
 
-def endpoint_semaphore(base_url: str, limit: int) -> threading.BoundedSemaphore:
-    """The one semaphore shared by every harvest of ``base_url`` in this process (the first
-    caller's limit wins)."""
-    with _semaphores_lock:
-        semaphore = _semaphores.get(base_url)
-        if semaphore is None:
-            semaphore = threading.BoundedSemaphore(limit)
-            _semaphores[base_url] = semaphore
-        return semaphore
+# Held weakly: an endpoint's limit lives as long as a client uses it, so a later harvest with
+# another configuration starts afresh rather than inheriting a finished harvest's limit.
+_limits: weakref.WeakValueDictionary[str, EndpointLimit] = weakref.WeakValueDictionary()
+_limits_lock = threading.Lock()
+
+
+def endpoint_limit(base_url: str, limit: int) -> EndpointLimit:
+    """The one limit shared by every live client of ``base_url`` in this process."""
+    with _limits_lock:
+        shared = _limits.get(base_url)
+        if shared is None:
+            shared = EndpointLimit(limit)
+            _limits[base_url] = shared
+        else:
+            shared.tighten(limit)
+        return shared
 
 
 class EndpointBreaker:
@@ -203,7 +239,7 @@ class FailedAttempt:
 
 class OaiHttpClient:
     """GET requests to one endpoint, each retried per the policy, all through the endpoint's
-    semaphore and circuit breaker."""
+    concurrency limit and circuit breaker."""
 
     def __init__(
         self,
@@ -217,7 +253,7 @@ class OaiHttpClient:
         self.base_url = validate_base_url(base_url)
         self.breaker = breaker
         self.policy = policy
-        self._semaphore = endpoint_semaphore(base_url, max_concurrent_requests)
+        self._limit = endpoint_limit(base_url, max_concurrent_requests)
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._local = threading.local()
@@ -239,7 +275,7 @@ class OaiHttpClient:
     ) -> bytes | FailedAttempt:
         url: str = self.base_url
         params: dict[str, str] | None = arguments
-        with self._semaphore:
+        with self._limit:
             for _ in range(_MAX_REDIRECTS + 1):
                 try:
                     response = self._session().get(

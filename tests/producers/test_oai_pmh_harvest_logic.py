@@ -4,6 +4,7 @@ against the local test repository."""
 
 from __future__ import annotations
 
+import gc
 import json
 import random
 import threading
@@ -35,10 +36,12 @@ from heritage.producers.oai_pmh_harvester import (
 )
 from heritage.producers.oai_pmh_http import (
     EndpointBreaker,
+    EndpointLimit,
     EndpointQuarantined,
     OaiHttpClient,
     OaiHttpError,
     RedirectRefused,
+    endpoint_limit,
     redirect_target,
     validate_base_url,
 )
@@ -305,9 +308,26 @@ def test_concurrent_requests_are_capped_per_endpoint(tmp_path: Path) -> None:
             thread.start()
         for thread in threads:
             thread.join()
-        # Two clients of the same endpoint share one semaphore: never more than 3 at once.
+        # Two clients of the same endpoint share one limit: never more than 3 at once.
         assert server.service.statistics.max_in_flight == 3
         assert server.service.statistics.requests == 12
+
+
+def test_the_tightest_live_limit_holds_and_a_finished_one_is_not_inherited() -> None:
+    base_url = "http://repository.invalid/oai"
+    earlier = endpoint_limit(base_url, 50)
+    assert endpoint_limit(base_url, 3) is earlier
+    assert earlier.limit == 3
+    assert endpoint_limit(base_url, 10).limit == 3
+    del earlier
+    gc.collect()
+    # No client holds the endpoint's limit any more: a new configuration starts afresh.
+    assert endpoint_limit(base_url, 10).limit == 10
+
+
+def test_a_limit_below_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        EndpointLimit(0)
 
 
 def test_redirect_to_another_host_is_refused(tmp_path: Path) -> None:
