@@ -30,13 +30,15 @@ demo: setup ## set up, start the stack and run the sample through every hop, the
 	@$(HERITAGE) demo --records $(RECORDS)
 
 test: setup ## run the whole test suite against the real services (started and stopped as needed)
-	@$(PYTHON) -m pytest -m "not (zones and integration)"
+	@# Unit tests need no services: two workers share them out (pytest-xdist).
+	@$(PYTHON) -m pytest -n 2 -m "not integration"
+	@$(PYTHON) -m pytest -m "integration and not zones"
 	@# Results that may depend on no time zone, far from UTC: every test marked zones (the
 	@# integration ones run only here, once).
 	@TZ=Pacific/Kiritimati HERITAGE_SPARK_TIMEZONE=Pacific/Pago_Pago $(PYTHON) -m pytest -q -m zones
 
 fuzz: setup ## property-based fuzzing of every parser and mapper, 10,000 examples each (no services)
-	@HERITAGE_FUZZ_EXAMPLES=10000 $(PYTHON) -m pytest -m fuzz
+	@HERITAGE_FUZZ_EXAMPLES=10000 $(PYTHON) -m pytest -n 2 -m fuzz
 
 lint: setup ## ruff, mypy, and the import layers (import-linter contracts, no cycles)
 	@$(VENV)/bin/ruff check .
