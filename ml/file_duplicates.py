@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 from PIL import Image
@@ -37,6 +37,11 @@ from heritage.ml.near_duplicates import (
     find_candidate_pairs,
     load_thresholds,
 )
+
+if TYPE_CHECKING:
+    import torch
+
+    from heritage.ml.encoders import Encoder
 
 log = logging.getLogger(__name__)
 
@@ -212,11 +217,17 @@ class _Loaded:
     decode_s: float = 0.0
     features_s: float = 0.0
     keypoints_s: float = 0.0
+    prepared: torch.Tensor | None = None  # the encoder's input for ``images``, when embedding
+    prepare_s: float = 0.0
 
 
-def _load(batch: Sequence[Path], max_pixels: int, with_keypoints: bool) -> _Loaded:
+def _load(
+    batch: Sequence[Path], max_pixels: int, with_keypoints: bool, encoder: Encoder | None
+) -> _Loaded:
     """Decode and describe ``batch``; ``with_keypoints``: find their keypoints too (from the
-    decoded image, beside the encoder, instead of decoding the file again later)."""
+    decoded image, beside the encoder, instead of decoding the file again later). With an
+    ``encoder``, its input tensor is prepared here too, so the encoder's thread only runs the
+    model."""
     loaded = _Loaded()
     for path in batch:
         started = time.perf_counter()
@@ -238,6 +249,10 @@ def _load(batch: Sequence[Path], max_pixels: int, with_keypoints: bool) -> _Load
         loaded.decode_s += decoded - started
         loaded.names.append(str(path))
         loaded.images.append(image)
+    if encoder is not None and loaded.images:
+        started = time.perf_counter()
+        loaded.prepared = encoder.prepare_images(loaded.images)
+        loaded.prepare_s = time.perf_counter() - started
     return loaded
 
 
@@ -278,7 +293,7 @@ def find_duplicates_in_files(
 
         def load(index: int) -> Future[_Loaded]:
             ahead = index * batch_size < KEYPOINTS_AHEAD
-            return pool.submit(_load, batches[index], max_pixels, ahead)
+            return pool.submit(_load, batches[index], max_pixels, ahead, encoder)
 
         upcoming = load(0) if batches else None
         for index in range(len(batches)):
@@ -289,10 +304,10 @@ def find_duplicates_in_files(
             seconds["decode"] += loaded.decode_s
             seconds["hash"] += loaded.features_s
             seconds["keypoints"] += loaded.keypoints_s
-            if encoder is not None and loaded.images:
+            if encoder is not None and loaded.prepared is not None:
                 started = time.perf_counter()
-                vectors.append(encoder.encode_images(loaded.images))
-                seconds["embed"] += time.perf_counter() - started
+                vectors.append(encoder.encode_prepared(loaded.prepared))
+                seconds["embed"] += loaded.prepare_s + time.perf_counter() - started
             everything.names += loaded.names
             everything.features += loaded.features
             everything.skipped += loaded.skipped
