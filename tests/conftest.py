@@ -25,6 +25,16 @@ CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 os.environ.setdefault("HERITAGE_ML_ENCODER", "tiny")
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses the running stack is an integration test, marked or not: `make test`
+    runs the others on parallel workers that must not start the stack."""
+    for item in items:
+        uses_stack = "live_settings" in getattr(item, "fixturenames", ())
+        if uses_stack and item.get_closest_marker("integration") is None:
+            item.add_marker(pytest.mark.integration)
+
+
 @pytest.fixture(autouse=True)
 def _main_module_restored() -> Iterator[None]:
     """Streamlit's AppTest runs a page as ``__main__`` and leaves it there; a process pool

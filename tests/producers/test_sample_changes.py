@@ -162,6 +162,7 @@ def test_every_message_has_its_own_ledger_key() -> None:
     assert len(set(keys)) == len(keys)
 
 
+@pytest.mark.integration
 def test_changes_are_published_once(
     live_settings: Settings, layout: LakehouseLayout, read_topic: TopicReader
 ) -> None:
