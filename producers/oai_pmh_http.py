@@ -112,14 +112,18 @@ def redirect_target(current_url: str, location: str | None) -> str:
     return target
 
 
+def _checked(limit: int) -> int:
+    if limit < 1:
+        raise ValueError(f"max_concurrent_requests must be at least 1, not {limit}")
+    return limit
+
+
 class EndpointLimit:
     """At most ``limit`` requests at once to one endpoint. Harvests of the same endpoint in one
     process share one limit; the tightest one any of them configured holds for all."""
 
     def __init__(self, limit: int) -> None:
-        if limit < 1:
-            raise ValueError(f"max_concurrent_requests must be at least 1, not {limit}")
-        self._limit = limit
+        self._limit = _checked(limit)
         self._in_flight = 0
         self._condition = threading.Condition()
 
@@ -128,10 +132,8 @@ class EndpointLimit:
         return self._limit
 
     def tighten(self, limit: int) -> None:
-        if limit < 1:
-            raise ValueError(f"max_concurrent_requests must be at least 1, not {limit}")
         with self._condition:
-            self._limit = min(self._limit, limit)
+            self._limit = min(self._limit, _checked(limit))
 
     def __enter__(self) -> None:
         with self._condition:
